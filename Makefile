@@ -1,0 +1,35 @@
+# Two commands: `make run` (the whole product on this machine) and `make test` (the whole suite).
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PY_OK  := $(VENV)/.requirements-installed
+NPM_OK := node_modules/.package-lock-installed
+
+.PHONY: run test install bench clean
+
+run: install
+	$(PY) -m local.run
+
+test: install
+	$(PY) -m pytest
+
+bench: install
+	$(PY) benchmarks/coldstart.py
+
+install: $(PY_OK) $(NPM_OK)
+
+$(PY):
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || \
+	  { echo "Python 3.11 or newer is needed; run e.g. make PYTHON=python3.13"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(PY_OK): requirements.txt requirements-dev.txt | $(PY)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+$(NPM_OK): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache

@@ -1,0 +1,16 @@
+"""``GET /api/health``: the state of each dependency, 200 when all are fine, 503 otherwise."""
+
+import azure.functions as func
+
+from shared.config import get_settings
+
+bp = func.Blueprint()
+
+
+@bp.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def health(req: func.HttpRequest) -> func.HttpResponse:
+    """Anonymous so that load balancers and uptime probes can call it; it reveals no data."""
+    from shared.health import check_health
+
+    report = check_health(get_settings())
+    return func.HttpResponse(report.to_json(), status_code=report.status_code, mimetype="application/json")

@@ -1,0 +1,1 @@
+"""What runs the product on one machine; never deployed (see .funcignore)."""

@@ -1,0 +1,1 @@
+"""The pieces of the local Functions host: metadata, host.json, invocation, HTTP, timers, queues."""

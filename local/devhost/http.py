@@ -1,0 +1,166 @@
+"""HTTP triggers served through a real WSGI server (waitress), like the Functions host.
+
+Requests are routed by the functions' own route templates under host.json's
+``routePrefix``; ``authLevel`` is enforced with the keys from configuration
+(``x-functions-key`` header or ``code`` query parameter); unknown routes answer a
+JSON 404, wrong methods a JSON 405 with ``Allow``; a function that raises answers
+a JSON 500 that names only the invocation id. While the host drains for shutdown
+new requests get 503 and in-flight ones finish.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import threading
+import traceback
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import azure.functions as func
+
+from local.devhost.invoke import Invoker
+from local.devhost.metadata import Function
+from local.devhost.routes import Route, compile_route, match_route
+
+log = logging.getLogger("local.host")
+
+MAX_BODY_BYTES = 100 * 1024 * 1024  # the Functions host's default maxRequestBodySize
+ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+StartResponse = Callable[..., Any]
+
+
+class HttpApp:
+    """The WSGI application: routing, auth, invocation and response mapping."""
+
+    def __init__(self, functions: list[Function], *, route_prefix: str, function_key: str, master_key: str,
+                 invoker: Invoker) -> None:
+        self._routes: list[Route[Function]] = [compile_route(f.setting("route") or f.name, f) for f in functions]
+        self._prefix = "/" + route_prefix.strip("/") if route_prefix.strip("/") else ""
+        self._keys = {"function": (function_key, master_key), "admin": (master_key,)}
+        self._invoke = invoker
+        self._inflight = 0
+        self._idle = threading.Condition()
+        self.draining = False
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if self.draining:
+            return _json(start_response, 503, {"error": "shutting_down", "message": "the host is stopping"})
+        with self._idle:
+            self._inflight += 1
+        try:
+            return self._handle(environ, start_response)
+        finally:
+            with self._idle:
+                self._inflight -= 1
+                self._idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Block until no request is running (or ``timeout`` passes); True when idle."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._inflight == 0, timeout)
+
+    def _handle(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        raw = urlsplit(environ.get("REQUEST_URI") or environ.get("RAW_URI") or environ.get("PATH_INFO", "/"))
+        method = environ["REQUEST_METHOD"].upper()
+        path = raw.path
+        if not (path == self._prefix or path.startswith(self._prefix + "/")):
+            return _not_found(start_response, path)
+        matches = match_route(self._routes, path[len(self._prefix):])
+        if not matches:
+            return _not_found(start_response, path)
+        allowed = [m for m in matches if method in _methods(m[0].target)]
+        if not allowed:
+            allow = sorted({verb for m in matches for verb in _methods(m[0].target)})
+            return _json(start_response, 405, {"error": "method_not_allowed",
+                                               "message": f"{method} is not allowed here; allowed: {', '.join(allow)}"},
+                         [("Allow", ", ".join(allow))])
+        route, params = allowed[0]
+        query = dict(parse_qsl(raw.query, keep_blank_values=True))
+        headers = _headers(environ)
+        refusal = self._authorize(route.target, headers, query)
+        if refusal:
+            return _json(start_response, 401, {"error": "unauthorized", "message": refusal})
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        if length > MAX_BODY_BYTES:
+            return _json(start_response, 413, {"error": "payload_too_large",
+                                               "message": f"the body is over {MAX_BODY_BYTES} bytes"})
+        body = environ["wsgi.input"].read(length) if length else b""
+        url = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', 'localhost')}{raw.path}"
+        url += f"?{raw.query}" if raw.query else ""
+        request = func.HttpRequest(method=method, url=url, headers=headers, params=query, route_params=params,
+                                   body=body)
+        return self._run(route.target, request, start_response)
+
+    def _authorize(self, function: Function, headers: dict[str, str], query: dict[str, str]) -> str | None:
+        level = str(function.setting("authLevel") or "FUNCTION").lower()
+        if level == "anonymous":
+            return None
+        given = headers.get("x-functions-key") or query.get("code") or ""
+        if any(hmac.compare_digest(given.encode(), key.encode()) for key in self._keys[level]):
+            return None
+        what = "the admin (master) key" if level == "admin" else "a function key"
+        return f"this route needs {what} in the x-functions-key header or the code query parameter"
+
+    def _run(self, function: Function, request: func.HttpRequest, start_response: StartResponse) -> Iterable[bytes]:
+        invocation_id = str(uuid.uuid4())
+        try:
+            result = self._invoke(function, request, invocation_id)
+        except Exception as exc:
+            frames = "".join(traceback.format_tb(exc.__traceback__))
+            log.error("function %s invocation %s failed: %s\n%s", function.name, invocation_id,
+                      type(exc).__name__, frames)
+            return _json(start_response, 500, {"error": "internal_error", "invocation_id": invocation_id,
+                                               "message": "the function failed; the host log has the details"})
+        return _respond(start_response, result)
+
+
+def _methods(function: Function) -> tuple[str, ...]:
+    methods = function.trigger.get("methods")
+    return tuple(str(getattr(m, "value", m)).upper() for m in methods) if methods else ALL_METHODS
+
+
+def _headers(environ: dict[str, Any]) -> dict[str, str]:
+    headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
+    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        if environ.get(key):
+            headers[key.replace("_", "-").lower()] = environ[key]
+    return headers
+
+
+def _respond(start_response: StartResponse, result: Any) -> Iterable[bytes]:
+    if result is None:
+        start_response("204 No Content", [])
+        return [b""]
+    if isinstance(result, (str, bytes)):
+        result = func.HttpResponse(result)
+    body = result.get_body() or b""
+    headers = [(k, v) for k, v in result.headers.items() if k.lower() != "content-length"]
+    if not any(k.lower() == "content-type" for k, _ in headers):
+        headers.append(("Content-Type", f"{result.mimetype}; charset={result.charset}"))
+    start_response(_status_line(result.status_code), headers + [("Content-Length", str(len(body)))])
+    return [body]
+
+
+def _status_line(code: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return f"{code} {HTTPStatus(code).phrase}"
+    except ValueError:
+        return f"{code} Unknown"
+
+
+def _not_found(start_response: StartResponse, path: str) -> Iterable[bytes]:
+    return _json(start_response, 404, {"error": "not_found", "message": f"no function is routed at {path}"})
+
+
+def _json(start_response: StartResponse, status: int, payload: dict[str, Any],
+          headers: list[tuple[str, str]] | None = None) -> Iterable[bytes]:
+    body = json.dumps(payload).encode()
+    start_response(_status_line(status), [("Content-Type", "application/json; charset=utf-8"),
+                                          ("Content-Length", str(len(body)))] + (headers or []))
+    return [body]

@@ -1,0 +1,69 @@
+"""``make run``: the whole product on one machine.
+
+Starts Azurite when the storage setting points at 127.0.0.1 (the default), then the
+dev host serving ``function_app.py``, prints what runs where, and on Ctrl-C or
+SIGTERM stops the host (in-flight work finishes) and then Azurite.
+"""
+
+from __future__ import annotations
+
+import sys
+from urllib.parse import urlsplit
+
+from local.azurite import Azurite, port_open
+from local.host import DevHost, configure_logging, wait_for_signal
+from shared.config import Settings, load_settings, parse_connection_string
+from shared.errors import ConfigError
+
+LOCAL_HOSTS = ("127.0.0.1", "localhost")
+
+
+def local_storage_ports(connection: str) -> tuple[int, int] | None:
+    """(queue, table) ports when both endpoints are on this machine, else None."""
+    parts = parse_connection_string(connection)
+    urls = [urlsplit(parts.get(key, "")) for key in ("QueueEndpoint", "TableEndpoint")]
+    if all(u.hostname in LOCAL_HOSTS and u.port for u in urls):
+        return urls[0].port or 0, urls[1].port or 0
+    return None
+
+
+def start_storage(settings: Settings) -> Azurite | None:
+    """Start Azurite on the configured local ports, unless something already listens there."""
+    ports = local_storage_ports(settings.storage_connection)
+    if ports is None:
+        print("storage: the configured Azure Storage account (not started here)")
+        return None
+    if all(port_open(p) for p in ports):
+        print(f"storage: reusing the Azurite already listening on ports {ports[0]} and {ports[1]}")
+        return None
+    azurite = Azurite(queue_port=ports[0], table_port=ports[1])
+    azurite.start()
+    print(f"storage: Azurite (in memory) queues :{ports[0]}  tables :{ports[1]}")
+    return azurite
+
+
+def main() -> int:
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings)
+    azurite = start_storage(settings)
+    try:
+        host = DevHost(settings).start()
+        print("dev host: " + host.url)
+        print("\n".join("  " + line for line in host.describe_lines()))
+        print("ready; Ctrl-C stops everything", flush=True)
+        wait_for_signal()
+        print("stopping...", flush=True)
+        host.stop()
+    finally:
+        if azurite is not None:
+            azurite.stop()
+    print("stopped", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,230 @@
+"""Every setting of the product, read and validated in one place.
+
+Settings come from the environment (App Settings in Azure). When running locally,
+``local.settings.json`` "Values" are read too, the way the Functions host does;
+a variable set in the environment wins over the file. Every setting has a default
+that makes the one-machine stack work with no configuration at all.
+
+A missing or malformed setting raises :class:`~shared.errors.ConfigError` naming
+each bad setting, what was found and what is expected, so start-up stops with one
+clear message. Values of secret settings are never echoed.
+
+``SETTINGS`` is the single list; the README's settings table and the local host's
+``%NAME%`` resolution both come from it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from shared.errors import ConfigError
+
+APP_ROOT = Path(__file__).resolve().parent.parent
+AZURITE_ACCOUNT = "devstoreaccount1"
+AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+AZURITE_PORTS = {"Blob": 10000, "Queue": 10001, "Table": 10002}
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class _Invalid(ValueError):
+    """Raised by a parser with the text of what was expected."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: its environment name, the Settings attribute it fills, and how to read it."""
+
+    name: str
+    attr: str
+    default: str
+    expected: str
+    doc: str
+    parse: Callable[[str], Any] = str
+    secret: bool = False
+
+    def read(self, values: Mapping[str, str]) -> Any:
+        raw = values.get(self.name, self.default)
+        try:
+            return self.parse(raw.strip())
+        except _Invalid as exc:
+            raise ConfigError([(self.name, self._shown(raw), str(exc) or self.expected)]) from None
+
+    def _shown(self, raw: str) -> str:
+        return f"<{len(raw)} characters, hidden>" if self.secret else raw
+
+
+def _int_between(low: int, high: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        if not raw.lstrip("-").isdigit() or not low <= int(raw) <= high:
+            raise _Invalid(f"a whole number from {low} to {high}")
+        return int(raw)
+
+    return parse
+
+
+def _float_between(low: float, high: float) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        try:
+            value = float(raw)
+        except ValueError:
+            value = float("nan")
+        if not low <= value <= high:
+            raise _Invalid(f"a number from {low:g} to {high:g}")
+        return value
+
+    return parse
+
+
+def _one_of(*choices: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if raw.upper() not in choices:
+            raise _Invalid("one of " + ", ".join(choices))
+        return raw.upper()
+
+    return parse
+
+
+def _non_empty(raw: str) -> str:
+    if not raw:
+        raise _Invalid("a non-empty value")
+    return raw
+
+
+def _host_key(raw: str) -> str:
+    if len(raw) < 16 or any(c.isspace() for c in raw):
+        raise _Invalid("a key of at least 16 characters without spaces")
+    return raw
+
+
+def azurite_connection_string(queue_port: int, table_port: int, blob_port: int | None = None) -> str:
+    """Connection string for an Azurite on 127.0.0.1 with the well-known development account."""
+    parts = [f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY}"]
+    ports = {"Queue": queue_port, "Table": table_port} | ({"Blob": blob_port} if blob_port else {})
+    parts += [f"{kind}Endpoint=http://127.0.0.1:{port}/{AZURITE_ACCOUNT}" for kind, port in ports.items()]
+    return ";".join(parts) + ";"
+
+
+def parse_connection_string(raw: str) -> dict[str, str]:
+    """``key=value;`` pairs of an Azure Storage connection string (values may contain '=')."""
+    pairs = [part.split("=", 1) for part in raw.split(";") if part.strip()]
+    if any(len(pair) != 2 or not pair[0].strip() for pair in pairs):
+        raise _Invalid("an Azure Storage connection string of key=value pairs separated by ';'")
+    return {key.strip(): value.strip() for key, value in pairs}
+
+
+def _storage_connection(raw: str) -> str:
+    parts = parse_connection_string(raw)
+    if parts.get("UseDevelopmentStorage", "").lower() == "true":
+        return azurite_connection_string(AZURITE_PORTS["Queue"], AZURITE_PORTS["Table"], AZURITE_PORTS["Blob"])
+    if not parts.get("AccountName") or not (parts.get("AccountKey") or parts.get("SharedAccessSignature")):
+        raise _Invalid("UseDevelopmentStorage=true, or a connection string with AccountName and AccountKey "
+                       "(or SharedAccessSignature)")
+    if not {"TableEndpoint", "QueueEndpoint"} <= parts.keys() and "EndpointSuffix" not in parts \
+            and parts.get("DefaultEndpointsProtocol") not in ("http", "https"):
+        raise _Invalid("DefaultEndpointsProtocol, EndpointSuffix, or both TableEndpoint and QueueEndpoint")
+    return raw
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("AzureWebJobsStorage", "storage_connection", "UseDevelopmentStorage=true",
+            "an Azure Storage connection string",
+            "Storage for tables and queues. `UseDevelopmentStorage=true` means Azurite on 127.0.0.1 "
+            "ports 10000-10002 (what `make run` starts).", _storage_connection, secret=True),
+    Setting("HC_LOG_LEVEL", "log_level", "INFO", "one of " + ", ".join(LOG_LEVELS),
+            "Level of the product's own loggers (`shared`, `functions`, `local`).", _one_of(*LOG_LEVELS)),
+    Setting("HC_HEALTH_TIMEOUT_SECONDS", "health_timeout", "2", "a number from 0.1 to 30",
+            "How long `/api/health` waits for each dependency before calling it down.", _float_between(0.1, 30)),
+    Setting("HC_LOCAL_HOST", "local_host", "127.0.0.1", "an IP address or host name",
+            "Local dev host only: address the HTTP triggers are served on.", _non_empty),
+    Setting("HC_LOCAL_PORT", "local_port", "7071", "a whole number from 1 to 65535",
+            "Local dev host only: port the HTTP triggers are served on.", _int_between(1, 65535)),
+    Setting("HC_FUNCTION_KEY", "function_key", "local-dev-function-key", "at least 16 characters",
+            "Local dev host only: the key that `authLevel: function` routes accept (`x-functions-key` "
+            "header or `code` query). In Azure the Functions host manages keys.", _host_key, secret=True),
+    Setting("HC_MASTER_KEY", "master_key", "local-dev-master-key", "at least 16 characters",
+            "Local dev host only: the admin (master) key; accepted by every route, required by "
+            "`authLevel: admin` routes.", _host_key, secret=True),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated settings; ``values`` keeps every raw app setting for ``%NAME%`` lookups."""
+
+    storage_connection: str
+    log_level: str
+    health_timeout: float
+    local_host: str
+    local_port: int
+    function_key: str
+    master_key: str
+    values: Mapping[str, str] = field(repr=False, default_factory=dict)
+
+    def __repr__(self) -> str:
+        return f"Settings(log_level={self.log_level!r}, local_port={self.local_port})"
+
+
+def read_local_settings(path: Path) -> dict[str, str]:
+    """The "Values" of a local.settings.json, as strings, the way the Functions host reads them."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError([(str(path), type(exc).__name__, "a readable JSON file")]) from None
+    values = document.get("Values", {}) if isinstance(document, dict) else None
+    if not isinstance(values, dict):
+        raise ConfigError([(f"{path.name} Values", type(values).__name__, "a JSON object")])
+    return {str(key): "" if value is None else str(value) for key, value in values.items()}
+
+
+def app_settings(environ: Mapping[str, str] | None = None, *, local_settings: Path | None = None) -> dict[str, str]:
+    """Environment over local.settings.json "Values" (when that file exists)."""
+    path = local_settings if local_settings is not None else APP_ROOT / "local.settings.json"
+    merged = read_local_settings(path) if path.is_file() else {}
+    merged.update(os.environ if environ is None else environ)
+    return merged
+
+
+def load_settings(environ: Mapping[str, str] | None = None, *, local_settings: Path | None = None) -> Settings:
+    """Read and validate every setting; raise one ConfigError naming all that are wrong."""
+    values = app_settings(environ, local_settings=local_settings)
+    parsed: dict[str, Any] = {}
+    problems: list[tuple[str, str | None, str]] = []
+    for setting in SETTINGS:
+        try:
+            parsed[setting.attr] = setting.read(values)
+        except ConfigError as exc:
+            problems += exc.problems
+    if problems:
+        raise ConfigError(problems)
+    return Settings(**parsed, values=values)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once (app settings only change with a restart in Azure)."""
+    return load_settings()
+
+
+def resolve_expression(text: str, values: Mapping[str, str]) -> str:
+    """Replace ``%NAME%`` with the app setting NAME, as binding expressions do in Functions.
+
+    A name that is not set is a configuration error: a timer with no schedule or a
+    trigger on no queue must stop start-up, not run on a guess.
+    """
+    def lookup(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in values:
+            raise ConfigError([(name, None, f"an app setting, used by the binding expression {text!r}")])
+        return values[name]
+
+    return _EXPRESSION.sub(lookup, text)
+
+
+_EXPRESSION = re.compile(r"%([A-Za-z_][A-Za-z0-9_.:-]*)%")

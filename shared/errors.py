@@ -1,0 +1,162 @@
+"""One exception tree for the whole product.
+
+Every failure that leaves ``shared`` is one of these, so a trigger needs a single
+``except HybridCalendarError`` and two lookups to decide what to do with it::
+
+    HybridCalendarError                 base; never raised itself
+    ├── ConfigError                     a setting is missing or malformed: start-up stops
+    ├── ValidationError                 bad input from a caller (HTTP 4xx, never retried)
+    │   └── PayloadTooLargeError        body over the accepted size (HTTP 413)
+    ├── TransientError                  may succeed later: retry / redeliver
+    │   ├── ThrottledError              429 or equivalent, carries ``retry_after``
+    │   └── DependencyUnavailableError  storage, key provider or Graph is down or timing out
+    ├── PermanentError                  retrying the same work cannot succeed
+    │   ├── NotFoundError               the thing is gone (mailbox, event, subscription)
+    │   └── AccessDeniedError           denied by policy (e.g. an application access policy)
+    ├── AuthError                       credentials or consent are broken
+    │   └── ReauthorizationRequiredError  a grant expired or was revoked: an admin or user must act
+    └── IntegrityError                  stored data failed a check (tampered, wrong key, bad format)
+
+Triggers map an error to an outcome with :func:`http_status` and
+:func:`queue_outcome`; nothing else in the code decides statuses or retries.
+Messages never contain secrets or personal data: they are logged.
+"""
+
+from __future__ import annotations
+
+import enum
+from http import HTTPStatus
+
+
+class HybridCalendarError(Exception):
+    """Base of every error the product raises on purpose."""
+
+    status: int = HTTPStatus.INTERNAL_SERVER_ERROR
+    code: str = "internal_error"
+
+
+class ConfigError(HybridCalendarError):
+    """One or more settings are missing or malformed; the message names each one.
+
+    ``problems`` holds ``(setting, found, expected)`` triples so that start-up can
+    report every bad setting at once instead of one per restart.
+    """
+
+    code = "config_error"
+
+    def __init__(self, problems: list[tuple[str, str | None, str]]) -> None:
+        lines = [f"setting {name}: found {_shown(found)}, expected {expected}" for name, found, expected in problems]
+        super().__init__("invalid configuration: " + "; ".join(lines))
+        self.problems = problems
+        self.settings = [name for name, _, _ in problems]
+
+
+def _shown(found: str | None) -> str:
+    return "nothing" if found is None else repr(found)
+
+
+class ValidationError(HybridCalendarError):
+    """The caller sent something we cannot accept; retrying the same input fails again."""
+
+    status = HTTPStatus.BAD_REQUEST
+    code = "invalid_request"
+
+
+class PayloadTooLargeError(ValidationError):
+    """The request body is over the size we accept."""
+
+    status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+    code = "payload_too_large"
+
+
+class TransientError(HybridCalendarError):
+    """A dependency failed in a way that may pass; the work should be retried later."""
+
+    status = HTTPStatus.SERVICE_UNAVAILABLE
+    code = "temporarily_unavailable"
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ThrottledError(TransientError):
+    """The dependency asked us to slow down (HTTP 429 / 503 with Retry-After)."""
+
+    code = "throttled"
+
+
+class DependencyUnavailableError(TransientError):
+    """Storage, the key provider or Graph did not answer or answered 5xx."""
+
+    code = "dependency_unavailable"
+
+
+class PermanentError(HybridCalendarError):
+    """The work cannot succeed as asked; retrying wastes quota."""
+
+    status = HTTPStatus.UNPROCESSABLE_ENTITY
+    code = "permanent_failure"
+
+
+class NotFoundError(PermanentError):
+    """The mailbox, event or subscription does not exist (any more)."""
+
+    status = HTTPStatus.NOT_FOUND
+    code = "not_found"
+
+
+class AccessDeniedError(PermanentError):
+    """A policy refuses access, e.g. an Exchange application access policy (Graph 403)."""
+
+    status = HTTPStatus.FORBIDDEN
+    code = "access_denied"
+
+
+class AuthError(HybridCalendarError):
+    """Our credentials, or the caller's, were refused."""
+
+    status = HTTPStatus.UNAUTHORIZED
+    code = "unauthorized"
+
+
+class ReauthorizationRequiredError(AuthError):
+    """A grant expired or was revoked (invalid_grant, AADSTS700082, AADSTS50173, AADSTS65001)."""
+
+    code = "reauthorization_required"
+
+
+class IntegrityError(HybridCalendarError):
+    """Stored data failed verification; never fall back to plaintext or another key."""
+
+    code = "integrity_error"
+
+
+class QueueOutcome(enum.Enum):
+    """What a queue trigger does with a message whose handler raised.
+
+    RETRY: raise, so the host makes it visible again and, after ``maxDequeueCount``
+    attempts, moves it to ``<queue>-poison``. DROP: complete the message; the error is
+    recorded where admins see it (retrying cannot help and nothing is lost).
+    POISON: move it to ``<queue>-poison`` now, kept intact for inspection.
+    """
+
+    RETRY = "retry"
+    DROP = "drop"
+    POISON = "poison"
+
+
+def http_status(error: BaseException) -> int:
+    """HTTP status a trigger answers for ``error``; unknown exceptions are 500."""
+    if isinstance(error, HybridCalendarError):
+        return int(error.status)
+    return int(HTTPStatus.INTERNAL_SERVER_ERROR)
+
+
+def queue_outcome(error: BaseException) -> QueueOutcome:
+    """Queue outcome for ``error``; unknown exceptions are retried (they may be bugs fixed by a deploy)."""
+    if isinstance(error, (PermanentError, AuthError)):
+        return QueueOutcome.DROP
+    if isinstance(error, (ValidationError, IntegrityError)):
+        return QueueOutcome.POISON
+    return QueueOutcome.RETRY

@@ -1,0 +1,84 @@
+"""Health of the product's dependencies, for ``GET /api/health``.
+
+Each check is a small function that raises when its dependency is unusable; the
+report runs them in parallel, each bounded by ``HC_HEALTH_TIMEOUT_SECONDS``, so a
+hung dependency cannot hold the probe longer than that. Details name the failing
+part and the error class only: the endpoint is anonymous and must not leak
+connection strings or personal data.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from shared.config import Settings
+from shared.storage.clients import queue_service, table_service
+
+Check = Callable[[Settings], None]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of one dependency check."""
+
+    name: str
+    ok: bool
+    detail: str
+    latency_ms: float
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    """All check results; healthy only when every check passed."""
+
+    results: tuple[CheckResult, ...]
+
+    @property
+    def healthy(self) -> bool:
+        return all(result.ok for result in self.results)
+
+    @property
+    def status_code(self) -> int:
+        return 200 if self.healthy else 503
+
+    def to_json(self) -> str:
+        return json.dumps({
+            "status": "healthy" if self.healthy else "unhealthy",
+            "failing": [r.name for r in self.results if not r.ok],
+            "checks": {r.name: {"ok": r.ok, "detail": r.detail, "latency_ms": round(r.latency_ms, 1)}
+                       for r in self.results},
+        })
+
+
+def check_storage(settings: Settings) -> None:
+    """Tables and queues both answer a cheap listing (one page of one item)."""
+    timeout = settings.health_timeout
+    next(iter(table_service(settings.storage_connection, timeout=timeout).list_tables(results_per_page=1)), None)
+    next(iter(queue_service(settings.storage_connection, timeout=timeout).list_queues(results_per_page=1)), None)
+
+
+DEFAULT_CHECKS: Mapping[str, Check] = {"storage": check_storage}
+
+
+def _run(name: str, check: Check, settings: Settings) -> CheckResult:
+    started = time.perf_counter()
+    try:
+        check(settings)
+    except Exception as exc:  # any failure makes the dependency unhealthy; the class name says which
+        return CheckResult(name, False, f"unavailable ({type(exc).__name__})", _ms(started))
+    return CheckResult(name, True, "ok", _ms(started))
+
+
+def _ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
+
+
+def check_health(settings: Settings, checks: Mapping[str, Check] = DEFAULT_CHECKS) -> HealthReport:
+    """Run every check in parallel and collect the results in a stable order."""
+    with ThreadPoolExecutor(max_workers=max(1, len(checks))) as pool:
+        futures = [pool.submit(_run, name, check, settings) for name, check in checks.items()]
+        return HealthReport(tuple(future.result() for future in futures))

@@ -1,0 +1,1 @@
+"""Azure Tables and Queues access (Azurite on one machine)."""

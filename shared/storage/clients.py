@@ -1,0 +1,47 @@
+"""Service clients for Azure Storage, built once per process from the connection setting.
+
+The SDKs are imported inside the factories so that ``import function_app`` stays
+light (cold starts must leave room for Graph's 10-second validation handshake).
+Queue clients use base64 bodies, which is what the Functions queue trigger expects.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from azure.data.tables import TableServiceClient
+    from azure.storage.queue import QueueClient, QueueServiceClient
+
+
+def _transport_options(timeout: float | None) -> dict[str, Any]:
+    if timeout is None:
+        return {}
+    return {"connection_timeout": timeout, "read_timeout": timeout, "retry_total": 0}
+
+
+@lru_cache(maxsize=8)
+def table_service(connection: str, *, timeout: float | None = None) -> TableServiceClient:
+    """A pooled TableServiceClient; ``timeout`` (seconds) also turns retries off, for probes."""
+    from azure.data.tables import TableServiceClient
+
+    return TableServiceClient.from_connection_string(connection, **_transport_options(timeout))
+
+
+@lru_cache(maxsize=8)
+def queue_service(connection: str, *, timeout: float | None = None) -> QueueServiceClient:
+    """A pooled QueueServiceClient; ``timeout`` (seconds) also turns retries off, for probes."""
+    from azure.storage.queue import QueueServiceClient
+
+    return QueueServiceClient.from_connection_string(connection, **_transport_options(timeout))
+
+
+def queue_client(connection: str, name: str, *, base64: bool = True) -> QueueClient:
+    """A client for one queue; base64 bodies unless ``base64=False`` (raw wire text, for the dev host)."""
+    from azure.storage.queue import TextBase64DecodePolicy, TextBase64EncodePolicy
+
+    if not base64:
+        return queue_service(connection).get_queue_client(name)
+    return queue_service(connection).get_queue_client(
+        name, message_encode_policy=TextBase64EncodePolicy(), message_decode_policy=TextBase64DecodePolicy())
