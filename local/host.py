@@ -89,6 +89,8 @@ class DevHost:
         self._server = create_server(self.http, host=self.settings.local_host, port=self._port, threads=8,
                                      ident="hybrid-calendar-devhost", clear_untrusted_proxy_headers=True)
         serving = threading.Thread(target=self._server.run, name="http", daemon=True)
+        for runner in self.queues:
+            runner.prepare()
         self._threads = [serving] + [r.thread for r in self.queues] + [r.thread for r in self.timers]
         for thread in self._threads:
             thread.start()

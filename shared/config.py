@@ -138,13 +138,15 @@ SETTINGS: tuple[Setting, ...] = (
             "Storage for tables and queues. `UseDevelopmentStorage=true` means Azurite on 127.0.0.1 "
             "ports 10000-10002 (what `make run` starts).", _storage_connection, secret=True),
     Setting("HC_LOG_LEVEL", "log_level", "INFO", "one of " + ", ".join(LOG_LEVELS),
-            "Level of the product's own loggers (`shared`, `functions`, `local`).", _one_of(*LOG_LEVELS)),
+            "Local dev host only: level of the console log. In Azure, host.json `logging.logLevel` decides.",
+            _one_of(*LOG_LEVELS)),
     Setting("HC_HEALTH_TIMEOUT_SECONDS", "health_timeout", "2", "a number from 0.1 to 30",
             "How long `/api/health` waits for each dependency before calling it down.", _float_between(0.1, 30)),
     Setting("HC_LOCAL_HOST", "local_host", "127.0.0.1", "an IP address or host name",
             "Local dev host only: address the HTTP triggers are served on.", _non_empty),
-    Setting("HC_LOCAL_PORT", "local_port", "7071", "a whole number from 1 to 65535",
-            "Local dev host only: port the HTTP triggers are served on.", _int_between(1, 65535)),
+    Setting("HC_LOCAL_PORT", "local_port", "7071", "a whole number from 0 to 65535",
+            "Local dev host only: port the HTTP triggers are served on (0 picks a free port).",
+            _int_between(0, 65535)),
     Setting("HC_FUNCTION_KEY", "function_key", "local-dev-function-key", "at least 16 characters",
             "Local dev host only: the key that `authLevel: function` routes accept (`x-functions-key` "
             "header or `code` query). In Azure the Functions host manages keys.", _host_key, secret=True),
@@ -203,7 +205,19 @@ def load_settings(environ: Mapping[str, str] | None = None, *, local_settings: P
             problems += exc.problems
     if problems:
         raise ConfigError(problems)
-    return Settings(**parsed, values=values)
+    return _checked(Settings(**parsed, values=values))
+
+
+def _checked(settings: Settings) -> Settings:
+    """Rules across settings: the published default keys only ever guard a loopback address."""
+    defaults = {s.attr: s.default for s in SETTINGS}
+    loopback = settings.local_host in ("127.0.0.1", "localhost", "::1")
+    weak = [s.name for s in SETTINGS if s.attr in ("function_key", "master_key")
+            and getattr(settings, s.attr) == defaults[s.attr]]
+    if weak and not loopback:
+        raise ConfigError([(name, "the published default", f"a key of your own, because HC_LOCAL_HOST is "
+                                                            f"{settings.local_host!r}, not loopback") for name in weak])
+    return settings
 
 
 @lru_cache(maxsize=1)

@@ -14,7 +14,6 @@ import hmac
 import json
 import logging
 import threading
-import traceback
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -25,6 +24,7 @@ import azure.functions as func
 from local.devhost.invoke import Invoker
 from local.devhost.metadata import Function
 from local.devhost.routes import Route, compile_route, match_route
+from shared.logs import describe_exception
 
 log = logging.getLogger("local.host")
 
@@ -110,9 +110,7 @@ class HttpApp:
         try:
             result = self._invoke(function, request, invocation_id)
         except Exception as exc:
-            frames = "".join(traceback.format_tb(exc.__traceback__))
-            log.error("function %s invocation %s failed: %s\n%s", function.name, invocation_id,
-                      type(exc).__name__, frames)
+            log.error("function %s invocation %s failed: %s", function.name, invocation_id, describe_exception(exc))
             return _json(start_response, 500, {"error": "internal_error", "invocation_id": invocation_id,
                                                "message": "the function failed; the host log has the details"})
         return _respond(start_response, result)

@@ -45,8 +45,18 @@ def load_app(app_dir: Path, ref: str = "function_app:app") -> Any:
 
 
 def describe(app: Any) -> list[Function]:
-    """Every function of the app, with its trigger and queue output bindings."""
-    return [_function(f) for f in app.get_functions()]
+    """Every function of the app, with its trigger and queue output bindings.
+
+    Indexed once per app object, like the host: a second ``get_functions()`` on
+    the same app re-registers its blueprints and fails on duplicate names.
+    """
+    cached = _INDEXED.get(id(app))
+    if cached is None or cached[0] is not app:
+        cached = _INDEXED[id(app)] = (app, [_function(f) for f in app.get_functions()])
+    return list(cached[1])
+
+
+_INDEXED: dict[int, tuple[Any, list[Function]]] = {}
 
 
 def _function(f: Any) -> Function:

@@ -26,6 +26,7 @@ from azure.functions.queue import QueueMessage
 
 from local.devhost.hostjson import QueueOptions
 from local.devhost.metadata import Function
+from shared.logs import describe_exception
 
 log = logging.getLogger("local.host")
 MIN_POLL_SECONDS = 0.1
@@ -45,8 +46,11 @@ class QueueRunner:
         self._stop = stop
         self.thread = threading.Thread(target=self._loop, name=f"queue:{function.name}", daemon=True)
 
-    def _loop(self) -> None:
+    def prepare(self) -> None:
+        """Create the trigger queue, so that messages sent once the host has started are not lost."""
         _create(self._queue)
+
+    def _loop(self) -> None:
         capacity = self._options.batch_size + self._options.new_batch_threshold
         inflight: set[Future[None]] = set()
         delay = MIN_POLL_SECONDS
@@ -84,7 +88,7 @@ class QueueRunner:
             self._invoke(self.function, _trigger_message(message), invocation_id)
         except Exception as exc:
             log.warning("queue %s message %s attempt %d failed (%s), invocation %s", self._queue.queue_name,
-                        message.id, message.dequeue_count, type(exc).__name__, invocation_id)
+                        message.id, message.dequeue_count, describe_exception(exc), invocation_id)
             self._release_or_poison(message)
             return
         self._queue.delete_message(message)

@@ -23,6 +23,7 @@ from croniter import croniter
 from local.devhost.hostjson import parse_timespan
 from local.devhost.metadata import Function
 from shared.errors import ConfigError
+from shared.logs import describe_exception
 
 log = logging.getLogger("local.host")
 PAST_DUE_AFTER = dt.timedelta(seconds=1)
@@ -91,5 +92,5 @@ class TimerRunner:
         try:
             self._invoke(self.function, request, invocation_id)
         except Exception as exc:  # timers are not retried: the next occurrence runs (Functions semantics)
-            log.error("timer %s invocation %s failed: %s", self.function.name, invocation_id, type(exc).__name__)
+            log.error("timer %s invocation %s failed: %s", self.function.name, invocation_id, describe_exception(exc))
         self._last = due

@@ -1,0 +1,62 @@
+"""Fixtures that start real parts on free ports, so the suite runs while `make run` is up.
+
+Outside CI a test whose tool is missing skips with the command that installs it;
+with CI=true the same situation fails: nothing may be skipped there.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from local.azurite import AZURITE_BIN, INSTALL_HINT, Azurite
+from shared import config
+from shared.config import Settings, get_settings
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def require(condition: bool, hint: str) -> None:
+    """Skip locally with ``hint`` when ``condition`` is false; fail in CI."""
+    if condition:
+        return
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"required in CI: {hint}")
+    pytest.skip(hint)
+
+
+@pytest.fixture(scope="session")
+def azurite() -> Iterator[str]:
+    """A private in-memory Azurite; yields its connection string."""
+    require(AZURITE_BIN.exists(), INSTALL_HINT)
+    with Azurite() as server:
+        yield server.connection_string
+
+
+@pytest.fixture(scope="session")
+def sample_app_dir() -> Path:
+    return FIXTURES / "sampleapp"
+
+
+@contextmanager
+def app_environment(values: dict[str, str]) -> Iterator[Settings]:
+    """App settings as the Functions host gives them: environment variables of the process.
+
+    The settings cache is cleared on entry and exit so functions that call
+    ``get_settings()`` see exactly these values, and later tests see their own.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        for key in [k for k in os.environ if k == "AzureWebJobsStorage" or k.startswith("HC_")]:
+            patch.delenv(key)
+        for key, value in values.items():
+            patch.setenv(key, value)
+        patch.setattr(config, "APP_ROOT", Path("/nonexistent-app-root"))
+        get_settings.cache_clear()
+        try:
+            yield get_settings()
+        finally:
+            get_settings.cache_clear()

@@ -1,0 +1,110 @@
+"""The dev host serves HTTP triggers over real HTTP: routing, auth levels, errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from local.host import DevHost
+from tests.conftest import app_environment
+
+FUNCTION_KEY = "test-function-key-0001"
+MASTER_KEY = "test-master-key-000001"
+
+
+def env_for(connection: str, **extra: str) -> dict[str, str]:
+    return {"AzureWebJobsStorage": connection, "HC_LOCAL_PORT": "0", "HC_FUNCTION_KEY": FUNCTION_KEY,
+            "HC_MASTER_KEY": MASTER_KEY, "TICK_SCHEDULE": "0 0 0 1 1 *", "FAIL_QUEUE": "sample-fail-http"} | extra
+
+
+@pytest.fixture(scope="module")
+def host(azurite: str, sample_app_dir: Path) -> Iterator[str]:
+    with app_environment(env_for(azurite)) as settings:
+        with DevHost(settings, app_dir=sample_app_dir, app_ref="sample_function_app:app") as running:
+            yield running.url
+
+
+def test_route_parameter_query_header_and_body_reach_the_function(host: str) -> None:
+    answer = requests.post(f"{host}/api/items/a%20b?x=1&y=", data=b"payload",
+                           headers={"x-functions-key": FUNCTION_KEY, "x-test": "yes"}, timeout=5)
+    assert answer.status_code == 200
+    assert answer.json() == {"item": "a b", "method": "POST", "params": {"x": "1", "y": ""}, "header": "yes",
+                             "body": "payload"}
+
+
+def test_unknown_route_is_a_json_404(host: str) -> None:
+    answer = requests.get(f"{host}/api/nothing/here", timeout=5)
+    assert answer.status_code == 404
+    assert answer.json()["error"] == "not_found"
+    assert requests.get(f"{host}/elsewhere", timeout=5).status_code == 404
+
+
+def test_wrong_method_is_a_json_405_with_allow(host: str) -> None:
+    answer = requests.delete(f"{host}/api/items/x", headers={"x-functions-key": FUNCTION_KEY}, timeout=5)
+    assert answer.status_code == 405
+    assert answer.headers["Allow"] == "GET, POST"
+    assert answer.json() == {"error": "method_not_allowed", "message": "DELETE is not allowed here; allowed: GET, POST"}
+
+
+@pytest.mark.parametrize("how", [{}, {"headers": {"x-functions-key": "wrong-key-000000000"}},
+                                 {"params": {"code": "wrong"}}])
+def test_function_route_refuses_missing_or_wrong_keys(host: str, how: dict) -> None:
+    answer = requests.get(f"{host}/api/items/x", timeout=5, **how)
+    assert answer.status_code == 401
+    assert answer.json()["error"] == "unauthorized"
+
+
+@pytest.mark.parametrize("how", [{"headers": {"x-functions-key": FUNCTION_KEY}}, {"params": {"code": FUNCTION_KEY}},
+                                 {"headers": {"x-functions-key": MASTER_KEY}}])
+def test_function_route_accepts_function_or_master_key(host: str, how: dict) -> None:
+    assert requests.get(f"{host}/api/items/x", timeout=5, **how).status_code == 200
+
+
+def test_admin_route_needs_the_master_key(host: str) -> None:
+    refused = requests.get(f"{host}/api/admin/ping", headers={"x-functions-key": FUNCTION_KEY}, timeout=5)
+    assert refused.status_code == 401
+    assert "admin (master) key" in refused.json()["message"]
+    accepted = requests.get(f"{host}/api/admin/ping", headers={"x-functions-key": MASTER_KEY}, timeout=5)
+    assert (accepted.status_code, accepted.text) == (200, "pong")
+
+
+def test_route_constraints_and_specificity(host: str) -> None:
+    assert requests.get(f"{host}/api/typed/42", timeout=5).text == "n=42"
+    assert requests.get(f"{host}/api/typed/latest", timeout=5).text == "latest"
+    assert requests.get(f"{host}/api/typed/abc", timeout=5).status_code == 404
+
+
+def test_handler_exception_is_a_500_that_leaks_nothing(host: str, caplog: pytest.LogCaptureFixture) -> None:
+    answer = requests.get(f"{host}/api/boom", timeout=5)
+    assert answer.status_code == 500
+    assert answer.json()["error"] == "internal_error"
+    assert "secret" not in answer.text and "RuntimeError" not in answer.text
+    assert "alice@example.com" not in caplog.text
+
+
+def test_async_function_runs_to_completion(host: str) -> None:
+    answer = requests.get(f"{host}/api/async-hello", timeout=5)
+    assert (answer.status_code, answer.text) == (201, "hello")
+
+
+def test_health_reports_storage(azurite: str) -> None:
+    with app_environment(env_for(azurite)) as settings, DevHost(settings) as running:
+        answer = requests.get(f"{running.url}/api/health", timeout=10)
+    assert answer.status_code == 200
+    assert answer.json()["checks"]["storage"]["ok"] is True
+
+
+def test_health_names_storage_when_it_is_down(azurite: str) -> None:
+    from local.azurite import free_port
+    from shared.config import azurite_connection_string
+
+    dead = azurite_connection_string(free_port(), free_port())
+    with app_environment(env_for(dead, HC_HEALTH_TIMEOUT_SECONDS="0.5")) as settings, DevHost(settings) as running:
+        answer = requests.get(f"{running.url}/api/health", timeout=10)
+    assert answer.status_code == 503
+    assert answer.json()["status"] == "unhealthy"
+    assert answer.json()["failing"] == ["storage"]
+    assert "devstoreaccount1" not in answer.text and "AccountKey" not in answer.text

@@ -1,0 +1,77 @@
+"""`make run` end to end: start it, call /api/health, Ctrl-C, nothing left behind."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from local.azurite import AZURITE_BIN, INSTALL_HINT, free_port, port_open
+from shared.config import azurite_connection_string
+from tests.conftest import require
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def processes_mentioning(text: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if text in (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def group_members(pgid: int) -> list[int]:
+    members = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                members.append(int(entry.name))
+    return members
+
+
+@pytest.mark.e2e
+def test_make_run_serves_health_and_stops_cleanly_on_ctrl_c() -> None:
+    require(shutil.which("make") is not None, "install make (apt-get install make)")
+    require(AZURITE_BIN.exists(), INSTALL_HINT)
+    queue_port, table_port, http_port = free_port(), free_port(), free_port()
+    env = os.environ | {"AzureWebJobsStorage": azurite_connection_string(queue_port, table_port),
+                        "HC_LOCAL_PORT": str(http_port), "PYTHONUNBUFFERED": "1"}
+    make = subprocess.Popen(["make", "--no-print-directory", "run"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    output = []
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and make.poll() is None:
+            line = make.stdout.readline()
+            output.append(line)
+            if line.startswith("ready"):
+                break
+        assert output and output[-1].startswith("ready"), "".join(output)
+        answer = requests.get(f"http://127.0.0.1:{http_port}/api/health", timeout=10)
+        assert answer.status_code == 200 and answer.json()["status"] == "healthy"
+        os.killpg(make.pid, signal.SIGINT)
+        rest, _ = make.communicate(timeout=60)
+        output.append(rest)
+    finally:
+        if make.poll() is None:
+            os.killpg(make.pid, signal.SIGKILL)
+    text = "".join(output)
+    assert "stopped" in text, text
+    assert processes_mentioning(f"--queuePort {queue_port}") == []
+    assert group_members(make.pid) == []
+    assert not any(port_open(p) for p in (queue_port, table_port, http_port))

@@ -1,0 +1,97 @@
+"""Configuration: defaults work with nothing set; each bad setting gets its own clear error."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from shared.config import SETTINGS, load_settings, resolve_expression
+from shared.errors import ConfigError
+
+NOWHERE = Path("/nonexistent/local.settings.json")
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_no_configuration_at_all_gives_a_working_local_setup() -> None:
+    settings = load_settings({}, local_settings=NOWHERE)
+    assert "TableEndpoint=http://127.0.0.1:10002/devstoreaccount1" in settings.storage_connection
+    assert "QueueEndpoint=http://127.0.0.1:10001/devstoreaccount1" in settings.storage_connection
+    assert (settings.log_level, settings.local_host, settings.local_port) == ("INFO", "127.0.0.1", 7071)
+
+
+@pytest.mark.parametrize(("name", "value", "expected"), [
+    ("AzureWebJobsStorage", "just-text", "connection string of key=value pairs"),
+    ("AzureWebJobsStorage", "AccountName=x", "AccountName and AccountKey"),
+    ("AzureWebJobsStorage", "AccountName=x;AccountKey=k", "DefaultEndpointsProtocol, EndpointSuffix"),
+    ("HC_LOG_LEVEL", "LOUD", "one of DEBUG, INFO, WARNING, ERROR"),
+    ("HC_HEALTH_TIMEOUT_SECONDS", "soon", "a number from 0.1 to 30"),
+    ("HC_HEALTH_TIMEOUT_SECONDS", "99", "a number from 0.1 to 30"),
+    ("HC_LOCAL_HOST", "", "a non-empty value"),
+    ("HC_LOCAL_PORT", "70000", "a whole number from 0 to 65535"),
+    ("HC_LOCAL_PORT", "http", "a whole number from 0 to 65535"),
+    ("HC_FUNCTION_KEY", "short", "at least 16 characters"),
+    ("HC_MASTER_KEY", "has spaces in the key", "at least 16 characters"),
+])
+def test_each_invalid_setting_is_named_with_what_was_expected(name: str, value: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({name: value}, local_settings=NOWHERE)
+    assert caught.value.settings == [name]
+    assert f"setting {name}: found" in str(caught.value)
+    assert expected in str(caught.value)
+
+
+def test_every_bad_setting_is_reported_at_once() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"HC_LOG_LEVEL": "x", "HC_LOCAL_PORT": "-1"}, local_settings=NOWHERE)
+    assert caught.value.settings == ["HC_LOG_LEVEL", "HC_LOCAL_PORT"]
+
+
+def test_secret_values_are_never_echoed() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"AzureWebJobsStorage": "AccountName=acct;AccountKey=TOPSECRET"}, local_settings=NOWHERE)
+    assert "TOPSECRET" not in str(caught.value)
+    assert "characters, hidden" in str(caught.value)
+
+
+def test_local_settings_values_are_read_and_the_environment_wins(tmp_path: Path) -> None:
+    path = tmp_path / "local.settings.json"
+    path.write_text(json.dumps({"IsEncrypted": False, "Values": {"HC_LOG_LEVEL": "debug", "HC_LOCAL_PORT": 8000}}))
+    settings = load_settings({"HC_LOCAL_PORT": "9000"}, local_settings=path)
+    assert (settings.log_level, settings.local_port) == ("DEBUG", 9000)
+
+
+@pytest.mark.parametrize("content", ["{not json", '{"Values": ["a"]}', "[]"])
+def test_malformed_local_settings_file_is_a_config_error(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "local.settings.json"
+    path.write_text(content)
+    with pytest.raises(ConfigError, match="local.settings.json"):
+        load_settings({}, local_settings=path)
+
+
+def test_binding_expressions_resolve_from_app_settings() -> None:
+    assert resolve_expression("%A% and %B%", {"A": "1", "B": "2"}) == "1 and 2"
+    assert resolve_expression("no expression", {}) == "no expression"
+    with pytest.raises(ConfigError, match="setting MISSING: found nothing"):
+        resolve_expression("%MISSING%", {})
+
+
+def test_the_example_settings_file_is_valid_and_complete() -> None:
+    example = README.parent / "local.settings.example.json"
+    settings = load_settings({}, local_settings=example)
+    values = json.loads(example.read_text())["Values"]
+    assert {s.name for s in SETTINGS} <= values.keys()
+    assert settings.local_port == 7071
+
+
+def test_readme_documents_every_setting() -> None:
+    text = README.read_text()
+    assert [s.name for s in SETTINGS if f"`{s.name}`" not in text] == []
+
+
+def test_default_keys_are_refused_off_loopback() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"HC_LOCAL_HOST": "0.0.0.0", "HC_MASTER_KEY": "my-own-master-key-123"}, local_settings=NOWHERE)
+    assert caught.value.settings == ["HC_FUNCTION_KEY"]
+    assert "not loopback" in str(caught.value)
