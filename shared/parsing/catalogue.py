@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 NO_MATCH = r"(?!)"
 
@@ -131,7 +132,8 @@ PROVIDERS: tuple[Provider, ...] = (
     _entry("skype_for_business", r"(?:meet|join)\.[a-z0-9-]+(?:\.[a-z0-9-]+)+",
            r"/(?:meet/)?[\w.-]+/[A-Za-z0-9]{6,10}(?:[?#]|$)", generic=True),
     _entry("pexip", r"[a-z0-9.-]+",
-           r"/webapp/(?:#/)?(?:home/)?\?(?:[^#]*&)?conference=|/webapp/conference/[\w.@-]+", r"/teams/\?"),
+           r"/webapp/(?:#/)?(?:home/)?\?(?:[^#]*&)?conference=|/webapp/conference/[\w.@-]+",
+           r"/teams/\?(?:[^#]*&)?conf=", generic=True),
     _entry("cisco_meeting_server", r"[a-z0-9.-]+", r"/invited\.sf\?(?:[^#]*&)?id=\d+|/index\.html\?id=\d+&secret=",
            generic=True),
 )
@@ -152,14 +154,17 @@ VIDEO_DOMAINS: tuple[tuple[re.Pattern[str], str, int], ...] = tuple(
 """(domain, provider, rank): rank 1 marks Skype-for-Business interop, which a video-system address beats."""
 
 
+@lru_cache(maxsize=4096)
+def _entries_for_host(host: str) -> tuple[Provider, ...]:
+    return tuple(p for p in PROVIDERS if p.hosts.fullmatch(host))
+
+
 def classify(host: str, rest: str) -> tuple[str, str] | None:
     """("join" | "non_join", provider id) for a URL's lower-case host and ``path?query#fragment``.
 
     None when no catalogue entry claims the URL (an ordinary web link).
     """
-    for provider in PROVIDERS:
-        if not provider.hosts.fullmatch(host):
-            continue
+    for provider in _entries_for_host(host):
         if provider.non_join.match(rest):
             return "non_join", provider.id
         if provider.join.match(rest):
@@ -169,6 +174,7 @@ def classify(host: str, rest: str) -> tuple[str, str] | None:
     return None
 
 
+@lru_cache(maxsize=4096)
 def video_domain(domain: str) -> tuple[str, int] | None:
     """(provider, rank) of a known video-address domain, or None."""
     for pattern, provider, rank in VIDEO_DOMAINS:

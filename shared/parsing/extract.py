@@ -1,0 +1,238 @@
+"""Join-info detection: which meeting an event holds, and whether Location asks for one.
+
+The rules are reference/joinlinks.md §5, applied in this order:
+
+- R1: every link is unwrapped (Safe Links, Proofpoint, ...) before it is matched.
+- ``online_meeting_url`` (Graph's ``onlineMeeting.joinUrl``) wins when present.
+- R2: a join link in Location beats any in the body.
+- R3: in the body, a link followed by its own meeting details (an ID, passcode,
+  access code, conference or webinar ID, within 600 characters and before the
+  next different join link) beats a bare link; ties go to document order, and
+  an ``<a href>`` comes before its own anchor text.
+- R4: a provider's non-join pages (help, dial-in, options, download) never count.
+- Among links to the same meeting, the longer one that extends the winner is kept
+  (a Zoom link with its passcode beats the same link without it); app schemes
+  (``zoommtg://``) are used only when no web link exists.
+
+Video addresses follow the same source order; a video-system address beats a
+Skype-for-Business interop one. Nothing is synthesised: ``join_url`` and
+``sip_uri`` are always text of the (unwrapped, entity-decoded) input.
+Work is bounded: per field at most ``MAX_EXAMINED`` URL and address matches are
+looked at and ``MAX_LINKS`` links / ``MAX_ADDRESSES`` addresses kept; links
+longer than ``MAX_URL`` characters are ignored. No meeting invitation comes near
+these bounds; they keep a hostile 1 MB body from costing more than a fraction of
+a second.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import replace
+
+from shared.parsing.catalogue import APP_SCHEMES, classify, video_domain
+from shared.parsing.keywords import find_keyword
+from shared.parsing.model import Candidate, JoinInfo, Source
+from shared.parsing.text import HREF_END, HREF_START, html_to_stream, text_to_stream
+from shared.parsing.urls import split_url, unwrap
+
+MAX_LINKS = 400
+MAX_EXAMINED = 1000
+MAX_ADDRESSES = 200
+MAX_URL = 8192
+DETAIL_WINDOW = 600
+VTC_WINDOW = 400
+
+_AFTER_SCHEME = re.compile(r"://[^\s<>\"'`\x00-\x1f\x7f]+")
+_SCHEME_BEFORE = re.compile(r"(?:https?|zoommtg|msteams)$", re.IGNORECASE)
+_DOMAIN_AFTER_AT = re.compile(r"@([A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8})")
+_USER_BEFORE_AT = re.compile(r"(sips?:)?([A-Za-z0-9._%+-]{1,128})$", re.IGNORECASE)
+_DETAILS = re.compile(r"meeting\s*(?:id|number|#)|pass\s*code|password|access\s*code|conference\s*id|webinar\s*id|"
+                      r"\bpin\b", re.IGNORECASE)
+_VTC_HEADING = re.compile(r"join\s+(?:with|from)\s+a\s+video\s+(?:conferencing\s+)?(?:device|system)", re.IGNORECASE)
+_TRAILING = ".,;:!?'\"*"
+_DELIMITERS = " \t\r\n<>\"'`\x02"
+_PAIRS = {")": "(", "]": "[", "}": "{"}
+_SOURCE_ORDER = {"online_meeting": 0, "location": 1, "body": 2}
+
+
+def extract_join_info(location: str | None, body: str | None, body_type: str = "html",
+                      online_meeting_url: str | None = None) -> JoinInfo:
+    """Find the join URL, video address and keyword of one event. Never raises on any input."""
+    location = _as_text(location)
+    body = _as_text(body)
+    keyword, modifier = find_keyword(location)
+    streams: list[tuple[Source, str]] = [("location", text_to_stream(location))]
+    streams.append(("body", _body_stream(body, body_type)))
+    candidates = list(_field_candidates(online_meeting_url))
+    for source, stream in streams:
+        candidates += _link_candidates(stream, source)
+    for source, stream in streams:
+        candidates += _address_candidates(stream, source)
+    join = _best_join(candidates)
+    address = _best_address(candidates)
+    provider = join.provider if join else (address.provider if address else None)
+    return JoinInfo(provider, join.value if join else None, address.value if address else None, keyword, modifier,
+                    tuple(candidates))
+
+
+def _as_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return value if isinstance(value, str) else str(value)
+
+
+def _body_stream(body: str, body_type: str) -> str:
+    """Graph's ``body.contentType`` is "html" or "text"; anything else is read as HTML."""
+    return text_to_stream(body) if str(body_type).lower() == "text" else html_to_stream(body)
+
+
+def _field_candidates(url: str | None) -> Iterator[Candidate]:
+    url = _as_text(url).strip()
+    if not url or len(url) > MAX_URL or split_url(url) is None:
+        return
+    unwrapped = unwrap(url)
+    parts = split_url(unwrapped.url)
+    verdict = classify(parts[1], parts[2]) if parts else None
+    yield Candidate("join_url", unwrapped.url, verdict[1] if verdict else None, "online_meeting", "field", 0,
+                    wrappers=unwrapped.wrappers, found_as=url if unwrapped.wrappers else None)
+
+
+def _link_candidates(stream: str, source: Source) -> list[Candidate]:
+    found: list[Candidate] = []
+    for examined, (start, end) in enumerate(_url_spans(stream)):
+        if len(found) >= MAX_LINKS or examined >= MAX_EXAMINED:
+            break
+        raw = _trim(stream[start:end])
+        if len(raw) > MAX_URL:
+            continue
+        via = "href" if start > 0 and stream[start - 1] == HREF_START else "text"
+        candidate = _link(raw, source, via, start)
+        if candidate is not None:
+            found.append(candidate)
+    return _corroborate(found, stream) if source == "body" else found
+
+
+def _url_spans(stream: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of each URL with a scheme we read, found from its ``://`` (a fast literal search)."""
+    for match in _AFTER_SCHEME.finditer(stream):
+        scheme = _SCHEME_BEFORE.search(stream, max(0, match.start() - 8), match.start())
+        if scheme and (scheme.start() == 0 or not stream[scheme.start() - 1].isalnum()):
+            yield scheme.start(), match.end()
+
+
+def _trim(url: str) -> str:
+    """Drop trailing punctuation and closing brackets that the URL does not open."""
+    while url:
+        last = url[-1]
+        if last in _TRAILING or (last in _PAIRS and url.count(_PAIRS[last]) < url.count(last)):
+            url = url[:-1]
+        elif last == HREF_END:
+            url = url[:-1]
+        else:
+            break
+    return url
+
+
+def _link(raw: str, source: Source, via: str, position: int) -> Candidate | None:
+    unwrapped = unwrap(raw)
+    found_as = raw if unwrapped.wrappers or unwrapped.unresolved else None
+    if unwrapped.unresolved:
+        return Candidate("wrapped_unresolved", raw, None, source, via, position, wrappers=(unwrapped.unresolved,))
+    parts = split_url(unwrapped.url)
+    verdict = classify(parts[1], parts[2]) if parts else None
+    if verdict is None or parts is None:
+        return None
+    kind = "join_url" if verdict[0] == "join" else "non_join"
+    if parts[0] in APP_SCHEMES and kind == "join_url":
+        verdict = ("join", APP_SCHEMES[parts[0]])
+    return Candidate(kind, unwrapped.url, verdict[1], source, via, position, wrappers=unwrapped.wrappers,
+                     found_as=found_as)
+
+
+def _corroborate(found: list[Candidate], stream: str) -> list[Candidate]:
+    """R3: mark body join links followed by their own meeting details."""
+    joins = [c for c in found if c.kind == "join_url"]
+    marked = {}
+    for i, link in enumerate(joins):
+        start = link.position + len(link.found_as or link.value)
+        following = next((c.position for c in joins[i + 1:]
+                          if c.value != link.value and not _same_meeting(c.value, link.value)), len(stream))
+        window = stream[start:min(following, start + DETAIL_WINDOW)]
+        if _DETAILS.search(window):
+            marked[id(link)] = True
+    return [_with(c, corroborated=True) if id(c) in marked else c for c in found]
+
+
+def _with(candidate: Candidate, **changes: object) -> Candidate:
+    return replace(candidate, **changes)
+
+
+def _same_meeting(a: str, b: str) -> bool:
+    """One URL is the other, or extends it with a query, fragment or path tail."""
+    short, long = sorted((a, b), key=len)
+    return long == short or (long.startswith(short) and long[len(short)] in "?&#/")
+
+
+def _best_join(candidates: list[Candidate]) -> Candidate | None:
+    joins = [c for c in candidates if c.kind == "join_url"]
+    if not joins:
+        return None
+    best = min(joins, key=lambda c: (_is_app(c), _SOURCE_ORDER[c.source], not c.corroborated, c.position))
+    if best.source == "online_meeting":
+        return best
+    extensions = [c for c in joins if c.value != best.value and _same_meeting(c.value, best.value)
+                  and len(c.value) > len(best.value) and _is_app(c) == _is_app(best)]
+    return max(extensions, key=lambda c: len(c.value)) if extensions else best
+
+
+def _is_app(candidate: Candidate) -> bool:
+    return candidate.value.split(":", 1)[0].lower() in APP_SCHEMES
+
+
+def _address_candidates(stream: str, source: Source) -> list[Candidate]:
+    headings = [m.end() for m in _VTC_HEADING.finditer(stream)][:MAX_EXAMINED]
+    found: list[Candidate] = []
+    for examined, at in enumerate(_DOMAIN_AFTER_AT.finditer(stream)):
+        if len(found) >= MAX_ADDRESSES or examined >= MAX_EXAMINED:
+            break
+        user = _USER_BEFORE_AT.search(stream, max(0, at.start() - 136), at.start())
+        if user is None or _inside_url(stream, user.start()):
+            continue
+        candidate = _address(stream, user, at, source, headings)
+        if candidate is not None:
+            found.append(candidate)
+    return found
+
+
+def _inside_url(stream: str, position: int) -> bool:
+    """Whether the whitespace-delimited token around ``position`` is a URL (an address in a query is no address)."""
+    low = max(0, position - MAX_URL)
+    start = max(stream.rfind(c, low, position) for c in _DELIMITERS) + 1
+    return "://" in stream[max(start, low):position]
+
+
+def _address(stream: str, user: re.Match[str], at: re.Match[str], source: Source,
+             headings: list[int]) -> Candidate | None:
+    """A video address per §5: sip: prefix, all-digit user, known video domain, or a VTC section."""
+    explicit, name, domain = user.group(1), user.group(2), at.group(1).rstrip(".")
+    before = stream[user.start() - 1] if user.start() > 0 else " "
+    if before.isalnum() or before in "._%+-" or stream[max(0, user.start() - 7):user.start()].lower() == "mailto:":
+        return None
+    known = video_domain(domain.lower())
+    in_section = any(0 <= user.start() - end <= VTC_WINDOW for end in headings)
+    if not (explicit or name.isdigit() or known or in_section):
+        return None
+    provider = known[0] if known else ("teams" if in_section else "sip")
+    rank = known[1] if known else 0
+    return Candidate("video_address", f"{name}@{domain}", provider, source, "text", user.start(),
+                     corroborated=rank == 0, found_as=user.group(0) + at.group(0) if explicit else None)
+
+
+def _best_address(candidates: list[Candidate]) -> Candidate | None:
+    addresses = [c for c in candidates if c.kind == "video_address"]
+    if not addresses:
+        return None
+    return min(addresses, key=lambda c: (_SOURCE_ORDER[c.source], not c.corroborated, c.position))

@@ -1,0 +1,24 @@
+"""Scheduling keywords typed into Location: ``@webex`` / ``@meet`` with an optional modifier.
+
+Grammar (reference/joinlinks.md §5): a standalone token, case-insensitive, not
+preceded by a word character, ``.``, ``@`` or ``-`` and not followed by one (so
+``team@webex.com`` is an address, not a keyword); an optional ``:space``,
+``:myroom`` or ``:onetime`` modifier. ``@webex:other`` is not a keyword: an
+unknown modifier is a typo we must not act on. The first keyword wins.
+"""
+
+from __future__ import annotations
+
+import re
+
+_KEYWORD = re.compile(r"(?<![\w.@-])@(webex|meet)(?::([A-Za-z]+))?(?![\w.@-])", re.IGNORECASE)
+MODIFIERS = ("space", "myroom", "onetime")
+
+
+def find_keyword(location: str) -> tuple[str | None, str | None]:
+    """(lower-case keyword, lower-case modifier) of the first valid keyword in ``location``."""
+    for match in _KEYWORD.finditer(location):
+        modifier = match.group(2).lower() if match.group(2) else None
+        if modifier is None or modifier in MODIFIERS:
+            return "@" + match.group(1).lower(), modifier
+    return None, None

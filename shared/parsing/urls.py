@@ -1,0 +1,179 @@
+"""URL splitting and the one-layer-at-a-time unwrapping of link-protection wrappers.
+
+Gateways rewrite links in invitations (Safe Links, Proofpoint, Mimecast, ...).
+Each wrapper is recognised by host and path and decoded exactly once per layer;
+unwrapping repeats, bounded to ``MAX_LAYERS``, because wrappers nest (Safe Links
+around Proofpoint). Decoding follows ../shared/reference/joinlinks.md §2: a
+Teams target that reads ``19%253ameeting`` inside Safe Links must read
+``19%3ameeting`` after one layer, so the target itself is never decoded again.
+Mimecast cannot be reversed offline: such a link is reported as unresolved.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import html
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from urllib.parse import unquote
+
+MAX_LAYERS = 5
+_SPLIT = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://([^/?#\\]*)(.*)$", re.DOTALL)
+_STRICT_ENTITY = re.compile(r"&(?:amp|lt|gt|quot|apos|#\d{1,7}|#x[0-9a-fA-F]{1,6});")
+
+
+@dataclass(frozen=True)
+class Unwrapped:
+    """The innermost URL, the wrappers removed (outermost first), and an unresolvable wrapper if any."""
+
+    url: str
+    wrappers: tuple[str, ...] = ()
+    unresolved: str | None = None
+
+
+def split_url(url: str) -> tuple[str, str, str] | None:
+    """(lower-case scheme, lower-case host without port or user, ``path?query#fragment``)."""
+    match = _SPLIT.match(url)
+    if not match:
+        return None
+    authority = match.group(2).rsplit("@", 1)[-1]
+    host = authority.rsplit(":", 1)[0] if authority.count(":") == 1 else authority
+    return match.group(1).lower(), host.lower().rstrip("."), match.group(3)
+
+
+def decode_entities(text: str) -> str:
+    """Decode only complete, semicolon-terminated entities (``&para=1`` in a query stays as it is)."""
+    return _STRICT_ENTITY.sub(lambda m: html.unescape(m.group(0)), text) if "&" in text else text
+
+
+def _param(rest: str, name: str) -> str | None:
+    """The raw value of query parameter ``name``, up to the next ``&``."""
+    query = rest.split("?", 1)[1] if "?" in rest else ""
+    for part in query.split("&"):
+        key, _, value = part.partition("=")
+        if key == name:
+            return value
+    return None
+
+
+def _query_param(*names: str) -> Callable[[str], str | None]:
+    def decode(rest: str) -> str | None:
+        for name in names:
+            value = _param(rest, name)
+            if value:
+                return unquote(value)
+        return None
+
+    return decode
+
+
+def _proofpoint_v1(rest: str) -> str | None:
+    value = _param(rest, "u")
+    return html.unescape(unquote(value)) if value else None
+
+
+def _proofpoint_v2(rest: str) -> str | None:
+    value = _param(rest, "u")
+    return html.unescape(unquote(value.replace("-", "%").replace("_", "/"))) if value else None
+
+
+_V3 = re.compile(r"^/v3/__(.+?)__;([^!]*)!")
+_V3_RUNS = {c: i + 2 for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")}
+
+
+def _proofpoint_v3(rest: str) -> str | None:
+    """Proofpoint v3: characters replaced by ``*`` (or ``**X`` runs) come from the base64url tail."""
+    match = _V3.match(rest)
+    if not match:
+        return None
+    try:
+        chars = base64.urlsafe_b64decode(match.group(2) + "=" * (-len(match.group(2)) % 4)).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+    source, out, used = unquote(match.group(1)), [], 0
+    for token in re.split(r"(\*\*.|\*)", source):
+        if token == "*":
+            out.append(chars[used:used + 1])
+            used += 1
+        elif token.startswith("**") and len(token) == 3:
+            run = _V3_RUNS.get(token[2], 0)
+            out.append(chars[used:used + run])
+            used += run
+        else:
+            out.append(token)
+    url = "".join(out)
+    return re.sub(r"^(https?):/(?!/)", r"\1://", url)
+
+
+def _cisco(rest: str) -> str | None:
+    parts = rest.split("?", 1)[0].split("/", 2)
+    return unquote(parts[2]) if len(parts) == 3 and "%3A" in parts[2].upper() else None
+
+
+def _sophos(rest: str) -> str | None:
+    value = _param(rest, "u")
+    if not value:
+        return None
+    raw = unquote(value)
+    try:
+        return base64.b64decode(raw + "=" * (-len(raw) % 4), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _aws_tracking(rest: str) -> str | None:
+    parts = rest.split("/")
+    return unquote(parts[2]) if len(parts) > 2 and parts[1] == "L0" else None
+
+
+def _unresolvable(rest: str) -> str | None:
+    return None
+
+
+Wrapper = tuple[str, "re.Pattern[str]", "re.Pattern[str]", Callable[[str], str | None]]
+
+WRAPPERS: tuple[Wrapper, ...] = tuple((name, re.compile(host), re.compile(path, re.IGNORECASE), decode) for name, host, path, decode in (
+    ("safelinks", r"(?:[a-z0-9-]+\.)*safelinks\.protection\.(?:outlook\.com|office365\.us|outlook\.cn)",
+     r"^(?:/ap/[^/?]+)?/?\?", _query_param("url")),
+    ("safelinks", r"statics\.teams\.cdn\.office\.net|teams\.public\.onecdn\.static\.microsoft",
+     r"^/evergreen-assets/safelinks/\d+/atp-safelinks\.html", _query_param("url")),
+    ("proofpoint_v1", r"urldefense\.proofpoint\.com", r"^/v1/url\?", _proofpoint_v1),
+    ("proofpoint_v2", r"urldefense\.proofpoint\.com", r"^/v2/url\?", _proofpoint_v2),
+    ("proofpoint_v3", r"urldefense\.(?:com|us)", r"^/v3/__", _proofpoint_v3),
+    ("google", r"(?:www\.)?google\.[a-z.]{2,6}", r"^/url\?", _query_param("q", "url")),
+    ("barracuda", r"(?:[a-z0-9-]+\.)*linkprotect\.cudasvc\.com", r"^/url\?", _query_param("a")),
+    ("cisco_secure_email", r"secure-web\.cisco\.com", r"^/[^/]+/", _cisco),
+    ("trend_micro", r"(?:[a-z0-9-]+\.)*ctp\.trendmicro\.com", r"^/wis/clicktime/v1/query\?", _query_param("url")),
+    ("sophos", r"[a-z0-9-]+\.protection\.sophos\.com", r"^/?\?", _sophos),
+    ("trellix", r"protect2\.fireeye\.com", r"^/v1/url\?", _query_param("u")),
+    ("symantec", r"clicktime\.symantec\.com", r"^/[^?]*\?(?:[^#]*&)?u=", _query_param("u")),
+    ("esva", r"urlsand\.esvalabs\.com", r"^/?\?", _query_param("u")),
+    ("azure_email", r"emails\.azure\.microsoft\.com", r"^/redirect/", _query_param("destination")),
+    ("aws_ses", r"[a-z0-9-]+\.r\.[a-z0-9-]+\.awstrack\.me", r"^/L0/", _aws_tracking),
+    ("mimecast", r"protect-[a-z0-9-]+\.mimecast\.com|url\.[a-z0-9-]+\.[ma]\.mimecastprotect\.com", r"^/s/",
+     _unresolvable),
+))
+
+
+@lru_cache(maxsize=4096)
+def _wrappers_for_host(host: str) -> tuple[Wrapper, ...]:
+    return tuple(w for w in WRAPPERS if w[1].fullmatch(host))
+
+
+def unwrap(url: str) -> Unwrapped:
+    """Remove wrapper layers until none is recognised (at most MAX_LAYERS)."""
+    layers: list[str] = []
+    for _ in range(MAX_LAYERS):
+        parts = split_url(url)
+        wrapper = next((w for w in _wrappers_for_host(parts[1]) if w[2].match(parts[2])), None) if parts else None
+        if wrapper is None:
+            break
+        target = wrapper[3](parts[2]) if parts else None
+        if target is None:
+            return Unwrapped(url, tuple(layers), wrapper[0] if wrapper[0] == "mimecast" else None)
+        layers.append(wrapper[0])
+        url = target.strip()
+    return Unwrapped(url, tuple(layers))
