@@ -11,8 +11,9 @@ The rules are reference/joinlinks.md §5, applied in this order:
   an ``<a href>`` comes before its own anchor text.
 - R4: a provider's non-join pages (help, dial-in, options, download) never count.
 - Among links to the same meeting, the longer one that extends the winner is kept
-  (a Zoom link with its passcode beats the same link without it); app schemes
-  (``zoommtg://``) are used only when no web link exists.
+  (a Zoom link with its passcode beats the same link without it); an app-scheme
+  link (``zoommtg://``) gives way to a web link of the same service, never to an
+  unrelated one (a signature link must not displace the meeting).
 
 Video addresses follow the same source order; a video-system address beats a
 Skype-for-Business interop one. Nothing is synthesised: ``join_url`` and
@@ -109,10 +110,20 @@ def _link_candidates(stream: str, source: Source) -> list[Candidate]:
         if len(raw) > MAX_URL:
             continue
         via = "href" if start > 0 and stream[start - 1] == HREF_START else "text"
+        if via == "text" and found and _is_anchor_text(found[-1], stream, start):
+            via = "anchor_text"
         candidate = _link(raw, source, via, start)
         if candidate is not None:
             found.append(candidate)
     return _corroborate(found, stream) if source == "body" else found
+
+
+def _is_anchor_text(previous: Candidate, stream: str, start: int) -> bool:
+    """A URL shown as the text of an ``<a>`` whose href is a join link: the href speaks for it."""
+    if previous.via != "href" or previous.kind != "join_url":
+        return False
+    end = stream.find(HREF_END, previous.position, start)
+    return end != -1 and not stream[end + 1:start].strip()
 
 
 def _url_spans(stream: str) -> Iterator[tuple[int, int]]:
@@ -154,7 +165,7 @@ def _link(raw: str, source: Source, via: str, position: int) -> Candidate | None
 
 def _corroborate(found: list[Candidate], stream: str) -> list[Candidate]:
     """R3: mark body join links followed by their own meeting details."""
-    joins = [c for c in found if c.kind == "join_url"]
+    joins = [c for c in found if c.kind == "join_url" and c.via != "anchor_text"]
     marked = {}
     for i, link in enumerate(joins):
         start = link.position + len(link.found_as or link.value)
@@ -177,15 +188,22 @@ def _same_meeting(a: str, b: str) -> bool:
 
 
 def _best_join(candidates: list[Candidate]) -> Candidate | None:
-    joins = [c for c in candidates if c.kind == "join_url"]
+    joins = [c for c in candidates if c.kind == "join_url" and c.via != "anchor_text"]
     if not joins:
         return None
-    best = min(joins, key=lambda c: (_is_app(c), _SOURCE_ORDER[c.source], not c.corroborated, c.position))
+    best = min(joins, key=_rank)
     if best.source == "online_meeting":
         return best
+    if _is_app(best):
+        web = [c for c in joins if not _is_app(c) and c.provider == best.provider]
+        best = min(web, key=_rank) if web else best
     extensions = [c for c in joins if c.value != best.value and _same_meeting(c.value, best.value)
                   and len(c.value) > len(best.value) and _is_app(c) == _is_app(best)]
     return max(extensions, key=lambda c: len(c.value)) if extensions else best
+
+
+def _rank(candidate: Candidate) -> tuple[int, bool, int]:
+    return _SOURCE_ORDER[candidate.source], not candidate.corroborated, candidate.position
 
 
 def _is_app(candidate: Candidate) -> bool:

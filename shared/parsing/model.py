@@ -13,7 +13,9 @@ Source = Literal["online_meeting", "location", "body"]
 class Candidate:
     """One link or address found, where it came from, and what the rules made of it.
 
-    ``via`` is "href" for an ``<a href>``, "text" for visible text; ``wrappers``
+    ``via`` is "href" for an ``<a href>``, "text" for visible text, "anchor_text" for
+    the visible text of an ``<a>`` whose href is itself a join link (the href is
+    ranked, its text is not), "field" for ``online_meeting_url``; ``wrappers``
     lists the protection layers removed (outermost first); ``corroborated`` is R3
     (meeting details such as an ID or passcode follow the link).
     """
@@ -22,7 +24,7 @@ class Candidate:
     value: str
     provider: str | None
     source: Source
-    via: Literal["href", "text", "field"]
+    via: Literal["href", "text", "anchor_text", "field"]
     position: int
     corroborated: bool = False
     wrappers: tuple[str, ...] = ()

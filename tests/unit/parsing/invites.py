@@ -1,0 +1,119 @@
+"""Real-looking invitation blocks (HTML and text) written by the team for the corpus and the benchmark."""
+
+TEAMS_URL = ("https://teams.microsoft.com/l/meetup-join/19%3ameeting_NjQ4ZDc2YjEtZjQ5Ni00YjY1LWI1NmQtOTk4YjVkZWQ5"
+             "OTdh%40thread.v2/0?context=%7b%22Tid%22%3a%2272f988bf-86f1-41af-91ab-2d7cd011db47%22%2c%22Oid%22%3a%22"
+             "0f4a5c2e-3b8e-4b1f-9a7e-2f1c3d4e5f60%22%7d")
+
+TEAMS_HTML = f"""<html><head><meta http-equiv="Content-Type" content="text/html; charset=utf-8"><style>p{{margin:0}}</style></head>
+<body><div>Agenda: quarterly planning. Please read the deck before we meet.</div>
+<div style="width:100%">
+<div class="me-email-text" lang="en-US" style="color:#242424;font-family:'Segoe UI'">
+<div style="margin-bottom:24px;overflow:hidden;white-space:nowrap">________________________________________________________________________________</div>
+<div style="margin-bottom:12px"><span style="font-size:24px;font-weight:700">Microsoft Teams</span>
+<a id="meet_invite_block.action.help" href="https://aka.ms/JoinTeamsMeeting?omkt=en-US">Need help?</a></div>
+<div style="margin-bottom:6px"><a class="me-email-headline" href="{TEAMS_URL}" target="_blank" rel="noreferrer noopener" style="font-size:20px;font-weight:600;color:#5B5FC7">Join the meeting now</a></div>
+<div style="margin-bottom:6px"><span class="me-email-text-secondary">Meeting ID: </span><span class="me-email-text">284 913 770 156</span></div>
+<div style="margin-bottom:24px"><span class="me-email-text-secondary">Passcode: </span><span class="me-email-text">Xk3sPq</span></div>
+<div style="margin-bottom:24px;max-width:532px"><hr style="border:0;background:#D1D1D1;height:1px"></div>
+<div><span class="me-email-text-secondary">Dial in by phone</span></div>
+<div><a href="tel:+12065550175,,123456789#">+1 206-555-0175,,123456789#</a> United States, Seattle</div>
+<div><a href="https://dialin.teams.microsoft.com/8551f4c1-bea3-441a-8738-69aa517a91c5?id=123456789">Find a local number</a></div>
+<div>Phone conference ID: 123 456 789#</div>
+<div style="margin-top:20px"><span class="me-email-text-secondary">Join with a video conferencing device</span></div>
+<div><span class="me-email-text">contoso@m.webex.com</span></div>
+<div><span class="me-email-text-secondary">Video Conference ID: </span><span class="me-email-text">117 447 002 5</span></div>
+<div><a href="https://www.webex.com/msteams?confid=1174470025&amp;tenantkey=contoso&amp;domain=m.webex.com">Alternate VTC instructions</a></div>
+<div style="margin-top:20px">For organizers: <a href="https://teams.microsoft.com/meetingOptions/?organizerId=0f4a5c2e&amp;tenantId=72f988bf&amp;threadId=19_meeting_NjQ4&amp;messageId=0&amp;language=en-US">Meeting options</a> | <a href="https://dialin.teams.microsoft.com/usp/pstnconferencing">Reset dial-in PIN</a></div>
+<div style="margin-top:24px;margin-bottom:6px">________________________________________________________________________________</div>
+</div></div></body></html>"""
+
+TEAMS_TEXT = f"""Agenda: quarterly planning.
+
+________________________________________________________________________________
+Microsoft Teams Need help?<https://aka.ms/JoinTeamsMeeting?omkt=en-US>
+Join the meeting now<{TEAMS_URL}>
+Meeting ID: 284 913 770 156
+Passcode: Xk3sPq
+________________________________
+Dial in by phone
++1 206-555-0175,,123456789#<tel:+12065550175,,123456789#> United States, Seattle
+Find a local number<https://dialin.teams.microsoft.com/8551f4c1-bea3-441a-8738-69aa517a91c5?id=123456789>
+Phone conference ID: 123 456 789#
+Join with a video conferencing device
+contoso@m.webex.com
+Video Conference ID: 117 447 002 5
+Alternate VTC instructions<https://www.webex.com/msteams?confid=1174470025&tenantkey=contoso&domain=m.webex.com>
+For organizers: Meeting options<https://teams.microsoft.com/meetingOptions/?organizerId=0f4a5c2e&tenantId=72f988bf>
+________________________________________________________________________________
+"""
+
+ZOOM_URL = "https://us06web.zoom.us/j/84512345678?pwd=aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1.1"
+
+ZOOM_HTML = f"""<div dir="ltr"><p>Hi there,</p>
+<p>Acme Corp is inviting you to a scheduled Zoom meeting.</p>
+<p>Topic: Design review<br>Time: Nov 24, 2026 10:00 AM Pacific Time (US and Canada)</p>
+<p>Join Zoom Meeting<br><a href="{ZOOM_URL}">{ZOOM_URL}</a></p>
+<p>Meeting ID: 845 1234 5678<br>Passcode: 482913</p>
+<p>---<br>One tap mobile<br>+16694449171,,84512345678#,,,,*482913# US<br>+16699006833,,84512345678#,,,,*482913# US (San Jose)</p>
+<p>Dial by your location<br>• +1 669 444 9171 US<br>Find your local number: <a href="https://us06web.zoom.us/u/kbXyZ12AbC">https://us06web.zoom.us/u/kbXyZ12AbC</a></p>
+<p>Join by SIP<br>• <a href="mailto:84512345678@zoomcrc.com">84512345678@zoomcrc.com</a></p>
+<p>Join by H.323<br>• 162.255.37.11 (US West)<br>• 162.255.36.11 (US East)</p>
+</div>"""
+
+ZOOM_TEXT = f"""Acme Corp is inviting you to a scheduled Zoom meeting.
+
+Topic: Design review
+Join Zoom Meeting
+{ZOOM_URL}
+
+Meeting ID: 845 1234 5678
+Passcode: 482913
+
+Find your local number: https://us06web.zoom.us/u/kbXyZ12AbC
+
+Join by SIP
+• 84512345678@zoomcrc.com
+"""
+
+WEBEX_JPHP = "https://acme.webex.com/acme/j.php?MTID=m3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c"
+WEBEX_JOINSERVICE = ("https://acme.webex.com/wbxmjs/joinservice/sites/acme/meeting/download/"
+                     "0a1b2c3d4e5f60718293a4b5c6d7e8f9?siteurl=acme&MTID=m3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c")
+
+WEBEX_HTML = f"""<table width="100%" style="background:#fff"><tr><td>
+<div style="font-size:24px">When it's time, join your Webex meeting here.</div>
+<table><tr><td style="padding:10px"><a href="{WEBEX_JOINSERVICE.replace('&', '&amp;')}" style="background:#00823B;color:#fff">Join meeting</a></td></tr></table>
+<div>More ways to join:</div>
+<div>Join from the meeting link<br><a href="{WEBEX_JOINSERVICE.replace('&', '&amp;')}">{WEBEX_JPHP}</a></div>
+<div>Join by meeting number<br>Meeting number (access code): 2551 934 7780<br>Meeting password: Pq7Xs2Km</div>
+<div>Tap to join from a mobile device (attendees only)<br><a href="tel:%2B1-415-655-0001,,25519347780##">+1-415-655-0001,,25519347780##</a> US Toll</div>
+<div>Join by video system<br>Dial <a href="sip:25519347780@acme.webex.com">25519347780@acme.webex.com</a><br>You can also dial 173.243.2.68 and enter your meeting number.</div>
+<div>Join using Microsoft Lync or Microsoft Skype for Business<br>Dial <a href="sip:25519347780.acme@lync.webex.com">25519347780.acme@lync.webex.com</a></div>
+<div>Need help? Go to <a href="https://help.webex.com">https://help.webex.com</a></div>
+<div><a href="https://acme.webex.com/acme/globalcallin.php?MTID=m3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c">Global call-in numbers</a></div>
+</td></tr></table>"""
+
+MEET_HTML = """<div>Project sync</div>
+<p>-::~:~::~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~::~:~::-<br>
+Join with Google Meet: <a href="https://meet.google.com/abc-defg-hij?authuser=0&amp;hs=122">https://meet.google.com/abc-defg-hij</a><br>
+Or dial: &#x202A;(US) +1 347-555-0199&#x202C; PIN: &#x202A;123 456 789&#x202C;#<br>
+More phone numbers: <a href="https://tel.meet/abc-defg-hij?pin=1234567890123&amp;hs=7">https://tel.meet/abc-defg-hij?pin=1234567890123</a><br>
+Learn more about Meet at: <a href="https://support.google.com/a/users/answer/9282720">https://support.google.com/a/users/answer/9282720</a><br>
+Please do not edit this section.<br>
+-::~:~::~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~:~::~:~::-</p>"""
+
+SIGNATURE_HTML = """<div style="font-family:Calibri">--<br><b>Bob Example</b> | Principal Engineer<br>
+Acme Corp · 1 Main St · Springfield<br>
+My personal room: <a href="https://zoom.us/my/bob.example">https://zoom.us/my/bob.example</a><br>
+<a href="https://acme.content.exclaimer.net/?url=https%3A%2F%2Flinkedin.com%2Fcompany%2Facme">LinkedIn</a></div>"""
+
+
+def filler(size: int) -> str:
+    """Newsletter-like HTML (tables, styles, many ordinary links) to pad an invitation to ``size`` bytes."""
+    rows, i = [], 0
+    while sum(map(len, rows)) < size:
+        rows.append(f'<tr><td style="padding:8px;font-family:Arial;color:#333">Item {i}: '
+                    f'<a href="https://www.example.com/news/{i}?utm_source=mail&amp;utm_medium=email&amp;id={i}">Read '
+                    f'more about topic {i}</a> &mdash; posted by <a href="mailto:editor{i}@example.com">editor</a>'
+                    f'</td><td><img src="https://cdn.example.com/i/{i}.png" width="40" alt=""></td></tr>')
+        i += 1
+    return '<table width="100%" cellpadding="0">' + "".join(rows) + "</table>"

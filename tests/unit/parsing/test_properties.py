@@ -1,0 +1,68 @@
+"""Properties of join-info detection that hold for any input (hypothesis)."""
+
+from __future__ import annotations
+
+import html
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from shared.parsing import extract_join_info
+from shared.parsing.urls import decode_entities
+from tests.unit.parsing.test_corpus import INVITE_CASES, JOIN_URLS, PROVIDER_CASES, RULE_CASES
+
+URLS = [url for _, url in JOIN_URLS]
+PIECES = st.one_of(
+    st.text(max_size=40),
+    st.sampled_from(URLS),
+    st.sampled_from(["<p>", "</p>", "<div>", "<br>", "<a href=\"", "\">", "</a>", "&amp;", "&nbsp;", "&lt;",
+                     "Meeting ID: 123", "Passcode: 9", "@webex", "@meet:space", "sip:", "@", "://", "\n", " ",
+                     "123456@contoso.com", "jane@contoso.com", "<wbr>", "<!--", "-->", "<script>", "'", '"']),
+)
+FIELD = st.lists(PIECES, max_size=25).map("".join)
+SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@SETTINGS
+@given(location=st.one_of(st.none(), st.text()), body=st.one_of(st.none(), st.text()),
+       body_type=st.sampled_from(["html", "text", "HTML", "weird"]), online=st.one_of(st.none(), st.text()))
+def test_never_raises_on_any_text(location, body, body_type, online) -> None:
+    result = extract_join_info(location, body, body_type, online)
+    assert result.join_url is None or isinstance(result.join_url, str)
+
+
+@SETTINGS
+@given(location=FIELD, body=FIELD, body_type=st.sampled_from(["html", "text"]))
+def test_deterministic(location: str, body: str, body_type: str) -> None:
+    assert extract_join_info(location, body, body_type) == extract_join_info(location, body, body_type)
+
+
+@SETTINGS
+@given(location=FIELD, body=FIELD, body_type=st.sampled_from(["html", "text"]))
+def test_join_url_and_sip_occur_in_the_decoded_input(location: str, body: str, body_type: str) -> None:
+    result = extract_join_info(location, body, body_type)
+    decoded_body = html.unescape(body.replace("<wbr>", "")) if body_type == "html" else decode_entities(body)
+    decoded = (decode_entities(location) + "\n" + decoded_body).replace("\u00a0", " ")
+    decoded = decoded.replace("\u00ad", "").replace("\u200b", "")
+    if result.join_url is not None:
+        assert result.join_url in decoded
+    if result.sip_uri is not None:
+        assert result.sip_uri in decoded
+
+
+SIGNATURES = st.sampled_from([
+    '<div>--<br>Bob Example<br>My room: <a href="{url}">{url}</a></div>',
+    "\n--\nBob Example | Principal Engineer\nPersonal room: {url}\n",
+    '<p>Sent from my phone</p><p><a href="{url}">Join me anytime</a></p>',
+])
+WINNING_CASES = [c for c in PROVIDER_CASES + INVITE_CASES + RULE_CASES if c.join and not c.online and not c.location]
+
+
+@SETTINGS
+@given(case=st.sampled_from(WINNING_CASES), signature=SIGNATURES, text=st.text(max_size=200))
+def test_an_unrelated_signature_link_never_changes_the_winner(case, signature: str, text: str) -> None:
+    url = "https://meet.jit.si/BobsRoom" if case.provider != "jitsi" else "https://zoom.us/my/bob.example"
+    before = extract_join_info(case.location, case.body, case.body_type)
+    padding = html.escape(text) if case.body_type == "html" else text
+    after = extract_join_info(case.location, case.body + "\n" + padding + signature.format(url=url), case.body_type)
+    assert (after.provider, after.join_url) == (before.provider, before.join_url)
