@@ -33,13 +33,18 @@ class Provider:
     hosts: re.Pattern[str]
     join: re.Pattern[str]
     non_join: re.Pattern[str]
-    generic: bool = False
+    hints: tuple[str, ...] = ()
+
+    @property
+    def generic(self) -> bool:
+        """Any host: claims a URL only when a hint occurs in its path and a shape matches."""
+        return bool(self.hints)
 
 
 def _entry(provider: str, hosts: str, join: str = NO_MATCH, non_join: str = NO_MATCH, *,
-           generic: bool = False) -> Provider:
+           hints: tuple[str, ...] = ()) -> Provider:
     return Provider(provider, re.compile(hosts), re.compile(join, re.IGNORECASE), re.compile(non_join, re.IGNORECASE),
-                    generic)
+                    hints)
 
 
 END = r"(?=[/?#&]|$)"
@@ -130,12 +135,12 @@ PROVIDERS: tuple[Provider, ...] = (
     _entry("coscreen", r"join\.coscreen\.co", r"/[\w-]+/[\w-]+"),
     _entry("doxy", r"[a-z0-9-]+\.doxy\.me", r"/[\w-]+"),
     _entry("skype_for_business", r"(?:meet|join)\.[a-z0-9-]+(?:\.[a-z0-9-]+)+",
-           r"/(?:meet/)?[\w.-]+/[A-Za-z0-9]{6,10}(?:[?#]|$)", generic=True),
+           r"/(?:meet/)?[\w.-]+/[A-Za-z0-9]{6,10}(?:[?#]|$)", hints=("/",)),
     _entry("pexip", r"[a-z0-9.-]+",
            r"/webapp/(?:#/)?(?:home/)?\?(?:[^#]*&)?conference=|/webapp/conference/[\w.@-]+",
-           r"/teams/\?(?:[^#]*&)?conf=", generic=True),
+           r"/teams/\?(?:[^#]*&)?conf=", hints=("/webapp/", "/teams/?")),
     _entry("cisco_meeting_server", r"[a-z0-9.-]+", r"/invited\.sf\?(?:[^#]*&)?id=\d+|/index\.html\?id=\d+&secret=",
-           generic=True),
+           hints=("/invited.sf", "/index.html?id=")),
 )
 
 APP_SCHEMES = {"zoommtg": "zoom", "msteams": "teams"}
@@ -159,12 +164,36 @@ def _entries_for_host(host: str) -> tuple[Provider, ...]:
     return tuple(p for p in PROVIDERS if p.hosts.fullmatch(host))
 
 
+def _claims(provider: Provider, rest: str) -> bool:
+    return not provider.generic or any(hint in rest for hint in provider.hints)
+
+
+@lru_cache(maxsize=4096)
+def _host_hints(host: str) -> tuple[bool, tuple[str, ...]]:
+    """(a specific entry serves this host, path hints of the generic entries that could)."""
+    entries = _entries_for_host(host)
+    return any(not p.generic for p in entries), tuple(h for p in entries if p.generic for h in p.hints)
+
+
+def generic_hints(host: str) -> tuple[str, ...]:
+    """Path hints of the any-host entries that could claim a URL on ``host``."""
+    return _host_hints(host)[1]
+
+
+def might_be_meeting(host: str, rest: str) -> bool:
+    """Cheap pre-check: could any entry claim this URL? (Most links in a body are ordinary ones.)"""
+    specific, hints = _host_hints(host)
+    return specific or any(hint in rest for hint in hints)
+
+
 def classify(host: str, rest: str) -> tuple[str, str] | None:
     """("join" | "non_join", provider id) for a URL's lower-case host and ``path?query#fragment``.
 
     None when no catalogue entry claims the URL (an ordinary web link).
     """
     for provider in _entries_for_host(host):
+        if not _claims(provider, rest):
+            continue
         if provider.non_join.match(rest):
             return "non_join", provider.id
         if provider.join.match(rest):

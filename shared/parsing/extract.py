@@ -34,7 +34,7 @@ from dataclasses import replace
 from shared.parsing.catalogue import APP_SCHEMES, classify, video_domain
 from shared.parsing.keywords import find_keyword
 from shared.parsing.model import Candidate, JoinInfo, Source
-from shared.parsing.text import HREF_END, HREF_START, html_to_stream, text_to_stream
+from shared.parsing.text import HREF_END, HREF_START, could_matter, html_to_stream, text_to_stream
 from shared.parsing.urls import split_url, unwrap
 
 MAX_LINKS = 400
@@ -45,11 +45,12 @@ DETAIL_WINDOW = 600
 VTC_WINDOW = 400
 
 _AFTER_SCHEME = re.compile(r"://[^\s<>\"'`\x00-\x1f\x7f]+")
-_SCHEME_BEFORE = re.compile(r"(?:https?|zoommtg|msteams)$", re.IGNORECASE)
+_SCHEMES = ("https", "http", "zoommtg", "msteams")
 _DOMAIN_AFTER_AT = re.compile(r"@([A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8})")
-_USER_BEFORE_AT = re.compile(r"(sips?:)?([A-Za-z0-9._%+-]{1,128})$", re.IGNORECASE)
-_DETAILS = re.compile(r"meeting\s*(?:id|number|#)|pass\s*code|password|access\s*code|conference\s*id|webinar\s*id|"
-                      r"\bpin\b", re.IGNORECASE)
+_USER_REVERSED = re.compile(r"([A-Za-z0-9._%+-]{1,128})(:pis|:spis)?", re.IGNORECASE)
+_DETAILS = re.compile(r"(?=[mpacw])(?:meeting\s*(?:id|number|#)|pass\s*code|password|access\s*code|conference\s*id|"
+                      r"webinar\s*id|\bpin\b)", re.IGNORECASE)
+_DETAIL_HINTS = ("meeting", "pass", "access", "conference", "webinar", "pin")
 _VTC_HEADING = re.compile(r"join\s+(?:with|from)\s+a\s+video\s+(?:conferencing\s+)?(?:device|system)", re.IGNORECASE)
 _TRAILING = ".,;:!?'\"*"
 _DELIMITERS = " \t\r\n<>\"'`\x02"
@@ -129,9 +130,11 @@ def _is_anchor_text(previous: Candidate, stream: str, start: int) -> bool:
 def _url_spans(stream: str) -> Iterator[tuple[int, int]]:
     """(start, end) of each URL with a scheme we read, found from its ``://`` (a fast literal search)."""
     for match in _AFTER_SCHEME.finditer(stream):
-        scheme = _SCHEME_BEFORE.search(stream, max(0, match.start() - 8), match.start())
-        if scheme and (scheme.start() == 0 or not stream[scheme.start() - 1].isalnum()):
-            yield scheme.start(), match.end()
+        at = match.start()
+        before = stream[max(0, at - 8):at].lower()
+        scheme = next((s for s in _SCHEMES if before.endswith(s)), None)
+        if scheme and (at - len(scheme) == 0 or not stream[at - len(scheme) - 1].isalnum()):
+            yield at - len(scheme), match.end()
 
 
 def _trim(url: str) -> str:
@@ -148,11 +151,14 @@ def _trim(url: str) -> str:
 
 
 def _link(raw: str, source: Source, via: str, position: int) -> Candidate | None:
-    unwrapped = unwrap(raw)
+    first = split_url(raw)
+    if first is None or not could_matter(first[1], first[2]):
+        return None
+    unwrapped = unwrap(raw, first)
     found_as = raw if unwrapped.wrappers or unwrapped.unresolved else None
     if unwrapped.unresolved:
         return Candidate("wrapped_unresolved", raw, None, source, via, position, wrappers=(unwrapped.unresolved,))
-    parts = split_url(unwrapped.url)
+    parts = first if not unwrapped.wrappers else split_url(unwrapped.url)
     verdict = classify(parts[1], parts[2]) if parts else None
     if verdict is None or parts is None:
         return None
@@ -171,8 +177,8 @@ def _corroborate(found: list[Candidate], stream: str) -> list[Candidate]:
         start = link.position + len(link.found_as or link.value)
         following = next((c.position for c in joins[i + 1:]
                           if c.value != link.value and not _same_meeting(c.value, link.value)), len(stream))
-        window = stream[start:min(following, start + DETAIL_WINDOW)]
-        if _DETAILS.search(window):
+        window = stream[start:min(following, start + DETAIL_WINDOW)].lower()
+        if any(hint in window for hint in _DETAIL_HINTS) and _DETAILS.search(window):
             marked[id(link)] = True
     return [_with(c, corroborated=True) if id(c) in marked else c for c in found]
 
@@ -211,18 +217,25 @@ def _is_app(candidate: Candidate) -> bool:
 
 
 def _address_candidates(stream: str, source: Source) -> list[Candidate]:
-    headings = [m.end() for m in _VTC_HEADING.finditer(stream)][:MAX_EXAMINED]
+    headings = [m.end() for m in _VTC_HEADING.finditer(stream)][:MAX_EXAMINED] if "ideo" in stream else []
     found: list[Candidate] = []
     for examined, at in enumerate(_DOMAIN_AFTER_AT.finditer(stream)):
         if len(found) >= MAX_ADDRESSES or examined >= MAX_EXAMINED:
             break
-        user = _USER_BEFORE_AT.search(stream, max(0, at.start() - 136), at.start())
-        if user is None or _inside_url(stream, user.start()):
-            continue
-        candidate = _address(stream, user, at, source, headings)
-        if candidate is not None:
+        user = _user_before(stream, at.start())
+        candidate = _address(stream, user, at, source, headings) if user is not None else None
+        if candidate is not None and not _inside_url(stream, user[0]):
             found.append(candidate)
     return found
+
+
+def _user_before(stream: str, at: int) -> tuple[int, str | None, str] | None:
+    """(start, "sip:"/"sips:" or None, user part) ending at ``at``; matched on the reversed text, anchored at '@'."""
+    match = _USER_REVERSED.match(stream[max(0, at - 136):at][::-1])
+    if match is None:
+        return None
+    prefix = match.group(2)[::-1] if match.group(2) else None
+    return at - match.end(), prefix, match.group(1)[::-1]
 
 
 def _inside_url(stream: str, position: int) -> bool:
@@ -232,21 +245,22 @@ def _inside_url(stream: str, position: int) -> bool:
     return "://" in stream[max(start, low):position]
 
 
-def _address(stream: str, user: re.Match[str], at: re.Match[str], source: Source,
+def _address(stream: str, user: tuple[int, str | None, str], at: re.Match[str], source: Source,
              headings: list[int]) -> Candidate | None:
     """A video address per §5: sip: prefix, all-digit user, known video domain, or a VTC section."""
-    explicit, name, domain = user.group(1), user.group(2), at.group(1).rstrip(".")
-    before = stream[user.start() - 1] if user.start() > 0 else " "
-    if before.isalnum() or before in "._%+-" or stream[max(0, user.start() - 7):user.start()].lower() == "mailto:":
+    start, explicit, name = user
+    domain = at.group(1).rstrip(".")
+    before = stream[start - 1] if start > 0 else " "
+    if before.isalnum() or before in "._%+-" or stream[max(0, start - 7):start].lower() == "mailto:":
         return None
     known = video_domain(domain.lower())
-    in_section = any(0 <= user.start() - end <= VTC_WINDOW for end in headings)
+    in_section = any(0 <= start - end <= VTC_WINDOW for end in headings)
     if not (explicit or name.isdigit() or known or in_section):
         return None
     provider = known[0] if known else ("teams" if in_section else "sip")
     rank = known[1] if known else 0
-    return Candidate("video_address", f"{name}@{domain}", provider, source, "text", user.start(),
-                     corroborated=rank == 0, found_as=user.group(0) + at.group(0) if explicit else None)
+    return Candidate("video_address", f"{name}@{domain}", provider, source, "text", start,
+                     corroborated=rank == 0, found_as=f"{explicit}{name}{at.group(0)}" if explicit else None)
 
 
 def _best_address(candidates: list[Candidate]) -> Candidate | None:

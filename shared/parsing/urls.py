@@ -163,11 +163,15 @@ def _wrappers_for_host(host: str) -> tuple[Wrapper, ...]:
     return tuple(w for w in WRAPPERS if w[1].fullmatch(host))
 
 
-def unwrap(url: str) -> Unwrapped:
-    """Remove wrapper layers until none is recognised (at most MAX_LAYERS)."""
+def is_wrapper_host(host: str) -> bool:
+    return bool(_wrappers_for_host(host))
+
+
+def unwrap(url: str, parts: tuple[str, str, str] | None = None) -> Unwrapped:
+    """Remove wrapper layers until none is recognised (at most MAX_LAYERS); ``parts`` saves a split."""
     layers: list[str] = []
-    for _ in range(MAX_LAYERS):
-        parts = split_url(url)
+    for layer in range(MAX_LAYERS):
+        parts = parts if layer == 0 and parts is not None else split_url(url)
         wrapper = next((w for w in _wrappers_for_host(parts[1]) if w[2].match(parts[2])), None) if parts else None
         if wrapper is None:
             break

@@ -107,13 +107,74 @@ My personal room: <a href="https://zoom.us/my/bob.example">https://zoom.us/my/bo
 <a href="https://acme.content.exclaimer.net/?url=https%3A%2F%2Flinkedin.com%2Fcompany%2Facme">LinkedIn</a></div>"""
 
 
+_SAFE = ("https://nam12.safelinks.protection.outlook.com/?url=https%3A%2F%2Fcontoso.sharepoint.com%2Fsites%2Fplanning"
+         "%2FShared%2520Documents%2FQ{i}-plan.docx%3Fweb%3D1&amp;data=05%7C02%7Cjane.doe%40contoso.com%7C8c1d7a3e52f44c59"
+         "%7C72f988bf86f141af91ab2d7cd011db47%7C0%7C0%7C638{i:03d}%7CUnknown%7CTWFpbGZsb3d8eyJFbXB0eU1hcGkiOnRydWV9%7C0%7C"
+         "%7C%7C&amp;sdata=AbCdEfGhIjKlMnOpQrStUvWxYz{i:03d}%3D&amp;reserved=0")
+_PARAGRAPH = ("<p class=MsoNormal style='margin:0cm;font-size:11.0pt;font-family:\"Calibri\",sans-serif'>"
+              "<span style='font-size:11.0pt;font-family:\"Aptos\",sans-serif;color:#1F497D;mso-ligatures:none'>"
+              "{text}</span></p>\n")
+_WORDS = ("roadmap", "budget", "hiring", "customer escalations", "release train", "security review", "OKRs",
+          "vendor contracts", "capacity", "retrospective")
+
+
 def filler(size: int) -> str:
-    """Newsletter-like HTML (tables, styles, many ordinary links) to pad an invitation to ``size`` bytes."""
-    rows, i = [], 0
-    while sum(map(len, rows)) < size:
-        rows.append(f'<tr><td style="padding:8px;font-family:Arial;color:#333">Item {i}: '
-                    f'<a href="https://www.example.com/news/{i}?utm_source=mail&amp;utm_medium=email&amp;id={i}">Read '
-                    f'more about topic {i}</a> &mdash; posted by <a href="mailto:editor{i}@example.com">editor</a>'
-                    f'</td><td><img src="https://cdn.example.com/i/{i}.png" width="40" alt=""></td></tr>')
+    """Outlook-style invitation prose (MsoNormal paragraphs, an agenda table, intranet and Safe Links-wrapped
+    document links, about one link per 500 bytes) to pad an invitation to ``size`` bytes."""
+    parts, i = ["<div class=WordSection1>"], 0
+    while sum(map(len, parts)) < size:
+        topic = _WORDS[i % len(_WORDS)]
+        if i % 4 == 0:
+            parts.append(_PARAGRAPH.format(text=f"Pre-read for {topic}: <a href=\"{_SAFE.format(i=i)}\">Q{i} plan</a>"
+                                                f" and the <a href=\"https://contoso.sharepoint.com/sites/planning/"
+                                                f"{topic.replace(' ', '-')}?id={i}\">tracker</a>."))
+        elif i % 4 == 1:
+            parts.append(f"<table class=MsoTableGrid border=1 cellspacing=0 cellpadding=0 style='border-collapse:"
+                         f"collapse'><tr><td width=200 valign=top style='width:150pt;padding:0cm 5.4pt'>"
+                         f"{_PARAGRAPH.format(text=f'{10 + i % 50} min')}</td><td width=400 valign=top "
+                         f"style='width:300pt;padding:0cm 5.4pt'>{_PARAGRAPH.format(text=topic.title())}</td></tr>"
+                         f"</table>\n")
+        else:
+            parts.append(_PARAGRAPH.format(text=f"Item {i}: we will go through the {topic} and agree owners &amp; "
+                                                f"dates; questions to <a href=\"mailto:owner{i}@contoso.com\">owner{i}"
+                                                f"@contoso.com</a> before Thursday&nbsp;noon."))
         i += 1
-    return '<table width="100%" cellpadding="0">' + "".join(rows) + "</table>"
+    return "".join(parts) + "</div>"
+
+
+OUTLOOK_HEAD = """<html xmlns:v="urn:schemas-microsoft-com:vml" xmlns:o="urn:schemas-microsoft-com:office:office" xmlns:w="urn:schemas-microsoft-com:office:word" xmlns:m="http://schemas.microsoft.com/office/2004/12/omml" xmlns="http://www.w3.org/TR/REC-html40">
+<head><meta http-equiv="Content-Type" content="text/html; charset=utf-8"><meta name="Generator" content="Microsoft Word 15 (filtered medium)">
+<style><!--
+/* Font Definitions */
+@font-face {font-family:"Cambria Math"; panose-1:2 4 5 3 5 4 6 3 2 4;}
+@font-face {font-family:Calibri; panose-1:2 15 5 2 2 2 4 3 2 4;}
+@font-face {font-family:Aptos; panose-1:2 11 0 4 2 2 2 2 2 4;}
+@font-face {font-family:"Segoe UI"; panose-1:2 11 5 2 4 2 4 2 2 3;}
+@font-face {font-family:"Segoe UI Semibold"; panose-1:2 11 7 2 4 2 4 2 2 3;}
+/* Style Definitions */
+p.MsoNormal, li.MsoNormal, div.MsoNormal {margin:0cm; font-size:12.0pt; font-family:"Aptos",sans-serif; mso-ligatures:standardcontextual; mso-fareast-language:EN-US;}
+a:link, span.MsoHyperlink {mso-style-priority:99; color:#467886; text-decoration:underline;}
+a:visited, span.MsoHyperlinkFollowed {mso-style-priority:99; color:#96607D; text-decoration:underline;}
+p.MsoListParagraph, li.MsoListParagraph, div.MsoListParagraph {mso-style-priority:34; margin-top:0cm; margin-right:0cm; margin-bottom:0cm; margin-left:36.0pt; font-size:12.0pt; font-family:"Aptos",sans-serif;}
+span.EmailStyle17 {mso-style-type:personal-compose; font-family:"Aptos",sans-serif; color:windowtext;}
+span.me-email-text {mso-style-name:me-email-text;}
+span.me-email-text-secondary {mso-style-name:me-email-text-secondary;}
+span.me-email-headline {mso-style-name:me-email-headline;}
+.MsoChpDefault {mso-style-type:export-only; font-size:10.0pt; mso-ligatures:none; mso-fareast-language:EN-US;}
+@page WordSection1 {size:612.0pt 792.0pt; margin:72.0pt 72.0pt 72.0pt 72.0pt;}
+div.WordSection1 {page:WordSection1;}
+/* List Definitions */
+@list l0 {mso-list-id:1046224394; mso-list-type:hybrid; mso-list-template-ids:-1409412548 134807553 134807555 134807557 134807553 134807555 134807557 134807553 134807555 134807557;}
+@list l0:level1 {mso-level-number-format:bullet; mso-level-text:\\F0B7; mso-level-tab-stop:none; mso-level-number-position:left; text-indent:-18.0pt; font-family:Symbol;}
+@list l0:level2 {mso-level-number-format:bullet; mso-level-text:o; mso-level-tab-stop:none; mso-level-number-position:left; text-indent:-18.0pt; font-family:"Courier New";}
+@list l0:level3 {mso-level-number-format:bullet; mso-level-text:\\F0A7; mso-level-tab-stop:none; mso-level-number-position:left; text-indent:-18.0pt; font-family:Wingdings;}
+ol {margin-bottom:0cm;} ul {margin-bottom:0cm;}
+--></style><!--[if gte mso 9]><xml>
+<o:shapedefaults v:ext="edit" spidmax="1026" />
+</xml><![endif]--><!--[if gte mso 9]><xml>
+<o:shapelayout v:ext="edit">
+<o:idmap v:ext="edit" data="1" />
+</o:shapelayout></xml><![endif]-->
+</head>
+<body lang="EN-US" link="#467886" vlink="#96607D" style="word-wrap:break-word">
+"""
