@@ -121,7 +121,7 @@ class DevHost:
         lines = [f"HTTP  {self.url}/{self.options.route_prefix}/{f.setting('route') or f.name}  "
                  f"[{f.setting('authLevel') or 'FUNCTION'}]" for f in self._of("httpTrigger")]
         lines += [f"TIMER {r.function.name}  {r.schedule.expression}" for r in self.timers]
-        lines += [f"QUEUE {r.function.name}  {r._queue.queue_name}" for r in self.queues]
+        lines += [f"QUEUE {r.function.name}  {r.queue_name}" for r in self.queues]
         return lines
 
 

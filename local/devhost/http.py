@@ -16,6 +16,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -144,8 +145,6 @@ def _respond(start_response: StartResponse, result: Any) -> Iterable[bytes]:
 
 
 def _status_line(code: int) -> str:
-    from http import HTTPStatus
-
     try:
         return f"{code} {HTTPStatus(code).phrase}"
     except ValueError:

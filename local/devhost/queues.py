@@ -46,6 +46,10 @@ class QueueRunner:
         self._stop = stop
         self.thread = threading.Thread(target=self._loop, name=f"queue:{function.name}", daemon=True)
 
+    @property
+    def queue_name(self) -> str:
+        return str(self._queue.queue_name)
+
     def prepare(self) -> None:
         """Create the trigger queue, so that messages sent once the host has started are not lost."""
         _create(self._queue)

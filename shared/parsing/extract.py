@@ -172,19 +172,15 @@ def _link(raw: str, source: Source, via: str, position: int) -> Candidate | None
 def _corroborate(found: list[Candidate], stream: str) -> list[Candidate]:
     """R3: mark body join links followed by their own meeting details."""
     joins = [c for c in found if c.kind == "join_url" and c.via != "anchor_text"]
-    marked = {}
+    marked: set[int] = set()
     for i, link in enumerate(joins):
         start = link.position + len(link.found_as or link.value)
         following = next((c.position for c in joins[i + 1:]
                           if c.value != link.value and not _same_meeting(c.value, link.value)), len(stream))
         window = stream[start:min(following, start + DETAIL_WINDOW)].lower()
         if any(hint in window for hint in _DETAIL_HINTS) and _DETAILS.search(window):
-            marked[id(link)] = True
-    return [_with(c, corroborated=True) if id(c) in marked else c for c in found]
-
-
-def _with(candidate: Candidate, **changes: object) -> Candidate:
-    return replace(candidate, **changes)
+            marked.add(id(link))
+    return [replace(c, corroborated=True) if id(c) in marked else c for c in found]
 
 
 def _same_meeting(a: str, b: str) -> bool:
