@@ -40,11 +40,12 @@ class Azurite:
     """One Azurite process; ``start()`` returns its connection string once both services listen."""
 
     def __init__(self, *, queue_port: int = 0, table_port: int = 0, blob_port: int = 0,
-                 binary: Path = AZURITE_BIN) -> None:
+                 binary: Path = AZURITE_BIN, skip_api_version_check: bool = True) -> None:
         self.queue_port = queue_port or free_port()
         self.table_port = table_port or free_port()
         self.blob_port = blob_port or free_port()
         self.binary = binary
+        self.skip_api_version_check = skip_api_version_check
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -67,7 +68,8 @@ class Azurite:
         return self.connection_string
 
     def _command(self) -> list[str]:
-        return [str(self.binary), "--inMemoryPersistence", "--skipApiVersionCheck", "--loose", "--silent",
+        flags = ["--skipApiVersionCheck"] if self.skip_api_version_check else []
+        return [str(self.binary), "--inMemoryPersistence", *flags, "--loose", "--silent",
                 "--disableTelemetry", "--extentMemoryLimit", "256",
                 "--blobHost", "127.0.0.1", "--blobPort", str(self.blob_port),
                 "--queueHost", "127.0.0.1", "--queuePort", str(self.queue_port),

@@ -29,12 +29,27 @@ def table_service(connection: str, *, timeout: float | None = None) -> TableServ
     return TableServiceClient.from_connection_string(connection, **_transport_options(timeout))
 
 
+AZURITE_QUEUE_API_VERSION = "2025-11-05"
+"""The newest queue API version Azurite 3.35 accepts; the SDK's default is newer."""
+
+
 @lru_cache(maxsize=8)
 def queue_service(connection: str, *, timeout: float | None = None) -> QueueServiceClient:
-    """A pooled QueueServiceClient; ``timeout`` (seconds) also turns retries off, for probes."""
+    """A pooled QueueServiceClient; ``timeout`` (seconds) also turns retries off, for probes.
+
+    Against an emulator on this machine the API version is pinned, so that an Azurite started
+    without ``--skipApiVersionCheck`` (for instance one ``make run`` finds already running) works.
+    """
     from azure.storage.queue import QueueServiceClient
 
-    return QueueServiceClient.from_connection_string(connection, **_transport_options(timeout))
+    options = _transport_options(timeout)
+    if _is_loopback(connection):
+        options["api_version"] = AZURITE_QUEUE_API_VERSION
+    return QueueServiceClient.from_connection_string(connection, **options)
+
+
+def _is_loopback(connection: str) -> bool:
+    return any(f"Endpoint=http://{host}" in connection for host in ("127.0.0.1", "localhost"))
 
 
 def queue_client(connection: str, name: str, *, base64: bool = True) -> QueueClient:
