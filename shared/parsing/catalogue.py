@@ -143,7 +143,8 @@ PROVIDERS: tuple[Provider, ...] = (
            hints=("/invited.sf", "/index.html?id=")),
 )
 
-APP_SCHEMES = {"zoommtg": "zoom", "msteams": "teams"}
+APP_SCHEMES = ("zoommtg", "msteams")
+"""Schemes of native-app join links; such a link gives way to a web link of the same service."""
 
 VIDEO_DOMAINS: tuple[tuple[re.Pattern[str], str, int], ...] = tuple(
     (re.compile(pattern), provider, rank) for pattern, provider, rank in (

@@ -34,8 +34,8 @@ from dataclasses import replace
 from shared.parsing.catalogue import APP_SCHEMES, classify, video_domain
 from shared.parsing.keywords import find_keyword
 from shared.parsing.model import Candidate, JoinInfo, Source
-from shared.parsing.text import HREF_END, HREF_START, could_matter, html_to_stream, text_to_stream
-from shared.parsing.urls import split_url, unwrap
+from shared.parsing.text import HREF_END, HREF_START, html_to_stream, text_to_stream
+from shared.parsing.urls import Unwrapped, could_matter, split_url, unwrap
 
 MAX_LINKS = 400
 MAX_EXAMINED = 1000
@@ -92,14 +92,24 @@ def _body_stream(body: str, body_type: str) -> str:
 
 
 def _field_candidates(url: str | None) -> Iterator[Candidate]:
+    """Graph's ``onlineMeeting.joinUrl``: authoritative when it is a web link, whatever its service."""
     url = _as_text(url).strip()
-    if not url or len(url) > MAX_URL or split_url(url) is None:
+    parts = split_url(url) if 0 < len(url) <= MAX_URL else None
+    if parts is None or parts[0] not in ("http", "https"):
         return
-    unwrapped = unwrap(url)
-    parts = split_url(unwrapped.url)
-    verdict = classify(parts[1], parts[2]) if parts else None
-    yield Candidate("join_url", unwrapped.url, verdict[1] if verdict else None, "online_meeting", "field", 0,
-                    wrappers=unwrapped.wrappers, found_as=url if unwrapped.wrappers else None)
+    unwrapped, verdict = _resolved(url, parts)
+    if unwrapped.unresolved is None:
+        yield Candidate("join_url", unwrapped.url, verdict[1] if verdict else None, "online_meeting", "field", 0,
+                        wrappers=unwrapped.wrappers, found_as=url if unwrapped.wrappers else None)
+
+
+def _resolved(raw: str, parts: tuple[str, str, str]) -> tuple[Unwrapped, tuple[str, str] | None]:
+    """Unwrap ``raw`` and classify the target: (unwrapped, ("join" | "non_join", provider) or None)."""
+    unwrapped = unwrap(raw, parts)
+    if unwrapped.unresolved:
+        return unwrapped, None
+    inner = parts if not unwrapped.wrappers else split_url(unwrapped.url)
+    return unwrapped, classify(inner[1], inner[2]) if inner else None
 
 
 def _link_candidates(stream: str, source: Source) -> list[Candidate]:
@@ -154,19 +164,13 @@ def _link(raw: str, source: Source, via: str, position: int) -> Candidate | None
     first = split_url(raw)
     if first is None or not could_matter(first[1], first[2]):
         return None
-    unwrapped = unwrap(raw, first)
-    found_as = raw if unwrapped.wrappers or unwrapped.unresolved else None
+    unwrapped, verdict = _resolved(raw, first)
     if unwrapped.unresolved:
         return Candidate("wrapped_unresolved", raw, None, source, via, position, wrappers=(unwrapped.unresolved,))
-    parts = first if not unwrapped.wrappers else split_url(unwrapped.url)
-    verdict = classify(parts[1], parts[2]) if parts else None
-    if verdict is None or parts is None:
+    if verdict is None:
         return None
-    kind = "join_url" if verdict[0] == "join" else "non_join"
-    if parts[0] in APP_SCHEMES and kind == "join_url":
-        verdict = ("join", APP_SCHEMES[parts[0]])
-    return Candidate(kind, unwrapped.url, verdict[1], source, via, position, wrappers=unwrapped.wrappers,
-                     found_as=found_as)
+    return Candidate("join_url" if verdict[0] == "join" else "non_join", unwrapped.url, verdict[1], source, via,
+                     position, wrappers=unwrapped.wrappers, found_as=raw if unwrapped.wrappers else None)
 
 
 def _corroborate(found: list[Candidate], stream: str) -> list[Candidate]:

@@ -18,15 +18,12 @@ from __future__ import annotations
 import html
 import re
 
-from functools import lru_cache
-
-from shared.parsing.catalogue import generic_hints, might_be_meeting
-from shared.parsing.urls import decode_entities, is_wrapper_host, split_url
+from shared.parsing.urls import could_matter, decode_entities, split_url
 
 HREF_START, HREF_END = "\x02", "\x03"
 MAX_NESTING_COST = 16_000_000
 _WBR = re.compile(r"<[wW][bB][rR]\s*/?>")
-_HIDDEN_HINTS = ("<script", "<style", "<head", "<title", "<SCRIPT", "<STYLE", "<HEAD", "<TITLE", "<Script", "<Style")
+_HIDDEN = ("<script", "<style", "<head", "<title")
 _BRACKETED = re.compile(r"<((?:https?|zoommtg|msteams)://[^<>]{1,8192}?)>", re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
 _SCOPE_CHECKING = ("<div", "<section", "<article", "<blockquote", "<ul", "<ol", "<dl", "<center", "<fieldset",
@@ -45,7 +42,8 @@ def html_to_stream(markup: str) -> str:
     from selectolax.lexbor import LexborHTMLParser
 
     tree = LexborHTMLParser(markup)
-    if any(tag in markup for tag in _HIDDEN_HINTS):
+    lowered = markup.lower()
+    if any(tag in lowered for tag in _HIDDEN):
         tree.strip_tags(["script", "style", "head", "title"])
     for anchor in tree.css("a[href]"):
         href = (anchor.attributes.get("href") or "").strip()
@@ -62,19 +60,6 @@ def _worth_inlining(href: str) -> bool:
         return True
     parts = split_url(href) if lower.startswith(("http://", "https://")) else None
     return parts is not None and could_matter(parts[1], parts[2])
-
-
-def could_matter(host: str, rest: str) -> bool:
-    """A wrapper, or a URL some catalogue entry could claim; cached per host (most links are ordinary)."""
-    wrapper_or_specific, hints = _host_verdict(host)
-    return wrapper_or_specific or any(hint in rest for hint in hints)
-
-
-@lru_cache(maxsize=4096)
-def _host_verdict(host: str) -> tuple[bool, tuple[str, ...]]:
-    if is_wrapper_host(host) or might_be_meeting(host, ""):
-        return True, ()
-    return False, generic_hints(host)
 
 
 def _nesting_cost(markup: str) -> int:

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import unquote
 
+from shared.parsing.catalogue import generic_hints, might_be_meeting
+
 MAX_LAYERS = 5
 _SPLIT = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://([^/?#\\]*)(.*)$", re.DOTALL)
 _STRICT_ENTITY = re.compile(r"&(?:amp|lt|gt|quot|apos|#\d{1,7}|#x[0-9a-fA-F]{1,6});")
@@ -181,3 +183,16 @@ def unwrap(url: str, parts: tuple[str, str, str] | None = None) -> Unwrapped:
         layers.append(wrapper[0])
         url = target.strip()
     return Unwrapped(url, tuple(layers))
+
+
+def could_matter(host: str, rest: str) -> bool:
+    """A wrapper, or a URL some catalogue entry could claim; cached per host (most links are ordinary)."""
+    wrapper_or_specific, hints = _host_verdict(host)
+    return wrapper_or_specific or any(hint in rest for hint in hints)
+
+
+@lru_cache(maxsize=4096)
+def _host_verdict(host: str) -> tuple[bool, tuple[str, ...]]:
+    if is_wrapper_host(host) or might_be_meeting(host, ""):
+        return True, ()
+    return False, generic_hints(host)

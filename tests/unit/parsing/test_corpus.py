@@ -271,6 +271,7 @@ RULE_CASES = [
          provider="ringcentral", join="https://v.ringcentral.com/join/123456789?pw=ab&x=1"),
     Case("scheme-less link is not synthesised", body="meet.google.com/abc-defg-hij", body_type="text"),
     Case("unknown links give nothing", body=linked("https://www.example.com/j/1234567890")),
+    Case("mixed-case script tag text ignored", body="<sCrIpt>var u='https://meet.google.com/abc-defg-hij'</SCRipt>"),
     Case("script and style text ignored", body="<style>a{background:url(https://zoom.us/j/1234567890)}</style>"
          "<script>var u='https://meet.google.com/abc-defg-hij'</script><p>No meeting</p>"),
 ]
@@ -360,6 +361,12 @@ BAD_INPUT_CASES = [
          provider="jitsi", join="https://meet.jit.si/Room"),
     Case("unknown body type read as HTML", body="<p>https://meet.jit.si/Room</p>", body_type="xml",
          provider="jitsi", join="https://meet.jit.si/Room"),
+    Case("non-web online meeting url ignored", online="mailto://x@contoso.com", body=linked("https://meet.jit.si/Room"),
+         provider="jitsi", join="https://meet.jit.si/Room"),
+    Case("unresolvable wrapped online meeting url ignored", online="https://protect-us.mimecast.com/s/AbC",
+         body=linked("https://meet.jit.si/Room"), provider="jitsi", join="https://meet.jit.si/Room"),
+    Case("unclassified online meeting url is still authoritative", online="https://video.contoso.com/join/123",
+         body=linked("https://meet.jit.si/Room"), join="https://video.contoso.com/join/123"),
     Case("garbage online meeting url ignored", online="not a url", body=linked("https://meet.jit.si/Room"),
          provider="jitsi", join="https://meet.jit.si/Room"),
 ]
