@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -41,7 +42,10 @@ def test_deterministic(location: str, body: str, body_type: str) -> None:
 @given(location=FIELD, body=FIELD, body_type=st.sampled_from(["html", "text"]))
 def test_join_url_and_sip_occur_in_the_decoded_input(location: str, body: str, body_type: str) -> None:
     result = extract_join_info(location, body, body_type)
-    decoded_body = html.unescape(body.replace("<wbr>", "")) if body_type == "html" else decode_entities(body)
+    if body_type == "html":  # attribute values live in the markup; visible text is the markup without its tags
+        decoded_body = html.unescape(body) + "\n" + html.unescape(re.sub(r"<[^<>]*>", "", body))
+    else:
+        decoded_body = decode_entities(body)
     decoded = (decode_entities(location) + "\n" + decoded_body).replace("\u00a0", " ")
     decoded = decoded.replace("\u00ad", "").replace("\u200b", "")
     if result.join_url is not None:
