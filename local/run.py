@@ -8,28 +8,15 @@ SIGTERM stops the host (in-flight work finishes) and then Azurite.
 from __future__ import annotations
 
 import sys
-from urllib.parse import urlsplit
 
 from local.azurite import Azurite, port_open
 from local.host import DevHost, configure_logging, wait_for_signal
-from shared.config import Settings, load_settings, parse_connection_string
+from shared.config import Settings, load_settings, loopback_storage_ports
 from shared.errors import ConfigError
-
-LOCAL_HOSTS = ("127.0.0.1", "localhost")
-
-
-def local_storage_ports(connection: str) -> tuple[int, int] | None:
-    """(queue, table) ports when both endpoints are on this machine, else None."""
-    parts = parse_connection_string(connection)
-    urls = [urlsplit(parts.get(key, "")) for key in ("QueueEndpoint", "TableEndpoint")]
-    if all(u.hostname in LOCAL_HOSTS and u.port for u in urls):
-        return urls[0].port or 0, urls[1].port or 0
-    return None
-
 
 def start_storage(settings: Settings) -> Azurite | None:
     """Start Azurite on the configured local ports, unless something already listens there."""
-    ports = local_storage_ports(settings.storage_connection)
+    ports = loopback_storage_ports(settings.storage_connection)
     if ports is None:
         print("storage: the configured Azure Storage account (not started here)")
         return None

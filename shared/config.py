@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from shared.errors import ConfigError
 
@@ -31,6 +32,7 @@ AZURITE_ACCOUNT = "devstoreaccount1"
 AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 AZURITE_PORTS = {"Blob": 10000, "Queue": 10001, "Table": 10002}
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 class _Invalid(ValueError):
@@ -117,6 +119,15 @@ def parse_connection_string(raw: str) -> dict[str, str]:
     if any(len(pair) != 2 or not pair[0].strip() for pair in pairs):
         raise _Invalid("an Azure Storage connection string of key=value pairs separated by ';'")
     return {key.strip(): value.strip() for key, value in pairs}
+
+
+def loopback_storage_ports(connection: str) -> tuple[int, int] | None:
+    """(queue, table) ports when both storage endpoints are on this machine (an emulator), else None."""
+    parts = parse_connection_string(connection)
+    urls = [urlsplit(parts.get(key, "")) for key in ("QueueEndpoint", "TableEndpoint")]
+    if all(u.hostname in LOOPBACK_HOSTS and u.port for u in urls):
+        return urls[0].port or 0, urls[1].port or 0
+    return None
 
 
 def _storage_connection(raw: str) -> str:
@@ -211,7 +222,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, local_settings: P
 def _checked(settings: Settings) -> Settings:
     """Rules across settings: the published default keys only ever guard a loopback address."""
     defaults = {s.attr: s.default for s in SETTINGS}
-    loopback = settings.local_host in ("127.0.0.1", "localhost", "::1")
+    loopback = settings.local_host in LOOPBACK_HOSTS
     weak = [s.name for s in SETTINGS if s.attr in ("function_key", "master_key")
             and getattr(settings, s.attr) == defaults[s.attr]]
     if weak and not loopback:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from shared.config import loopback_storage_ports
+
 if TYPE_CHECKING:
     from azure.data.tables import TableServiceClient
     from azure.storage.queue import QueueClient, QueueServiceClient
@@ -43,13 +45,10 @@ def queue_service(connection: str, *, timeout: float | None = None) -> QueueServ
     from azure.storage.queue import QueueServiceClient
 
     options = _transport_options(timeout)
-    if _is_loopback(connection):
+    if loopback_storage_ports(connection) is not None:
         options["api_version"] = AZURITE_QUEUE_API_VERSION
     return QueueServiceClient.from_connection_string(connection, **options)
 
-
-def _is_loopback(connection: str) -> bool:
-    return any(f"Endpoint=http://{host}" in connection for host in ("127.0.0.1", "localhost"))
 
 
 def queue_client(connection: str, name: str, *, base64: bool = True) -> QueueClient:
