@@ -37,12 +37,12 @@ _TAG = re.compile(r"<[^<>]{0,4096}>")
 def html_to_stream(markup: str) -> str:
     """Visible text of an HTML body with hrefs inline, in document order."""
     markup = _WBR.sub("", markup) if "<w" in markup or "<W" in markup else markup
-    if _nesting_cost(markup) > MAX_NESTING_COST:
+    lowered = markup.lower()
+    if _nesting_cost(lowered) > MAX_NESTING_COST:
         return _normalise(_bounded_html_to_text(markup))
     from selectolax.lexbor import LexborHTMLParser
 
     tree = LexborHTMLParser(markup)
-    lowered = markup.lower()
     if any(tag in lowered for tag in _HIDDEN):
         tree.strip_tags(["script", "style", "head", "title"])
     for anchor in tree.css("a[href]"):
@@ -62,18 +62,17 @@ def _worth_inlining(href: str) -> bool:
     return parts is not None and could_matter(parts[1], parts[2])
 
 
-def _nesting_cost(markup: str) -> int:
-    """An upper bound of lexbor's work on open-element scope checks: block openers x all tags.
+def _nesting_cost(lowered: str) -> int:
+    """An upper bound of lexbor's work on open-element scope checks: block openers x all tags (lower-cased markup).
 
     lexbor checks "a p element in button scope" by walking the stack of open
     elements for each block opener (div, section, ul, ...), so thousands of
     nested blocks cost quadratic time (20,000 nested divs: 1.3 s).
     """
-    tags = markup.count("<")
+    tags = lowered.count("<")
     if tags <= 1000:
         return 0
-    lower = markup.lower()
-    return tags * sum(lower.count(opener) for opener in _SCOPE_CHECKING)
+    return tags * sum(lowered.count(opener) for opener in _SCOPE_CHECKING)
 
 
 def _bounded_html_to_text(markup: str) -> str:
