@@ -170,21 +170,13 @@ def _claims(provider: Provider, rest: str) -> bool:
 
 
 @lru_cache(maxsize=4096)
-def _host_hints(host: str) -> tuple[bool, tuple[str, ...]]:
-    """(a specific entry serves this host, path hints of the generic entries that could)."""
+def host_hints(host: str) -> tuple[bool, tuple[str, ...]]:
+    """(a specific entry serves this host, path hints of the any-host entries that could claim it).
+
+    The cheap pre-check before ``classify``: most links in a body are ordinary ones.
+    """
     entries = _entries_for_host(host)
     return any(not p.generic for p in entries), tuple(h for p in entries if p.generic for h in p.hints)
-
-
-def generic_hints(host: str) -> tuple[str, ...]:
-    """Path hints of the any-host entries that could claim a URL on ``host``."""
-    return _host_hints(host)[1]
-
-
-def might_be_meeting(host: str, rest: str) -> bool:
-    """Cheap pre-check: could any entry claim this URL? (Most links in a body are ordinary ones.)"""
-    specific, hints = _host_hints(host)
-    return specific or any(hint in rest for hint in hints)
 
 
 def classify(host: str, rest: str) -> tuple[str, str] | None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import unquote
 
-from shared.parsing.catalogue import generic_hints, might_be_meeting
+from shared.parsing.catalogue import host_hints
 
 MAX_LAYERS = 5
 _SPLIT = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://([^/?#\\]*)(.*)$", re.DOTALL)
@@ -186,13 +186,6 @@ def unwrap(url: str, parts: tuple[str, str, str] | None = None) -> Unwrapped:
 
 
 def could_matter(host: str, rest: str) -> bool:
-    """A wrapper, or a URL some catalogue entry could claim; cached per host (most links are ordinary)."""
-    wrapper_or_specific, hints = _host_verdict(host)
-    return wrapper_or_specific or any(hint in rest for hint in hints)
-
-
-@lru_cache(maxsize=4096)
-def _host_verdict(host: str) -> tuple[bool, tuple[str, ...]]:
-    if is_wrapper_host(host) or might_be_meeting(host, ""):
-        return True, ()
-    return False, generic_hints(host)
+    """A wrapper, or a URL some catalogue entry could claim; both lookups are cached per host."""
+    specific, hints = host_hints(host)
+    return specific or is_wrapper_host(host) or any(hint in rest for hint in hints)
