@@ -7,7 +7,8 @@ with CI=true the same situation fails: nothing may be skipped there.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -18,6 +19,16 @@ from shared import config
 from shared.config import Settings, get_settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 20.0) -> bool:
+    """Poll ``condition`` every 50 ms until it holds or ``timeout`` seconds pass; its last value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
 
 
 def require(condition: bool, hint: str) -> None:

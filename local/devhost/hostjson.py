@@ -60,7 +60,8 @@ def load_host_json(path: Path) -> HostOptions:
         function_timeout=_timespan(doc, "functionTimeout", "00:30:00", "functionTimeout"),
         queues=QueueOptions(
             batch_size=_int(queues, "batchSize", 16, 1, 32),
-            new_batch_threshold=_int(queues, "newBatchThreshold", _int(queues, "batchSize", 16, 1, 32) // 2, 0, 1000),
+            new_batch_threshold=_int(queues, "newBatchThreshold", _int(queues, "batchSize", 16, 1, 32) // 2,
+                                     0, 1000),
             max_dequeue_count=_int(queues, "maxDequeueCount", 5, 1, 1000),
             visibility_timeout=_timespan(queues, "visibilityTimeout", "00:00:00", "extensions.queues.visibilityTimeout"),
             max_polling_interval=_timespan(queues, "maxPollingInterval", "00:01:00",

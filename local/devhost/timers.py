@@ -40,8 +40,8 @@ class Schedule:
             self._every = dt.timedelta(seconds=parse_timespan(expression))
         except ValueError:
             if len(expression.split()) != 6 or not croniter.is_valid(expression, second_at_beginning=True):
-                raise ConfigError([("timer schedule", expression,
-                                    "six NCRONTAB fields, seconds first (e.g. '0 */5 * * * *'), or hh:mm:ss")]) from None
+                expected = "six NCRONTAB fields, seconds first (e.g. '0 */5 * * * *'), or hh:mm:ss"
+                raise ConfigError([("timer schedule", expression, expected)]) from None
         if self._every is not None and self._every.total_seconds() <= 0:
             raise ConfigError([("timer schedule", expression, "a positive interval")])
 

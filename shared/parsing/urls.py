@@ -137,7 +137,8 @@ def _unresolvable(rest: str) -> str | None:
 
 Wrapper = tuple[str, "re.Pattern[str]", "re.Pattern[str]", Callable[[str], str | None]]
 
-WRAPPERS: tuple[Wrapper, ...] = tuple((name, re.compile(host), re.compile(path, re.IGNORECASE), decode) for name, host, path, decode in (
+WRAPPERS: tuple[Wrapper, ...] = tuple(
+    (name, re.compile(host), re.compile(path, re.IGNORECASE), decode) for name, host, path, decode in (
     ("safelinks", r"(?:[a-z0-9-]+\.)*safelinks\.protection\.(?:outlook\.com|office365\.us|outlook\.cn)",
      r"^(?:/ap/[^/?]+)?/?\?", _query_param("url")),
     ("safelinks", r"statics\.teams\.cdn\.office\.net|teams\.public\.onecdn\.static\.microsoft",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,16 +13,7 @@ from azure.core.exceptions import ResourceNotFoundError
 
 from local.host import DevHost
 from shared.storage.clients import queue_client
-from tests.conftest import app_environment
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return condition()
+from tests.conftest import app_environment, wait_until
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import requests
 
 from local.host import DevHost
 from shared.storage.clients import queue_client
-from tests.conftest import app_environment
+from tests.conftest import app_environment, wait_until
 
 
 def test_in_flight_http_and_queue_invocations_finish_before_stop_returns(azurite: str, sample_app_dir: Path) -> None:
@@ -26,9 +26,7 @@ def test_in_flight_http_and_queue_invocations_finish_before_stop_returns(azurite
         queue_client(azurite, "sample-slow").send_message("work")
         request = threading.Thread(target=lambda: answers.append(requests.get(f"{host.url}/api/slow", timeout=10)))
         request.start()
-        deadline = time.monotonic() + 10
-        while "started" not in sample_function_app.EVENTS["slow"] and time.monotonic() < deadline:
-            time.sleep(0.05)
+        assert wait_until(lambda: "started" in sample_function_app.EVENTS["slow"], timeout=10)
         time.sleep(0.2)
         url = host.url
         host.stop()
