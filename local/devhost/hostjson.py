@@ -14,6 +14,7 @@ from typing import Any
 
 from shared.errors import ConfigError
 
+QUEUES = "extensions.queues."
 _TIMESPAN = re.compile(r"^(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d+))?$")
 
 
@@ -55,17 +56,16 @@ def load_host_json(path: Path) -> HostOptions:
         raise ConfigError([(str(path), type(exc).__name__, "a readable host.json")]) from None
     extensions = doc.get("extensions", {})
     queues = extensions.get("queues", {})
+    batch_size = _int(queues, "batchSize", 16, 1, 32)
     return HostOptions(
         route_prefix=str(extensions.get("http", {}).get("routePrefix", "api")).strip("/"),
-        function_timeout=_timespan(doc, "functionTimeout", "00:30:00", "functionTimeout"),
+        function_timeout=_timespan(doc, "functionTimeout", "00:30:00"),
         queues=QueueOptions(
-            batch_size=_int(queues, "batchSize", 16, 1, 32),
-            new_batch_threshold=_int(queues, "newBatchThreshold", _int(queues, "batchSize", 16, 1, 32) // 2,
-                                     0, 1000),
+            batch_size=batch_size,
+            new_batch_threshold=_int(queues, "newBatchThreshold", batch_size // 2, 0, 1000),
             max_dequeue_count=_int(queues, "maxDequeueCount", 5, 1, 1000),
-            visibility_timeout=_timespan(queues, "visibilityTimeout", "00:00:00", "extensions.queues.visibilityTimeout"),
-            max_polling_interval=_timespan(queues, "maxPollingInterval", "00:01:00",
-                                           "extensions.queues.maxPollingInterval"),
+            visibility_timeout=_timespan(queues, "visibilityTimeout", "00:00:00", QUEUES),
+            max_polling_interval=_timespan(queues, "maxPollingInterval", "00:01:00", QUEUES),
         ),
     )
 
@@ -73,13 +73,13 @@ def load_host_json(path: Path) -> HostOptions:
 def _int(section: dict[str, Any], key: str, default: int, low: int, high: int) -> int:
     value = section.get(key, default)
     if not isinstance(value, int) or not low <= value <= high:
-        raise ConfigError([(f"host.json queues.{key}", repr(value), f"a whole number from {low} to {high}")])
+        raise ConfigError([(f"host.json {QUEUES}{key}", repr(value), f"a whole number from {low} to {high}")])
     return value
 
 
-def _timespan(section: dict[str, Any], key: str, default: str, label: str) -> float:
+def _timespan(section: dict[str, Any], key: str, default: str, where: str = "") -> float:
     value = section.get(key, default)
     try:
         return parse_timespan(str(value))
     except ValueError:
-        raise ConfigError([(f"host.json {label}", repr(value), "a timespan like 00:05:00")]) from None
+        raise ConfigError([(f"host.json {where}{key}", repr(value), "a timespan like 00:05:00")]) from None
