@@ -143,6 +143,37 @@ def _storage_connection(raw: str) -> str:
     return raw
 
 
+KEY_PROVIDERS = ("local", "keyvault", "awskms")
+
+
+def _lower_one_of(*choices: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if raw.lower() not in choices:
+            raise _Invalid("one of " + ", ".join(choices))
+        return raw.lower()
+
+    return parse
+
+
+def _boolean(raw: str) -> bool:
+    if raw.lower() not in ("true", "false", "1", "0", ""):
+        raise _Invalid("true or false")
+    return raw.lower() in ("true", "1")
+
+
+def _keyvault_key_id(raw: str) -> str:
+    parts = urlsplit(raw)
+    if raw and (parts.scheme != "https" or not parts.hostname or not re.fullmatch(r"/keys/[\w-]+(/\w+)?/?", parts.path)):
+        raise _Invalid("a Key Vault key URL like https://<vault>.vault.azure.net/keys/<name>[/<version>]")
+    return raw
+
+
+def _aws_key_id(raw: str) -> str:
+    if raw and not re.fullmatch(r"(arn:aws[\w-]*:kms:[\w-]+:\d{12}:(key|alias)/[\w/-]+|alias/[\w/-]+|[0-9a-f-]{36})", raw):
+        raise _Invalid("an AWS KMS key id, key ARN, alias ARN or alias/<name>")
+    return raw
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("AzureWebJobsStorage", "storage_connection", "UseDevelopmentStorage=true",
             "an Azure Storage connection string",
@@ -164,6 +195,28 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HC_MASTER_KEY", "master_key", "local-dev-master-key", "at least 16 characters",
             "Local dev host only: the admin (master) key; accepted by every route, required by "
             "`authLevel: admin` routes.", _host_key, secret=True),
+    Setting("HC_KEY_PROVIDER", "key_provider", "local", "one of " + ", ".join(KEY_PROVIDERS),
+            "Where the key-encryption key (KEK) lives: `local` (a JWK file, one machine only), `keyvault` "
+            "(Azure Key Vault, managed identity) or `awskms` (AWS KMS).", _lower_one_of(*KEY_PROVIDERS)),
+    Setting("HC_LOCAL_KEY_FILE", "local_key_file", ".hc/local-kek.json", "a file path",
+            "`local` provider: the JWK file holding the KEK; created with mode 0600 on first use. A relative "
+            "path is relative to the app directory.", _non_empty),
+    Setting("HC_ALLOW_LOCAL_KEY_WITH_REMOTE_STORAGE", "allow_local_key_remote", "false", "true or false",
+            "Allow the `local` provider with storage that is not on this machine (refused by default: the "
+            "key would sit beside the data it protects).", _boolean),
+    Setting("HC_KEYVAULT_KEY_ID", "keyvault_key_id", "", "a Key Vault key URL",
+            "`keyvault` provider: the KEK's URL, best without a version so that rotations in Key Vault are "
+            "picked up, e.g. `https://contoso-hc.vault.azure.net/keys/hc-kek`.", _keyvault_key_id),
+    Setting("HC_AWS_KMS_KEY_ID", "aws_kms_key_id", "", "an AWS KMS key id, ARN or alias",
+            "`awskms` provider: the KMS key (credentials come from the usual AWS environment).", _aws_key_id),
+    Setting("HC_AWS_REGION", "aws_region", "", "an AWS region name",
+            "`awskms` provider: the region, when the key id is not an ARN that names it.", str),
+    Setting("HC_DEK_ROTATION_DAYS", "dek_rotation_days", "30", "a whole number from 1 to 365",
+            "Days a tenant's data key encrypts new data before a new one is made. Old keys are kept for the "
+            "retention window (38 days) plus 7 days more, then deleted.", _int_between(1, 365)),
+    Setting("HC_DEK_CACHE_SECONDS", "dek_cache_seconds", "3600", "a whole number from 1 to 86400",
+            "How long an unwrapped data key stays in memory; key-provider calls scale with tenants per this "
+            "period, never with rows.", _int_between(1, 86400)),
 )
 
 
@@ -178,6 +231,14 @@ class Settings:
     local_port: int
     function_key: str
     master_key: str
+    key_provider: str
+    local_key_file: str
+    allow_local_key_remote: bool
+    keyvault_key_id: str
+    aws_kms_key_id: str
+    aws_region: str
+    dek_rotation_days: int
+    dek_cache_seconds: int
     values: Mapping[str, str] = field(repr=False, default_factory=dict)
 
     def __repr__(self) -> str:
@@ -216,7 +277,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, local_settings: P
             problems += exc.problems
     if problems:
         raise ConfigError(problems)
-    return _checked(Settings(**parsed, values=values))
+    return _key_rules(_checked(Settings(**parsed, values=values)))
 
 
 def _checked(settings: Settings) -> Settings:
@@ -229,6 +290,30 @@ def _checked(settings: Settings) -> Settings:
         raise ConfigError([(name, "the published default", f"a key of your own, because HC_LOCAL_HOST is "
                                                             f"{settings.local_host!r}, not loopback") for name in weak])
     return settings
+
+
+def _key_rules(settings: Settings) -> Settings:
+    """The chosen key provider has what it needs, and a local key never guards remote storage."""
+    problems: list[tuple[str, str | None, str]] = []
+    if settings.key_provider == "keyvault" and not settings.keyvault_key_id:
+        problems.append(("HC_KEYVAULT_KEY_ID", None, "a Key Vault key URL, because HC_KEY_PROVIDER is keyvault"))
+    if settings.key_provider == "awskms" and not settings.aws_kms_key_id:
+        problems.append(("HC_AWS_KMS_KEY_ID", None, "an AWS KMS key, because HC_KEY_PROVIDER is awskms"))
+    if settings.key_provider == "awskms" and not (settings.aws_region or settings.aws_kms_key_id.startswith("arn:")):
+        problems.append(("HC_AWS_REGION", None, "a region, because HC_AWS_KMS_KEY_ID is not an ARN"))
+    remote = loopback_storage_ports(settings.storage_connection) is None
+    if settings.key_provider == "local" and remote and not settings.allow_local_key_remote:
+        problems.append(("HC_KEY_PROVIDER", "local", "keyvault or awskms, because AzureWebJobsStorage is not on this "
+                         "machine (or set HC_ALLOW_LOCAL_KEY_WITH_REMOTE_STORAGE=true)"))
+    if problems:
+        raise ConfigError(problems)
+    return settings
+
+
+def local_key_path(settings: Settings) -> Path:
+    """The local KEK file; relative paths are under the app directory."""
+    path = Path(settings.local_key_file)
+    return path if path.is_absolute() else APP_ROOT / path
 
 
 @lru_cache(maxsize=1)

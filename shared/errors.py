@@ -9,10 +9,12 @@ Every failure that leaves ``shared`` is one of these, so a trigger needs a singl
     │   └── PayloadTooLargeError        body over the accepted size (HTTP 413)
     ├── TransientError                  may succeed later: retry / redeliver
     │   ├── ThrottledError              429 or equivalent, carries ``retry_after``
-    │   └── DependencyUnavailableError  storage, key provider or Graph is down or timing out
+    │   ├── DependencyUnavailableError  storage, key provider or Graph is down or timing out
+    │   └── ConflictError               an etag no longer matches: re-read and try again
     ├── PermanentError                  retrying the same work cannot succeed
     │   ├── NotFoundError               the thing is gone (mailbox, event, subscription)
-    │   └── AccessDeniedError           denied by policy (e.g. an application access policy)
+    │   ├── AccessDeniedError           denied by policy (e.g. an application access policy)
+    │   └── KeyUnavailableError         a data key or key-encryption key is missing, deleted or disabled
     ├── AuthError                       credentials or consent are broken
     │   └── ReauthorizationRequiredError  a grant expired or was revoked: an admin or user must act
     └── IntegrityError                  stored data failed a check (tampered, wrong key, bad format)
@@ -92,6 +94,13 @@ class DependencyUnavailableError(TransientError):
     code = "dependency_unavailable"
 
 
+class ConflictError(TransientError):
+    """Someone else changed the row since we read it (etag mismatch, HTTP 412 from Tables)."""
+
+    status = HTTPStatus.CONFLICT
+    code = "conflict"
+
+
 class PermanentError(HybridCalendarError):
     """The work cannot succeed as asked; retrying wastes quota."""
 
@@ -111,6 +120,16 @@ class AccessDeniedError(PermanentError):
 
     status = HTTPStatus.FORBIDDEN
     code = "access_denied"
+
+
+class KeyUnavailableError(PermanentError):
+    """The key that protects the data is gone or disabled (shredded tenant, expired DEK, disabled KEK).
+
+    Permanent on purpose: the data it protects is unreadable, and no other key may be tried.
+    """
+
+    status = HTTPStatus.INTERNAL_SERVER_ERROR
+    code = "key_unavailable"
 
 
 class AuthError(HybridCalendarError):

@@ -15,7 +15,7 @@ import uuid
 from typing import Any
 
 from local.devhost.metadata import Function
-from shared.storage.clients import queue_client
+from shared.storage.clients import ensure_queue, queue_client
 
 log = logging.getLogger("local.host")
 
@@ -68,14 +68,9 @@ class Invoker:
     def _send(self, queue: str, connection: str, value: Any) -> None:
         if value is None:
             return
-        from azure.core.exceptions import ResourceExistsError
-
         client = queue_client(self._connections[connection], queue)
         if (connection, queue) not in self._created:
-            try:
-                client.create_queue()
-            except ResourceExistsError:
-                pass
+            ensure_queue(client)
             self._created.add((connection, queue))
         for item in value if isinstance(value, list) else [value]:
             client.send_message(item.decode() if isinstance(item, bytes) else str(item))

@@ -21,12 +21,12 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
-from azure.core.exceptions import ResourceExistsError
 from azure.functions.queue import QueueMessage
 
 from local.devhost.hostjson import QueueOptions
 from local.devhost.metadata import Function
 from shared.logs import describe_exception
+from shared.storage.clients import ensure_queue
 
 log = logging.getLogger("local.host")
 MIN_POLL_SECONDS = 0.1
@@ -52,7 +52,7 @@ class QueueRunner:
 
     def prepare(self) -> None:
         """Create the trigger queue, so that messages sent once the host has started are not lost."""
-        _create(self._queue)
+        ensure_queue(self._queue)
 
     def _loop(self) -> None:
         capacity = self._options.batch_size + self._options.new_batch_threshold
@@ -104,18 +104,12 @@ class QueueRunner:
             self._queue.update_message(message, visibility_timeout=int(self._options.visibility_timeout))
 
     def _to_poison(self, message: Any) -> None:
-        _create(self._poison)
+        ensure_queue(self._poison)
         self._poison.send_message(message.content)
         self._queue.delete_message(message)
         log.warning("queue %s message %s moved to %s after %d attempts", self._queue.queue_name, message.id,
                     self._poison.queue_name, message.dequeue_count)
 
-
-def _create(queue: Any) -> None:
-    try:
-        queue.create_queue()
-    except ResourceExistsError:
-        pass
 
 
 def _trigger_message(message: Any) -> QueueMessage:

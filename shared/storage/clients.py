@@ -50,7 +50,6 @@ def queue_service(connection: str, *, timeout: float | None = None) -> QueueServ
     return QueueServiceClient.from_connection_string(connection, **options)
 
 
-
 def queue_client(connection: str, name: str, *, base64: bool = True) -> QueueClient:
     """A client for one queue; base64 bodies unless ``base64=False`` (raw wire text, for the dev host)."""
     from azure.storage.queue import TextBase64DecodePolicy, TextBase64EncodePolicy
@@ -59,3 +58,13 @@ def queue_client(connection: str, name: str, *, base64: bool = True) -> QueueCli
         return queue_service(connection).get_queue_client(name)
     return queue_service(connection).get_queue_client(
         name, message_encode_policy=TextBase64EncodePolicy(), message_decode_policy=TextBase64DecodePolicy())
+
+
+def ensure_queue(client: QueueClient) -> None:
+    """Create the queue if it is missing (idempotent: an existing queue is success)."""
+    from azure.core.exceptions import ResourceExistsError
+
+    try:
+        client.create_queue()
+    except ResourceExistsError:
+        pass

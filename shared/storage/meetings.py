@@ -1,0 +1,191 @@
+"""Meeting rows: one per occurrence in the retention window, one partition per mailbox.
+
+Rows are keyed ``m|{startUTC}|{occurrence hash}`` so a time range is one range query, and an
+event index row ``e|{event hash}`` per notified event (a series master or a single event)
+lists its occurrence rows with the ``changeKey`` and ``lastModifiedDateTime`` written. Rows
+and index change together in entity group transactions (100 operations, one partition),
+which is what makes :meth:`MeetingRepository.replace_event` safe to run twice and safe
+against out-of-order deliveries. Only what the meetings list and the Join button need is
+stored; subject, organizer name, ids and join details are sealed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from shared.crypto.fields import FieldCipher
+from shared.storage.records import digest
+from shared.storage.tables import Entity, Operation, Table
+
+LONGEST_MEETING = timedelta(days=14)
+"""How far before a range's start a meeting may begin and still overlap it (multi-day events)."""
+_TIME = "%Y%m%dT%H%M%SZ"
+
+
+@dataclass(frozen=True)
+class MeetingRecord:
+    """One occurrence as the meetings list needs it; times in UTC, the event's zone for display."""
+
+    event_id: str
+    start: datetime
+    end: datetime
+    time_zone: str = "UTC"
+    subject: str | None = None
+    organizer_name: str | None = None
+    provider: str | None = None
+    join_url: str | None = None
+    sip_uri: str | None = None
+    ical_uid: str | None = None
+    is_online: bool = False
+    is_cancelled: bool = False
+
+
+def partition_of(tenant_id: str, mailbox_id: str) -> str:
+    return f"{tenant_id}|{mailbox_id}"
+
+
+def _row_key(record: MeetingRecord) -> str:
+    return f"m|{_utc(record.start).strftime(_TIME)}|{digest(record.event_id)[:32]}"
+
+
+def _index_key(event_id: str) -> str:
+    return f"e|{digest(event_id)[:32]}"
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("meeting times must be timezone-aware")
+    return moment.astimezone(timezone.utc)
+
+
+class MeetingRepository:
+    """A mailbox's meetings: replace an event's occurrences, list a range, purge the past."""
+
+    TABLE = "meetings"
+    SEALED = ("EventId", "ICalUId", "Subject", "OrganizerName", "JoinUrl", "SipUri")
+
+    def __init__(self, table: Table, cipher: FieldCipher) -> None:
+        self.table, self.cipher = table, cipher
+
+    def held_change_key(self, tenant_id: str, mailbox_id: str, event_id: str) -> str | None:
+        """The changeKey stored for an event: a notification carrying it needs no Graph call."""
+        index = self.table.get(partition_of(tenant_id, mailbox_id), _index_key(event_id))
+        return index.get("ChangeKey") if index else None
+
+    def replace_event(self, tenant_id: str, mailbox_id: str, event_id: str, occurrences: Iterable[MeetingRecord],
+                      *, change_key: str, last_modified: datetime) -> bool:
+        """Make the event's rows exactly ``occurrences``; False when what is held is as new or newer."""
+        partition = partition_of(tenant_id, mailbox_id)
+        index = self.table.get(partition, _index_key(event_id))
+        if index and _is_stale(index, change_key, _utc(last_modified)):
+            return False
+        rows = {_row_key(r): self._entity(tenant_id, partition, _index_key(event_id), r) for r in occurrences}
+        stale = set(json.loads(index["Rows"])) - rows.keys() if index else set()
+        operations: list[Operation] = [("delete", {"PartitionKey": partition, "RowKey": key}) for key in sorted(stale)]
+        operations += [("upsert", entity) for entity in rows.values()]
+        operations.append(self._index_operation(partition, event_id, index, sorted(rows), change_key, last_modified))
+        self.table.transact(operations)
+        return True
+
+    def delete_event(self, tenant_id: str, mailbox_id: str, event_id: str) -> int:
+        """Remove an event's rows and index (idempotent); the number of occurrence rows removed."""
+        partition = partition_of(tenant_id, mailbox_id)
+        index = self.table.get(partition, _index_key(event_id))
+        if index is None:
+            return 0
+        keys = json.loads(index["Rows"])
+        operations = [("delete", {"PartitionKey": partition, "RowKey": key}) for key in keys]
+        operations.append(("delete", {"PartitionKey": partition, "RowKey": index["RowKey"]},
+                           {"etag": index["etag"], "match_condition": _if_not_modified()}))
+        self.table.transact(operations)
+        return len(keys)
+
+    def list_meetings(self, tenant_id: str, mailbox_id: str, *, start: datetime, end: datetime) -> list[MeetingRecord]:
+        """Occurrences overlapping [start, end), sorted by start: one partition range query."""
+        query = "PartitionKey eq @p and RowKey ge @lo and RowKey lt @hi and EndUtc gt @start"
+        parameters = {"p": partition_of(tenant_id, mailbox_id), "start": _utc(start),
+                      "lo": "m|" + (_utc(start) - LONGEST_MEETING).strftime(_TIME), "hi": "m|" + _utc(end).strftime(_TIME)}
+        return [self._record(tenant_id, row) for row in self.table.query(query, parameters=parameters)]
+
+    def purge_before(self, tenant_id: str, mailbox_id: str, cutoff: datetime) -> int:
+        """Delete occurrences that ended before ``cutoff`` and update their event indexes."""
+        partition = partition_of(tenant_id, mailbox_id)
+        query = "PartitionKey eq @p and RowKey ge 'm|' and RowKey lt @hi and EndUtc lt @cutoff"
+        rows = list(self.table.query(query, parameters={"p": partition, "hi": "m|" + _utc(cutoff).strftime(_TIME),
+                                                        "cutoff": _utc(cutoff)}, select=["RowKey", "EventKey"]))
+        by_event: dict[str, set[str]] = {}
+        for row in rows:
+            by_event.setdefault(row["EventKey"], set()).add(row["RowKey"])
+        for event_key, gone in by_event.items():
+            self._purge_event(partition, event_key, gone)
+        return len(rows)
+
+    def delete_mailbox(self, tenant_id: str, mailbox_id: str) -> int:
+        """Every row of the mailbox (disabling it): the number of rows deleted."""
+        partition = partition_of(tenant_id, mailbox_id)
+        keys = [row["RowKey"] for row in self.table.query("PartitionKey eq @p", parameters={"p": partition},
+                                                          select=["RowKey"])]
+        return self.table.transact(("delete", {"PartitionKey": partition, "RowKey": key}) for key in keys)
+
+    def _purge_event(self, partition: str, event_key: str, gone: set[str]) -> None:
+        index = self.table.get(partition, event_key)
+        operations: list[Operation] = [("delete", {"PartitionKey": partition, "RowKey": key}) for key in sorted(gone)]
+        if index is not None:
+            left = [key for key in json.loads(index["Rows"]) if key not in gone]
+            condition = {"etag": index["etag"], "match_condition": _if_not_modified()}
+            verb = "update" if left else "delete"
+            entity = {**_index_fields(index), "Rows": json.dumps(left)} if left else \
+                {"PartitionKey": partition, "RowKey": event_key}
+            operations.append((verb, entity, {**condition, **({"mode": _replace()} if left else {})}))
+        self.table.transact(operations)
+
+    def _index_operation(self, partition: str, event_id: str, index: Entity | None, keys: list[str],
+                         change_key: str, last_modified: datetime) -> Operation:
+        entity = {"PartitionKey": partition, "RowKey": _index_key(event_id), "Rows": json.dumps(keys),
+                  "ChangeKey": change_key, "LastModifiedUtc": _utc(last_modified)}
+        if index is None:
+            return ("create", entity)
+        return ("update", entity, {"etag": index["etag"], "match_condition": _if_not_modified(), "mode": _replace()})
+
+    def _entity(self, tenant_id: str, partition: str, event_key: str, record: MeetingRecord) -> dict[str, Any]:
+        entity = {"PartitionKey": partition, "RowKey": _row_key(record), "EventKey": event_key,
+                  "StartUtc": _utc(record.start), "EndUtc": _utc(record.end), "TimeZone": record.time_zone,
+                  "Provider": record.provider, "IsOnline": record.is_online, "IsCancelled": record.is_cancelled,
+                  "EventId": record.event_id, "ICalUId": record.ical_uid, "Subject": record.subject,
+                  "OrganizerName": record.organizer_name, "JoinUrl": record.join_url, "SipUri": record.sip_uri}
+        return self.cipher.seal_fields(self.TABLE, entity, self.SEALED, tenant_id=tenant_id)
+
+    def _record(self, tenant_id: str, row: Entity) -> MeetingRecord:
+        row = self.cipher.open_fields(self.TABLE, row, self.SEALED, tenant_id=tenant_id)
+        return MeetingRecord(row["EventId"], row["StartUtc"], row["EndUtc"], row.get("TimeZone", "UTC"),
+                             row.get("Subject"), row.get("OrganizerName"), row.get("Provider"), row.get("JoinUrl"),
+                             row.get("SipUri"), row.get("ICalUId"), bool(row.get("IsOnline")),
+                             bool(row.get("IsCancelled")))
+
+
+def _is_stale(index: Entity, change_key: str, last_modified: datetime) -> bool:
+    held = index.get("LastModifiedUtc")
+    if index.get("ChangeKey") == change_key:
+        return True
+    return held is not None and _utc(held) > last_modified
+
+
+def _index_fields(index: Entity) -> dict[str, Any]:
+    return {key: index[key] for key in ("PartitionKey", "RowKey", "Rows", "ChangeKey", "LastModifiedUtc")
+            if key in index}
+
+
+def _if_not_modified() -> Any:
+    from azure.core import MatchConditions
+
+    return MatchConditions.IfNotModified
+
+
+def _replace() -> Any:
+    from azure.data.tables import UpdateMode
+
+    return UpdateMode.REPLACE

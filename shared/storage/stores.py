@@ -1,0 +1,63 @@
+"""Every repository, wired to one storage account and one key ring, built once per process."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+
+from shared.config import Settings, get_settings
+from shared.crypto.factory import build_key_provider, provider_factories
+from shared.crypto.fields import FieldCipher
+from shared.crypto.keyring import KeyPolicy, KeyProviders, KeyRing, utcnow
+from shared.crypto.providers import KeyProvider
+from shared.storage.clients import table_service
+from shared.storage.meetings import MeetingRepository
+from shared.storage.queues import QueueWriter
+from shared.storage.records import (DataKeyRepository, MailboxRepository, SealedValueRepository,
+                                    SubscriptionRepository, TenantRepository)
+from shared.storage.tables import Table
+
+
+@dataclass(frozen=True)
+class Stores:
+    """What the product keeps, each behind its repository."""
+
+    keyring: KeyRing
+    tenants: TenantRepository
+    mailboxes: MailboxRepository
+    subscriptions: SubscriptionRepository
+    meetings: MeetingRepository
+    data_keys: DataKeyRepository
+    delta_links: SealedValueRepository
+    token_caches: SealedValueRepository
+    queues: QueueWriter
+
+
+def key_policy(settings: Settings) -> KeyPolicy:
+    return KeyPolicy(rotation=timedelta(days=settings.dek_rotation_days), cache_seconds=settings.dek_cache_seconds)
+
+
+def build_stores(settings: Settings, *, provider: KeyProvider | None = None, policy: KeyPolicy | None = None,
+                 now: Callable[[], datetime] = utcnow) -> Stores:
+    """Repositories over ``settings``' storage; ``provider`` replaces the configured KEK (tests)."""
+    service = table_service(settings.storage_connection)
+    table = lambda name: Table(service, name)  # noqa: E731
+    data_keys = DataKeyRepository(table(DataKeyRepository.TABLE))
+    providers = KeyProviders(provider or build_key_provider(settings), factories=provider_factories(settings),
+                             tenant_kek=lambda tenant_id: tenants.kek_of(tenant_id))
+    keyring = KeyRing(data_keys, providers, policy=policy or key_policy(settings), now=now)
+    cipher = FieldCipher(keyring)
+    tenants = TenantRepository(table(TenantRepository.TABLE), cipher)
+    return Stores(keyring, tenants, MailboxRepository(table("mailboxes"), cipher),
+                  SubscriptionRepository(table("subscriptions")), MeetingRepository(table("meetings"), cipher),
+                  data_keys, SealedValueRepository(table("deltalinks"), cipher, field="DeltaLink"),
+                  SealedValueRepository(table("tokencaches"), cipher, field="Cache"),
+                  QueueWriter(settings.storage_connection))
+
+
+@lru_cache(maxsize=1)
+def get_stores() -> Stores:
+    """The process's stores (one key ring, so the data-key cache is shared by every function)."""
+    return build_stores(get_settings())
