@@ -15,10 +15,13 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from shared.config import Settings
+from shared.config import Settings, local_key_path
+from shared.crypto.factory import build_key_provider
+from shared.crypto.providers import KeyProvider
 from shared.storage.clients import queue_service, table_service
 
-Check = Callable[[Settings], None]
+Check = Callable[[Settings], "str | None"]
+"""Raises when the dependency is unusable; may return a short, non-secret note (e.g. which provider)."""
 
 
 @dataclass(frozen=True)
@@ -61,16 +64,32 @@ def check_storage(settings: Settings) -> None:
     next(iter(queue_service(settings.storage_connection, timeout=timeout).list_queues(results_per_page=1)), None)
 
 
-DEFAULT_CHECKS: Mapping[str, Check] = {"storage": check_storage}
+def check_key_provider(settings: Settings) -> str:
+    """The KEK is usable (local file readable, Key Vault or KMS key enabled); names the provider.
+
+    Providers are kept per configuration, so probes reuse one credential and connection pool.
+    """
+    identity = (settings.key_provider, str(local_key_path(settings)), settings.keyvault_key_id,
+                settings.aws_kms_key_id, settings.aws_region)
+    if identity not in _PROVIDERS:
+        _PROVIDERS[identity] = build_key_provider(settings)
+    _PROVIDERS[identity].check()
+    return settings.key_provider
+
+
+_PROVIDERS: dict[tuple[str, ...], KeyProvider] = {}
+
+
+DEFAULT_CHECKS: Mapping[str, Check] = {"storage": check_storage, "key_provider": check_key_provider}
 
 
 def _run(name: str, check: Check, settings: Settings) -> CheckResult:
     started = time.perf_counter()
     try:
-        check(settings)
+        note = check(settings)
     except Exception as exc:  # any failure makes the dependency unhealthy; the class name says which
         return CheckResult(name, False, f"unavailable ({type(exc).__name__})", _ms(started))
-    return CheckResult(name, True, "ok", _ms(started))
+    return CheckResult(name, True, f"ok ({note})" if note else "ok", _ms(started))
 
 
 def _ms(started: float) -> float:

@@ -46,9 +46,13 @@ class TenantRepository:
         self.table, self.cipher = table, cipher
 
     def save(self, tenant: Tenant) -> None:
+        """Write the tenant. A new tenant's KEK choice is stored first, so its first data key is
+        wrapped by that KEK; changing the KEK later takes ``KeyRing.rewrap``."""
         entity = {"PartitionKey": TENANTS_PARTITION, "RowKey": tenant.tenant_id, "DisplayName": tenant.display_name,
                   "Cloud": tenant.cloud, "KekProvider": tenant.kek_provider, "KekId": tenant.kek_id,
                   "Enabled": tenant.enabled}
+        if tenant.etag is None and tenant.kek_provider and self.table.get(TENANTS_PARTITION, tenant.tenant_id) is None:
+            self.table.upsert({**entity, "DisplayName": None})
         sealed = self.cipher.seal_fields(self.TABLE, entity, self.SEALED, tenant_id=tenant.tenant_id)
         if tenant.etag:
             self.table.replace(sealed, etag=tenant.etag)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -40,12 +40,18 @@ def key_policy(settings: Settings) -> KeyPolicy:
 
 
 def build_stores(settings: Settings, *, provider: KeyProvider | None = None, policy: KeyPolicy | None = None,
+                 factories: Mapping[str, Callable[[str], KeyProvider]] | None = None,
                  now: Callable[[], datetime] = utcnow) -> Stores:
-    """Repositories over ``settings``' storage; ``provider`` replaces the configured KEK (tests)."""
+    """Repositories over ``settings``' storage.
+
+    ``provider`` replaces the deployment's KEK provider and ``factories`` the per-tenant ones
+    (for benchmarks and tests that count calls or point a client at a local endpoint).
+    """
     service = table_service(settings.storage_connection)
     table = lambda name: Table(service, name)  # noqa: E731
     data_keys = DataKeyRepository(table(DataKeyRepository.TABLE))
-    providers = KeyProviders(provider or build_key_provider(settings), factories=provider_factories(settings),
+    providers = KeyProviders(provider or build_key_provider(settings),
+                             factories={**provider_factories(settings), **(factories or {})},
                              tenant_kek=lambda tenant_id: tenants.kek_of(tenant_id))
     keyring = KeyRing(data_keys, providers, policy=policy or key_policy(settings), now=now)
     cipher = FieldCipher(keyring)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,10 +14,11 @@ from tests.conftest import app_environment
 
 FUNCTION_KEY = "test-function-key-0001"
 MASTER_KEY = "test-master-key-000001"
+KEY_FILE = Path(tempfile.mkdtemp()) / "kek.json"
 
 
 def env_for(connection: str, **extra: str) -> dict[str, str]:
-    return {"AzureWebJobsStorage": connection, "HC_LOCAL_PORT": "0", "HC_FUNCTION_KEY": FUNCTION_KEY,
+    return {"AzureWebJobsStorage": connection, "HC_LOCAL_KEY_FILE": str(KEY_FILE), "HC_LOCAL_PORT": "0", "HC_FUNCTION_KEY": FUNCTION_KEY,
             "HC_MASTER_KEY": MASTER_KEY, "TICK_SCHEDULE": "0 0 0 1 1 *", "FAIL_QUEUE": "sample-fail-http"} | extra
 
 
@@ -95,6 +97,17 @@ def test_health_reports_storage(azurite: str) -> None:
         answer = requests.get(f"{running.url}/api/health", timeout=10)
     assert answer.status_code == 200
     assert answer.json()["checks"]["storage"]["ok"] is True
+    assert answer.json()["checks"]["key_provider"]["detail"] == "ok (local)"
+
+
+def test_health_names_the_key_provider_when_its_key_is_unusable(azurite: str, tmp_path: Path) -> None:
+    broken = tmp_path / "kek.json"
+    broken.write_text("{}")
+    with app_environment(env_for(azurite, HC_LOCAL_KEY_FILE=str(broken))) as settings, DevHost(settings) as running:
+        answer = requests.get(f"{running.url}/api/health", timeout=10)
+    assert (answer.status_code, answer.json()["failing"]) == (503, ["key_provider"])
+    assert answer.json()["checks"]["key_provider"]["detail"] == "unavailable (KeyUnavailableError)"
+    assert str(tmp_path) not in answer.text
 
 
 def test_health_names_storage_when_it_is_down(azurite: str) -> None:

@@ -20,10 +20,10 @@ def raw(stores: Stores, table: str, partition: str, row: str) -> dict:
 
 def test_tenant_round_trip_and_kek_lookup(stores: Stores) -> None:
     tenant = new_id()
-    stores.tenants.save(Tenant(tenant, "Contoso Ltd", kek_provider="awskms", kek_id="alias/contoso"))
+    stores.tenants.save(Tenant(tenant, "Contoso Ltd", cloud="USGovGCCHigh"))
     got = stores.tenants.get(tenant)
-    assert (got.display_name, got.cloud, got.kek_provider) == ("Contoso Ltd", "Worldwide", "awskms")
-    assert stores.tenants.kek_of(tenant) == ("awskms", "alias/contoso")
+    assert (got.display_name, got.cloud, got.kek_provider, got.enabled) == ("Contoso Ltd", "USGovGCCHigh", None, True)
+    assert stores.tenants.kek_of(tenant) is None
     assert tenant in stores.tenants.list_ids()
     assert b"Contoso" not in bytes(raw(stores, "tenants", "tenant", tenant)["DisplayName"])
     stores.tenants.delete(tenant)

@@ -1,0 +1,131 @@
+"""Meeting rows: idempotent replacement, out-of-order safety, range listing, purge, deletes."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from shared.storage.meetings import MeetingRecord, MeetingRepository, partition_of
+from shared.storage.stores import Stores
+from tests.storage.conftest import new_id
+
+T0 = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
+EDITED = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)
+
+
+def occurrence(event: str, day: int, *, hours: float = 1, subject: str = "Weekly sync") -> MeetingRecord:
+    start = T0 + timedelta(days=day)
+    return MeetingRecord(f"{event}-occ-{day}", start, start + timedelta(hours=hours), "W. Europe Standard Time",
+                         subject, "Alice Organizer", "webex", f"https://contoso.webex.com/meet/{event}",
+                         f"{event}@contoso.webex.com", f"uid-{event}", True, False)
+
+
+def rows(meetings: MeetingRepository, tenant: str, mailbox: str) -> list[str]:
+    query = f"PartitionKey eq '{partition_of(tenant, mailbox)}'"
+    return sorted(e["RowKey"] for e in meetings.table.client.query_entities(query))
+
+
+def ids() -> tuple[str, str, str]:
+    return new_id(), new_id(), "AAMkAGI2TG93AAA=" + new_id()
+
+
+def test_replace_lists_and_decrypts_in_start_order(stores: Stores) -> None:
+    tenant, mailbox, event = ids()
+    series = [occurrence(event, day) for day in (2, 0, 1)]
+    assert stores.meetings.replace_event(tenant, mailbox, event, series, change_key="ck1", last_modified=EDITED)
+    listed = stores.meetings.list_meetings(tenant, mailbox, start=T0 - timedelta(days=1), end=T0 + timedelta(days=7))
+    assert listed == sorted(series, key=lambda r: r.start)
+    assert stores.meetings.held_change_key(tenant, mailbox, event) == "ck1"
+    assert len(rows(stores.meetings, tenant, mailbox)) == 4
+
+
+def test_duplicates_and_older_deliveries_change_nothing(stores: Stores) -> None:
+    tenant, mailbox, event = ids()
+    newer = [occurrence(event, 0, subject="Renamed")]
+    assert stores.meetings.replace_event(tenant, mailbox, event, newer, change_key="ck2", last_modified=EDITED)
+    before = [dict(e) for e in stores.meetings.table.client.query_entities(
+        f"PartitionKey eq '{partition_of(tenant, mailbox)}'")]
+    assert not stores.meetings.replace_event(tenant, mailbox, event, newer, change_key="ck2", last_modified=EDITED)
+    older = [occurrence(event, 3, subject="Original")]
+    assert not stores.meetings.replace_event(tenant, mailbox, event, older, change_key="ck1",
+                                             last_modified=EDITED - timedelta(minutes=5))
+    after = [dict(e) for e in stores.meetings.table.client.query_entities(
+        f"PartitionKey eq '{partition_of(tenant, mailbox)}'")]
+    assert after == before
+
+
+def test_moved_occurrences_replace_the_old_rows(stores: Stores) -> None:
+    tenant, mailbox, event = ids()
+    stores.meetings.replace_event(tenant, mailbox, event, [occurrence(event, d) for d in range(3)],
+                                  change_key="ck1", last_modified=EDITED)
+    moved = [occurrence(event, d) for d in (5, 6)]
+    assert stores.meetings.replace_event(tenant, mailbox, event, moved, change_key="ck2",
+                                         last_modified=EDITED + timedelta(minutes=1))
+    listed = stores.meetings.list_meetings(tenant, mailbox, start=T0 - timedelta(days=1), end=T0 + timedelta(days=9))
+    assert [r.event_id for r in listed] == [r.event_id for r in moved]
+    assert len(rows(stores.meetings, tenant, mailbox)) == 3
+
+
+def test_more_than_a_transaction_of_occurrences(stores: Stores) -> None:
+    tenant, mailbox, event = ids()
+    many = [occurrence(event, d / 24, hours=0.5) for d in range(130)]
+    stores.meetings.replace_event(tenant, mailbox, event, many, change_key="ck1", last_modified=EDITED)
+    assert len(rows(stores.meetings, tenant, mailbox)) == 131
+    stores.meetings.replace_event(tenant, mailbox, event, many[:10], change_key="ck2",
+                                  last_modified=EDITED + timedelta(minutes=1))
+    assert len(rows(stores.meetings, tenant, mailbox)) == 11
+
+
+def test_range_includes_meetings_that_overlap_its_start(stores: Stores) -> None:
+    tenant, mailbox, event = ids()
+    long_one = occurrence(event, 0, hours=50)
+    short_one = occurrence(event + "b", 0, hours=1)
+    stores.meetings.replace_event(tenant, mailbox, event, [long_one], change_key="a", last_modified=EDITED)
+    stores.meetings.replace_event(tenant, mailbox, event + "b", [short_one], change_key="b", last_modified=EDITED)
+    listed = stores.meetings.list_meetings(tenant, mailbox, start=T0 + timedelta(days=1), end=T0 + timedelta(days=2))
+    assert [r.event_id for r in listed] == [long_one.event_id]
+    assert stores.meetings.list_meetings(tenant, mailbox, start=T0 + timedelta(days=10),
+                                         end=T0 + timedelta(days=11)) == []
+
+
+def test_mailboxes_never_see_each_others_rows(stores: Stores) -> None:
+    tenant, mailbox, event = ids()
+    stores.meetings.replace_event(tenant, mailbox, event, [occurrence(event, 0)], change_key="a", last_modified=EDITED)
+    window = {"start": T0 - timedelta(days=1), "end": T0 + timedelta(days=1)}
+    assert stores.meetings.list_meetings(tenant, new_id(), **window) == []
+    assert stores.meetings.list_meetings(new_id(), mailbox, **window) == []
+
+
+def test_purge_removes_past_rows_and_keeps_indexes_true(stores: Stores) -> None:
+    tenant, mailbox, series = ids()
+    single = series + "-single"
+    stores.meetings.replace_event(tenant, mailbox, series, [occurrence(series, d) for d in range(4)],
+                                  change_key="a", last_modified=EDITED)
+    stores.meetings.replace_event(tenant, mailbox, single, [occurrence(single, 0)], change_key="b",
+                                  last_modified=EDITED)
+    assert stores.meetings.purge_before(tenant, mailbox, T0 + timedelta(days=2)) == 3
+    assert stores.meetings.held_change_key(tenant, mailbox, single) is None
+    assert stores.meetings.held_change_key(tenant, mailbox, series) == "a"
+    assert stores.meetings.purge_before(tenant, mailbox, T0 + timedelta(days=2)) == 0
+    assert stores.meetings.delete_event(tenant, mailbox, series) == 2
+    assert rows(stores.meetings, tenant, mailbox) == []
+
+
+def test_delete_event_and_mailbox_are_idempotent(stores: Stores) -> None:
+    tenant, mailbox, event = ids()
+    stores.meetings.replace_event(tenant, mailbox, event, [occurrence(event, d) for d in range(2)],
+                                  change_key="a", last_modified=EDITED)
+    assert stores.meetings.delete_event(tenant, mailbox, event) == 2
+    assert stores.meetings.delete_event(tenant, mailbox, event) == 0
+    stores.meetings.replace_event(tenant, mailbox, event, [occurrence(event, 0)], change_key="b", last_modified=EDITED)
+    assert stores.meetings.delete_mailbox(tenant, mailbox) == 2
+    assert stores.meetings.delete_mailbox(tenant, mailbox) == 0
+
+
+def test_times_must_carry_a_zone(stores: Stores) -> None:
+    tenant, mailbox, event = ids()
+    naive = MeetingRecord(event, datetime(2026, 12, 1, 9), datetime(2026, 12, 1, 10))
+    with pytest.raises(ValueError, match="timezone-aware"):
+        stores.meetings.replace_event(tenant, mailbox, event, [naive], change_key="a", last_modified=EDITED)
+    assert rows(stores.meetings, tenant, mailbox) == []
