@@ -16,6 +16,7 @@ test: install
 bench: install
 	-$(PY) benchmarks/coldstart.py
 	-$(PY) benchmarks/parse.py
+	-$(PY) benchmarks/crypto.py
 
 install: $(PY_OK) $(NPM_OK)
 

@@ -299,7 +299,8 @@ def _key_rules(settings: Settings) -> Settings:
         problems.append(("HC_KEYVAULT_KEY_ID", None, "a Key Vault key URL, because HC_KEY_PROVIDER is keyvault"))
     if settings.key_provider == "awskms" and not settings.aws_kms_key_id:
         problems.append(("HC_AWS_KMS_KEY_ID", None, "an AWS KMS key, because HC_KEY_PROVIDER is awskms"))
-    if settings.key_provider == "awskms" and not (settings.aws_region or settings.aws_kms_key_id.startswith("arn:")):
+    if settings.key_provider == "awskms" and settings.aws_kms_key_id and not (
+            settings.aws_region or settings.aws_kms_key_id.startswith("arn:")):
         problems.append(("HC_AWS_REGION", None, "a region, because HC_AWS_KMS_KEY_ID is not an ARN"))
     remote = loopback_storage_ports(settings.storage_connection) is None
     if settings.key_provider == "local" and remote and not settings.allow_local_key_remote:

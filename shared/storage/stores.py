@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -41,11 +42,12 @@ def key_policy(settings: Settings) -> KeyPolicy:
 
 def build_stores(settings: Settings, *, provider: KeyProvider | None = None, policy: KeyPolicy | None = None,
                  factories: Mapping[str, Callable[[str], KeyProvider]] | None = None,
-                 now: Callable[[], datetime] = utcnow) -> Stores:
+                 now: Callable[[], datetime] = utcnow, clock: Callable[[], float] = time.monotonic) -> Stores:
     """Repositories over ``settings``' storage.
 
     ``provider`` replaces the deployment's KEK provider and ``factories`` the per-tenant ones
-    (for benchmarks and tests that count calls or point a client at a local endpoint).
+    (for benchmarks and tests that count calls or point a client at a local endpoint); ``now``
+    (UTC dates: rotation, expiry) and ``clock`` (monotonic seconds: cache lifetime) are the clocks.
     """
     service = table_service(settings.storage_connection)
     table = lambda name: Table(service, name)  # noqa: E731
@@ -53,7 +55,7 @@ def build_stores(settings: Settings, *, provider: KeyProvider | None = None, pol
     providers = KeyProviders(provider or build_key_provider(settings),
                              factories={**provider_factories(settings), **(factories or {})},
                              tenant_kek=lambda tenant_id: tenants.kek_of(tenant_id))
-    keyring = KeyRing(data_keys, providers, policy=policy or key_policy(settings), now=now)
+    keyring = KeyRing(data_keys, providers, policy=policy or key_policy(settings), now=now, clock=clock)
     cipher = FieldCipher(keyring)
     tenants = TenantRepository(table(TenantRepository.TABLE), cipher)
     return Stores(keyring, tenants, MailboxRepository(table("mailboxes"), cipher),

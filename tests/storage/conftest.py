@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from shared.config import Settings, load_settings
-from shared.crypto.providers import KeyProvider, WrappedKey
 from shared.storage.stores import Stores, build_stores
 from tests.fixtures.fakevault import FakeVault
 
@@ -30,28 +29,6 @@ class Clock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
-
-
-class CountingProvider:
-    """A real provider with its wrap/unwrap calls counted (what Key Vault would bill)."""
-
-    def __init__(self, inner: KeyProvider) -> None:
-        self.inner, self.name, self.key_id = inner, inner.name, inner.key_id
-        self.wraps = self.unwraps = 0
-
-    def wrap_key(self, key: bytes, *, tenant_id: str) -> WrappedKey:
-        self.wraps += 1
-        return self.inner.wrap_key(key, tenant_id=tenant_id)
-
-    def unwrap_key(self, wrapped: WrappedKey, *, tenant_id: str) -> bytes:
-        self.unwraps += 1
-        return self.inner.unwrap_key(wrapped, tenant_id=tenant_id)
-
-    def check(self) -> None:
-        self.inner.check()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
 
 
 def new_id() -> str:

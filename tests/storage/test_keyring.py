@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 
 from shared.crypto.keyring import KeyPolicy
-from shared.crypto.providers import AwsKmsKeyProvider, KeyVaultKeyProvider, LocalKeyProvider
+from shared.crypto.providers import (AwsKmsKeyProvider, CountingKeyProvider, KeyVaultKeyProvider,
+                                     LocalKeyProvider)
 from shared.errors import DependencyUnavailableError, KeyUnavailableError
 from shared.storage.records import Mailbox, Tenant
 from shared.storage.stores import Stores
 from tests.fixtures.fakevault import FakeVault, StaticCredential
-from tests.storage.conftest import Clock, CountingProvider, kms_client, new_id
+from tests.storage.conftest import Clock, kms_client, new_id
 
 Make = Callable[..., Stores]
 
@@ -40,12 +41,12 @@ def test_new_writes_use_the_newest_key_and_old_rows_stay_readable(stores: Stores
 def test_key_provider_calls_scale_with_tenants_not_rows(make_stores: Make, settings, tmp_path: Path) -> None:
     from shared.config import local_key_path
 
-    counting = CountingProvider(LocalKeyProvider(local_key_path(settings)))
+    counting = CountingKeyProvider(LocalKeyProvider(local_key_path(settings)))
     writer = make_stores(provider=counting)
     tenants = [new_id() for _ in range(3)]
     rows = [(t, save_mailbox(writer, t, f"user{i}@contoso.com")) for t in tenants for i in range(10)]
     assert (counting.wraps, counting.unwraps) == (3, 0)
-    reader_counting = CountingProvider(LocalKeyProvider(local_key_path(settings)))
+    reader_counting = CountingKeyProvider(LocalKeyProvider(local_key_path(settings)))
     reader = make_stores(provider=reader_counting)
     assert all(reader.mailboxes.get(t, m).address for t, m in rows)
     assert (reader_counting.wraps, reader_counting.unwraps) == (0, 3)
@@ -54,18 +55,18 @@ def test_key_provider_calls_scale_with_tenants_not_rows(make_stores: Make, setti
 def test_cache_lifetime_is_bounded(make_stores: Make, settings) -> None:
     from shared.config import local_key_path
 
-    counting = CountingProvider(LocalKeyProvider(local_key_path(settings)))
-    times = [0.0]
-    stores = make_stores(provider=counting, policy=KeyPolicy(cache_seconds=60))
-    stores.keyring._cache._clock = lambda: times[0]
+    writer = make_stores()
     tenant = new_id()
-    mailbox = save_mailbox(stores, tenant, "a@contoso.com")
-    stores.keyring._cache._keys.clear()
-    stores.mailboxes.get(tenant, mailbox)
-    stores.mailboxes.get(tenant, mailbox)
+    mailbox = save_mailbox(writer, tenant, "a@contoso.com")
+    counting = CountingKeyProvider(LocalKeyProvider(local_key_path(settings)))
+    seconds = [0.0]
+    reader = make_stores(provider=counting, policy=KeyPolicy(cache_seconds=60), clock=lambda: seconds[0])
+    reader.mailboxes.get(tenant, mailbox)
+    seconds[0] = 59.0
+    reader.mailboxes.get(tenant, mailbox)
     assert counting.unwraps == 1
-    times[0] = 61.0
-    stores.mailboxes.get(tenant, mailbox)
+    seconds[0] = 61.0
+    reader.mailboxes.get(tenant, mailbox)
     assert counting.unwraps == 2
 
 

@@ -91,8 +91,15 @@ def raw_storage(connection: str) -> list[bytes]:
             blobs.append(b"\x00".join(_bytes(v) for v in [*entity.values(), *entity.metadata.values()]))
     for item in queue_service(connection).list_queues():
         for message in queue_client(connection, item.name, base64=False).peek_messages(max_messages=32):
-            blobs += [message.content.encode(), base64.b64decode(message.content)]
+            blobs += [message.content.encode(), _unbase64(message.content)]
     return blobs
+
+
+def _unbase64(text: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except ValueError:
+        return b""
 
 
 def _bytes(value: object) -> bytes:

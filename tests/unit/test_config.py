@@ -95,3 +95,40 @@ def test_default_keys_are_refused_off_loopback() -> None:
         load_settings({"HC_LOCAL_HOST": "0.0.0.0", "HC_MASTER_KEY": "my-own-master-key-123"}, local_settings=NOWHERE)
     assert caught.value.settings == ["HC_FUNCTION_KEY"]
     assert "not loopback" in str(caught.value)
+
+
+REMOTE_STORAGE = ("DefaultEndpointsProtocol=https;AccountName=hcprod;AccountKey=" + "A" * 88
+                  + ";EndpointSuffix=core.windows.net")
+
+
+@pytest.mark.parametrize(("values", "setting", "expected"), [
+    ({"HC_KEY_PROVIDER": "vault"}, "HC_KEY_PROVIDER", "one of local, keyvault, awskms"),
+    ({"HC_KEY_PROVIDER": "keyvault"}, "HC_KEYVAULT_KEY_ID", "because HC_KEY_PROVIDER is keyvault"),
+    ({"HC_KEY_PROVIDER": "keyvault", "HC_KEYVAULT_KEY_ID": "http://v.vault.azure.net/keys/k"},
+     "HC_KEYVAULT_KEY_ID", "https://<vault>.vault.azure.net/keys/<name>"),
+    ({"HC_KEY_PROVIDER": "awskms"}, "HC_AWS_KMS_KEY_ID", "because HC_KEY_PROVIDER is awskms"),
+    ({"HC_KEY_PROVIDER": "awskms", "HC_AWS_KMS_KEY_ID": "alias/hc"}, "HC_AWS_REGION", "not an ARN"),
+    ({"HC_AWS_KMS_KEY_ID": "my key"}, "HC_AWS_KMS_KEY_ID", "an AWS KMS key id"),
+    ({"AzureWebJobsStorage": REMOTE_STORAGE}, "HC_KEY_PROVIDER", "AzureWebJobsStorage is not on this machine"),
+    ({"HC_ALLOW_LOCAL_KEY_WITH_REMOTE_STORAGE": "maybe"}, "HC_ALLOW_LOCAL_KEY_WITH_REMOTE_STORAGE", "true or false"),
+    ({"HC_DEK_ROTATION_DAYS": "0"}, "HC_DEK_ROTATION_DAYS", "from 1 to 365"),
+    ({"HC_DEK_CACHE_SECONDS": "a day"}, "HC_DEK_CACHE_SECONDS", "from 1 to 86400"),
+])
+def test_key_settings_are_checked_at_start_up(values: dict[str, str], setting: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(values, local_settings=NOWHERE)
+    assert caught.value.settings == [setting]
+    assert expected in str(caught.value)
+
+
+def test_valid_key_provider_settings() -> None:
+    vault = load_settings({"HC_KEY_PROVIDER": "KeyVault", "AzureWebJobsStorage": REMOTE_STORAGE,
+                           "HC_KEYVAULT_KEY_ID": "https://hc.vault.azure.net/keys/hc-kek"}, local_settings=NOWHERE)
+    assert (vault.key_provider, vault.dek_rotation_days, vault.dek_cache_seconds) == ("keyvault", 30, 3600)
+    kms = load_settings({"HC_KEY_PROVIDER": "awskms", "HC_AWS_KMS_KEY_ID":
+                         "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
+                        local_settings=NOWHERE)
+    assert kms.aws_kms_key_id.startswith("arn:aws:kms:eu-west-1")
+    allowed = load_settings({"AzureWebJobsStorage": REMOTE_STORAGE, "HC_ALLOW_LOCAL_KEY_WITH_REMOTE_STORAGE": "true"},
+                            local_settings=NOWHERE)
+    assert allowed.key_provider == "local" and allowed.allow_local_key_remote is True
