@@ -12,12 +12,20 @@ Every failure that leaves ``shared`` is one of these, so a trigger needs a singl
     │   ├── DependencyUnavailableError  storage, key provider or Graph is down or timing out
     │   └── ConflictError               an etag no longer matches: re-read and try again
     ├── PermanentError                  retrying the same work cannot succeed
-    │   ├── NotFoundError               the thing is gone (mailbox, event, subscription)
-    │   ├── AccessDeniedError           denied by policy (e.g. an application access policy)
+    │   ├── NotFoundError               the thing is gone (event, subscription)
+    │   │   └── MailboxNotFoundError    the mailbox does not exist or is not enabled for REST
+    │   ├── AccessDeniedError           Graph refused access (e.g. a missing permission)
+    │   │   └── AccessPolicyDeniedError an Exchange application access policy excludes the mailbox
+    │   ├── ResyncRequiredError         a delta token expired (410 / syncStateNotFound): sync from scratch
+    │   ├── CloudNotSupportedError      the tenant's national cloud is not served by this deployment
     │   └── KeyUnavailableError         a data key or key-encryption key is missing, deleted or disabled
     ├── AuthError                       credentials or consent are broken
     │   └── ReauthorizationRequiredError  a grant expired or was revoked: an admin or user must act
     └── IntegrityError                  stored data failed a check (tampered, wrong key, bad format)
+
+Errors that come from a service answer (Graph) carry ``details``: the HTTP status, the
+service's error code and request id, and its message, which is kept out of ``str(error)``
+because services put addresses in it.
 
 Triggers map an error to an outcome with :func:`http_status` and
 :func:`queue_outcome`; nothing else in the code decides statuses or retries.
@@ -27,7 +35,18 @@ Messages never contain secrets or personal data: they are logged.
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass, field
 from http import HTTPStatus
+
+
+@dataclass(frozen=True)
+class ServiceErrorDetails:
+    """What a service said when it refused a call; ``message`` may hold personal data, never log it."""
+
+    status: int
+    code: str
+    request_id: str | None = None
+    message: str = field(default="", repr=False)
 
 
 class HybridCalendarError(Exception):
@@ -35,6 +54,7 @@ class HybridCalendarError(Exception):
 
     status: int = HTTPStatus.INTERNAL_SERVER_ERROR
     code: str = "internal_error"
+    details: ServiceErrorDetails | None = None
 
 
 class ConfigError(HybridCalendarError):
@@ -115,11 +135,51 @@ class NotFoundError(PermanentError):
     code = "not_found"
 
 
+class MailboxNotFoundError(NotFoundError):
+    """The mailbox is unknown, inactive, on-premises or unlicensed (ErrorInvalidUser, MailboxNotEnabledForRESTAPI)."""
+
+    code = "mailbox_not_found"
+
+
 class AccessDeniedError(PermanentError):
-    """A policy refuses access, e.g. an Exchange application access policy (Graph 403)."""
+    """Graph refused access (403), e.g. a permission the app was not granted."""
 
     status = HTTPStatus.FORBIDDEN
     code = "access_denied"
+
+
+class AccessPolicyDeniedError(AccessDeniedError):
+    """An Exchange application access policy (or RBAC for Applications) keeps the app out of this mailbox.
+
+    An admin must add the mailbox to the policy's group; retrying cannot help.
+    """
+
+    code = "access_policy_denied"
+
+
+class ResyncRequiredError(PermanentError):
+    """The delta token is no longer valid (410 Gone, syncStateNotFound, resyncRequired): start over.
+
+    ``restart_url`` is the fresh initial URL Graph gave in ``Location``, when it gave one.
+    """
+
+    status = HTTPStatus.GONE
+    code = "resync_required"
+
+    def __init__(self, message: str, *, restart_url: str | None = None) -> None:
+        super().__init__(message)
+        self.restart_url = restart_url
+
+
+class CloudNotSupportedError(PermanentError):
+    """The tenant lives in a national cloud this deployment does not serve; ``instance`` names it."""
+
+    status = HTTPStatus.FORBIDDEN
+    code = "cloud_not_supported"
+
+    def __init__(self, message: str, *, instance: str) -> None:
+        super().__init__(message)
+        self.instance = instance
 
 
 class KeyUnavailableError(PermanentError):
