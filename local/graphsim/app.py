@@ -1,0 +1,346 @@
+"""The stand-in as one WSGI application: Graph (``/v1.0``), sign-in (``/{tenant}/...``), control (``/_sim``).
+
+Every Graph call needs a bearer token this stand-in issued for the tenant's Graph resource
+(401 ``InvalidAuthenticationToken`` otherwise). Faults set through the control API apply per
+request, inside ``$batch`` too: throttling (429/503 with ``Retry-After``) for a mailbox or a
+share of requests, added latency, and application access policies that deny listed mailboxes
+(403 ``ErrorAccessDenied``, or ``ExtensionError`` when subscribing).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import jwt
+
+from local.graphsim.graph_api import GraphApi, batch_items, split_relative
+from local.graphsim.notify import Deliverer
+from local.graphsim.signin import CLOUD_FIELDS, SignIn, graph_resource
+from local.graphsim.store import App, GraphFault, Store, Tenant, User
+from local.graphsim.web import Request, Response, Router, wsgi_response
+
+POLICY_DENIED = ("Access to OData is disabled: [RAOP] : Blocked by tenant configured AppOnly AccessPolicy "
+                 "settings.")
+
+
+@dataclass
+class Faults:
+    """What the control API injected; ``throttle`` maps a mailbox id (or ``*`` for a share) to a rule."""
+
+    throttle: dict[str, dict[str, Any]] = field(default_factory=dict)
+    latency_seconds: float = 0.0
+    denied_mailboxes: set[str] = field(default_factory=set)
+    requests: int = 0
+
+
+class GraphSimApp:
+    """WSGI callable; ``base_url`` is set by the server once its port is known."""
+
+    def __init__(self, *, verify: bool | str = True) -> None:
+        self.store = Store()
+        self.signin = SignIn(self.store)
+        self.deliverer = Deliverer(self.store, verify=verify)
+        self.store.on_change = self.deliverer.changed
+        self.api = GraphApi(self.store, validate=self.deliverer.validate)
+        self.faults = Faults()
+        self.base_url = ""
+        self._random = random.Random(11)
+        self._lock = threading.Lock()
+        self.graph = self._graph_routes()
+        self.login = self._login_routes()
+        self.control = self._control_routes()
+
+    # WSGI ---------------------------------------------------------------------------------------
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        request = Request.from_environ(environ, self.base_url)
+        try:
+            response = self.handle(request)
+        except GraphFault as fault:
+            response = fault_response(fault)
+        except Exception:  # a bug in the stand-in must still answer like a service would
+            response = fault_response(GraphFault(500, "generalException", "An internal server error occurred."))
+        return wsgi_response(response, start_response)
+
+    def handle(self, request: Request) -> Response:
+        if request.path.startswith("/v1.0/"):
+            request.path = request.path[5:]
+            return self.graph_call(request)
+        router = self.control if request.path.startswith("/_sim/") else self.login
+        handler, params, known = router.match(request.method, request.path)
+        if handler is None:
+            code = 405 if known else 404
+            return Response(code, {"error": "not_found" if code == 404 else "method_not_allowed"})
+        request.params = params
+        return handler(request)
+
+    # Graph --------------------------------------------------------------------------------------
+
+    def graph_call(self, request: Request, *, inner: bool = False) -> Response:
+        if not inner:
+            self._authenticate(request)
+        handler, params, known = self.graph.match(request.method, request.path)
+        if handler is None:
+            raise GraphFault(405 if known else 400, "BadRequest" if not known else "MethodNotAllowed",
+                             f"Resource not found for the segment '{request.path.rsplit('/', 1)[-1]}'."
+                             if not known else "The HTTP method is not allowed for this resource.")
+        request.params = params
+        if request.path != "/$batch":
+            self._inject(request)
+        return handler(request)
+
+    def _authenticate(self, request: Request) -> None:
+        header = request.headers.get("authorization", "")
+        unauthorized = {"WWW-Authenticate": 'Bearer realm="", authorization_uri="https://login.microsoftonline.com/'
+                                            'common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"'}
+        if not header.startswith("Bearer "):
+            raise GraphFault(401, "InvalidAuthenticationToken", "Access token is empty.", unauthorized)
+        try:
+            unverified = jwt.decode(header[7:], options={"verify_signature": False})
+            tenant = self.store.tenants[unverified["tid"]]
+            claims = self.signin.keys.verify(header[7:], audience=graph_resource(tenant))
+        except jwt.ExpiredSignatureError:
+            raise GraphFault(401, "InvalidAuthenticationToken", "Access token has expired or is not yet valid.",
+                             unauthorized) from None
+        except (jwt.PyJWTError, KeyError):
+            raise GraphFault(401, "InvalidAuthenticationToken", "Access token validation failure.", unauthorized) \
+                from None
+        request.context = {"tenant_id": claims["tid"], "app_id": claims["appid"], "oid": claims.get("oid", ""),
+                           "user_id": claims["oid"] if claims.get("scp") else None}
+
+    def _inject(self, request: Request) -> None:
+        with self._lock:
+            self.faults.requests += 1
+            latency = self.faults.latency_seconds
+            mailbox = request.params.get("user") or request.context.get("user_id")
+            user = self.store.users.get(mailbox or "") or (self.store.user_by_mail(mailbox) if mailbox else None)
+            rule = self.faults.throttle.get(user.id if user else "") or self.faults.throttle.get("*")
+            hit = rule is not None and self._random.random() < float(rule.get("share", 1.0)) and rule.get("count", 1) != 0
+            if hit and rule.get("count") is not None:
+                rule["count"] -= 1
+        if latency:
+            time.sleep(latency)
+        if hit:
+            status = int(rule.get("status", 429))
+            headers = {"Retry-After": str(rule["retry_after"])} if rule.get("retry_after") is not None else {}
+            raise GraphFault(status, "TooManyRequests" if status == 429 else "ServiceNotAvailable",
+                             "Please retry again later." if status == 429 else "Service temporarily unavailable.",
+                             headers)
+        if user is not None and user.id in self.faults.denied_mailboxes and request.path != "/subscriptions":
+            raise GraphFault(403, "ErrorAccessDenied", POLICY_DENIED)
+
+    def batch(self, request: Request) -> Response:
+        items = batch_items(request.json())
+        results: dict[str, Response] = {}
+        for item in items:
+            results[str(item["id"])] = self._batch_item(request, item, results)
+        answers = [{"id": key, "status": r.status, "headers": r.headers | ({"Content-Type": "application/json"}
+                                                                             if r.body is not None else {}),
+                    **({"body": r.body} if r.body is not None else {})} for key, r in results.items()]
+        return Response(200, {"responses": answers})
+
+    def _batch_item(self, outer: Request, item: dict[str, Any], done: dict[str, Response]) -> Response:
+        if any(done.get(str(d)) is None or done[str(d)].status >= 400 for d in item.get("dependsOn") or []):
+            return Response(424, {"error": {"code": "FailedDependency", "message": "Request failed due to failed "
+                                                                                  "dependency.",
+                                            "innerError": _inner()}})
+        path, query = split_relative(str(item.get("url", "")))
+        if path.lower().startswith("/v1.0/"):
+            path = path[5:]
+        headers = {k.lower(): str(v) for k, v in (item.get("headers") or {}).items()}
+        body = json.dumps(item["body"]).encode() if item.get("body") is not None else b""
+        inner = Request(str(item.get("method", "GET")).upper(), path, query, headers, body, self.base_url,
+                        context=outer.context)
+        try:
+            return self.graph_call(inner, inner=True)
+        except GraphFault as fault:
+            return fault_response(fault)
+
+    def _graph_routes(self) -> Router:
+        api, router = self.api, Router()
+        for prefix in ("/users/{user}", "/me"):
+            router.add("GET", prefix, api.get_user)
+            router.add("GET", f"{prefix}/mailboxSettings", api.mailbox_settings)
+            router.add("POST", f"{prefix}/calendar/getSchedule", api.get_schedule)
+            router.add("GET", f"{prefix}/events", api.list_events)
+            router.add("POST", f"{prefix}/events", api.create_event)
+            router.add("GET", f"{prefix}/events/{{event}}", api.get_event)
+            router.add("PATCH", f"{prefix}/events/{{event}}", api.update_event)
+            router.add("DELETE", f"{prefix}/events/{{event}}", api.delete_event)
+            router.add("POST", f"{prefix}/events/{{event}}/{{action}}", self._respond)
+            router.add("GET", f"{prefix}/events/{{event}}/instances", api.instances)
+            router.add("GET", f"{prefix}/calendarView", api.calendar_view)
+            router.add("GET", f"{prefix}/calendarView/delta", api.delta)
+        router.add("POST", "/subscriptions", lambda r: api.create_subscription(
+            r, denied=lambda mailbox: mailbox in self.faults.denied_mailboxes))
+        router.add("GET", "/subscriptions", api.list_subscriptions)
+        router.add("GET", "/subscriptions/{subscription}", lambda r: Response(200, api.render_subscription(
+            api.subscription(r))))
+        router.add("PATCH", "/subscriptions/{subscription}", api.renew_subscription)
+        router.add("DELETE", "/subscriptions/{subscription}", api.delete_subscription)
+        router.add("POST", "/subscriptions/{subscription}/reauthorize", api.reauthorize_subscription)
+        router.add("POST", "/$batch", self.batch)
+        return router
+
+    def _respond(self, request: Request) -> Response:
+        if request.params["action"].lower() not in ("accept", "decline", "tentativelyaccept"):
+            raise GraphFault(400, "BadRequest", f"Resource not found for the segment '{request.params['action']}'.")
+        return self.api.respond(request)
+
+    # sign-in ------------------------------------------------------------------------------------
+
+    def _login_routes(self) -> Router:
+        signin, router = self.signin, Router()
+        router.add("GET", "/{tenant}/v2.0/.well-known/openid-configuration", signin.openid_configuration)
+        router.add("GET", "/{tenant}/.well-known/openid-configuration", signin.openid_configuration)
+        router.add("GET", "/{tenant}/discovery/v2.0/keys", signin.jwks)
+        router.add("GET", "/common/discovery/keys", signin.jwks)
+        router.add("POST", "/{tenant}/oauth2/v2.0/token", signin.token)
+        router.add("GET", "/{tenant}/oauth2/v2.0/authorize", signin.authorize)
+        router.add("GET", "/{tenant}/adminconsent", signin.admin_consent)
+        router.add("GET", "/{tenant}/v2.0/adminconsent", signin.admin_consent)
+        return router
+
+    # control ------------------------------------------------------------------------------------
+
+    def _control_routes(self) -> Router:
+        router = Router()
+        router.add("POST", "/_sim/tenants", self._add_tenant)
+        router.add("POST", "/_sim/apps", self._add_app)
+        router.add("POST", "/_sim/users", self._add_user)
+        router.add("GET", "/_sim/state", lambda r: Response(200, self.summary()))
+        router.add("POST", "/_sim/faults/throttle", self._throttle)
+        router.add("POST", "/_sim/faults/latency", self._latency)
+        router.add("POST", "/_sim/faults/access-policy", self._access_policy)
+        router.add("POST", "/_sim/faults/notifications", self._notification_faults)
+        router.add("POST", "/_sim/faults/clear", self._clear)
+        router.add("POST", "/_sim/grants/{user}/revoke", lambda r: self._revoke(r, "revoked"))
+        router.add("POST", "/_sim/grants/{user}/expire", lambda r: self._revoke(r, "expired"))
+        router.add("POST", "/_sim/subscriptions/{subscription}/lifecycle", self._lifecycle)
+        router.add("POST", "/_sim/users/{user}/delta-reset", self._delta_reset)
+        router.add("POST", "/_sim/keys/rollover", self._rollover)
+        router.add("POST", "/_sim/consent/{tenant}/deny", self._deny_consent)
+        router.add("POST", "/_sim/api-token", self._api_token)
+        return router
+
+    def _add_tenant(self, request: Request) -> Response:
+        body = request.json() or {}
+        cloud = body.get("cloud", "Worldwide")
+        tenant = Tenant(body.get("id") or str(uuid.uuid4()), body["domain"], body.get("displayName", body["domain"]),
+                        dict(CLOUD_FIELDS[cloud]) | body.get("openid", {}), set(body.get("consentedApps", [])))
+        self.store.add_tenant(tenant)
+        return Response(201, {"id": tenant.id})
+
+    def _add_app(self, request: Request) -> Response:
+        body = request.json() or {}
+        app = App(body["clientId"], body.get("secret"), dict(body.get("certificates", {})),
+                  set(body.get("redirectUris", [])), body.get("apiAudience"))
+        with self.store.lock:
+            self.store.apps[app.client_id] = app
+        return Response(201, {"clientId": app.client_id})
+
+    def _add_user(self, request: Request) -> Response:
+        body = request.json() or {}
+        user = User(body.get("id") or str(uuid.uuid4()), body["tenantId"], body["mail"],
+                    body.get("displayName", body["mail"]), body.get("kind", "user"), body.get("timeZone", "UTC"))
+        self.store.add_user(user)
+        return Response(201, {"id": user.id})
+
+    def _throttle(self, request: Request) -> Response:
+        body = request.json() or {}
+        rule = {"status": int(body.get("status", 429)), "retry_after": body.get("retryAfter"),
+                "share": float(body.get("share", 1.0)), "count": body.get("count")}
+        with self._lock:
+            self.faults.throttle[body.get("mailbox") or "*"] = rule
+        return Response(204)
+
+    def _latency(self, request: Request) -> Response:
+        self.faults.latency_seconds = float((request.json() or {}).get("ms", 0)) / 1000
+        return Response(204)
+
+    def _access_policy(self, request: Request) -> Response:
+        self.faults.denied_mailboxes = set((request.json() or {}).get("deny", []))
+        return Response(204)
+
+    def _notification_faults(self, request: Request) -> Response:
+        body = request.json() or {}
+        self.deliverer.faults.drop = float(body.get("drop", 0))
+        self.deliverer.faults.duplicate = float(body.get("duplicate", 0))
+        self.deliverer.faults.delay_seconds = float(body.get("delayMs", 0)) / 1000
+        return Response(204)
+
+    def _clear(self, request: Request) -> Response:
+        with self._lock:
+            self.faults = Faults()
+        self.deliverer.faults.drop = self.deliverer.faults.duplicate = self.deliverer.faults.delay_seconds = 0
+        self.signin.deny_consent.clear()
+        return Response(204)
+
+    def _revoke(self, request: Request, state: str) -> Response:
+        return Response(200, {"grants": self.signin.revoke(request.params["user"], state)})
+
+    def _lifecycle(self, request: Request) -> Response:
+        subscription = self.store.subscriptions.get(request.params["subscription"])
+        event = (request.json() or {}).get("event", "")
+        if subscription is None or event not in ("reauthorizationRequired", "subscriptionRemoved", "missed"):
+            return Response(400, {"error": "unknown subscription or lifecycle event"})
+        self.deliverer.lifecycle(subscription, event)
+        if event == "subscriptionRemoved":
+            with self.store.lock:
+                self.store.subscriptions.pop(subscription.id, None)
+        return Response(202)
+
+    def _delta_reset(self, request: Request) -> Response:
+        with self.store.lock:
+            user = request.params["user"]
+            self.store.delta_generation[user] = self.store.delta_generation.get(user, 0) + 1
+        return Response(204)
+
+    def _rollover(self, request: Request) -> Response:
+        return Response(200, {"kid": self.signin.keys.roll_over(retire_old=bool((request.json() or {}).get("retireOld")))})
+
+    def _deny_consent(self, request: Request) -> Response:
+        self.signin.deny_consent.add(request.params["tenant"])
+        return Response(204)
+
+    def _api_token(self, request: Request) -> Response:
+        """A v2 access token for the product's own API, as Entra would issue it to the user's app."""
+        body = request.json() or {}
+        user = self.store.users[body["user"]]
+        issued = int(time.time()) + int(body.get("issuedOffsetSeconds", 0))
+        claims = {"aud": body["audience"], "iss": f"{self.base_url}/{user.tenant_id}/v2.0", "tid": user.tenant_id,
+                  "oid": user.id, "sub": user.id, "preferred_username": user.mail, "name": user.display_name,
+                  "scp": body.get("scope", "Meetings.Read"), "azp": body.get("clientId", "hybrid-calendar-app"),
+                  "iat": issued, "nbf": issued, "exp": issued + int(body.get("expiresIn", 3600)), "ver": "2.0"}
+        return Response(200, {"access_token": self.signin.keys.sign(claims)})
+
+    def summary(self) -> dict[str, Any]:
+        with self.store.lock:
+            return {"tenants": len(self.store.tenants), "users": len(self.store.users),
+                    "events": sum(len(e) for e in self.store.events.values()),
+                    "subscriptions": len(self.store.subscriptions), "requests": self.faults.requests,
+                    "notificationsDelivered": len(self.deliverer.delivered)}
+
+    def expire_subscription(self, subscription_id: str) -> None:
+        """Let a subscription lapse (tests): it stops delivering and is unknown to renewals."""
+        with self.store.lock:
+            self.store.subscriptions[subscription_id].expires = datetime.now(timezone.utc) - timedelta(seconds=1)
+
+
+def _inner() -> dict[str, str]:
+    return {"date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"), "request-id": str(uuid.uuid4()),
+            "client-request-id": str(uuid.uuid4())}
+
+
+def fault_response(fault: GraphFault) -> Response:
+    inner = _inner()
+    return Response(fault.status, {"error": {"code": fault.code, "message": fault.message, "innerError": inner}},
+                    {"request-id": inner["request-id"], "client-request-id": inner["client-request-id"], **fault.headers})

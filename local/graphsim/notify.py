@@ -1,0 +1,135 @@
+"""Webhook deliveries as Graph makes them: validation handshakes, change and lifecycle notifications.
+
+Notifications are POSTed asynchronously after each change, to every live subscription on the
+mailbox whose change types match, with ``clientState``, ``tenantId``, ``resource``
+(``Users/{id}/Events/{id}``) and ``resourceData`` (``@odata.etag``). A delivery that is not
+answered 2xx within 10 s is retried with back-off (Graph keeps trying for up to 4 hours; the
+stand-in's schedule is compressed, see ``RETRY_DELAYS``). Expired subscriptions stop delivering.
+Faults can drop, duplicate or delay deliveries.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import quote_plus
+
+from local.graphsim.store import GraphFault, Store, Subscription
+
+log = logging.getLogger("local.graphsim")
+VALIDATION_TIMEOUT = 10.0
+DELIVERY_TIMEOUT = 10.0
+RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0)
+
+
+@dataclass
+class DeliveryFaults:
+    """Share of deliveries dropped or sent twice, and a delay added before each."""
+
+    drop: float = 0.0
+    duplicate: float = 0.0
+    delay_seconds: float = 0.0
+
+
+class Deliverer:
+    """Posts notifications on a small thread pool, never on the request that made the change."""
+
+    def __init__(self, store: Store, *, verify: bool | str = True) -> None:
+        import requests
+
+        self.store = store
+        self.faults = DeliveryFaults()
+        self.http = requests.Session()
+        self.http.verify = verify
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="graphsim-notify")
+        self._random = random.Random(7)
+        self._lock = threading.Lock()
+        self.delivered: list[dict[str, Any]] = []
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def changed(self, mailbox: str, event_id: str, change: str) -> None:
+        """Called by the store (under its lock): schedule one notification per matching subscription."""
+        now = datetime.now(timezone.utc)
+        for subscription in list(self.store.subscriptions.values()):
+            if subscription.mailbox == mailbox and change in subscription.change_types and subscription.expires > now:
+                self._pool.submit(self._deliver, subscription, self._item(subscription, event_id, change))
+
+    def lifecycle(self, subscription: Subscription, event: str) -> None:
+        item = {"subscriptionId": subscription.id, "subscriptionExpirationDateTime": _iso(subscription.expires),
+                "tenantId": subscription.tenant_id, "clientState": subscription.client_state, "lifecycleEvent": event}
+        self._pool.submit(self._post_with_retries, subscription.lifecycle_url or subscription.notification_url,
+                          {"value": [item]})
+
+    def validate(self, url: str) -> None:
+        """The handshake: 200 text/plain echoing the decoded token within 10 s, or GraphFault 400."""
+        import requests
+
+        token = f"Validation: Testing client application reachability for subscription Request-Id: {uuid.uuid4()}"
+        separator = "&" if "?" in url else "?"
+        try:
+            answer = self.http.post(f"{url}{separator}validationToken={quote_plus(token)}", data=b"",
+                                    headers={"Content-Type": "text/plain; charset=utf-8"}, timeout=VALIDATION_TIMEOUT)
+        except requests.Timeout:
+            raise GraphFault(400, "InvalidRequest", "Subscription validation request timed out.") from None
+        except requests.RequestException:
+            raise GraphFault(400, "ValidationError", "Subscription validation request failed. Notification endpoint "
+                                                     "must respond with 200 OK to validation request.") from None
+        if answer.status_code != 200:
+            raise GraphFault(400, "ValidationError", "Subscription validation request failed. Notification endpoint "
+                                                     "must respond with 200 OK to validation request.")
+        if not answer.headers.get("Content-Type", "").startswith("text/plain") or answer.text != token:
+            raise GraphFault(400, "ValidationError", "Subscription validation request failed. Response must exactly "
+                                                     "match validationToken query parameter.")
+
+    def _item(self, subscription: Subscription, event_id: str, change: str) -> dict[str, Any]:
+        event = self.store.events.get(subscription.mailbox, {}).get(event_id)
+        etag = f'W/"{event.change_key}"' if event else None
+        resource = f"Users/{subscription.mailbox}/Events/{event_id}"
+        data = {"@odata.type": "#Microsoft.Graph.Event", "@odata.id": resource, "id": event_id}
+        if etag:
+            data["@odata.etag"] = etag
+        return {"subscriptionId": subscription.id, "subscriptionExpirationDateTime": _iso(subscription.expires),
+                "changeType": change, "resource": resource, "resourceData": data,
+                "clientState": subscription.client_state, "tenantId": subscription.tenant_id}
+
+    def _deliver(self, subscription: Subscription, item: dict[str, Any]) -> None:
+        with self._lock:
+            drop = self._random.random() < self.faults.drop
+            twice = self._random.random() < self.faults.duplicate
+        if self.faults.delay_seconds:
+            time.sleep(self.faults.delay_seconds)
+        if drop:
+            return
+        for _ in range(2 if twice else 1):
+            self._post_with_retries(subscription.notification_url, {"value": [item]})
+
+    def _post_with_retries(self, url: str, payload: dict[str, Any]) -> None:
+        import requests
+
+        body = json.dumps(payload).encode()
+        for delay in (0.0, *RETRY_DELAYS):
+            time.sleep(delay)
+            try:
+                answer = self.http.post(url, data=body, headers={"Content-Type": "application/json"},
+                                        timeout=DELIVERY_TIMEOUT)
+                if 200 <= answer.status_code < 300:
+                    with self._lock:
+                        self.delivered.append(payload)
+                    return
+            except requests.RequestException:
+                pass
+        log.warning("graphsim: gave up delivering %d notification(s)", len(payload["value"]))
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat()
