@@ -54,6 +54,8 @@ class GraphSimApp:
         self.base_url = ""
         self._random = random.Random(11)
         self._lock = threading.Lock()
+        self.inflight: dict[str, int] = {}
+        self.peak: dict[str, int] = {}
         self.graph = self._graph_routes()
         self.login = self._login_routes()
         self.control = self._control_routes()
@@ -93,9 +95,22 @@ class GraphSimApp:
                              f"Resource not found for the segment '{request.path.rsplit('/', 1)[-1]}'."
                              if not known else "The HTTP method is not allowed for this resource.")
         request.params = params
-        if request.path != "/$batch":
+        if request.path == "/$batch":
+            return handler(request)
+        mailbox = request.params.get("user") or request.context.get("user_id") or ""
+        self._count(mailbox, +1)
+        try:
             self._inject(request)
-        return handler(request)
+            return handler(request)
+        finally:
+            self._count(mailbox, -1)
+
+    def _count(self, mailbox: str, step: int) -> None:
+        """Concurrent requests per mailbox, and the peak seen (Outlook allows 4 per app and mailbox)."""
+        with self._lock:
+            now = self.inflight.get(mailbox, 0) + step
+            self.inflight[mailbox] = now
+            self.peak[mailbox] = max(self.peak.get(mailbox, 0), now)
 
     def _authenticate(self, request: Request) -> None:
         header = request.headers.get("authorization", "")

@@ -358,7 +358,7 @@ class Store:
                              f"The property '{unknown[0]}' does not exist on type 'microsoft.graph.event'.")
         data = copy.deepcopy(current)
         for key, value in body.items():
-            if key in ("singleValueExtendedProperties", "transactionId") or key.startswith("@odata"):
+            if key == "singleValueExtendedProperties" or key.startswith("@odata"):
                 continue
             data[key] = copy.deepcopy(value)
         for name in ("start", "end"):
