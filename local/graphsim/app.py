@@ -89,6 +89,7 @@ class GraphSimApp:
     def graph_call(self, request: Request, *, inner: bool = False) -> Response:
         if not inner:
             self._authenticate(request)
+        request.path = request.path.rstrip("/") or "/"
         handler, params, known = self.graph.match(request.method, request.path)
         if handler is None:
             raise GraphFault(405 if known else 400, "BadRequest" if not known else "MethodNotAllowed",

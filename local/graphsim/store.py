@@ -383,6 +383,15 @@ class Store:
         data.setdefault("isOnlineMeeting", False)
         data.setdefault("onlineMeeting", None)
         data.setdefault("recurrence", None)
+        data.setdefault("locations", [])
+        data.setdefault("isAllDay", False)
+        data.setdefault("onlineMeetingProvider", "unknown")
+        data.setdefault("onlineMeetingUrl", None)
+        data.setdefault("showAs", "busy")
+        data.setdefault("sensitivity", "normal")
+        data.setdefault("importance", "normal")
+        data.setdefault("isDraft", False)
+        data.setdefault("bodyPreview", "")
         return data
 
     def _update_occurrence(self, event: Event, original: datetime, body: dict[str, Any]) -> None:
