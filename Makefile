@@ -17,6 +17,7 @@ bench: install
 	-$(PY) benchmarks/coldstart.py
 	-$(PY) benchmarks/parse.py
 	-$(PY) benchmarks/crypto.py
+	-$(PY) benchmarks/graph.py
 
 install: $(PY_OK) $(NPM_OK)
 

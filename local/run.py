@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import sys
 
+from urllib.parse import urlsplit
+
 from local.azurite import Azurite, port_open
+from local.graphsim.demo import seed_demo
+from local.graphsim.server import GraphSim
 from local.host import DevHost, configure_logging, wait_for_signal
-from shared.config import Settings, load_settings, loopback_storage_ports
+from shared.config import LOOPBACK_HOSTS, Settings, app_path, load_settings, loopback_storage_ports
 from shared.errors import ConfigError
+
 
 def start_storage(settings: Settings) -> Azurite | None:
     """Start Azurite on the configured local ports, unless something already listens there."""
@@ -29,6 +34,20 @@ def start_storage(settings: Settings) -> Azurite | None:
     return azurite
 
 
+def start_graph(settings: Settings) -> GraphSim | None:
+    """Start the Graph stand-in with its demo tenant when HC_GRAPH_BASE_URL points at this machine."""
+    parts = urlsplit(settings.graph_base_url)
+    if not settings.graph_base_url or parts.hostname not in LOOPBACK_HOSTS:
+        print("graph: Microsoft Graph and sign-in (each tenant's national cloud)")
+        return None
+    sim = GraphSim(host=parts.hostname, port=parts.port or 443,
+                   cert_dir=app_path(settings.graph_ca_bundle).parent).start()
+    demo = seed_demo(sim.app)
+    print(f"graph: stand-in {sim.url} (demo tenant {demo.tenant_id}: alice, bob and a room; "
+          f"certificate {settings.graph_ca_bundle})")
+    return sim
+
+
 def main() -> int:
     try:
         settings = load_settings()
@@ -37,7 +56,9 @@ def main() -> int:
         return 2
     configure_logging(settings)
     azurite = start_storage(settings)
+    graph = None
     try:
+        graph = start_graph(settings)
         host = DevHost(settings).start()
         print("dev host: " + host.url)
         print("\n".join("  " + line for line in host.describe_lines()))
@@ -46,6 +67,8 @@ def main() -> int:
         print("stopping...", flush=True)
         host.stop()
     finally:
+        if graph is not None:
+            graph.stop()
         if azurite is not None:
             azurite.stop()
     print("stopped", flush=True)

@@ -174,6 +174,28 @@ def _aws_key_id(raw: str) -> str:
     return raw
 
 
+DEPLOYMENTS = ("commercial", "government")
+MICROSOFT = "microsoft"
+GRAPHSIM_URL = "https://127.0.0.1:7072"
+DEMO_CLIENT_ID = "11111111-2222-4333-8444-555555555555"
+DEMO_CLIENT_SECRET = "graphsim-demo-client-secret"
+
+
+def _graph_base_url(raw: str) -> str:
+    if raw.lower() == MICROSOFT:
+        return ""
+    parts = urlsplit(raw)
+    if parts.scheme != "https" or not parts.hostname:
+        raise _Invalid(f"`{MICROSOFT}` (Microsoft's clouds) or the https URL of a Graph stand-in")
+    return raw.rstrip("/")
+
+
+def _client_id(raw: str) -> str:
+    if not re.fullmatch(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}", raw):
+        raise _Invalid("the application (client) id of the app registration, a GUID")
+    return raw.lower()
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("AzureWebJobsStorage", "storage_connection", "UseDevelopmentStorage=true",
             "an Azure Storage connection string",
@@ -217,6 +239,26 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HC_DEK_CACHE_SECONDS", "dek_cache_seconds", "3600", "a whole number from 1 to 86400",
             "How long an unwrapped data key stays in memory; key-provider calls scale with tenants per this "
             "period, never with rows.", _int_between(1, 86400)),
+    Setting("HC_DEPLOYMENT", "deployment", "commercial", "one of " + ", ".join(DEPLOYMENTS),
+            "Which Office 365 instances this deployment serves: `commercial` (Worldwide tenants) or `government` "
+            "(GCC and GCC High). Tenants of any other instance are refused with the reason.",
+            _lower_one_of(*DEPLOYMENTS)),
+    Setting("HC_GRAPH_BASE_URL", "graph_base_url", GRAPHSIM_URL, f"`{MICROSOFT}` or an https URL",
+            f"`{MICROSOFT}` for Microsoft's sign-in and Graph (each tenant's national cloud is found from its OpenID "
+            "configuration); otherwise the URL of the local Graph stand-in that `make run` starts.",
+            _graph_base_url),
+    Setting("HC_GRAPH_CA_BUNDLE", "graph_ca_bundle", ".hc/graphsim/cert.pem", "a file path",
+            "Stand-in only: the certificate to trust for HC_GRAPH_BASE_URL (relative to the app directory).",
+            _non_empty),
+    Setting("HC_CLIENT_ID", "client_id", DEMO_CLIENT_ID, "a GUID",
+            "The app registration's application (client) id.", _client_id),
+    Setting("HC_CLIENT_SECRET", "client_secret", DEMO_CLIENT_SECRET, "a client secret",
+            "The app registration's client secret (ignored when HC_CLIENT_CERTIFICATE_FILE is set).", str, secret=True),
+    Setting("HC_CLIENT_CERTIFICATE_FILE", "client_certificate_file", "", "a PEM file with key and certificate",
+            "Use a certificate instead of a secret: a PEM file holding the private key and its certificate (the "
+            "thumbprint is computed from it).", str),
+    Setting("HC_GRAPH_TIMEOUT_SECONDS", "graph_timeout", "30", "a number from 1 to 120",
+            "Timeout of each Graph and sign-in request.", _float_between(1, 120)),
 )
 
 
@@ -239,6 +281,13 @@ class Settings:
     aws_region: str
     dek_rotation_days: int
     dek_cache_seconds: int
+    deployment: str
+    graph_base_url: str
+    graph_ca_bundle: str
+    client_id: str
+    client_secret: str
+    client_certificate_file: str
+    graph_timeout: float
     values: Mapping[str, str] = field(repr=False, default_factory=dict)
 
     def __repr__(self) -> str:
@@ -277,7 +326,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, local_settings: P
             problems += exc.problems
     if problems:
         raise ConfigError(problems)
-    return _key_rules(_checked(Settings(**parsed, values=values)))
+    return _graph_rules(_key_rules(_checked(Settings(**parsed, values=values))))
 
 
 def _checked(settings: Settings) -> Settings:
@@ -311,10 +360,33 @@ def _key_rules(settings: Settings) -> Settings:
     return settings
 
 
+def _graph_rules(settings: Settings) -> Settings:
+    """The stand-in and its published demo credentials only ever serve storage on this machine."""
+    if loopback_storage_ports(settings.storage_connection) is not None:
+        return settings
+    problems: list[tuple[str, str | None, str]] = []
+    if settings.graph_base_url:
+        problems.append(("HC_GRAPH_BASE_URL", settings.graph_base_url, f"`{MICROSOFT}`, because AzureWebJobsStorage "
+                         "is not on this machine (the stand-in is for local runs)"))
+    if settings.client_id == DEMO_CLIENT_ID:
+        problems.append(("HC_CLIENT_ID", "the stand-in's demo app", "your app registration's client id"))
+    if settings.client_secret == DEMO_CLIENT_SECRET and not settings.client_certificate_file:
+        problems.append(("HC_CLIENT_SECRET", "the published demo secret", "your app's secret, or set "
+                         "HC_CLIENT_CERTIFICATE_FILE"))
+    if problems:
+        raise ConfigError(problems)
+    return settings
+
+
+def app_path(value: str) -> Path:
+    """A setting's file path; relative paths are under the app directory."""
+    path = Path(value)
+    return path if path.is_absolute() else APP_ROOT / path
+
+
 def local_key_path(settings: Settings) -> Path:
     """The local KEK file; relative paths are under the app directory."""
-    path = Path(settings.local_key_file)
-    return path if path.is_absolute() else APP_ROOT / path
+    return app_path(settings.local_key_file)
 
 
 @lru_cache(maxsize=1)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from shared.config import Settings, local_key_path
+from shared.config import Settings, app_path, local_key_path
 from shared.crypto.factory import build_key_provider
 from shared.crypto.providers import KeyProvider
 from shared.storage.clients import queue_service, table_service
@@ -80,7 +80,21 @@ def check_key_provider(settings: Settings) -> str:
 _PROVIDERS: dict[tuple[str, ...], KeyProvider] = {}
 
 
-DEFAULT_CHECKS: Mapping[str, Check] = {"storage": check_storage, "key_provider": check_key_provider}
+def check_graph(settings: Settings) -> str:
+    """Microsoft sign-in (or the stand-in) answers its public key set; names which one."""
+    from shared.graph.clouds import WORLDWIDE
+    from shared.graph.transport import pooled_session
+
+    base = settings.graph_base_url or WORLDWIDE.login_url
+    verify: str | bool = str(app_path(settings.graph_ca_bundle)) if settings.graph_base_url else True
+    answer = pooled_session(verify).get(f"{base}/common/discovery/keys", timeout=settings.health_timeout)
+    if answer.status_code != 200:
+        raise RuntimeError(f"HTTP {answer.status_code}")
+    return "stand-in" if settings.graph_base_url else "microsoft"
+
+
+DEFAULT_CHECKS: Mapping[str, Check] = {"storage": check_storage, "key_provider": check_key_provider,
+                                       "graph": check_graph}
 
 
 def _run(name: str, check: Check, settings: Settings) -> CheckResult:

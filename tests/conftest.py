@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -46,6 +47,17 @@ def azurite() -> Iterator[str]:
     require(AZURITE_BIN.exists(), INSTALL_HINT)
     with Azurite() as server:
         yield server.connection_string
+
+
+@pytest.fixture(scope="session")
+def graph_stand_in() -> Iterator[Any]:
+    """The Graph stand-in with its demo tenant, for tests of the whole app (health, later sync)."""
+    from local.graphsim.demo import seed_demo
+    from local.graphsim.server import GraphSim
+
+    with GraphSim() as sim:
+        seed_demo(sim.app)
+        yield sim
 
 
 @pytest.fixture(scope="session")

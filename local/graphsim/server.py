@@ -22,11 +22,11 @@ class GraphSim:
     """The stand-in on ``host``:``port`` (0 picks a free port)."""
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, threads: int = 16,
-                 notify_verify: bool | str = True) -> None:
+                 notify_verify: bool | str = True, cert_dir: Path | None = None) -> None:
         from cheroot import wsgi
         from cheroot.ssl.builtin import BuiltinSSLAdapter
 
-        self.cert, key = self_signed(Path(tempfile.mkdtemp(prefix="graphsim-")))
+        self.cert, key = self_signed(cert_dir or Path(tempfile.mkdtemp(prefix="graphsim-")))
         self.app = GraphSimApp(verify=notify_verify)
         self._server = wsgi.Server((host, port), self.app, numthreads=threads, server_name="graphsim",
                                    shutdown_timeout=1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -17,8 +18,9 @@ MASTER_KEY = "test-master-key-000001"
 KEY_FILE = Path(tempfile.mkdtemp()) / "kek.json"
 
 
-def env_for(connection: str, **extra: str) -> dict[str, str]:
-    return {"AzureWebJobsStorage": connection, "HC_LOCAL_KEY_FILE": str(KEY_FILE), "HC_LOCAL_PORT": "0", "HC_FUNCTION_KEY": FUNCTION_KEY,
+def env_for(connection: str, graph: Any = None, **extra: str) -> dict[str, str]:
+    stand_in = {"HC_GRAPH_BASE_URL": graph.url, "HC_GRAPH_CA_BUNDLE": graph.ca_bundle} if graph else {}
+    return stand_in | {"AzureWebJobsStorage": connection, "HC_LOCAL_KEY_FILE": str(KEY_FILE), "HC_LOCAL_PORT": "0", "HC_FUNCTION_KEY": FUNCTION_KEY,
             "HC_MASTER_KEY": MASTER_KEY, "TICK_SCHEDULE": "0 0 0 1 1 *", "FAIL_QUEUE": "sample-fail-http"} | extra
 
 
@@ -92,30 +94,43 @@ def test_async_function_runs_to_completion(host: str) -> None:
     assert (answer.status_code, answer.text) == (201, "hello")
 
 
-def test_health_reports_storage(azurite: str) -> None:
-    with app_environment(env_for(azurite)) as settings, DevHost(settings) as running:
+def test_health_reports_storage_key_provider_and_graph(azurite: str, graph_stand_in: Any) -> None:
+    with app_environment(env_for(azurite, graph_stand_in)) as settings, DevHost(settings) as running:
         answer = requests.get(f"{running.url}/api/health", timeout=10)
     assert answer.status_code == 200
     assert answer.json()["checks"]["storage"]["ok"] is True
     assert answer.json()["checks"]["key_provider"]["detail"] == "ok (local)"
+    assert answer.json()["checks"]["graph"]["detail"] == "ok (stand-in)"
 
 
-def test_health_names_the_key_provider_when_its_key_is_unusable(azurite: str, tmp_path: Path) -> None:
+def test_health_names_graph_when_sign_in_is_unreachable(azurite: str) -> None:
+    from local.azurite import free_port
+
+    values = env_for(azurite, HC_GRAPH_BASE_URL=f"https://127.0.0.1:{free_port()}", HC_HEALTH_TIMEOUT_SECONDS="1")
+    with app_environment(values) as settings, DevHost(settings) as running:
+        answer = requests.get(f"{running.url}/api/health", timeout=10)
+    assert (answer.status_code, answer.json()["failing"]) == (503, ["graph"])
+
+
+def test_health_names_the_key_provider_when_its_key_is_unusable(azurite: str, tmp_path: Path,
+                                                                graph_stand_in: Any) -> None:
     broken = tmp_path / "kek.json"
     broken.write_text("{}")
-    with app_environment(env_for(azurite, HC_LOCAL_KEY_FILE=str(broken))) as settings, DevHost(settings) as running:
+    values = env_for(azurite, graph_stand_in, HC_LOCAL_KEY_FILE=str(broken))
+    with app_environment(values) as settings, DevHost(settings) as running:
         answer = requests.get(f"{running.url}/api/health", timeout=10)
     assert (answer.status_code, answer.json()["failing"]) == (503, ["key_provider"])
     assert answer.json()["checks"]["key_provider"]["detail"] == "unavailable (KeyUnavailableError)"
     assert str(tmp_path) not in answer.text
 
 
-def test_health_names_storage_when_it_is_down(azurite: str) -> None:
+def test_health_names_storage_when_it_is_down(azurite: str, graph_stand_in: Any) -> None:
     from local.azurite import free_port
     from shared.config import azurite_connection_string
 
     dead = azurite_connection_string(free_port(), free_port())
-    with app_environment(env_for(dead, HC_HEALTH_TIMEOUT_SECONDS="0.5")) as settings, DevHost(settings) as running:
+    values = env_for(dead, graph_stand_in, HC_HEALTH_TIMEOUT_SECONDS="0.5")
+    with app_environment(values) as settings, DevHost(settings) as running:
         answer = requests.get(f"{running.url}/api/health", timeout=10)
     assert answer.status_code == 503
     assert answer.json()["status"] == "unhealthy"

@@ -45,12 +45,14 @@ def group_members(pgid: int) -> list[int]:
 
 
 @pytest.mark.e2e
-def test_make_run_serves_health_and_stops_cleanly_on_ctrl_c() -> None:
+def test_make_run_serves_health_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     require(shutil.which("make") is not None, "install make (apt-get install make)")
     require(AZURITE_BIN.exists(), INSTALL_HINT)
-    queue_port, table_port, http_port = free_port(), free_port(), free_port()
+    queue_port, table_port, http_port, graph_port = free_port(), free_port(), free_port(), free_port()
     env = os.environ | {"AzureWebJobsStorage": azurite_connection_string(queue_port, table_port),
-                        "HC_LOCAL_PORT": str(http_port), "PYTHONUNBUFFERED": "1"}
+                        "HC_LOCAL_PORT": str(http_port), "PYTHONUNBUFFERED": "1",
+                        "HC_GRAPH_BASE_URL": f"https://127.0.0.1:{graph_port}",
+                        "HC_GRAPH_CA_BUNDLE": str(tmp_path / "graphsim" / "cert.pem")}
     make = subprocess.Popen(["make", "--no-print-directory", "run"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
     output = []
@@ -63,7 +65,8 @@ def test_make_run_serves_health_and_stops_cleanly_on_ctrl_c() -> None:
                 break
         assert output and output[-1].startswith("ready"), "".join(output)
         answer = requests.get(f"http://127.0.0.1:{http_port}/api/health", timeout=10)
-        assert answer.status_code == 200 and answer.json()["status"] == "healthy"
+        assert answer.status_code == 200 and answer.json()["status"] == "healthy", answer.text
+        assert answer.json()["checks"]["graph"]["detail"] == "ok (stand-in)"
         os.killpg(make.pid, signal.SIGINT)
         rest, _ = make.communicate(timeout=60)
         output.append(rest)
@@ -74,4 +77,5 @@ def test_make_run_serves_health_and_stops_cleanly_on_ctrl_c() -> None:
     assert "stopped" in text, text
     assert processes_mentioning(f"--queuePort {queue_port}") == []
     assert group_members(make.pid) == []
-    assert not any(port_open(p) for p in (queue_port, table_port, http_port))
+    assert "graph: stand-in https://127.0.0.1:" in text
+    assert not any(port_open(p) for p in (queue_port, table_port, http_port, graph_port))

@@ -99,6 +99,8 @@ def test_default_keys_are_refused_off_loopback() -> None:
 
 REMOTE_STORAGE = ("DefaultEndpointsProtocol=https;AccountName=hcprod;AccountKey=" + "A" * 88
                   + ";EndpointSuffix=core.windows.net")
+PRODUCTION = {"AzureWebJobsStorage": REMOTE_STORAGE, "HC_GRAPH_BASE_URL": "microsoft",
+              "HC_CLIENT_ID": "0f0f0f0f-1234-4abc-8def-0123456789ab", "HC_CLIENT_SECRET": "a-real-secret"}
 
 
 @pytest.mark.parametrize(("values", "setting", "expected"), [
@@ -109,7 +111,7 @@ REMOTE_STORAGE = ("DefaultEndpointsProtocol=https;AccountName=hcprod;AccountKey=
     ({"HC_KEY_PROVIDER": "awskms"}, "HC_AWS_KMS_KEY_ID", "because HC_KEY_PROVIDER is awskms"),
     ({"HC_KEY_PROVIDER": "awskms", "HC_AWS_KMS_KEY_ID": "alias/hc"}, "HC_AWS_REGION", "not an ARN"),
     ({"HC_AWS_KMS_KEY_ID": "my key"}, "HC_AWS_KMS_KEY_ID", "an AWS KMS key id"),
-    ({"AzureWebJobsStorage": REMOTE_STORAGE}, "HC_KEY_PROVIDER", "AzureWebJobsStorage is not on this machine"),
+    (PRODUCTION, "HC_KEY_PROVIDER", "AzureWebJobsStorage is not on this machine"),
     ({"HC_ALLOW_LOCAL_KEY_WITH_REMOTE_STORAGE": "maybe"}, "HC_ALLOW_LOCAL_KEY_WITH_REMOTE_STORAGE", "true or false"),
     ({"HC_DEK_ROTATION_DAYS": "0"}, "HC_DEK_ROTATION_DAYS", "from 1 to 365"),
     ({"HC_DEK_CACHE_SECONDS": "a day"}, "HC_DEK_CACHE_SECONDS", "from 1 to 86400"),
@@ -122,13 +124,36 @@ def test_key_settings_are_checked_at_start_up(values: dict[str, str], setting: s
 
 
 def test_valid_key_provider_settings() -> None:
-    vault = load_settings({"HC_KEY_PROVIDER": "KeyVault", "AzureWebJobsStorage": REMOTE_STORAGE,
+    vault = load_settings(PRODUCTION | {"HC_KEY_PROVIDER": "KeyVault",
                            "HC_KEYVAULT_KEY_ID": "https://hc.vault.azure.net/keys/hc-kek"}, local_settings=NOWHERE)
     assert (vault.key_provider, vault.dek_rotation_days, vault.dek_cache_seconds) == ("keyvault", 30, 3600)
     kms = load_settings({"HC_KEY_PROVIDER": "awskms", "HC_AWS_KMS_KEY_ID":
                          "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
                         local_settings=NOWHERE)
     assert kms.aws_kms_key_id.startswith("arn:aws:kms:eu-west-1")
-    allowed = load_settings({"AzureWebJobsStorage": REMOTE_STORAGE, "HC_ALLOW_LOCAL_KEY_WITH_REMOTE_STORAGE": "true"},
+    allowed = load_settings(PRODUCTION | {"HC_ALLOW_LOCAL_KEY_WITH_REMOTE_STORAGE": "true"},
                             local_settings=NOWHERE)
     assert allowed.key_provider == "local" and allowed.allow_local_key_remote is True
+
+
+def test_the_stand_in_and_demo_credentials_never_serve_remote_storage() -> None:
+    remote = {"AzureWebJobsStorage": REMOTE_STORAGE, "HC_KEY_PROVIDER": "awskms", "HC_AWS_KMS_KEY_ID":
+              "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"}
+    with pytest.raises(ConfigError) as caught:
+        load_settings(remote, local_settings=NOWHERE)
+    assert caught.value.settings == ["HC_GRAPH_BASE_URL", "HC_CLIENT_ID", "HC_CLIENT_SECRET"]
+    assert "graphsim-demo-client-secret" not in str(caught.value)
+    settings = load_settings(remote | PRODUCTION | {"HC_KEY_PROVIDER": "awskms"}, local_settings=NOWHERE)
+    assert (settings.graph_base_url, settings.deployment) == ("", "commercial")
+
+
+@pytest.mark.parametrize(("values", "setting", "expected"), [
+    ({"HC_GRAPH_BASE_URL": "http://127.0.0.1:7072"}, "HC_GRAPH_BASE_URL", "the https URL of a Graph stand-in"),
+    ({"HC_CLIENT_ID": "my-app"}, "HC_CLIENT_ID", "a GUID"),
+    ({"HC_DEPLOYMENT": "dod"}, "HC_DEPLOYMENT", "one of commercial, government"),
+    ({"HC_GRAPH_TIMEOUT_SECONDS": "0"}, "HC_GRAPH_TIMEOUT_SECONDS", "from 1 to 120"),
+])
+def test_graph_settings_are_checked_at_start_up(values: dict[str, str], setting: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(values, local_settings=NOWHERE)
+    assert caught.value.settings == [setting] and expected in str(caught.value)
