@@ -85,10 +85,13 @@ def _float_between(low: float, high: float) -> Callable[[str], float]:
 
 
 def _one_of(*choices: str) -> Callable[[str], str]:
+    """Any case accepted; the value comes back in the case of ``choices`` (all upper or all lower)."""
+    fold = str.upper if all(c.isupper() for c in choices) else str.lower
+
     def parse(raw: str) -> str:
-        if raw.upper() not in choices:
+        if fold(raw) not in choices:
             raise _Invalid("one of " + ", ".join(choices))
-        return raw.upper()
+        return fold(raw)
 
     return parse
 
@@ -144,15 +147,6 @@ def _storage_connection(raw: str) -> str:
 
 
 KEY_PROVIDERS = ("local", "keyvault", "awskms")
-
-
-def _lower_one_of(*choices: str) -> Callable[[str], str]:
-    def parse(raw: str) -> str:
-        if raw.lower() not in choices:
-            raise _Invalid("one of " + ", ".join(choices))
-        return raw.lower()
-
-    return parse
 
 
 def _boolean(raw: str) -> bool:
@@ -219,7 +213,7 @@ SETTINGS: tuple[Setting, ...] = (
             "`authLevel: admin` routes.", _host_key, secret=True),
     Setting("HC_KEY_PROVIDER", "key_provider", "local", "one of " + ", ".join(KEY_PROVIDERS),
             "Where the key-encryption key (KEK) lives: `local` (a JWK file, one machine only), `keyvault` "
-            "(Azure Key Vault, managed identity) or `awskms` (AWS KMS).", _lower_one_of(*KEY_PROVIDERS)),
+            "(Azure Key Vault, managed identity) or `awskms` (AWS KMS).", _one_of(*KEY_PROVIDERS)),
     Setting("HC_LOCAL_KEY_FILE", "local_key_file", ".hc/local-kek.json", "a file path",
             "`local` provider: the JWK file holding the KEK; created with mode 0600 on first use. A relative "
             "path is relative to the app directory.", _non_empty),
@@ -242,7 +236,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HC_DEPLOYMENT", "deployment", "commercial", "one of " + ", ".join(DEPLOYMENTS),
             "Which Office 365 instances this deployment serves: `commercial` (Worldwide tenants) or `government` "
             "(GCC and GCC High). Tenants of any other instance are refused with the reason.",
-            _lower_one_of(*DEPLOYMENTS)),
+            _one_of(*DEPLOYMENTS)),
     Setting("HC_GRAPH_BASE_URL", "graph_base_url", GRAPHSIM_URL, f"`{MICROSOFT}` or an https URL",
             f"`{MICROSOFT}` for Microsoft's sign-in and Graph (each tenant's national cloud is found from its OpenID "
             "configuration); otherwise the URL of the local Graph stand-in that `make run` starts.",
