@@ -1,0 +1,101 @@
+"""The stand-in's remaining behaviours: extended properties on update, consent errors, API tokens,
+key rollover, shares of throttled requests, dropped notifications, and running it on its own."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import jwt
+import requests
+
+from local.graphsim.demo import Demo
+from local.graphsim.server import GraphSim
+from shared.errors import ThrottledError
+from shared.graph.client import GraphClient
+from shared.graph.transport import RetryPolicy
+from tests.graph.conftest import Receiver, control, make_client, new_user
+from tests.graph.test_delta_and_subscriptions import subscribe
+from tests.graph.test_events import PROPERTY, invite
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_update_writes_a_single_value_extended_property(sim: GraphSim, client: GraphClient, demo: Demo) -> None:
+    organizer = new_user(sim, demo)
+    event = client.create_event(demo.tenant_id, organizer.id, invite())
+    client.update_event(demo.tenant_id, organizer.id, event["id"], {
+        "singleValueExtendedProperties": [{"id": PROPERTY, "value": "v1;meeting=123"}]})
+    got = client.get_event(demo.tenant_id, organizer.id, event["id"], extended_property=PROPERTY)
+    assert got["singleValueExtendedProperties"] == [{"id": PROPERTY, "value": "v1;meeting=123"}]
+    assert "singleValueExtendedProperties" not in client.get_event(demo.tenant_id, organizer.id, event["id"])
+
+
+def test_declined_sign_in_redirects_with_an_error(sim: GraphSim, demo: Demo) -> None:
+    client = make_client(sim)
+    flow = client.auth.begin_user_sign_in(demo.tenant_id, "http://127.0.0.1:7071/api/auth/callback")
+    control(sim, f"/_sim/consent/{demo.tenant_id}/deny")
+    answer = requests.get(flow["auth_uri"], allow_redirects=False, verify=sim.ca_bundle, timeout=10)
+    query = parse_qs(urlsplit(answer.headers["Location"]).query)
+    assert query["error"] == ["access_denied"] and query["state"] == [flow["state"]]
+
+
+def test_api_tokens_and_key_rollover(sim: GraphSim, demo: Demo) -> None:
+    token = control(sim, "/_sim/api-token", {"user": demo.bob, "audience": "api://hybrid-calendar"})["access_token"]
+    jwks_url = f"{sim.url}/{demo.tenant_id}/discovery/v2.0/keys"
+    keys = {k["kid"]: k for k in requests.get(jwks_url, verify=sim.ca_bundle, timeout=10).json()["keys"]}
+    header = jwt.get_unverified_header(token)
+    key = jwt.PyJWK(keys[header["kid"]]).key
+    claims = jwt.decode(token, key, algorithms=["RS256"], audience="api://hybrid-calendar",
+                        issuer=f"{sim.url}/{demo.tenant_id}/v2.0")
+    assert (claims["oid"], claims["tid"]) == (demo.bob, demo.tenant_id)
+    new_kid = control(sim, "/_sim/keys/rollover")["kid"]
+    published = [k["kid"] for k in requests.get(jwks_url, verify=sim.ca_bundle, timeout=10).json()["keys"]]
+    assert header["kid"] in published and new_kid == published[-1]
+    rolled = control(sim, "/_sim/api-token", {"user": demo.bob, "audience": "api://hybrid-calendar"})["access_token"]
+    assert jwt.get_unverified_header(rolled)["kid"] == new_kid
+
+
+def test_a_share_of_requests_is_throttled(sim: GraphSim, demo: Demo) -> None:
+    mailbox = new_user(sim, demo)
+    client = make_client(sim, retry=RetryPolicy(max_attempts=1))
+    control(sim, "/_sim/faults/throttle", {"share": 0.5, "retryAfter": "1"})
+    outcomes = []
+    for _ in range(40):
+        try:
+            client.get_mailbox_settings(demo.tenant_id, mailbox.id)
+            outcomes.append("ok")
+        except ThrottledError:
+            outcomes.append("429")
+    assert 8 <= outcomes.count("429") <= 32
+
+
+def test_dropped_notifications_never_arrive(sim: GraphSim, client: GraphClient, demo: Demo,
+                                            receiver: Receiver) -> None:
+    mailbox = new_user(sim, demo)
+    subscribe(client, demo, mailbox.id, receiver)
+    control(sim, "/_sim/faults/notifications", {"drop": 1.0})
+    client.create_event(demo.tenant_id, mailbox.id, invite())
+    time.sleep(0.5)
+    assert receiver.notifications() == []
+    control(sim, "/_sim/faults/notifications", {"delayMs": 300})
+    client.create_event(demo.tenant_id, mailbox.id, invite(subject="Late"))
+    started = time.monotonic()
+    assert len(receiver.wait_for(1)) == 1 and time.monotonic() - started >= 0.25
+
+
+def test_runs_on_its_own_with_the_demo_tenant(tmp_path: Path) -> None:
+    process = subprocess.Popen([sys.executable, "-m", "local.graphsim", "--port", "0", "--cert-dir", str(tmp_path)],
+                               cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        first = process.stdout.readline()
+        assert first.startswith("graphsim: https://127.0.0.1:"), first
+        url = first.split()[1]
+        state = requests.get(f"{url}/_sim/state", verify=str(tmp_path / "cert.pem"), timeout=10).json()
+        assert state["tenants"] == 2 and state["users"] == 3 and state["events"] >= 2
+    finally:
+        process.terminate()
+        assert process.wait(timeout=10) == 0
