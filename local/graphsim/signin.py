@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import secrets
 import time
 import uuid
@@ -120,18 +121,19 @@ class SignIn:
         if tenant is None or app is None or redirect not in app.redirect_uris:
             return _error(400, "invalid_request", 50011, "The redirect URI specified in the request does not match.")
         state = {"state": query["state"]} if "state" in query else {}
+        back = _form_post if query.get("response_mode") == "form_post" else _redirect
         user = self._signed_in_user(tenant, query.get("login_hint"))
         if tenant.id in self.deny_consent or user is None:
-            return _redirect(redirect, {"error": "access_denied", "error_description":
-                                        "AADSTS65004: User declined to consent to access the app.", **state})
+            return back(redirect, {"error": "access_denied", "error_description":
+                                   "AADSTS65004: User declined to consent to access the app.", **state})
         if query.get("code_challenge_method", "S256") != "S256" or not query.get("code_challenge"):
-            return _redirect(redirect, {"error": "invalid_request", "error_description":
-                                        "AADSTS9002325: Proof Key for Code Exchange is required.", **state})
+            return back(redirect, {"error": "invalid_request", "error_description":
+                                   "AADSTS9002325: Proof Key for Code Exchange is required.", **state})
         code = secrets.token_urlsafe(32)
         self.codes[code] = Grant(tenant.id, app.client_id, user.id, query.get("scope", "").split(), time.time() + 600,
                                  nonce=query.get("nonce"), redirect_uri=redirect, challenge=query["code_challenge"])
-        return _redirect(redirect, {"code": code, **state, "client_info": client_info(user.id, tenant.id),
-                                    "session_state": str(uuid.uuid4())})
+        return back(redirect, {"code": code, **state, "client_info": client_info(user.id, tenant.id),
+                               "session_state": str(uuid.uuid4())})
 
     def _signed_in_user(self, tenant: Tenant, hint: str | None) -> User | None:
         users = [u for u in self.store.users.values() if u.tenant_id == tenant.id and u.kind == "user"]
@@ -249,6 +251,16 @@ class SignIn:
 def _redirect(uri: str, params: dict[str, str]) -> Response:
     separator = "&" if "?" in uri else "?"
     return Response(302, None, {"Location": f"{uri}{separator}{urlencode(params)}"})
+
+
+def _form_post(uri: str, params: dict[str, str]) -> Response:
+    """``response_mode=form_post``: an auto-submitting form that POSTs the result to the redirect URI."""
+    fields = "".join(f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}"/>' for k, v in params.items())
+    page = (f'<html><head><title>Working...</title></head><body><form method="POST" name="hiddenform" '
+            f'action="{html.escape(uri)}">{fields}<noscript><p>Script is disabled. Click Submit to continue.</p>'
+            '<input type="submit" value="Submit"/></noscript></form><script>document.forms[0].submit()</script>'
+            "</body></html>")
+    return Response(200, None, {"Content-Type": "text/html; charset=utf-8"}, text=page)
 
 
 def _error(status: int, error: str, code: int, description: str) -> Response:

@@ -94,14 +94,19 @@ class GraphAuth:
         return str(result["access_token"])
 
     def begin_user_sign_in(self, tenant_id: str, redirect_uri: str, *, login_hint: str | None = None) -> dict[str, Any]:
-        """Start the auth-code flow with PKCE; keep the returned dict (server side) and redirect to ``auth_uri``."""
+        """Start the auth-code flow with PKCE; keep the returned dict (server side) and redirect to ``auth_uri``.
+
+        The answer comes back as a form POST to ``redirect_uri`` (``response_mode=form_post``, as
+        MSAL and RFC 9700 recommend: the code never sits in a URL or a browser history).
+        """
         cloud = self.cloud(tenant_id)
         return self._app(tenant_id, cloud).initiate_auth_code_flow(
             [self._delegated(cloud, scope) for scope in DELEGATED_SCOPES], redirect_uri=redirect_uri,
-            login_hint=login_hint, response_mode="query")
+            login_hint=login_hint, response_mode="form_post")
 
     def finish_user_sign_in(self, tenant_id: str, flow: dict[str, Any], response: Mapping[str, str]) -> str:
-        """Redeem the code (state, nonce and PKCE checked by MSAL); store the cache; the user's object id."""
+        """Redeem the code from the posted form (state, nonce and PKCE checked by MSAL); store the cache;
+        the user's object id."""
         import msal
 
         cloud = self.cloud(tenant_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -92,10 +93,18 @@ def test_certificate_credentials(sim: GraphSim, demo: Demo, tmp_path) -> None:
 def sign_in(sim: GraphSim, client, tenant: str) -> str:
     flow = client.auth.begin_user_sign_in(tenant, REDIRECT)
     assert "code_challenge=" in flow["auth_uri"] and "code_challenge_method=S256" in flow["auth_uri"]
+    assert "response_mode=form_post" in flow["auth_uri"]
     answer = requests.get(flow["auth_uri"], allow_redirects=False, verify=sim.ca_bundle, timeout=10)
-    assert answer.status_code == 302
-    query = {k: v[0] for k, v in parse_qs(urlsplit(answer.headers["Location"]).query).items()}
-    return client.auth.finish_user_sign_in(tenant, flow, query)
+    assert answer.status_code == 200 and 'action="http://127.0.0.1:7071/api/auth/callback"' in answer.text
+    return client.auth.finish_user_sign_in(tenant, flow, posted_form(answer.text))
+
+
+def posted_form(page: str) -> dict[str, str]:
+    """The fields a browser would POST from Microsoft's form_post page."""
+    from html import unescape
+
+    return {unescape(name): unescape(value)
+            for name, value in re.findall(r'<input type="hidden" name="([^"]*)" value="([^"]*)"/>', page)}
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 import jwt
 import requests
@@ -18,6 +17,7 @@ from shared.errors import ThrottledError
 from shared.graph.client import GraphClient
 from shared.graph.transport import RetryPolicy
 from tests.graph.conftest import Receiver, control, make_client, new_user
+from tests.graph.test_auth import posted_form
 from tests.graph.test_delta_and_subscriptions import subscribe
 from tests.graph.test_events import PROPERTY, invite
 
@@ -39,8 +39,8 @@ def test_declined_sign_in_redirects_with_an_error(sim: GraphSim, demo: Demo) -> 
     flow = client.auth.begin_user_sign_in(demo.tenant_id, "http://127.0.0.1:7071/api/auth/callback")
     control(sim, f"/_sim/consent/{demo.tenant_id}/deny")
     answer = requests.get(flow["auth_uri"], allow_redirects=False, verify=sim.ca_bundle, timeout=10)
-    query = parse_qs(urlsplit(answer.headers["Location"]).query)
-    assert query["error"] == ["access_denied"] and query["state"] == [flow["state"]]
+    fields = posted_form(answer.text)
+    assert fields["error"] == "access_denied" and fields["state"] == flow["state"]
 
 
 def test_api_tokens_and_key_rollover(sim: GraphSim, demo: Demo) -> None:
