@@ -31,6 +31,9 @@ from shared.config import APP_ROOT, Settings, load_settings, resolve_expression
 from shared.errors import ConfigError
 from shared.storage.clients import queue_client
 
+POLL_TIMEOUT = 10.0
+"""Seconds a queue poll or delete may take; the poller, not the SDK, retries after a failure."""
+
 log = logging.getLogger("local.host")
 DRAIN_SECONDS = 30.0
 
@@ -78,8 +81,8 @@ class DevHost:
     def _queue_runner(self, function: Function) -> QueueRunner:
         name = self._resolve(function.setting("queueName"))
         connection = self._connections[function.setting("connection") or "AzureWebJobsStorage"]
-        return QueueRunner(function, queue_client(connection, name, base64=False),
-                           queue_client(connection, f"{name}-poison", base64=False),
+        return QueueRunner(function, queue_client(connection, name, base64=False, timeout=POLL_TIMEOUT),
+                           queue_client(connection, f"{name}-poison", base64=False, timeout=POLL_TIMEOUT),
                            self.options.queues, self._invoker, self._stop)
 
     def start(self) -> DevHost:
@@ -89,8 +92,6 @@ class DevHost:
         self._server = create_server(self.http, host=self.settings.local_host, port=self._port, threads=8,
                                      ident="hybrid-calendar-devhost", clear_untrusted_proxy_headers=True)
         serving = threading.Thread(target=self._server.run, name="http", daemon=True)
-        for runner in self.queues:
-            runner.prepare()
         self._threads = [serving] + [r.thread for r in self.queues] + [r.thread for r in self.timers]
         for thread in self._threads:
             thread.start()

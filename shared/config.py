@@ -184,6 +184,13 @@ def _graph_base_url(raw: str) -> str:
     return raw.rstrip("/")
 
 
+def _public_url(raw: str) -> str:
+    parts = urlsplit(raw)
+    if raw and (parts.scheme not in ("http", "https") or not parts.hostname or parts.query):
+        raise _Invalid("an http(s) URL without a query, or empty")
+    return raw.rstrip("/")
+
+
 def _client_id(raw: str) -> str:
     if not re.fullmatch(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}", raw):
         raise _Invalid("the application (client) id of the app registration, a GUID")
@@ -253,6 +260,20 @@ SETTINGS: tuple[Setting, ...] = (
             "thumbprint is computed from it).", str),
     Setting("HC_GRAPH_TIMEOUT_SECONDS", "graph_timeout", "30", "a number from 1 to 120",
             "Timeout of each Graph and sign-in request.", _float_between(1, 120)),
+    Setting("HC_PUBLIC_BASE_URL", "public_base_url", "", "an http(s) URL, or empty",
+            "Where Graph reaches this app: subscriptions get `{this}/api/graph/notifications` and "
+            "`{this}/api/graph/lifecycle`. Must be https in Azure (e.g. `https://contoso-hc.azurewebsites.net`); "
+            "empty means the local host's own address.", _public_url),
+    Setting("HC_WINDOW_PAST_DAYS", "window_past_days", "7", "a whole number from 0 to 31",
+            "Meetings kept this many days back; older rows are purged.", _int_between(0, 31)),
+    Setting("HC_WINDOW_FUTURE_DAYS", "window_future_days", "31", "a whole number from 1 to 90",
+            "Meetings kept this many days ahead; the daily catch-up brings in what enters the horizon.",
+            _int_between(1, 90)),
+    Setting("HC_SUBSCRIPTION_MINUTES", "subscription_minutes", "10000", "a whole number from 60 to 10080",
+            "Lifetime asked for each subscription (Graph allows at most 10,080 minutes for events).",
+            _int_between(60, 10080)),
+    Setting("HC_RENEWAL_MARGIN_HOURS", "renewal_margin_hours", "48", "a whole number from 1 to 160",
+            "Subscriptions expiring within this many hours are renewed by the renewal timer.", _int_between(1, 160)),
 )
 
 
@@ -282,6 +303,11 @@ class Settings:
     client_secret: str
     client_certificate_file: str
     graph_timeout: float
+    public_base_url: str
+    window_past_days: int
+    window_future_days: int
+    subscription_minutes: int
+    renewal_margin_hours: int
     values: Mapping[str, str] = field(repr=False, default_factory=dict)
 
     def __repr__(self) -> str:
@@ -367,9 +393,17 @@ def _graph_rules(settings: Settings) -> Settings:
     if settings.client_secret == DEMO_CLIENT_SECRET and not settings.client_certificate_file:
         problems.append(("HC_CLIENT_SECRET", "the published demo secret", "your app's secret, or set "
                          "HC_CLIENT_CERTIFICATE_FILE"))
+    if not settings.public_base_url.startswith("https://"):
+        problems.append(("HC_PUBLIC_BASE_URL", settings.public_base_url or None, "the app's https address, because "
+                         "Graph delivers notifications only over https"))
     if problems:
         raise ConfigError(problems)
     return settings
+
+
+def public_base_url(settings: Settings) -> str:
+    """The base URL Graph posts notifications to: the setting, or the local host's own address."""
+    return settings.public_base_url or f"http://{settings.local_host}:{settings.local_port}"
 
 
 def app_path(value: str) -> Path:

@@ -50,14 +50,21 @@ class QueueRunner:
     def queue_name(self) -> str:
         return str(self._queue.queue_name)
 
-    def prepare(self) -> None:
-        """Create the trigger queue, so that messages sent once the host has started are not lost."""
-        ensure_queue(self._queue)
+    def prepare(self) -> bool:
+        """Create the trigger queue; False (logged) when storage cannot be reached yet."""
+        try:
+            ensure_queue(self._queue)
+        except Exception as exc:  # storage down at start-up: the poller keeps trying, the host stays up
+            log.warning("queue %s: cannot be created yet (%s)", self._queue.queue_name, type(exc).__name__)
+            return False
+        return True
 
     def _loop(self) -> None:
         capacity = self._options.batch_size + self._options.new_batch_threshold
         inflight: set[Future[None]] = set()
         delay = MIN_POLL_SECONDS
+        while not self._stop.is_set() and not self.prepare():
+            self._stop.wait(2.0)
         with ThreadPoolExecutor(max_workers=capacity, thread_name_prefix=f"q:{self.function.name}") as pool:
             while not self._stop.is_set():
                 inflight = {f for f in inflight if not f.done()}

@@ -50,13 +50,17 @@ def queue_service(connection: str, *, timeout: float | None = None) -> QueueServ
     return QueueServiceClient.from_connection_string(connection, **options)
 
 
-def queue_client(connection: str, name: str, *, base64: bool = True) -> QueueClient:
-    """A client for one queue; base64 bodies unless ``base64=False`` (raw wire text, for the dev host)."""
+def queue_client(connection: str, name: str, *, base64: bool = True, timeout: float | None = None) -> QueueClient:
+    """A client for one queue; base64 bodies unless ``base64=False`` (raw wire text, for the dev host).
+
+    ``timeout`` (seconds) also turns the SDK's retries off: a poller retries on its own schedule.
+    """
     from azure.storage.queue import TextBase64DecodePolicy, TextBase64EncodePolicy
 
+    service = queue_service(connection, timeout=timeout)
     if not base64:
-        return queue_service(connection).get_queue_client(name)
-    return queue_service(connection).get_queue_client(
+        return service.get_queue_client(name)
+    return service.get_queue_client(
         name, message_encode_policy=TextBase64EncodePolicy(), message_decode_policy=TextBase64DecodePolicy())
 
 

@@ -52,7 +52,8 @@ def _row_key(record: MeetingRecord) -> str:
     return f"m|{_utc(record.start).strftime(_TIME)}|{digest(record.event_id)[:32]}"
 
 
-def _index_key(event_id: str) -> str:
+def index_key(event_id: str) -> str:
+    """The RowKey of an event's index row."""
     return f"e|{digest(event_id)[:32]}"
 
 
@@ -73,17 +74,24 @@ class MeetingRepository:
 
     def held_change_key(self, tenant_id: str, mailbox_id: str, event_id: str) -> str | None:
         """The changeKey stored for an event: a notification carrying it needs no Graph call."""
-        index = self.table.get(partition_of(tenant_id, mailbox_id), _index_key(event_id))
+        index = self.table.get(partition_of(tenant_id, mailbox_id), index_key(event_id))
         return index.get("ChangeKey") if index else None
 
     def replace_event(self, tenant_id: str, mailbox_id: str, event_id: str, occurrences: Iterable[MeetingRecord],
                       *, change_key: str, last_modified: datetime) -> bool:
-        """Make the event's rows exactly ``occurrences``; False when what is held is as new or newer."""
+        """Make the event's rows exactly ``occurrences``; False when what is held is as new or newer.
+
+        An event with no occurrence in the window keeps no rows at all, not even its index.
+        """
         partition = partition_of(tenant_id, mailbox_id)
-        index = self.table.get(partition, _index_key(event_id))
+        index = self.table.get(partition, index_key(event_id))
         if index and _is_stale(index, change_key, _utc(last_modified)):
             return False
-        rows = {_row_key(r): self._entity(tenant_id, partition, _index_key(event_id), r) for r in occurrences}
+        occurrences = list(occurrences)
+        if not occurrences:
+            self.delete_event(tenant_id, mailbox_id, event_id)
+            return True
+        rows = {_row_key(r): self._entity(tenant_id, partition, index_key(event_id), r) for r in occurrences}
         stale = set(json.loads(index["Rows"])) - rows.keys() if index else set()
         operations: list[Operation] = [("delete", {"PartitionKey": partition, "RowKey": key}) for key in sorted(stale)]
         operations += [("upsert", entity) for entity in rows.values()]
@@ -94,7 +102,7 @@ class MeetingRepository:
     def delete_event(self, tenant_id: str, mailbox_id: str, event_id: str) -> int:
         """Remove an event's rows and index (idempotent); the number of occurrence rows removed."""
         partition = partition_of(tenant_id, mailbox_id)
-        index = self.table.get(partition, _index_key(event_id))
+        index = self.table.get(partition, index_key(event_id))
         if index is None:
             return 0
         keys = json.loads(index["Rows"])
@@ -103,6 +111,21 @@ class MeetingRepository:
                            {"etag": index["etag"], "match_condition": _if_not_modified()}))
         self.table.transact(operations)
         return len(keys)
+
+    def event_keys(self, tenant_id: str, mailbox_id: str) -> set[str]:
+        """The index keys of every event held for the mailbox (for a full catch-up's reconciliation)."""
+        query = "PartitionKey eq @p and RowKey ge 'e|' and RowKey lt 'e}'"
+        rows = self.table.query(query, parameters={"p": partition_of(tenant_id, mailbox_id)}, select=["RowKey"])
+        return {row["RowKey"] for row in rows}
+
+    def delete_event_key(self, tenant_id: str, mailbox_id: str, event_key: str) -> None:
+        """Remove an event known only by its index key (it vanished from Graph while we were not told)."""
+        partition = partition_of(tenant_id, mailbox_id)
+        index = self.table.get(partition, event_key)
+        if index is not None:
+            operations: list[Operation] = [("delete", {"PartitionKey": partition, "RowKey": key})
+                                           for key in json.loads(index["Rows"])]
+            self.table.transact(operations + [("delete", {"PartitionKey": partition, "RowKey": event_key})])
 
     def list_meetings(self, tenant_id: str, mailbox_id: str, *, start: datetime, end: datetime) -> list[MeetingRecord]:
         """Occurrences overlapping [start, end), sorted by start: one partition range query."""
@@ -145,7 +168,7 @@ class MeetingRepository:
 
     def _index_operation(self, partition: str, event_id: str, index: Entity | None, keys: list[str],
                          change_key: str, last_modified: datetime) -> Operation:
-        entity = {"PartitionKey": partition, "RowKey": _index_key(event_id), "Rows": json.dumps(keys),
+        entity = {"PartitionKey": partition, "RowKey": index_key(event_id), "Rows": json.dumps(keys),
                   "ChangeKey": change_key, "LastModifiedUtc": _utc(last_modified)}
         if index is None:
             return ("create", entity)

@@ -16,7 +16,7 @@ from shared.errors import ValidationError
 from shared.storage.clients import ensure_queue, queue_client
 
 REFERENCE_FIELDS = frozenset({"tenant_id", "mailbox_id", "subscription_id", "event_id", "change_type",
-                              "reason", "kind"})
+                              "change_key", "reason", "kind"})
 _REFERENCE = re.compile(r"[A-Za-z0-9._:=+/\-]{1,512}")
 
 

@@ -124,6 +124,11 @@ class MailboxRepository:
         row = self.table.get(tenant_id, mailbox_id)
         return self._mailbox(row) if row else None
 
+    def list_ids(self, tenant_id: str) -> list[str]:
+        """Ids of the tenant's enabled mailboxes, read without opening any sealed field."""
+        rows = self.table.query("PartitionKey eq @t", parameters={"t": tenant_id}, select=["RowKey", "Enabled"])
+        return [row["RowKey"] for row in rows if row.get("Enabled", True)]
+
     def list_mailboxes(self, tenant_id: str) -> list[Mailbox]:
         return [self._mailbox(row) for row in self.table.query("PartitionKey eq @t", parameters={"t": tenant_id})]
 

@@ -100,7 +100,8 @@ def test_default_keys_are_refused_off_loopback() -> None:
 REMOTE_STORAGE = ("DefaultEndpointsProtocol=https;AccountName=hcprod;AccountKey=" + "A" * 88
                   + ";EndpointSuffix=core.windows.net")
 PRODUCTION = {"AzureWebJobsStorage": REMOTE_STORAGE, "HC_GRAPH_BASE_URL": "microsoft",
-              "HC_CLIENT_ID": "0f0f0f0f-1234-4abc-8def-0123456789ab", "HC_CLIENT_SECRET": "a-real-secret"}
+              "HC_CLIENT_ID": "0f0f0f0f-1234-4abc-8def-0123456789ab", "HC_CLIENT_SECRET": "a-real-secret",
+              "HC_PUBLIC_BASE_URL": "https://contoso-hc.azurewebsites.net"}
 
 
 @pytest.mark.parametrize(("values", "setting", "expected"), [
@@ -141,7 +142,7 @@ def test_the_stand_in_and_demo_credentials_never_serve_remote_storage() -> None:
               "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"}
     with pytest.raises(ConfigError) as caught:
         load_settings(remote, local_settings=NOWHERE)
-    assert caught.value.settings == ["HC_GRAPH_BASE_URL", "HC_CLIENT_ID", "HC_CLIENT_SECRET"]
+    assert caught.value.settings == ["HC_GRAPH_BASE_URL", "HC_CLIENT_ID", "HC_CLIENT_SECRET", "HC_PUBLIC_BASE_URL"]
     assert "graphsim-demo-client-secret" not in str(caught.value)
     settings = load_settings(remote | PRODUCTION | {"HC_KEY_PROVIDER": "awskms"}, local_settings=NOWHERE)
     assert (settings.graph_base_url, settings.deployment) == ("", "commercial")

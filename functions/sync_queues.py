@@ -1,0 +1,79 @@
+"""Queue triggers of the sync engine: one change, one lifecycle event, one mailbox or tenant job.
+
+Each message is a reference; the handler calls one engine entry point and maps errors with
+``queue_outcome``: transient errors retry (poison after ``maxDequeueCount``), permanent and auth
+errors are recorded on the mailbox and completed, malformed messages go to the poison queue.
+"""
+
+import logging
+from collections.abc import Callable
+
+import azure.functions as func
+
+from shared.sync.engine import CHANGES_QUEUE, JOBS_QUEUE, LIFECYCLE_QUEUE
+
+bp = func.Blueprint()
+log = logging.getLogger("hybridcalendar.sync")
+
+
+def _run(message: func.QueueMessage, queue: str, work: Callable[[dict[str, str]], object]) -> None:
+    from shared.errors import HybridCalendarError, QueueOutcome, queue_outcome
+    from shared.logs import describe_exception
+    from shared.storage.queues import parse_reference
+    from shared.sync.engine import get_engine
+
+    reference = parse_reference(message.get_body().decode("utf-8"))
+    try:
+        outcome = work(reference)
+    except HybridCalendarError as error:
+        if queue_outcome(error) is not QueueOutcome.DROP:
+            raise
+        if reference.get("mailbox_id"):
+            get_engine().record_failure(reference["tenant_id"], reference["mailbox_id"], error)
+        log.warning("%s message %s dropped: %s", queue, message.id, describe_exception(error))
+        return
+    log.info("%s message %s: %s", queue, message.id, outcome)
+
+
+@bp.queue_trigger(arg_name="message", queue_name=CHANGES_QUEUE, connection="AzureWebJobsStorage")
+def apply_change(message: func.QueueMessage) -> None:
+    from shared.sync.engine import get_engine
+
+    _run(message, CHANGES_QUEUE, get_engine().apply_change)
+
+
+@bp.queue_trigger(arg_name="message", queue_name=LIFECYCLE_QUEUE, connection="AzureWebJobsStorage")
+def lifecycle_event(message: func.QueueMessage) -> None:
+    from shared.sync.engine import get_engine
+
+    def handle(reference: dict[str, str]) -> object:
+        engine, tenant, mailbox = get_engine(), reference["tenant_id"], reference["mailbox_id"]
+        reason = reference.get("reason")
+        if reason == "reauthorizationRequired":
+            return engine.reauthorize(tenant, mailbox, reference["subscription_id"])
+        if reason == "subscriptionRemoved":
+            return engine.resubscribe(tenant, mailbox, reference["subscription_id"])
+        return engine.catch_up(tenant, mailbox)
+
+    _run(message, LIFECYCLE_QUEUE, handle)
+
+
+@bp.queue_trigger(arg_name="message", queue_name=JOBS_QUEUE, connection="AzureWebJobsStorage")
+def mailbox_job(message: func.QueueMessage) -> None:
+    from shared.sync.engine import get_engine
+
+    def handle(reference: dict[str, str]) -> object:
+        engine, tenant, kind = get_engine(), reference["tenant_id"], reference.get("kind")
+        jobs = {"enable": lambda: engine.enable(tenant, reference["mailbox_id"], kind=reference.get("reason") or "user"),
+                "disable": lambda: engine.disable(tenant, reference["mailbox_id"]),
+                "renew": lambda: engine.renew_due(tenant),
+                "reconcile": lambda: engine.reconcile(tenant),
+                "catchup": lambda: engine.catch_up(tenant, reference["mailbox_id"], fresh=True),
+                "purge": lambda: engine.purge(tenant, reference["mailbox_id"])}
+        if kind not in jobs:
+            from shared.errors import ValidationError
+
+            raise ValidationError(f"unknown job kind {kind!r}")
+        return jobs[kind]()
+
+    _run(message, JOBS_QUEUE, handle)

@@ -1,0 +1,1 @@
+"""Keeping every enabled mailbox's meetings current: subscriptions, webhooks, changes, catch-up, retention."""

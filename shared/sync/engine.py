@@ -1,0 +1,338 @@
+"""The sync engine: enabling mailboxes, subscriptions, change processing, catch-up and retention.
+
+Every entry point takes references (tenant, mailbox, event ids) and is safe to run twice:
+Graph delivers at least once, out of order and with duplicates, and queues redeliver.
+
+* A change whose ``changeKey`` we already hold costs no Graph call; otherwise one GET of the
+  event (plus its ``instances`` in the window for a series). Rows are replaced per event in
+  entity group transactions, and an older delivery never overwrites newer data.
+* Subscriptions are renewed in ``$batch`` (about N/20 requests for N subscriptions); one Graph
+  no longer knows (404) is recreated and the mailbox caught up by delta.
+* Catch-up is a calendarView delta round over the window. A round from scratch (initial,
+  daily, after a 410) also removes what we hold that Graph no longer has.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from shared.errors import (ConflictError, HybridCalendarError, MailboxNotFoundError, NotFoundError,
+                           ResyncRequiredError)
+from shared.graph.batch import BatchRequest
+from shared.graph.client import GraphClient, graph_time
+from shared.storage.meetings import index_key
+from shared.storage.records import Mailbox, Subscription, Tenant, digest
+from shared.storage.stores import Stores
+from shared.sync.records import EVENT_FIELDS, last_modified, to_record
+from shared.sync.window import Window
+
+SERIES_TYPES = ("occurrence", "exception")
+CHANGES_QUEUE = "hc-changes"
+LIFECYCLE_QUEUE = "hc-lifecycle"
+JOBS_QUEUE = "hc-jobs"
+NOTED_EVERY = timedelta(minutes=1)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    """Where Graph posts notifications, how long subscriptions live, and the window kept."""
+
+    public_base_url: str
+    window: Window = Window()
+    subscription_minutes: int = 10000
+    renewal_margin: timedelta = timedelta(hours=48)
+
+    @property
+    def notification_url(self) -> str:
+        return f"{self.public_base_url}/api/graph/notifications"
+
+    @property
+    def lifecycle_url(self) -> str:
+        return f"{self.public_base_url}/api/graph/lifecycle"
+
+
+class SyncEngine:
+    """What the triggers call; each method is one unit of queue work (or one admin request)."""
+
+    def __init__(self, stores: Stores, graph: GraphClient, options: SyncOptions, *,
+                 now: Callable[[], datetime] = utcnow) -> None:
+        self.stores, self.graph, self.options, self.now = stores, graph, options, now
+        self._noted: dict[tuple[str, str], datetime] = {}
+
+    # mailboxes ----------------------------------------------------------------------------------
+
+    def enable(self, tenant_id: str, mailbox_id: str, *, kind: str = "user") -> Mailbox:
+        """Record the mailbox, subscribe to it and sync its window (idempotent)."""
+        user = self.graph.get_user(tenant_id, mailbox_id, select=["id", "displayName", "mail"])
+        if self.stores.tenants.get(tenant_id) is None:
+            self.stores.tenants.save(Tenant(tenant_id, cloud=self.graph.auth.cloud(tenant_id).instance))
+        current = self.stores.mailboxes.get(tenant_id, user["id"])
+        mailbox = Mailbox(tenant_id, user["id"], kind, user.get("mail"), user.get("displayName"), True,
+                          current.subscription_id if current else None)
+        self.stores.mailboxes.save(mailbox)
+        subscription = self._live_subscription(mailbox) or self.subscribe(tenant_id, mailbox.mailbox_id)
+        self.catch_up(tenant_id, mailbox.mailbox_id, fresh=True)
+        return replace(mailbox, subscription_id=subscription.subscription_id)
+
+    def disable(self, tenant_id: str, mailbox_id: str) -> int:
+        """Delete the subscription and every stored row of the mailbox; the number of rows removed."""
+        mailbox = self.stores.mailboxes.get(tenant_id, mailbox_id)
+        for subscription in self.stores.subscriptions.list_subscriptions(tenant_id):
+            if subscription.mailbox_id == mailbox_id:
+                self.graph.delete_subscription(tenant_id, subscription.subscription_id)
+                self.stores.subscriptions.delete(tenant_id, subscription.subscription_id)
+        removed = self.stores.meetings.delete_mailbox(tenant_id, mailbox_id)
+        self.stores.delta_links.delete(tenant_id, mailbox_id)
+        if mailbox is not None:
+            self.stores.mailboxes.delete(tenant_id, mailbox_id)
+        return removed
+
+    # subscriptions ------------------------------------------------------------------------------
+
+    def subscribe(self, tenant_id: str, mailbox_id: str) -> Subscription:
+        """A new subscription for the mailbox; a leftover one for the same resource is replaced."""
+        client_state = secrets.token_urlsafe(48)
+        expires = self.now() + timedelta(minutes=self.options.subscription_minutes)
+        try:
+            created = self._create(tenant_id, mailbox_id, client_state, expires)
+        except ConflictError:
+            self._delete_graph_duplicates(tenant_id, mailbox_id)
+            created = self._create(tenant_id, mailbox_id, client_state, expires)
+        subscription = Subscription(tenant_id, created["id"], mailbox_id, _parse_time(created["expirationDateTime"]),
+                                    digest(client_state))
+        self.stores.subscriptions.save(subscription)
+        self._update_mailbox(tenant_id, mailbox_id, subscription_id=subscription.subscription_id, last_error=None)
+        return subscription
+
+    def renew_due(self, tenant_id: str) -> dict[str, int]:
+        """Renew the tenant's subscriptions that expire within the margin, 20 per ``$batch``."""
+        horizon = self.now() + self.options.renewal_margin
+        due = [s for s in self.stores.subscriptions.list_subscriptions(tenant_id) if s.expires <= horizon]
+        expires = self.now() + timedelta(minutes=self.options.subscription_minutes)
+        requests = [BatchRequest(str(i), "PATCH", f"/subscriptions/{s.subscription_id}",
+                                 body={"expirationDateTime": graph_time(expires)}) for i, s in enumerate(due)]
+        counts = {"renewed": 0, "recreated": 0, "failed": 0}
+        for key, result in self.graph.batch(tenant_id, requests).items():
+            subscription = due[int(key)]
+            if result.ok:
+                self.stores.subscriptions.save(replace(subscription, expires=_parse_time(result.body["expirationDateTime"]),
+                                                       etag=None))
+                counts["renewed"] += 1
+            elif isinstance(result.error, NotFoundError):
+                self.resubscribe(tenant_id, subscription.mailbox_id, subscription.subscription_id)
+                counts["recreated"] += 1
+            else:
+                self._record_error(tenant_id, subscription.mailbox_id, result.error)
+                counts["failed"] += 1
+        return counts
+
+    def resubscribe(self, tenant_id: str, mailbox_id: str, old_subscription_id: str | None = None) -> Subscription:
+        """Replace a subscription Graph removed, then catch up on what was missed meanwhile."""
+        if old_subscription_id:
+            self.stores.subscriptions.delete(tenant_id, old_subscription_id)
+        subscription = self.subscribe(tenant_id, mailbox_id)
+        self.catch_up(tenant_id, mailbox_id)
+        return subscription
+
+    def reauthorize(self, tenant_id: str, mailbox_id: str, subscription_id: str) -> None:
+        try:
+            self.graph.reauthorize_subscription(tenant_id, subscription_id)
+        except NotFoundError:
+            self.resubscribe(tenant_id, mailbox_id, subscription_id)
+
+    def reconcile(self, tenant_id: str) -> dict[str, int]:
+        """Make Graph's list and ours agree: recreate what Graph lost, delete our strays on Graph."""
+        ours = {s.subscription_id: s for s in self.stores.subscriptions.list_subscriptions(tenant_id)}
+        graphs = {s["id"] for s in self.graph.list_subscriptions(tenant_id)
+                  if str(s.get("notificationUrl", "")).startswith(self.options.notification_url)}
+        counts = {"recreated": 0, "deleted": 0}
+        for missing in set(ours) - graphs:
+            self.resubscribe(tenant_id, ours[missing].mailbox_id, missing)
+            counts["recreated"] += 1
+        for stray in graphs - set(ours):
+            self.graph.delete_subscription(tenant_id, stray)
+            counts["deleted"] += 1
+        return counts
+
+    # changes ------------------------------------------------------------------------------------
+
+    def apply_change(self, reference: Mapping[str, str]) -> str:
+        """One notification: ``unchanged`` (no Graph call), ``deleted``, ``stored`` or ``stale``."""
+        tenant, mailbox, event_id = reference["tenant_id"], reference["mailbox_id"], reference["event_id"]
+        self._note_notification(tenant, mailbox)
+        if reference.get("change_type") == "deleted":
+            self.stores.meetings.delete_event(tenant, mailbox, event_id)
+            return "deleted"
+        if reference.get("change_key") and \
+                self.stores.meetings.held_change_key(tenant, mailbox, event_id) == reference["change_key"]:
+            return "unchanged"
+        try:
+            event = self.graph.get_event(tenant, mailbox, event_id, select=EVENT_FIELDS)
+        except MailboxNotFoundError:
+            raise
+        except NotFoundError:
+            self.stores.meetings.delete_event(tenant, mailbox, event_id)
+            return "deleted"
+        return "stored" if self.store_event(tenant, mailbox, event) else "stale"
+
+    def store_event(self, tenant_id: str, mailbox_id: str, event: dict[str, Any]) -> bool:
+        """Write the rows of an event (a series: its occurrences in the window); False if we hold newer."""
+        if event.get("type") in SERIES_TYPES and event.get("seriesMasterId"):
+            event = self.graph.get_event(tenant_id, mailbox_id, event["seriesMasterId"], select=EVENT_FIELDS)
+        start, end = self.options.window.bounds(self.now())
+        if event.get("type") == "seriesMaster":
+            occurrences = self.graph.list_instances(tenant_id, mailbox_id, event["id"], start=start, end=end,
+                                                    select=EVENT_FIELDS)
+            records = [to_record(item) for item in occurrences]
+        else:
+            record = to_record(event)
+            records = [record] if record.start < end and record.end > start else []
+        return self.stores.meetings.replace_event(tenant_id, mailbox_id, event["id"], records,
+                                                  change_key=str(event.get("changeKey") or ""),
+                                                  last_modified=last_modified(event))
+
+    # catch-up -----------------------------------------------------------------------------------
+
+    def catch_up(self, tenant_id: str, mailbox_id: str, *, fresh: bool = False) -> dict[str, int]:
+        """A delta round over the window: from the stored link, or from scratch (which also reconciles)."""
+        link = None if fresh else self.stores.delta_links.load(tenant_id, mailbox_id)
+        try:
+            counts = self._delta_round(tenant_id, mailbox_id, link)
+        except ResyncRequiredError:
+            self.stores.delta_links.delete(tenant_id, mailbox_id)
+            counts = self._delta_round(tenant_id, mailbox_id, None)
+        self._update_mailbox(tenant_id, mailbox_id, last_sync=self.now(), last_error=None)
+        return counts
+
+    def _delta_round(self, tenant_id: str, mailbox_id: str, link: str | None) -> dict[str, int]:
+        start, end = self.options.window.bounds(self.now())
+        round_ = self.graph.calendar_view_delta(tenant_id, mailbox_id, start=start, end=end, delta_link=link)
+        groups: dict[str, list[dict[str, Any]]] = {}
+        removed: list[str] = []
+        for item in round_:
+            if item.removed:
+                removed.append(item.id)
+            else:
+                groups.setdefault(str(item.event.get("seriesMasterId") or item.id), []).append(item.event)
+        for event_id in removed:
+            self.stores.meetings.delete_event(tenant_id, mailbox_id, event_id)
+        for key, items in groups.items():
+            self._store_group(tenant_id, mailbox_id, key, items, complete=link is None)
+        if link is None:
+            self._forget_vanished(tenant_id, mailbox_id, {index_key(k) for k in groups})
+        if round_.delta_link:
+            self.stores.delta_links.save(tenant_id, mailbox_id, round_.delta_link)
+        return {"events": len(groups), "removed": len(removed)}
+
+    def _store_group(self, tenant_id: str, mailbox_id: str, key: str, items: list[dict[str, Any]], *,
+                     complete: bool) -> None:
+        """A single event from its delta item; a series from its occurrences if the round is complete."""
+        single = len(items) == 1 and items[0].get("type") in (None, "singleInstance")
+        if single or complete:
+            newest = max(items, key=lambda i: str(i.get("lastModifiedDateTime") or ""))
+            change_key = str(newest.get("changeKey") or "") if single else f"delta:{newest.get('changeKey', '')}"
+            self.stores.meetings.replace_event(tenant_id, mailbox_id, key, [to_record(i) for i in items],
+                                               change_key=change_key, last_modified=last_modified(newest))
+        else:
+            self.store_event(tenant_id, mailbox_id, items[0])
+
+    def _forget_vanished(self, tenant_id: str, mailbox_id: str, seen: set[str]) -> None:
+        for key in self.stores.meetings.event_keys(tenant_id, mailbox_id) - seen:
+            self.stores.meetings.delete_event_key(tenant_id, mailbox_id, key)
+
+    # retention ----------------------------------------------------------------------------------
+
+    def purge(self, tenant_id: str, mailbox_id: str) -> int:
+        """Delete the mailbox's rows that slid out of the window (cost: the rows deleted)."""
+        start, _ = self.options.window.bounds(self.now())
+        return self.stores.meetings.purge_before(tenant_id, mailbox_id, start)
+
+    # helpers ------------------------------------------------------------------------------------
+
+    def _create(self, tenant_id: str, mailbox_id: str, client_state: str, expires: datetime) -> dict[str, Any]:
+        return self.graph.create_subscription(tenant_id, mailbox_id, notification_url=self.options.notification_url,
+                                              lifecycle_url=self.options.lifecycle_url, client_state=client_state,
+                                              expires=expires)
+
+    def _delete_graph_duplicates(self, tenant_id: str, mailbox_id: str) -> None:
+        resource = f"/users/{mailbox_id}/events".lower()
+        for existing in self.graph.list_subscriptions(tenant_id):
+            if str(existing.get("resource", "")).lower().lstrip("/") == resource.lstrip("/"):
+                self.graph.delete_subscription(tenant_id, existing["id"])
+
+    def _live_subscription(self, mailbox: Mailbox) -> Subscription | None:
+        if not mailbox.subscription_id:
+            return None
+        found = self.stores.subscriptions.get(mailbox.tenant_id, mailbox.subscription_id)
+        return found if found is not None and found.expires > self.now() else None
+
+    def _note_notification(self, tenant_id: str, mailbox_id: str) -> None:
+        """The mailbox's last-notification time, written at most once a minute per worker."""
+        now = self.now()
+        if now - self._noted.get((tenant_id, mailbox_id), datetime.min.replace(tzinfo=timezone.utc)) >= NOTED_EVERY:
+            self._noted[(tenant_id, mailbox_id)] = now
+            self._update_mailbox(tenant_id, mailbox_id, last_notification=now)
+
+    def _record_error(self, tenant_id: str, mailbox_id: str, error: HybridCalendarError | None) -> None:
+        self._update_mailbox(tenant_id, mailbox_id, last_error=error.code if error else "unknown")
+
+    def record_failure(self, tenant_id: str, mailbox_id: str, error: HybridCalendarError) -> None:
+        """What an admin sees on the mailbox: the error's code, never its message."""
+        self._record_error(tenant_id, mailbox_id, error)
+
+    def _update_mailbox(self, tenant_id: str, mailbox_id: str, **changes: Any) -> None:
+        """Status fields of the mailbox row, retried once if someone else wrote it meanwhile."""
+        for _ in range(2):
+            mailbox = self.stores.mailboxes.get(tenant_id, mailbox_id)
+            if mailbox is None:
+                return
+            try:
+                self.stores.mailboxes.save(replace(mailbox, **changes))
+                return
+            except ConflictError:
+                continue
+
+
+def _parse_time(text: str) -> datetime:
+    cleaned = text.rstrip("Z")
+    if "+" in cleaned[19:]:
+        cleaned = cleaned[:cleaned.rindex("+")]
+    return datetime.fromisoformat(cleaned[:26]).replace(tzinfo=timezone.utc)
+
+
+
+def build_engine(settings: Any) -> SyncEngine:
+    """The engine over the process's stores and Graph client, as the settings describe."""
+    from shared.config import public_base_url
+    from shared.graph.factory import get_graph_client
+    from shared.storage.stores import get_stores
+
+    options = SyncOptions(public_base_url(settings), Window(settings.window_past_days, settings.window_future_days),
+                          settings.subscription_minutes, timedelta(hours=settings.renewal_margin_hours))
+    return SyncEngine(get_stores(), get_graph_client(), options)
+
+
+@lru_cache(maxsize=1)
+def get_engine() -> SyncEngine:
+    """The process's engine (one Graph client, one key ring, shared by every function)."""
+    from shared.config import get_settings
+
+    return build_engine(get_settings())
+
+
+@lru_cache(maxsize=1)
+def get_verifier() -> Any:
+    """The webhook's verifier: stored subscriptions only, no Graph or key-provider call."""
+    from shared.storage.stores import get_stores
+    from shared.sync.notifications import NotificationVerifier
+
+    return NotificationVerifier(get_stores().subscriptions)

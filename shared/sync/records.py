@@ -1,0 +1,52 @@
+"""A Graph event (single, occurrence or exception) as the meeting row the list and Join button need.
+
+Times come from Graph in UTC (the client sends ``Prefer: outlook.timezone="UTC"``); the zone the
+organizer used (``originalStartTimeZone``, Windows or IANA) is kept for display. Join details
+come from the parser, with ``onlineMeeting.joinUrl`` as the authoritative link when present.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from shared.parsing import extract_join_info
+from shared.storage.meetings import MeetingRecord
+
+EVENT_FIELDS = ("id", "subject", "start", "end", "originalStartTimeZone", "location", "body", "organizer",
+                "isCancelled", "isOnlineMeeting", "onlineMeeting", "type", "seriesMasterId", "iCalUId",
+                "changeKey", "lastModifiedDateTime", "recurrence", "isAllDay")
+
+
+def graph_moment(value: dict[str, Any] | None) -> datetime:
+    """A dateTimeTimeZone Graph returned in UTC (``2026-12-01T10:00:00.0000000``) as an aware datetime."""
+    if not value or not value.get("dateTime"):
+        raise ValueError("event has no start or end")
+    text = str(value["dateTime"])[:26].rstrip("Z")
+    moment = datetime.fromisoformat(text)
+    zone = (value.get("timeZone") or "UTC").strip()
+    if zone.upper() not in ("UTC", "ETC/UTC", "COORDINATED UNIVERSAL TIME"):
+        from shared.timezones import zone as lookup
+
+        return moment.replace(tzinfo=lookup(zone)).astimezone(timezone.utc)
+    return moment.replace(tzinfo=timezone.utc)
+
+
+def last_modified(event: dict[str, Any]) -> datetime:
+    """``lastModifiedDateTime`` (always UTC, up to 7 fractional digits) as an aware datetime."""
+    text = str(event.get("lastModifiedDateTime") or "1970-01-01T00:00:00Z").rstrip("Z")[:26]
+    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+
+
+def to_record(event: dict[str, Any]) -> MeetingRecord:
+    """The meeting row of one event or occurrence (join info from the parser)."""
+    body = event.get("body") or {}
+    online = (event.get("onlineMeeting") or {}).get("joinUrl")
+    info = extract_join_info((event.get("location") or {}).get("displayName") or "", body.get("content") or "",
+                             "text" if str(body.get("contentType", "html")).lower() == "text" else "html",
+                             online_meeting_url=online)
+    organizer = ((event.get("organizer") or {}).get("emailAddress") or {}).get("name")
+    return MeetingRecord(str(event["id"]), graph_moment(event.get("start")), graph_moment(event.get("end")),
+                         str(event.get("originalStartTimeZone") or "UTC"), event.get("subject"), organizer,
+                         info.provider, info.join_url, info.sip_uri, event.get("iCalUId"),
+                         bool(info.join_url or event.get("isOnlineMeeting")), bool(event.get("isCancelled")))
