@@ -78,8 +78,18 @@ def app_environment(values: dict[str, str]) -> Iterator[Settings]:
         for key, value in values.items():
             patch.setenv(key, value)
         patch.setattr(config, "APP_ROOT", Path("/nonexistent-app-root"))
-        get_settings.cache_clear()
+        _clear_process_caches()
         try:
             yield get_settings()
         finally:
-            get_settings.cache_clear()
+            _clear_process_caches()
+
+
+def _clear_process_caches() -> None:
+    """Settings and everything built from them once per process (stores, Graph client, engine)."""
+    from shared.graph.factory import get_graph_client
+    from shared.storage.stores import get_stores
+    from shared.sync.engine import get_engine, get_verifier
+
+    for cached in (get_settings, get_stores, get_graph_client, get_engine, get_verifier):
+        cached.cache_clear()

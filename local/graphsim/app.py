@@ -39,6 +39,7 @@ class Faults:
     latency_seconds: float = 0.0
     denied_mailboxes: set[str] = field(default_factory=set)
     requests: int = 0
+    http_requests: int = 0
 
 
 class GraphSimApp:
@@ -88,6 +89,8 @@ class GraphSimApp:
 
     def graph_call(self, request: Request, *, inner: bool = False) -> Response:
         if not inner:
+            with self._lock:
+                self.faults.http_requests += 1
             self._authenticate(request)
         request.path = request.path.rstrip("/") or "/"
         handler, params, known = self.graph.match(request.method, request.path)
@@ -343,6 +346,7 @@ class GraphSimApp:
             return {"tenants": len(self.store.tenants), "users": len(self.store.users),
                     "events": sum(len(e) for e in self.store.events.values()),
                     "subscriptions": len(self.store.subscriptions), "requests": self.faults.requests,
+                    "httpRequests": self.faults.http_requests,
                     "notificationsDelivered": len(self.deliverer.delivered)}
 
     def expire_subscription(self, subscription_id: str) -> None:

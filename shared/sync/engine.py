@@ -15,6 +15,7 @@ Graph delivers at least once, out of order and with duplicates, and queues redel
 from __future__ import annotations
 
 import secrets
+import threading
 from functools import lru_cache
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -36,6 +37,7 @@ CHANGES_QUEUE = "hc-changes"
 LIFECYCLE_QUEUE = "hc-lifecycle"
 JOBS_QUEUE = "hc-jobs"
 NOTED_EVERY = timedelta(minutes=1)
+CLAIM_FOR = timedelta(minutes=5)
 
 
 def utcnow() -> datetime:
@@ -67,6 +69,8 @@ class SyncEngine:
                  now: Callable[[], datetime] = utcnow) -> None:
         self.stores, self.graph, self.options, self.now = stores, graph, options, now
         self._noted: dict[tuple[str, str], datetime] = {}
+        self._claims: dict[tuple[str, str, str, str], datetime] = {}
+        self._lock = threading.Lock()
 
     # mailboxes ----------------------------------------------------------------------------------
 
@@ -172,9 +176,19 @@ class SyncEngine:
         if reference.get("change_type") == "deleted":
             self.stores.meetings.delete_event(tenant, mailbox, event_id)
             return "deleted"
-        if reference.get("change_key") and \
-                self.stores.meetings.held_change_key(tenant, mailbox, event_id) == reference["change_key"]:
+        change_key = reference.get("change_key")
+        if change_key and self.stores.meetings.held_change_key(tenant, mailbox, event_id) == change_key:
             return "unchanged"
+        claim = (tenant, mailbox, event_id, change_key or "")
+        if change_key and not self._claim(claim):
+            return "duplicate"
+        try:
+            return self._fetch_and_store(tenant, mailbox, event_id)
+        except Exception:
+            self._claims.pop(claim, None)
+            raise
+
+    def _fetch_and_store(self, tenant: str, mailbox: str, event_id: str) -> str:
         try:
             event = self.graph.get_event(tenant, mailbox, event_id, select=EVENT_FIELDS)
         except MailboxNotFoundError:
@@ -183,6 +197,18 @@ class SyncEngine:
             self.stores.meetings.delete_event(tenant, mailbox, event_id)
             return "deleted"
         return "stored" if self.store_event(tenant, mailbox, event) else "stale"
+
+    def _claim(self, key: tuple[str, str, str, str]) -> bool:
+        """First worker of this process to see this change version? Duplicates that arrive together
+        (Graph sends them within moments) are then dropped without a GET; later ones meet the held key."""
+        now = self.now()
+        with self._lock:
+            for stale in [k for k, at in self._claims.items() if now - at > CLAIM_FOR]:
+                del self._claims[stale]
+            if key in self._claims:
+                return False
+            self._claims[key] = now
+            return True
 
     def store_event(self, tenant_id: str, mailbox_id: str, event: dict[str, Any]) -> bool:
         """Write the rows of an event (a series: its occurrences in the window); False if we hold newer."""

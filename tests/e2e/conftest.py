@@ -1,0 +1,69 @@
+"""The whole product on one machine: dev host running function_app.py, Graph stand-in, Azurite."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import requests
+
+from local.azurite import free_port
+from local.graphsim.demo import Demo, seed_demo
+from local.graphsim.server import GraphSim
+from local.host import DevHost
+from shared.config import Settings
+from shared.storage.stores import Stores, get_stores
+from shared.sync.engine import SyncEngine, get_engine
+from tests.conftest import app_environment
+
+FUNCTION_KEY = "e2e-function-key-000001"
+
+
+@dataclass
+class Stack:
+    url: str
+    sim: GraphSim
+    demo: Demo
+    settings: Settings
+
+    @property
+    def stores(self) -> Stores:
+        return get_stores()
+
+    @property
+    def engine(self) -> SyncEngine:
+        return get_engine()
+
+    def admin(self, method: str, path: str, **options: Any) -> requests.Response:
+        return requests.request(method, f"{self.url}/api/{path}", headers={"x-functions-key": FUNCTION_KEY},
+                                timeout=60, **options)
+
+    def graph_requests(self) -> int:
+        return self.sim.app.faults.requests
+
+
+@pytest.fixture(scope="module")
+def stack(azurite: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    port = free_port()
+    with GraphSim() as sim:
+        demo = seed_demo(sim.app, meetings=False)
+        values = {"AzureWebJobsStorage": azurite, "HC_LOCAL_PORT": str(port), "HC_PUBLIC_BASE_URL":
+                  f"http://127.0.0.1:{port}", "HC_GRAPH_BASE_URL": sim.url, "HC_GRAPH_CA_BUNDLE": sim.ca_bundle,
+                  "HC_LOCAL_KEY_FILE": str(tmp_path_factory.mktemp("e2e-kek") / "kek.json"),
+                  "HC_FUNCTION_KEY": FUNCTION_KEY, "HC_MASTER_KEY": "e2e-master-key-0000001"}
+        with app_environment(values) as settings, DevHost(settings) as host:
+            yield Stack(host.url, sim, demo, settings)
+
+
+def eventually(check: Callable[[], Any], timeout: float = 20.0) -> Any:
+    """The first truthy value of ``check`` within ``timeout`` seconds (AssertionError otherwise)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            assert value, "condition not met in time"
+            return value
+        time.sleep(0.1)

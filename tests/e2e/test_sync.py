@@ -1,0 +1,252 @@
+"""Calendar sync end to end: admin API, subscriptions, webhooks over HTTP, queues, Graph, encrypted rows."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import requests
+
+from local.graphsim.store import User
+from tests.e2e.conftest import Stack, eventually
+
+NOW = datetime.now(timezone.utc)
+TOMORROW = (NOW + timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
+
+
+def when(hours: float, zone: str = "UTC") -> dict[str, str]:
+    return {"dateTime": (TOMORROW + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": zone}
+
+
+def mailbox(stack: Stack, kind: str = "user") -> User:
+    tag = uuid.uuid4().hex[:8]
+    return stack.sim.app.store.add_user(User(str(uuid.uuid4()), stack.demo.tenant_id, f"{kind}{tag}@contoso.example",
+                                             f"{kind.title()} {tag}", kind))
+
+
+def enabled(stack: Stack, kind: str = "user") -> User:
+    user = mailbox(stack, kind)
+    answer = stack.admin("POST", f"tenants/{stack.demo.tenant_id}/mailboxes/{user.id}", params={"kind": kind})
+    assert answer.status_code == 200, answer.text
+    return user
+
+
+def stored(stack: Stack, user: User, days: int = 40) -> list:
+    return stack.stores.meetings.list_meetings(stack.demo.tenant_id, user.id, start=NOW - timedelta(days=8),
+                                               end=NOW + timedelta(days=days))
+
+
+def outlook(stack: Stack, user: User, **body) -> str:
+    """What an organizer does in Outlook: the stand-in creates the event and notifies."""
+    return stack.sim.app.store.create_event(user.id, {"start": when(0), "end": when(1)} | body).id
+
+
+def test_enabling_subscribes_and_syncs_the_window(stack: Stack) -> None:
+    user = mailbox(stack)
+    outlook(stack, user, subject="Before enabling", body={"contentType": "html", "content":
+                                                        '<a href="https://contoso.zoom.us/j/123456789">Join</a>'})
+    stack.sim.app.store.create_event(user.id, {"subject": "Far ahead", "start": when(24 * 60), "end": when(24 * 60 + 1)})
+    answer = stack.admin("POST", f"tenants/{stack.demo.tenant_id}/mailboxes/{user.id}", params={"kind": "user"})
+    assert answer.status_code == 200, answer.text
+    subscription = answer.json()["subscription"]
+    assert subscription in stack.sim.app.store.subscriptions
+    rows = stored(stack, user, days=90)
+    assert [(r.subject, r.provider, r.join_url) for r in rows] == \
+        [("Before enabling", "zoom", "https://contoso.zoom.us/j/123456789")]
+    box = stack.stores.mailboxes.get(stack.demo.tenant_id, user.id)
+    assert box.enabled and box.address == user.mail and box.subscription_id == subscription and box.last_sync
+
+
+def test_create_update_delete_follow_within_seconds(stack: Stack) -> None:
+    user = enabled(stack)
+    event_id = outlook(stack, user, subject="Planning", location={"displayName": "Room 1"})
+    assert eventually(lambda: [r.subject for r in stored(stack, user)] == ["Planning"])
+    stack.sim.app.store.update_event(user.id, event_id, {
+        "start": when(2), "end": when(3), "location": {"displayName": "@webex"},
+        "body": {"contentType": "html", "content": "<p>https://contoso.webex.com/meet/planning</p>"}})
+    moved = eventually(lambda: [r for r in stored(stack, user) if r.start == TOMORROW + timedelta(hours=2)])
+    assert moved[0].join_url == "https://contoso.webex.com/meet/planning" and moved[0].provider == "webex"
+    stack.sim.app.store.delete_event(user.id, event_id)
+    assert eventually(lambda: stored(stack, user) == [])
+
+
+def test_a_series_with_an_exception_and_a_cancellation(stack: Stack) -> None:
+    user = enabled(stack)
+    start = TOMORROW.date()
+    series = outlook(stack, user, subject="Daily", recurrence={
+        "pattern": {"type": "daily", "interval": 1}, "range": {"type": "numbered", "startDate": start.isoformat(),
+                                                                "numberOfOccurrences": 5}})
+    assert eventually(lambda: len(stored(stack, user)) == 5)
+    store = stack.sim.app.store
+    occurrences = store.instances(store.event(user.id, series), TOMORROW - timedelta(days=1),
+                                  TOMORROW + timedelta(days=10))
+    store.update_event(user.id, occurrences[1]["id"], {"subject": "Daily (moved)", "start": when(24 + 5),
+                                                        "end": when(24 + 6)})
+    store.delete_event(user.id, occurrences[3]["id"])
+    rows = eventually(lambda: (lambda r: r if len(r) == 4 and "Daily (moved)" in [x.subject for x in r] else None)(
+        stored(stack, user)))
+    assert [r.start - TOMORROW for r in rows] == [timedelta(0), timedelta(hours=29), timedelta(days=2),
+                                                 timedelta(days=4)]
+
+
+def test_duplicate_deliveries_cost_one_graph_get(stack: Stack) -> None:
+    user = enabled(stack)
+    requests.post(f"{stack.sim.url}/_sim/faults/notifications", json={"duplicate": 1.0}, verify=stack.sim.ca_bundle,
+                  timeout=10)
+    try:
+        before = stack.graph_requests()
+        outlook(stack, user, subject="Once")
+        eventually(lambda: [r.subject for r in stored(stack, user)] == ["Once"])
+        time.sleep(1.5)
+        assert stack.graph_requests() - before == 1
+    finally:
+        requests.post(f"{stack.sim.url}/_sim/faults/clear", verify=stack.sim.ca_bundle, timeout=10)
+
+
+def test_forged_and_malformed_notifications_enqueue_nothing(stack: Stack) -> None:
+    user = enabled(stack)
+    subscription = stack.stores.mailboxes.get(stack.demo.tenant_id, user.id).subscription_id
+    forged = {"value": [
+        {"subscriptionId": str(uuid.uuid4()), "tenantId": stack.demo.tenant_id, "clientState": "x",
+         "changeType": "created", "resource": "Users/x/Events/y", "resourceData": {"id": "AAMkforged="}},
+        {"subscriptionId": subscription, "tenantId": stack.demo.tenant_id, "clientState": "not-the-state",
+         "changeType": "created", "resource": "Users/x/Events/y", "resourceData": {"id": "AAMkforged="}}]}
+    before = stack.graph_requests()
+    answer = requests.post(f"{stack.url}/api/graph/notifications", json=forged, timeout=10)
+    assert answer.status_code == 202
+    bad = requests.post(f"{stack.url}/api/graph/notifications", data=b"{not json", timeout=10)
+    assert (bad.status_code, bad.json()["error"]["message"]) == (400, "notification body is not JSON")
+    big = requests.post(f"{stack.url}/api/graph/notifications", data=b"x" * 1_100_000, timeout=10)
+    assert big.status_code == 413
+    time.sleep(1.0)
+    assert stack.graph_requests() == before and stored(stack, user) == []
+
+
+def test_validation_handshake(stack: Stack) -> None:
+    token = "Validation: Testing client application reachability for subscription Request-Id: 3ed0ec5b"
+    for path in ("graph/notifications", "graph/lifecycle"):
+        answer = requests.post(f"{stack.url}/api/{path}", params={"validationToken": token}, timeout=10)
+        assert (answer.status_code, answer.text, answer.headers["Content-Type"].split(";")[0]) == \
+            (200, token, "text/plain")
+
+
+def test_missed_notifications_are_caught_up(stack: Stack) -> None:
+    user = enabled(stack)
+    sim = stack.sim
+    requests.post(f"{sim.url}/_sim/faults/notifications", json={"drop": 1.0}, verify=sim.ca_bundle, timeout=10)
+    outlook(stack, user, subject="Dropped")
+    time.sleep(0.5)
+    requests.post(f"{sim.url}/_sim/faults/clear", verify=sim.ca_bundle, timeout=10)
+    assert stored(stack, user) == []
+    subscription = stack.stores.mailboxes.get(stack.demo.tenant_id, user.id).subscription_id
+    requests.post(f"{sim.url}/_sim/subscriptions/{subscription}/lifecycle", json={"event": "missed"},
+                  verify=sim.ca_bundle, timeout=10)
+    assert eventually(lambda: [r.subject for r in stored(stack, user)] == ["Dropped"])
+
+
+def test_a_subscription_removed_by_graph_is_recreated(stack: Stack) -> None:
+    user = enabled(stack)
+    old = stack.stores.mailboxes.get(stack.demo.tenant_id, user.id).subscription_id
+    with stack.sim.app.store.lock:
+        del stack.sim.app.store.subscriptions[old]
+    counts = stack.engine.reconcile(stack.demo.tenant_id)
+    assert counts["recreated"] >= 1
+    new = stack.stores.mailboxes.get(stack.demo.tenant_id, user.id).subscription_id
+    assert new != old and new in stack.sim.app.store.subscriptions
+    outlook(stack, user, subject="After recreation")
+    assert eventually(lambda: [r.subject for r in stored(stack, user)] == ["After recreation"])
+
+
+def test_renewal_extends_due_subscriptions_in_batches(stack: Stack) -> None:
+    enabled(stack)
+    tenant = stack.demo.tenant_id
+    from dataclasses import replace
+    due = [replace(s, expires=datetime.now(timezone.utc) + timedelta(hours=1), etag=None)
+           for s in stack.stores.subscriptions.list_subscriptions(tenant)]
+    for subscription in due:
+        stack.stores.subscriptions.save(subscription)
+    before = stack.sim.app.faults.http_requests
+    counts = stack.engine.renew_due(tenant)
+    assert counts["renewed"] == len(due) and counts["failed"] == 0
+    assert stack.sim.app.faults.http_requests - before == (len(due) + 19) // 20
+    renewed = stack.stores.subscriptions.list_subscriptions(tenant)
+    assert min(s.expires for s in renewed) > datetime.now(timezone.utc) + timedelta(days=6)
+
+
+def test_access_policy_denied_mailbox_is_reported(stack: Stack) -> None:
+    user = mailbox(stack)
+    requests.post(f"{stack.sim.url}/_sim/faults/access-policy", json={"deny": [user.id]}, verify=stack.sim.ca_bundle,
+                  timeout=10)
+    try:
+        answer = stack.admin("POST", f"tenants/{stack.demo.tenant_id}/mailboxes/{user.id}")
+        assert answer.status_code == 403 and answer.json()["error"]["code"] == "access_policy_denied"
+        other = enabled(stack)
+        outlook(stack, other, subject="Unaffected")
+        assert eventually(lambda: [r.subject for r in stored(stack, other)] == ["Unaffected"])
+    finally:
+        requests.post(f"{stack.sim.url}/_sim/faults/clear", verify=stack.sim.ca_bundle, timeout=10)
+
+
+def test_disabling_removes_subscription_and_rows(stack: Stack) -> None:
+    user = enabled(stack)
+    outlook(stack, user, subject="Soon gone")
+    eventually(lambda: stored(stack, user))
+    subscription = stack.stores.mailboxes.get(stack.demo.tenant_id, user.id).subscription_id
+    answer = stack.admin("DELETE", f"tenants/{stack.demo.tenant_id}/mailboxes/{user.id}")
+    assert answer.status_code == 200 and answer.json()["rowsRemoved"] >= 1
+    assert stored(stack, user) == [] and subscription not in stack.sim.app.store.subscriptions
+    assert stack.stores.mailboxes.get(stack.demo.tenant_id, user.id) is None
+
+
+def test_bulk_enable_fans_out_through_the_queue(stack: Stack) -> None:
+    users = [mailbox(stack, "room") for _ in range(3)]
+    body = {"mailboxes": [{"id": u.id, "kind": "room"} for u in users]}
+    answer = stack.admin("POST", f"tenants/{stack.demo.tenant_id}/mailboxes", json=body)
+    assert (answer.status_code, answer.json()) == (202, {"queued": 3})
+    assert eventually(lambda: all((b := stack.stores.mailboxes.get(stack.demo.tenant_id, u.id)) and b.subscription_id
+                                  for u in users), timeout=30)
+    bad = stack.admin("POST", f"tenants/{stack.demo.tenant_id}/mailboxes", json={"mailboxes": [{"id": "a@b.c"}]})
+    assert bad.status_code == 400 and "object id" in bad.json()["error"]["message"]
+
+
+def test_the_daily_catch_up_brings_in_the_horizon_and_purge_drops_the_past(stack: Stack) -> None:
+    user = enabled(stack)
+    engine = stack.engine
+    store = stack.sim.app.store
+    store.create_event(user.id, {"subject": "Next month", "start": when(24 * 35), "end": when(24 * 35 + 1)})
+    assert eventually(lambda: stack.sim.app.deliverer.delivered) and stored(stack, user, days=60) == []
+    later = type(engine)(engine.stores, engine.graph, engine.options,
+                         now=lambda: datetime.now(timezone.utc) + timedelta(days=10))
+    later.catch_up(stack.demo.tenant_id, user.id, fresh=True)
+    assert [r.subject for r in stored(stack, user, days=60)] == ["Next month"]
+    store.create_event(user.id, {"subject": "Tomorrow", "start": when(0), "end": when(1)})
+    eventually(lambda: len(stored(stack, user, days=60)) == 2)
+    purger = type(engine)(engine.stores, engine.graph, engine.options,
+                          now=lambda: datetime.now(timezone.utc) + timedelta(days=12))
+    assert purger.purge(stack.demo.tenant_id, user.id) == 1
+    assert [r.subject for r in stored(stack, user, days=60)] == ["Next month"]
+
+
+def test_a_throttled_mailbox_does_not_hold_up_the_others_and_catches_up(stack: Stack) -> None:
+    hot, calm = enabled(stack), enabled(stack)
+    sim = stack.sim
+    requests.post(f"{sim.url}/_sim/faults/throttle", json={"mailbox": hot.id, "retryAfter": "1", "count": 6},
+                  verify=sim.ca_bundle, timeout=10)
+    try:
+        outlook(stack, hot, subject="Hot")
+        outlook(stack, calm, subject="Calm")
+        assert eventually(lambda: [r.subject for r in stored(stack, calm)] == ["Calm"], timeout=5)
+        assert eventually(lambda: [r.subject for r in stored(stack, hot)] == ["Hot"], timeout=40)
+    finally:
+        requests.post(f"{sim.url}/_sim/faults/clear", verify=sim.ca_bundle, timeout=10)
+
+
+def test_stored_rows_hold_no_plaintext(stack: Stack) -> None:
+    user = enabled(stack)
+    outlook(stack, user, subject="Secret merger talk", body={"contentType": "html", "content":
+                                                           "<p>https://contoso.webex.com/meet/merger</p>"})
+    eventually(lambda: stored(stack, user))
+    table = stack.stores.meetings.table.client
+    raw = str([dict(e) for e in table.query_entities(f"PartitionKey eq '{stack.demo.tenant_id}|{user.id}'")])
+    assert "merger" not in raw.lower() and user.mail not in raw
