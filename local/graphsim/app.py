@@ -293,6 +293,7 @@ class GraphSimApp:
         body = request.json() or {}
         self.deliverer.faults.drop = float(body.get("drop", 0))
         self.deliverer.faults.duplicate = float(body.get("duplicate", 0))
+        self.deliverer.faults.copies = int(body.get("copies", 2))
         self.deliverer.faults.delay_seconds = float(body.get("delayMs", 0)) / 1000
         return Response(204)
 

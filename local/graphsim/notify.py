@@ -32,10 +32,11 @@ RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0)
 
 @dataclass
 class DeliveryFaults:
-    """Share of deliveries dropped or sent twice, and a delay added before each."""
+    """Share of deliveries dropped or repeated (``copies`` times in all), and a delay added before each."""
 
     drop: float = 0.0
     duplicate: float = 0.0
+    copies: int = 2
     delay_seconds: float = 0.0
 
 
@@ -110,7 +111,7 @@ class Deliverer:
             time.sleep(self.faults.delay_seconds)
         if drop:
             return
-        for _ in range(2 if twice else 1):
+        for _ in range(max(2, self.faults.copies) if twice else 1):
             self._post_with_retries(subscription.notification_url, {"value": [item]})
 
     def _post_with_retries(self, url: str, payload: dict[str, Any]) -> None:

@@ -1,0 +1,243 @@
+"""The sync pipeline end to end on this machine: Graph stand-in -> webhook -> queue -> Graph GET -> rows.
+
+Everything runs here: the stand-in in its own process, Azurite, and the dev host serving the real
+``function_app.py``. MAILBOXES mailboxes with EVENTS events each are enabled (initial sync by
+delta), then bursts of new events are made through Graph and timed from creation to stored row.
+
+Reported (issue 6): changes/s end to end; Graph GETs per distinct change, without and with every
+notification delivered three times; notification-to-stored latency p50/p99; webhook
+acknowledgement p99 under a burst of 1,000 notifications; Graph requests to renew N subscriptions.
+Targets: >= 100 changes/s; <= 1.0 GET per change, <= 0.4 per delivery with triplicates; ack p99
+< 50 ms; renewal in about N/20 requests.
+
+    python benchmarks/pipeline.py     # PIPELINE_MAILBOXES / PIPELINE_EVENTS / PIPELINE_BURST to scale
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import requests  # noqa: E402
+
+from local.azurite import Azurite, free_port  # noqa: E402
+from local.graphsim.demo import Demo  # noqa: E402
+
+MAILBOXES = int(os.environ.get("PIPELINE_MAILBOXES", "20"))
+EVENTS = int(os.environ.get("PIPELINE_EVENTS", "300"))
+BURST = int(os.environ.get("PIPELINE_BURST", "10"))
+ACKS = 1000
+TARGETS = {"changes_per_s": 100, "gets_per_change": 1.0, "gets_per_delivery": 0.4, "ack_p99_ms": 50}
+NOW = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+
+
+def start_stand_in(cert_dir: Path) -> tuple[subprocess.Popen[str], str, str]:
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "local.graphsim", "--port", str(port), "--cert-dir",
+                                str(cert_dir), "--no-meetings"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    process.stdout.readline()
+    process.stdout.readline()
+    return process, f"https://127.0.0.1:{port}", str(cert_dir / "cert.pem")
+
+
+def event_body(i: int, subject: str) -> dict[str, Any]:
+    start = NOW + timedelta(days=(i % 30) - 3, hours=i % 9)
+    end = start + timedelta(minutes=30)
+    link = f"https://contoso.webex.com/meet/room{i}"
+    return {"subject": subject, "start": {"dateTime": start.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"},
+            "end": {"dateTime": end.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"},
+            "location": {"displayName": "Room 1"},
+            "body": {"contentType": "html", "content": f'<p>Agenda {i}</p><a href="{link}">Join</a>'}}
+
+
+def state(sim_url: str, ca: str) -> dict[str, int]:
+    return requests.get(f"{sim_url}/_sim/state", verify=ca, timeout=10).json()
+
+
+class Pipeline:
+    def __init__(self, host_url: str, sim_url: str, ca: str) -> None:
+        from shared.graph.factory import get_graph_client
+        from shared.storage.stores import get_stores
+        from shared.sync.engine import get_engine
+
+        self.host_url, self.sim_url, self.ca = host_url, sim_url, ca
+        self.graph, self.stores, self.engine = get_graph_client(), get_stores(), get_engine()
+        self.tenant = Demo().tenant_id
+        self.mailboxes: list[str] = []
+
+    def seed(self) -> float:
+        started = time.perf_counter()
+        for m in range(MAILBOXES):
+            answer = requests.post(f"{self.sim_url}/_sim/users", json={"tenantId": self.tenant, "mail":
+                                                                       f"pipe{m}@contoso.example"}, verify=self.ca,
+                                   timeout=10)
+            self.mailboxes.append(answer.json()["id"])
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(lambda job: self.graph.create_event(self.tenant, job[0], event_body(job[1], "Seeded")),
+                          [(m, i) for m in self.mailboxes for i in range(EVENTS)]))
+        return time.perf_counter() - started
+
+    def enable(self) -> float:
+        started = time.perf_counter()
+        body = {"mailboxes": [{"id": m, "kind": "user"} for m in self.mailboxes]}
+        answer = requests.post(f"{self.host_url}/api/tenants/{self.tenant}/mailboxes", json=body,
+                               headers={"x-functions-key": os.environ["HC_FUNCTION_KEY"]}, timeout=60)
+        assert answer.status_code == 202, answer.text
+        deadline = time.monotonic() + 900
+        while time.monotonic() < deadline:
+            boxes = [self.stores.mailboxes.get(self.tenant, m) for m in self.mailboxes]
+            if all(b is not None and b.last_sync for b in boxes):
+                return time.perf_counter() - started
+            time.sleep(0.5)
+        raise TimeoutError("mailboxes were not enabled in time")
+
+    def burst(self, label: str) -> dict[str, Any]:
+        before = state(self.sim_url, self.ca)
+        created: dict[tuple[str, str], float] = {}
+        jobs = [(m, i) for m in self.mailboxes for i in range(BURST)]
+
+        def make(job: tuple[str, int]) -> None:
+            event = self.graph.create_event(self.tenant, job[0], event_body(job[1] + 7, f"{label} {job[1]}"))
+            created[(job[0], event["id"])] = time.perf_counter()
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(make, jobs))
+        seen = self._wait_stored(created, label)
+        time.sleep(2.0)
+        after = state(self.sim_url, self.ca)
+        gets = after["requests"] - before["requests"] - len(jobs)
+        latencies = sorted(seen[k] - created[k] for k in created)
+        return {"changes": len(jobs), "seconds": max(seen.values()) - started, "gets": gets,
+                "deliveries": after["notificationsDelivered"] - before["notificationsDelivered"],
+                "p50": latencies[len(latencies) // 2], "p99": latencies[min(len(latencies) - 1,
+                                                                            int(len(latencies) * 0.99))]}
+
+    def _wait_stored(self, created: dict[tuple[str, str], float], label: str) -> dict[tuple[str, str], float]:
+        seen: dict[tuple[str, str], float] = {}
+        deadline = time.monotonic() + 600
+        while len(seen) < len(created) and time.monotonic() < deadline:
+            for mailbox in self.mailboxes:
+                rows = self.stores.meetings.list_meetings(self.tenant, mailbox, start=NOW - timedelta(days=8),
+                                                          end=NOW + timedelta(days=40))
+                now = time.perf_counter()
+                for row in rows:
+                    key = (mailbox, row.event_id)
+                    if key in created and key not in seen:
+                        seen[key] = now
+            time.sleep(0.05)
+        if len(seen) < len(created):
+            raise TimeoutError(f"{label}: {len(created) - len(seen)} changes never stored")
+        return seen
+
+    def acknowledgements(self) -> list[float]:
+        """1,000 notifications for a subscription whose clientState we know, posted 10 at a time."""
+        from shared.storage.records import Subscription, digest
+
+        subscription = Subscription(self.tenant, str(uuid.uuid4()), self.mailboxes[0], NOW + timedelta(days=2),
+                                    digest("pipeline-state"))
+        self.stores.subscriptions.save(subscription)
+        session = requests.Session()
+
+        def post(i: int) -> float:
+            item = {"subscriptionId": subscription.subscription_id, "tenantId": self.tenant, "changeType": "updated",
+                    "clientState": "pipeline-state", "resource": f"Users/{self.mailboxes[0]}/Events/AAMkack{i}=",
+                    "resourceData": {"id": f"AAMkack{i}=", "@odata.etag": f'W/"ack{i}"'},
+                    "subscriptionExpirationDateTime": "2030-01-01T00:00:00Z"}
+            started = time.perf_counter()
+            answer = session.post(f"{self.host_url}/api/graph/notifications", data=json.dumps({"value": [item]}),
+                                  headers={"Content-Type": "application/json"}, timeout=30)
+            assert answer.status_code == 202
+            return time.perf_counter() - started
+
+        with ThreadPoolExecutor(max_workers=10) as pool:
+            return sorted(pool.map(post, range(ACKS)))
+
+    def renewal(self) -> tuple[int, int]:
+        due = [replace(s, expires=datetime.now(timezone.utc) + timedelta(hours=1), etag=None)
+               for s in self.stores.subscriptions.list_subscriptions(self.tenant)
+               if s.mailbox_id in self.mailboxes and s.client_state_hash]
+        for subscription in due:
+            self.stores.subscriptions.save(subscription)
+        before = state(self.sim_url, self.ca)["httpRequests"]
+        self.engine.renew_due(self.tenant)
+        return len(due), state(self.sim_url, self.ca)["httpRequests"] - before
+
+
+def run(host_url: str, sim_url: str, ca: str) -> list[str]:
+    pipe = Pipeline(host_url, sim_url, ca)
+    seeded = pipe.seed()
+    enabled = pipe.enable()
+    plain = pipe.burst("Plain")
+    requests.post(f"{sim_url}/_sim/faults/notifications", json={"duplicate": 1.0, "copies": 3}, verify=ca, timeout=10)
+    triple = pipe.burst("Triple")
+    requests.post(f"{sim_url}/_sim/faults/clear", verify=ca, timeout=10)
+    renewed, renew_requests = pipe.renewal()
+    acks = pipe.acknowledgements()
+    rate = plain["changes"] / plain["seconds"]
+    per_change = plain["gets"] / plain["changes"]
+    per_delivery = triple["gets"] / max(1, triple["deliveries"])
+    ack_p99 = acks[int(len(acks) * 0.99)] * 1000
+    verdict = {"changes_per_s": rate >= TARGETS["changes_per_s"], "gets": per_change <= TARGETS["gets_per_change"],
+               "triple": per_delivery <= TARGETS["gets_per_delivery"], "ack": ack_p99 < TARGETS["ack_p99_ms"]}
+    return [
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; stand-in process, "
+        "Azurite, and the dev host with function_app.py, all on this machine",
+        f"seed: {MAILBOXES} mailboxes x {EVENTS} events through Graph in {seeded:.1f} s; enable + initial delta sync "
+        f"of all {MAILBOXES * EVENTS} events in {enabled:.1f} s ({MAILBOXES * EVENTS / enabled:.0f} events/s)",
+        f"end to end: {plain['changes']} new events -> stored in {plain['seconds']:.1f} s = {rate:.0f} changes/s "
+        f"(target >= {TARGETS['changes_per_s']}): {'PASS' if verdict['changes_per_s'] else 'FAIL'}",
+        f"notification-to-stored latency: p50 {plain['p50'] * 1000:.0f} ms, p99 {plain['p99'] * 1000:.0f} ms",
+        f"Graph GETs per change: {per_change:.2f} (target <= 1.0): {'PASS' if verdict['gets'] else 'FAIL'}",
+        f"with every notification delivered 3 times: {triple['gets']} GETs for {triple['changes']} changes and "
+        f"{triple['deliveries']} deliveries = {per_delivery:.2f} per delivery (target <= 0.4): "
+        f"{'PASS' if verdict['triple'] else 'FAIL'}",
+        f"webhook acknowledgement under {ACKS} notifications (10 concurrent): p50 {acks[len(acks) // 2] * 1000:.1f} ms, "
+        f"p99 {ack_p99:.1f} ms (target < 50 ms): {'PASS' if verdict['ack'] else 'FAIL'}",
+        f"renewal: {renewed} subscriptions renewed in {renew_requests} Graph request(s) (about N/20)",
+    ]
+
+
+def main() -> int:
+    from local.host import DevHost
+    from shared.config import get_settings
+
+    work = Path(tempfile.mkdtemp(prefix="pipeline-"))
+    process, sim_url, ca = start_stand_in(work / "graphsim")
+    try:
+        with Azurite() as azurite:
+            port = free_port()
+            os.environ.update({"AzureWebJobsStorage": azurite.connection_string, "HC_LOCAL_PORT": str(port),
+                               "HC_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "HC_GRAPH_BASE_URL": sim_url,
+                               "HC_GRAPH_CA_BUNDLE": ca, "HC_LOCAL_KEY_FILE": str(work / "kek.json"),
+                               "HC_FUNCTION_KEY": "pipeline-function-key-01", "HC_LOG_LEVEL": "WARNING"})
+            with DevHost(get_settings()) as host:
+                lines = run(host.url, sim_url, ca)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    print("\n".join(lines))
+    results = ROOT / "benchmarks" / "results"
+    results.mkdir(exist_ok=True)
+    (results / "pipeline.md").write_text("```\n" + "\n".join(lines) + "\n```\n")
+    return 0 if not any("FAIL" in line for line in lines) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
