@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -130,18 +129,21 @@ class Pipeline:
                                                                             int(len(latencies) * 0.99))]}
 
     def _wait_stored(self, created: dict[tuple[str, str], float], label: str) -> dict[tuple[str, str], float]:
+        """When each event's rows appeared, from index keys only (no decryption: the probe must stay cheap)."""
+        from shared.storage.meetings import index_key
+
+        wanted = {(mailbox, index_key(event_id)): (mailbox, event_id) for mailbox, event_id in created}
         seen: dict[tuple[str, str], float] = {}
         deadline = time.monotonic() + 600
         while len(seen) < len(created) and time.monotonic() < deadline:
-            for mailbox in self.mailboxes:
-                rows = self.stores.meetings.list_meetings(self.tenant, mailbox, start=NOW - timedelta(days=8),
-                                                          end=NOW + timedelta(days=40))
+            for mailbox in {m for m, _ in created}:
+                keys = self.stores.meetings.event_keys(self.tenant, mailbox)
                 now = time.perf_counter()
-                for row in rows:
-                    key = (mailbox, row.event_id)
-                    if key in created and key not in seen:
-                        seen[key] = now
-            time.sleep(0.05)
+                for key in keys:
+                    found = wanted.get((mailbox, key))
+                    if found and found not in seen:
+                        seen[found] = now
+            time.sleep(0.2)
         if len(seen) < len(created):
             raise TimeoutError(f"{label}: {len(created) - len(seen)} changes never stored")
         return seen

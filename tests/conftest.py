@@ -50,6 +50,12 @@ def azurite() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def session_key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One local KEK for every test that writes the demo tenant's data (its data keys are shared)."""
+    return tmp_path_factory.mktemp("session-kek") / "kek.json"
+
+
+@pytest.fixture(scope="session")
 def graph_stand_in() -> Iterator[Any]:
     """The Graph stand-in with its demo tenant, for tests of the whole app (health, later sync)."""
     from local.graphsim.demo import seed_demo

@@ -153,7 +153,8 @@ class GraphSimApp:
             raise GraphFault(status, "TooManyRequests" if status == 429 else "ServiceNotAvailable",
                              "Please retry again later." if status == 429 else "Service temporarily unavailable.",
                              headers)
-        if user is not None and user.id in self.faults.denied_mailboxes and request.path != "/subscriptions":
+        mailbox_data = request.path.count("/") > 2 or request.path.startswith("/me/")
+        if user is not None and user.id in self.faults.denied_mailboxes and mailbox_data:
             raise GraphFault(403, "ErrorAccessDenied", POLICY_DENIED)
 
     def batch(self, request: Request) -> Response:

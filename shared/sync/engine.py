@@ -83,8 +83,12 @@ class SyncEngine:
         mailbox = Mailbox(tenant_id, user["id"], kind, user.get("mail"), user.get("displayName"), True,
                           current.subscription_id if current else None)
         self.stores.mailboxes.save(mailbox)
-        subscription = self._live_subscription(mailbox) or self.subscribe(tenant_id, mailbox.mailbox_id)
-        self.catch_up(tenant_id, mailbox.mailbox_id, fresh=True)
+        try:
+            subscription = self._live_subscription(mailbox) or self.subscribe(tenant_id, mailbox.mailbox_id)
+            self.catch_up(tenant_id, mailbox.mailbox_id, fresh=True)
+        except HybridCalendarError as error:
+            self._record_error(tenant_id, mailbox.mailbox_id, error)
+            raise
         return replace(mailbox, subscription_id=subscription.subscription_id)
 
     def disable(self, tenant_id: str, mailbox_id: str) -> int:

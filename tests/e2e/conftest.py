@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -46,13 +47,13 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def stack(azurite: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(azurite: str, session_key_file: Path) -> Iterator[Stack]:
     port = free_port()
     with GraphSim() as sim:
         demo = seed_demo(sim.app, meetings=False)
         values = {"AzureWebJobsStorage": azurite, "HC_LOCAL_PORT": str(port), "HC_PUBLIC_BASE_URL":
                   f"http://127.0.0.1:{port}", "HC_GRAPH_BASE_URL": sim.url, "HC_GRAPH_CA_BUNDLE": sim.ca_bundle,
-                  "HC_LOCAL_KEY_FILE": str(tmp_path_factory.mktemp("e2e-kek") / "kek.json"),
+                  "HC_LOCAL_KEY_FILE": str(session_key_file),
                   "HC_FUNCTION_KEY": FUNCTION_KEY, "HC_MASTER_KEY": "e2e-master-key-0000001"}
         with app_environment(values) as settings, DevHost(settings) as host:
             yield Stack(host.url, sim, demo, settings)

@@ -181,6 +181,7 @@ def test_access_policy_denied_mailbox_is_reported(stack: Stack) -> None:
     try:
         answer = stack.admin("POST", f"tenants/{stack.demo.tenant_id}/mailboxes/{user.id}")
         assert answer.status_code == 403 and answer.json()["error"]["code"] == "access_policy_denied"
+        assert stack.stores.mailboxes.get(stack.demo.tenant_id, user.id).last_error == "access_policy_denied"
         other = enabled(stack)
         outlook(stack, other, subject="Unaffected")
         assert eventually(lambda: [r.subject for r in stored(stack, other)] == ["Unaffected"])

@@ -108,15 +108,14 @@ def posted_form(page: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def token_caches(azurite: str, tmp_path_factory: pytest.TempPathFactory):
+def token_caches(azurite: str, session_key_file):
     """The real sealed token-cache table (Azurite + local KEK): what the product stores through."""
     from pathlib import Path
 
     from shared.config import load_settings
     from shared.storage.stores import build_stores
 
-    key_file = tmp_path_factory.mktemp("graph-kek") / "kek.json"
-    settings = load_settings({"AzureWebJobsStorage": azurite, "HC_LOCAL_KEY_FILE": str(key_file)},
+    settings = load_settings({"AzureWebJobsStorage": azurite, "HC_LOCAL_KEY_FILE": str(session_key_file)},
                              local_settings=Path("/nonexistent"))
     return build_stores(settings).token_caches
 
