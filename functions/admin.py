@@ -26,11 +26,9 @@ def _json(status: int, body: dict) -> func.HttpResponse:
 
 
 def _error(error: Exception) -> func.HttpResponse:
-    from shared.errors import HybridCalendarError, http_status
+    from shared.errors import error_body, http_status
 
-    code = error.code if isinstance(error, HybridCalendarError) else "internal_error"
-    message = str(error) if isinstance(error, HybridCalendarError) else "internal error"
-    return _json(http_status(error), {"error": {"code": code, "message": message}})
+    return _json(http_status(error), error_body(error))
 
 
 @bp.route(route="tenants/{tenant}/mailboxes/{mailbox}", methods=["POST", "DELETE"])

@@ -9,7 +9,7 @@ import json
 
 import azure.functions as func
 
-from shared.errors import ValidationError, http_status
+from shared.errors import ValidationError, error_body, http_status
 from shared.sync.engine import CHANGES_QUEUE, LIFECYCLE_QUEUE
 
 bp = func.Blueprint()
@@ -25,8 +25,8 @@ def _answer(req: func.HttpRequest, changes: func.Out[list[str]], lifecycle: func
     try:
         verdict = get_verifier().verify(req.get_body())
     except ValidationError as error:
-        return func.HttpResponse(json.dumps({"error": {"code": error.code, "message": str(error)}}),
-                                 status_code=http_status(error), mimetype="application/json")
+        return func.HttpResponse(json.dumps(error_body(error)), status_code=http_status(error),
+                                 mimetype="application/json")
     changes.set([reference_message(r) for r in verdict.changes])
     lifecycle.set([reference_message(r) for r in verdict.lifecycle])
     return func.HttpResponse(status_code=202)

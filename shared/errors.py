@@ -232,6 +232,13 @@ def http_status(error: BaseException) -> int:
     return int(HTTPStatus.INTERNAL_SERVER_ERROR)
 
 
+def error_body(error: BaseException) -> dict[str, dict[str, str]]:
+    """The JSON body an HTTP trigger answers for ``error``: its code and message, never internals."""
+    if isinstance(error, HybridCalendarError):
+        return {"error": {"code": error.code, "message": str(error)}}
+    return {"error": {"code": HybridCalendarError.code, "message": "internal error"}}
+
+
 def queue_outcome(error: BaseException) -> QueueOutcome:
     """Queue outcome for ``error``; unknown exceptions are retried (they may be bugs fixed by a deploy)."""
     if isinstance(error, (PermanentError, AuthError)):

@@ -31,6 +31,14 @@ def graph_time(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
+def parse_graph_time(text: str) -> datetime:
+    """A UTC timestamp as Graph writes it (``...0000000Z``, ``+00:00``, up to 7 fractional digits)."""
+    cleaned = text.rstrip("Z")
+    if "+" in cleaned[19:]:
+        cleaned = cleaned[:cleaned.rindex("+")]
+    return datetime.fromisoformat(cleaned[:26]).replace(tzinfo=timezone.utc)
+
+
 def _segment(value: str) -> str:
     return quote(value, safe="@")
 

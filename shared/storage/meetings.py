@@ -101,16 +101,7 @@ class MeetingRepository:
 
     def delete_event(self, tenant_id: str, mailbox_id: str, event_id: str) -> int:
         """Remove an event's rows and index (idempotent); the number of occurrence rows removed."""
-        partition = partition_of(tenant_id, mailbox_id)
-        index = self.table.get(partition, index_key(event_id))
-        if index is None:
-            return 0
-        keys = json.loads(index["Rows"])
-        operations = [("delete", {"PartitionKey": partition, "RowKey": key}) for key in keys]
-        operations.append(("delete", {"PartitionKey": partition, "RowKey": index["RowKey"]},
-                           {"etag": index["etag"], "match_condition": _if_not_modified()}))
-        self.table.transact(operations)
-        return len(keys)
+        return self.delete_event_key(tenant_id, mailbox_id, index_key(event_id))
 
     def event_keys(self, tenant_id: str, mailbox_id: str) -> set[str]:
         """The index keys of every event held for the mailbox (for a full catch-up's reconciliation)."""
@@ -118,14 +109,21 @@ class MeetingRepository:
         rows = self.table.query(query, parameters={"p": partition_of(tenant_id, mailbox_id)}, select=["RowKey"])
         return {row["RowKey"] for row in rows}
 
-    def delete_event_key(self, tenant_id: str, mailbox_id: str, event_key: str) -> None:
-        """Remove an event known only by its index key (it vanished from Graph while we were not told)."""
+    def delete_event_key(self, tenant_id: str, mailbox_id: str, event_key: str) -> int:
+        """Remove an event's rows and index by its index key (idempotent); the occurrence rows removed.
+
+        The index goes only if unchanged since read (etag), so a concurrent rewrite is not lost.
+        """
         partition = partition_of(tenant_id, mailbox_id)
         index = self.table.get(partition, event_key)
-        if index is not None:
-            operations: list[Operation] = [("delete", {"PartitionKey": partition, "RowKey": key})
-                                           for key in json.loads(index["Rows"])]
-            self.table.transact(operations + [("delete", {"PartitionKey": partition, "RowKey": event_key})])
+        if index is None:
+            return 0
+        keys = json.loads(index["Rows"])
+        operations: list[Operation] = [("delete", {"PartitionKey": partition, "RowKey": key}) for key in keys]
+        operations.append(("delete", {"PartitionKey": partition, "RowKey": event_key},
+                           {"etag": index["etag"], "match_condition": _if_not_modified()}))
+        self.table.transact(operations)
+        return len(keys)
 
     def list_meetings(self, tenant_id: str, mailbox_id: str, *, start: datetime, end: datetime) -> list[MeetingRecord]:
         """Occurrences overlapping [start, end), sorted by start: one partition range query."""

@@ -25,7 +25,7 @@ from typing import Any
 from shared.errors import (ConflictError, HybridCalendarError, MailboxNotFoundError, NotFoundError,
                            ResyncRequiredError)
 from shared.graph.batch import BatchRequest
-from shared.graph.client import GraphClient, graph_time
+from shared.graph.client import GraphClient, graph_time, parse_graph_time
 from shared.storage.meetings import index_key
 from shared.storage.records import Mailbox, Subscription, Tenant, digest
 from shared.storage.stores import Stores
@@ -115,7 +115,7 @@ class SyncEngine:
         except ConflictError:
             self._delete_graph_duplicates(tenant_id, mailbox_id)
             created = self._create(tenant_id, mailbox_id, client_state, expires)
-        subscription = Subscription(tenant_id, created["id"], mailbox_id, _parse_time(created["expirationDateTime"]),
+        subscription = Subscription(tenant_id, created["id"], mailbox_id, parse_graph_time(created["expirationDateTime"]),
                                     digest(client_state))
         self.stores.subscriptions.save(subscription)
         self._update_mailbox(tenant_id, mailbox_id, subscription_id=subscription.subscription_id, last_error=None)
@@ -132,7 +132,7 @@ class SyncEngine:
         for key, result in self.graph.batch(tenant_id, requests).items():
             subscription = due[int(key)]
             if result.ok:
-                self.stores.subscriptions.save(replace(subscription, expires=_parse_time(result.body["expirationDateTime"]),
+                self.stores.subscriptions.save(replace(subscription, expires=parse_graph_time(result.body["expirationDateTime"]),
                                                        etag=None))
                 counts["renewed"] += 1
             elif isinstance(result.error, NotFoundError):
@@ -330,14 +330,6 @@ class SyncEngine:
                 return
             except ConflictError:
                 continue
-
-
-def _parse_time(text: str) -> datetime:
-    cleaned = text.rstrip("Z")
-    if "+" in cleaned[19:]:
-        cleaned = cleaned[:cleaned.rindex("+")]
-    return datetime.fromisoformat(cleaned[:26]).replace(tzinfo=timezone.utc)
-
 
 
 def build_engine(settings: Any) -> SyncEngine:

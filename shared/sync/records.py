@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+from shared.graph.client import parse_graph_time
 from shared.parsing import extract_join_info
 from shared.storage.meetings import MeetingRecord
 
@@ -34,8 +35,7 @@ def graph_moment(value: dict[str, Any] | None) -> datetime:
 
 def last_modified(event: dict[str, Any]) -> datetime:
     """``lastModifiedDateTime`` (always UTC, up to 7 fractional digits) as an aware datetime."""
-    text = str(event.get("lastModifiedDateTime") or "1970-01-01T00:00:00Z").rstrip("Z")[:26]
-    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+    return parse_graph_time(str(event.get("lastModifiedDateTime") or "1970-01-01T00:00:00Z"))
 
 
 def to_record(event: dict[str, Any]) -> MeetingRecord:

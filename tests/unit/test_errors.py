@@ -46,3 +46,9 @@ def test_describe_exception_names_class_and_place_but_not_the_message() -> None:
         text = describe_exception(exc)
     assert text.startswith("ValueError at test_errors.py:")
     assert "alice" not in text and "token" not in text
+
+
+def test_error_bodies_carry_code_and_message_but_never_internals() -> None:
+    assert errors.error_body(errors.NotFoundError("gone")) == {"error": {"code": "not_found", "message": "gone"}}
+    assert errors.error_body(RuntimeError("secret path /etc")) == \
+        {"error": {"code": "internal_error", "message": "internal error"}}
