@@ -69,6 +69,7 @@ def mailbox_job(message: func.QueueMessage) -> None:
                 "renew": lambda: engine.renew_due(tenant),
                 "reconcile": lambda: engine.reconcile(tenant),
                 "catchup": lambda: engine.catch_up(tenant, reference["mailbox_id"], fresh=True),
+                "resume": lambda: engine.catch_up(tenant, reference["mailbox_id"]),
                 "purge": lambda: engine.purge(tenant, reference["mailbox_id"])}
         if kind not in jobs:
             from shared.errors import ValidationError

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from shared.crypto.fields import FieldCipher
@@ -128,6 +128,14 @@ class MailboxRepository:
         """Ids of the tenant's enabled mailboxes, read without opening any sealed field."""
         rows = self.table.query("PartitionKey eq @t", parameters={"t": tenant_id}, select=["RowKey", "Enabled"])
         return [row["RowKey"] for row in rows if row.get("Enabled", True)]
+
+    def list_quiet(self, tenant_id: str, since: datetime) -> list[str]:
+        """Enabled mailboxes with neither a notification nor a sync since ``since`` (no sealed field read)."""
+        rows = self.table.query("PartitionKey eq @t", parameters={"t": tenant_id},
+                                select=["RowKey", "Enabled", "LastNotificationUtc", "LastSyncUtc"])
+        return [row["RowKey"] for row in rows if row.get("Enabled", True)
+                and max((row.get(k) for k in ("LastNotificationUtc", "LastSyncUtc") if row.get(k)),
+                        default=datetime.min.replace(tzinfo=timezone.utc)) < since]
 
     def list_mailboxes(self, tenant_id: str) -> list[Mailbox]:
         return [self._mailbox(row) for row in self.table.query("PartitionKey eq @t", parameters={"t": tenant_id})]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -251,3 +252,19 @@ def test_stored_rows_hold_no_plaintext(stack: Stack) -> None:
     table = stack.stores.meetings.table.client
     raw = str([dict(e) for e in table.query_entities(f"PartitionKey eq '{stack.demo.tenant_id}|{user.id}'")])
     assert "merger" not in raw.lower() and user.mail not in raw
+
+
+def test_quiet_mailboxes_are_caught_up_by_the_renewal_timer(stack: Stack) -> None:
+    from dataclasses import replace as copy_with
+
+    from functions.timers import _jobs
+
+    quiet, busy = enabled(stack), enabled(stack)
+    tenant = stack.demo.tenant_id
+    old = datetime.now(timezone.utc) - timedelta(days=2)
+    box = stack.stores.mailboxes.get(tenant, quiet.id)
+    stack.stores.mailboxes.save(copy_with(box, last_sync=old, last_notification=old))
+    messages = [json.loads(m) for m in _jobs(("renew",), (), quiet=True)]
+    resumed = {m["mailbox_id"] for m in messages if m.get("kind") == "resume"}
+    assert quiet.id in resumed and busy.id not in resumed
+    assert {"tenant_id": tenant, "kind": "renew"} in messages
