@@ -17,7 +17,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -32,8 +31,8 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 
-from local.azurite import free_port  # noqa: E402
 from local.graphsim.demo import Demo  # noqa: E402
+from local.graphsim.server import spawn  # noqa: E402
 from shared.graph.auth import AppCredentials, GraphAuth  # noqa: E402
 from shared.graph.client import GraphClient  # noqa: E402
 from shared.graph.transport import GraphTransport, pooled_session  # noqa: E402
@@ -43,17 +42,6 @@ THREADS = 8
 MAILBOXES = 20
 TARGET_RPS = 300
 DAY = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
-
-
-def start_stand_in() -> tuple[subprocess.Popen[str], str, str]:
-    cert_dir = Path(tempfile.mkdtemp(prefix="graphsim-bench-"))
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "local.graphsim", "--port", str(port), "--cert-dir",
-                                str(cert_dir), "--no-meetings"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    assert process.stdout is not None
-    process.stdout.readline()
-    process.stdout.readline()
-    return process, f"https://127.0.0.1:{port}", str(cert_dir / "cert.pem")
 
 
 def client_for(url: str, ca_bundle: str) -> GraphClient:
@@ -148,7 +136,7 @@ def overhead(client: GraphClient, mailbox: str, event_id: str, url: str, ca_bund
 
 
 def main() -> int:
-    process, url, ca_bundle = start_stand_in()
+    process, url, ca_bundle = spawn(Path(tempfile.mkdtemp(prefix="graphsim-bench-")))
     try:
         client = client_for(url, ca_bundle)
         pairs = seed(url, ca_bundle, client)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,6 +35,7 @@ import requests  # noqa: E402
 
 from local.azurite import Azurite, free_port  # noqa: E402
 from local.graphsim.demo import Demo  # noqa: E402
+from local.graphsim.server import spawn  # noqa: E402
 
 MAILBOXES = int(os.environ.get("PIPELINE_MAILBOXES", "20"))
 EVENTS = int(os.environ.get("PIPELINE_EVENTS", "300"))
@@ -43,16 +43,6 @@ BURST = int(os.environ.get("PIPELINE_BURST", "10"))
 ACKS = 1000
 TARGETS = {"changes_per_s": 100, "gets_per_change": 1.0, "gets_per_delivery": 0.4, "ack_p99_ms": 50}
 NOW = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
-
-
-def start_stand_in(cert_dir: Path) -> tuple[subprocess.Popen[str], str, str]:
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "local.graphsim", "--port", str(port), "--cert-dir",
-                                str(cert_dir), "--no-meetings"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    assert process.stdout is not None
-    process.stdout.readline()
-    process.stdout.readline()
-    return process, f"https://127.0.0.1:{port}", str(cert_dir / "cert.pem")
 
 
 def event_body(i: int, subject: str) -> dict[str, Any]:
@@ -221,7 +211,7 @@ def main() -> int:
     from shared.config import get_settings
 
     work = Path(tempfile.mkdtemp(prefix="pipeline-"))
-    process, sim_url, ca = start_stand_in(work / "graphsim")
+    process, sim_url, ca = spawn(work / "graphsim")
     try:
         with Azurite() as azurite:
             port = free_port()

@@ -60,3 +60,22 @@ class GraphSim:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
+
+
+def spawn(cert_dir: Path, *, meetings: bool = False) -> tuple[Any, str, str]:
+    """The stand-in in a process of its own (so it does not share this interpreter's GIL).
+
+    Returns (process, base URL, CA bundle path) once it serves; terminate the process to stop it.
+    """
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "local.graphsim", "--port", "0", "--cert-dir", str(cert_dir)]
+    process = subprocess.Popen(command + ([] if meetings else ["--no-meetings"]),
+                               cwd=Path(__file__).resolve().parents[2], stdout=subprocess.PIPE, text=True)
+    first = process.stdout.readline() if process.stdout else ""
+    if not first.startswith("graphsim: "):
+        process.kill()
+        raise RuntimeError(f"the Graph stand-in did not start: {first!r}")
+    process.stdout.readline()
+    return process, first.split()[1], str(cert_dir / "cert.pem")

@@ -3,8 +3,6 @@ key rollover, shares of throttled requests, dropped notifications, and running i
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,9 +18,6 @@ from tests.graph.conftest import Receiver, control, make_client, new_user
 from tests.graph.test_auth import posted_form
 from tests.graph.test_delta_and_subscriptions import subscribe
 from tests.graph.test_events import PROPERTY, invite
-
-ROOT = Path(__file__).resolve().parents[2]
-
 
 def test_update_writes_a_single_value_extended_property(sim: GraphSim, client: GraphClient, demo: Demo) -> None:
     organizer = new_user(sim, demo)
@@ -88,13 +83,12 @@ def test_dropped_notifications_never_arrive(sim: GraphSim, client: GraphClient, 
 
 
 def test_runs_on_its_own_with_the_demo_tenant(tmp_path: Path) -> None:
-    process = subprocess.Popen([sys.executable, "-m", "local.graphsim", "--port", "0", "--cert-dir", str(tmp_path)],
-                               cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    from local.graphsim.server import spawn
+
+    process, url, ca_bundle = spawn(tmp_path, meetings=True)
     try:
-        first = process.stdout.readline()
-        assert first.startswith("graphsim: https://127.0.0.1:"), first
-        url = first.split()[1]
-        state = requests.get(f"{url}/_sim/state", verify=str(tmp_path / "cert.pem"), timeout=10).json()
+        assert url.startswith("https://127.0.0.1:")
+        state = requests.get(f"{url}/_sim/state", verify=ca_bundle, timeout=10).json()
         assert state["tenants"] == 2 and state["users"] == 3 and state["events"] >= 2
     finally:
         process.terminate()
