@@ -104,9 +104,10 @@ def _azure_error(exc: Exception, what: str) -> Exception:
 
 
 def _retry_after(exc: Exception) -> float | None:
+    from shared.graph.errors import retry_after_seconds
+
     response = getattr(exc, "response", None)
-    value = response.headers.get("Retry-After") if response is not None else None
-    return float(value) if value and value.replace(".", "", 1).isdigit() else None
+    return retry_after_seconds(response.headers.get("Retry-After")) if response is not None else None
 
 
 class LocalKeyProvider:
