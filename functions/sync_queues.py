@@ -2,7 +2,8 @@
 
 Each message is a reference; the handler calls one engine entry point and maps errors with
 ``queue_outcome``: transient errors retry (poison after ``maxDequeueCount``), permanent and auth
-errors are recorded on the mailbox and completed, malformed messages go to the poison queue.
+errors are recorded on the mailbox and completed, a message that is not a reference goes to the
+poison queue at once.
 """
 
 import logging
@@ -17,12 +18,18 @@ log = logging.getLogger("hybridcalendar.sync")
 
 
 def _run(message: func.QueueMessage, queue: str, work: Callable[[dict[str, str]], object]) -> None:
-    from shared.errors import HybridCalendarError, QueueOutcome, queue_outcome
+    from shared.errors import HybridCalendarError, QueueOutcome, ValidationError, queue_outcome
     from shared.logs import describe_exception
     from shared.storage.queues import parse_reference
     from shared.sync.engine import get_engine
 
-    reference = parse_reference(message.get_body().decode("utf-8"))
+    text = message.get_body().decode("utf-8", errors="replace")
+    try:
+        reference = parse_reference(text)
+    except ValidationError as error:
+        _poison_now(queue, text)
+        log.warning("%s message %s moved to %s-poison: %s", queue, message.id, queue, describe_exception(error))
+        return
     try:
         outcome = work(reference)
     except HybridCalendarError as error:
@@ -33,6 +40,16 @@ def _run(message: func.QueueMessage, queue: str, work: Callable[[dict[str, str]]
         log.warning("%s message %s dropped: %s", queue, message.id, describe_exception(error))
         return
     log.info("%s message %s: %s", queue, message.id, outcome)
+
+
+def _poison_now(queue: str, text: str) -> None:
+    """A message that can never be read goes to ``<queue>-poison`` at once (no five retries), intact."""
+    from shared.config import get_settings
+    from shared.storage.clients import ensure_queue, queue_client
+
+    poison = queue_client(get_settings().storage_connection, f"{queue}-poison")
+    ensure_queue(poison)
+    poison.send_message(text)
 
 
 @bp.queue_trigger(arg_name="message", queue_name=CHANGES_QUEUE, connection="AzureWebJobsStorage")

@@ -268,3 +268,21 @@ def test_quiet_mailboxes_are_caught_up_by_the_renewal_timer(stack: Stack) -> Non
     resumed = {m["mailbox_id"] for m in messages if m.get("kind") == "resume"}
     assert quiet.id in resumed and busy.id not in resumed
     assert {"tenant_id": tenant, "kind": "renew"} in messages
+
+
+def test_a_malformed_queue_message_is_poisoned_at_once_and_blocks_nothing(stack: Stack) -> None:
+    import base64
+
+    from shared.storage.clients import ensure_queue, queue_client
+
+    connection = stack.settings.storage_connection
+    changes = queue_client(connection, "hc-changes")
+    changes.send_message('{"tenant_id": "x", "subject": "Board meeting"}')
+    user = enabled(stack)
+    outlook(stack, user, subject="Still flows")
+    poison = queue_client(connection, "hc-changes-poison", base64=False)
+    ensure_queue(poison)
+    found = eventually(lambda: [base64.b64decode(m.content).decode() for m in poison.peek_messages(max_messages=32)
+                                if "Board meeting" in base64.b64decode(m.content).decode()], timeout=15)
+    assert found == ['{"tenant_id": "x", "subject": "Board meeting"}']
+    assert eventually(lambda: [r.subject for r in stored(stack, user)] == ["Still flows"])
