@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from shared.errors import DependencyUnavailableError, HybridCalendarError, ThrottledError, TransientError
-from shared.graph.errors import RETRYABLE_STATUSES, graph_error
+from shared.errors import DependencyUnavailableError, TransientError
+from shared.graph.errors import graph_error
 
 PREFER_DEFAULTS = ('IdType="ImmutableId"', 'outlook.timezone="UTC"')
 MAILBOX_CONCURRENCY = 4
@@ -146,9 +146,3 @@ def _json(response: Any) -> Any:
         return {"error": {"code": f"http{response.status_code}", "message": "not JSON"}} \
             if response.status_code >= 400 else None
 
-
-def is_retryable(error: HybridCalendarError) -> bool:
-    """An inner batch item or a response that Graph asks to retry (429/503/504/509)."""
-    details = error.details
-    return isinstance(error, (ThrottledError, DependencyUnavailableError)) and (
-        details is None or details.status in RETRYABLE_STATUSES)

@@ -87,7 +87,7 @@ class SyncEngine:
             subscription = self._live_subscription(mailbox) or self.subscribe(tenant_id, mailbox.mailbox_id)
             self.catch_up(tenant_id, mailbox.mailbox_id, fresh=True)
         except HybridCalendarError as error:
-            self._record_error(tenant_id, mailbox.mailbox_id, error)
+            self.record_failure(tenant_id, mailbox.mailbox_id, error)
             raise
         return replace(mailbox, subscription_id=subscription.subscription_id)
 
@@ -139,7 +139,7 @@ class SyncEngine:
                 self.resubscribe(tenant_id, subscription.mailbox_id, subscription.subscription_id)
                 counts["recreated"] += 1
             else:
-                self._record_error(tenant_id, subscription.mailbox_id, result.error)
+                self.record_failure(tenant_id, subscription.mailbox_id, result.error)
                 counts["failed"] += 1
         return counts
 
@@ -312,12 +312,9 @@ class SyncEngine:
             self._noted[(tenant_id, mailbox_id)] = now
             self._update_mailbox(tenant_id, mailbox_id, last_notification=now)
 
-    def _record_error(self, tenant_id: str, mailbox_id: str, error: HybridCalendarError | None) -> None:
-        self._update_mailbox(tenant_id, mailbox_id, last_error=error.code if error else "unknown")
-
-    def record_failure(self, tenant_id: str, mailbox_id: str, error: HybridCalendarError) -> None:
+    def record_failure(self, tenant_id: str, mailbox_id: str, error: HybridCalendarError | None) -> None:
         """What an admin sees on the mailbox: the error's code, never its message."""
-        self._record_error(tenant_id, mailbox_id, error)
+        self._update_mailbox(tenant_id, mailbox_id, last_error=error.code if error else "unknown")
 
     def _update_mailbox(self, tenant_id: str, mailbox_id: str, **changes: Any) -> None:
         """Status fields of the mailbox row, retried once if someone else wrote it meanwhile."""

@@ -110,5 +110,3 @@ class NotificationVerifier:
             self._known[key] = (found, self._clock() + KNOWN_FOR_SECONDS)
         return found
 
-    def forget(self, tenant: str, subscription_id: str) -> None:
-        self._known.pop((tenant, subscription_id), None)
