@@ -1,4 +1,4 @@
-"""Admin API (function key): enable and disable the mailboxes of a tenant.
+"""Admin API (function key): mailboxes, room device credentials and tenant status.
 
 ``POST /api/tenants/{tenant}/mailboxes/{mailbox}?kind=user|room`` enables one mailbox now
 (subscribe, then sync its window); ``DELETE`` on the same route disables it (subscription and
@@ -6,6 +6,10 @@ every stored row deleted). ``POST /api/tenants/{tenant}/mailboxes`` with
 ``{"mailboxes": [{"id": "<object id>", "kind": "room"}, ...]}`` queues many: each becomes one
 job, so thousands fan out at the queue's pace and Graph's subscription writes stay throttled
 per mailbox by the client.
+
+``POST /api/tenants/{tenant}/rooms/{room}/credentials`` issues a room device's credential
+(shown once), ``GET`` lists them, ``DELETE .../credentials/{id}`` revokes one.
+``GET /api/tenants/{tenant}/status`` reports every mailbox's sync state and the tenant's totals.
 """
 
 import json
@@ -13,22 +17,14 @@ import re
 
 import azure.functions as func
 
+from functions.responses import error_response, invalid_request, json_response
 from shared.sync.engine import JOBS_QUEUE
 
 bp = func.Blueprint()
 GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 MAX_BULK = 10_000
 KINDS = ("user", "room")
-
-
-def _json(status: int, body: dict) -> func.HttpResponse:
-    return func.HttpResponse(json.dumps(body), status_code=status, mimetype="application/json")
-
-
-def _error(error: Exception) -> func.HttpResponse:
-    from shared.errors import error_body, http_status
-
-    return _json(http_status(error), error_body(error))
+TENANT_IS_GUID = "tenant must be the tenant id (a GUID)"
 
 
 @bp.route(route="tenants/{tenant}/mailboxes/{mailbox}", methods=["POST", "DELETE"])
@@ -38,17 +34,18 @@ def mailbox(req: func.HttpRequest) -> func.HttpResponse:
 
     tenant, mailbox_id = req.route_params["tenant"], req.route_params["mailbox"]
     if not GUID.match(tenant):
-        return _json(400, {"error": {"code": "invalid_request", "message": "tenant must be the tenant id (a GUID)"}})
+        return invalid_request(TENANT_IS_GUID)
     kind = req.params.get("kind", "user")
     if kind not in KINDS:
-        return _json(400, {"error": {"code": "invalid_request", "message": "kind must be user or room"}})
+        return invalid_request("kind must be user or room")
     try:
         if req.method == "DELETE":
-            return _json(200, {"mailbox": mailbox_id, "rowsRemoved": get_engine().disable(tenant, mailbox_id)})
+            return json_response(200, {"mailbox": mailbox_id, "rowsRemoved": get_engine().disable(tenant, mailbox_id)})
         enabled = get_engine().enable(tenant, mailbox_id, kind=kind)
     except HybridCalendarError as error:
-        return _error(error)
-    return _json(200, {"mailbox": enabled.mailbox_id, "kind": enabled.kind, "subscription": enabled.subscription_id})
+        return error_response(error)
+    return json_response(200, {"mailbox": enabled.mailbox_id, "kind": enabled.kind,
+                               "subscription": enabled.subscription_id})
 
 
 @bp.route(route="tenants/{tenant}/mailboxes", methods=["POST"])
@@ -63,18 +60,59 @@ def mailboxes(req: func.HttpRequest, jobs: func.Out[list[str]]) -> func.HttpResp
         items = None
     problem = _bulk_problem(tenant, items)
     if problem:
-        return _json(400, {"error": {"code": "invalid_request", "message": problem}})
+        return invalid_request(problem)
     jobs.set([reference_message({"tenant_id": tenant, "mailbox_id": item["id"], "kind": "enable",
                                  "reason": item.get("kind", "user")}) for item in items])
-    return _json(202, {"queued": len(items)})
+    return json_response(202, {"queued": len(items)})
 
 
 def _bulk_problem(tenant: str, items: object) -> str | None:
     if not GUID.match(tenant):
-        return "tenant must be the tenant id (a GUID)"
+        return TENANT_IS_GUID
     if not isinstance(items, list) or not items or len(items) > MAX_BULK:
         return f"body must be {{\"mailboxes\": [{{\"id\": <object id>, \"kind\": \"user\"|\"room\"}}]}} with 1 to " \
                f"{MAX_BULK} entries"
     bad = [i for i, item in enumerate(items) if not isinstance(item, dict) or not GUID.match(str(item.get("id", "")))
            or item.get("kind", "user") not in KINDS]
     return f"entries {bad[:10]} need an object id (a GUID) and kind user or room" if bad else None
+
+
+@bp.route(route="tenants/{tenant}/rooms/{room}/credentials", methods=["POST", "GET"])
+def room_credentials(req: func.HttpRequest) -> func.HttpResponse:
+    from shared.api.service import check_guid, credential_json, get_api
+    from shared.errors import HybridCalendarError
+
+    try:
+        tenant, room = check_guid("tenant", req.route_params["tenant"]), check_guid("room", req.route_params["room"])
+        if req.method == "GET":
+            return json_response(200, {"value": [credential_json(c) for c in get_api().list_credentials(tenant, room)]})
+        issued = get_api().issue_credential(tenant, room)
+    except HybridCalendarError as error:
+        return error_response(error)
+    return json_response(201, {"id": issued.credential_id, "room": issued.room_id, "credential": issued.credential,
+                                "created": issued.created.strftime("%Y-%m-%dT%H:%M:%SZ")},
+                         headers={"Cache-Control": "no-store"})
+
+
+@bp.route(route="tenants/{tenant}/rooms/{room}/credentials/{credential}", methods=["DELETE"])
+def room_credential(req: func.HttpRequest) -> func.HttpResponse:
+    from shared.api.service import check_guid, credential_json, get_api
+    from shared.errors import HybridCalendarError
+
+    try:
+        tenant, room = check_guid("tenant", req.route_params["tenant"]), check_guid("room", req.route_params["room"])
+        revoked = get_api().revoke_credential(tenant, room, req.route_params["credential"].lower())
+    except HybridCalendarError as error:
+        return error_response(error)
+    return json_response(200, credential_json(revoked))
+
+
+@bp.route(route="tenants/{tenant}/status", methods=["GET"])
+def tenant_status(req: func.HttpRequest) -> func.HttpResponse:
+    from shared.api.service import check_guid, get_api
+    from shared.errors import HybridCalendarError
+
+    try:
+        return json_response(200, get_api().tenant_status(check_guid("tenant", req.route_params["tenant"])))
+    except HybridCalendarError as error:
+        return error_response(error)

@@ -5,11 +5,10 @@ validation handshake echoes the decoded token with no I/O; otherwise verified no
 become queue references and the answer is 202 at once (Graph gives 10 s; we aim for ms).
 """
 
-import json
-
 import azure.functions as func
 
-from shared.errors import ValidationError, error_body, http_status
+from functions.responses import error_response
+from shared.errors import ValidationError
 from shared.sync.engine import CHANGES_QUEUE, LIFECYCLE_QUEUE
 
 bp = func.Blueprint()
@@ -25,8 +24,7 @@ def _answer(req: func.HttpRequest, changes: func.Out[list[str]], lifecycle: func
     try:
         verdict = get_verifier().verify(req.get_body())
     except ValidationError as error:
-        return func.HttpResponse(json.dumps(error_body(error)), status_code=http_status(error),
-                                 mimetype="application/json")
+        return error_response(error)
     changes.set([reference_message(r) for r in verdict.changes])
     lifecycle.set([reference_message(r) for r in verdict.lifecycle])
     return func.HttpResponse(status_code=202)

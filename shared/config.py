@@ -197,6 +197,19 @@ def _client_id(raw: str) -> str:
     return raw.lower()
 
 
+def _audiences(raw: str) -> tuple[str, ...]:
+    audiences = tuple(part.strip() for part in raw.split(",") if part.strip())
+    if not audiences or any(" " in a for a in audiences):
+        raise _Invalid("one or more audiences (an application ID URI or a client id), separated by commas")
+    return audiences
+
+
+def _scope_name(raw: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9._-]{1,100}", raw):
+        raise _Invalid("a scope name such as Meetings.Read (letters, digits, '.', '_', '-')")
+    return raw
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("AzureWebJobsStorage", "storage_connection", "UseDevelopmentStorage=true",
             "an Azure Storage connection string",
@@ -274,6 +287,15 @@ SETTINGS: tuple[Setting, ...] = (
             _int_between(60, 10080)),
     Setting("HC_RENEWAL_MARGIN_HOURS", "renewal_margin_hours", "48", "a whole number from 1 to 160",
             "Subscriptions expiring within this many hours are renewed by the renewal timer.", _int_between(1, 160)),
+    Setting("HC_API_AUDIENCE", "api_audiences", "api://hybrid-calendar", "audiences separated by commas",
+            "The `aud` the meetings API accepts in users' bearer tokens: the application ID URI and/or the client id "
+            "of the app registration that exposes the API (Entra v2 tokens carry the client id).", _audiences),
+    Setting("HC_API_SCOPE", "api_scope", "Meetings.Read", "a scope name",
+            "The delegated scope (`scp`) a user's token must carry to read `/api/me/meetings`.", _scope_name),
+    Setting("HC_JOIN_LEAD_MINUTES", "join_lead_minutes", "5", "a whole number from 0 to 60",
+            "A meeting is `joinableNow` from this many minutes before its start until its end.", _int_between(0, 60)),
+    Setting("HC_MEETINGS_PAGE_SIZE", "meetings_page_size", "100", "a whole number from 1 to 1000",
+            "Meetings per page of a meetings list; longer lists carry a `nextLink`.", _int_between(1, 1000)),
 )
 
 
@@ -308,6 +330,10 @@ class Settings:
     window_future_days: int
     subscription_minutes: int
     renewal_margin_hours: int
+    api_audiences: tuple[str, ...]
+    api_scope: str
+    join_lead_minutes: int
+    meetings_page_size: int
     values: Mapping[str, str] = field(repr=False, default_factory=dict)
 
     def __repr__(self) -> str:

@@ -6,7 +6,8 @@ Every failure that leaves ``shared`` is one of these, so a trigger needs a singl
     HybridCalendarError                 base; never raised itself
     ├── ConfigError                     a setting is missing or malformed: start-up stops
     ├── ValidationError                 bad input from a caller (HTTP 4xx, never retried)
-    │   └── PayloadTooLargeError        body over the accepted size (HTTP 413)
+    │   ├── PayloadTooLargeError        body over the accepted size (HTTP 413)
+    │   └── InvalidParameterError       one query parameter is wrong; ``parameter`` names it
     ├── TransientError                  may succeed later: retry / redeliver
     │   ├── ThrottledError              429 or equivalent, carries ``retry_after``
     │   ├── DependencyUnavailableError  storage, key provider or Graph is down or timing out
@@ -20,7 +21,12 @@ Every failure that leaves ``shared`` is one of these, so a trigger needs a singl
     │   ├── CloudNotSupportedError      the tenant's national cloud is not served by this deployment
     │   └── KeyUnavailableError         a data key or key-encryption key is missing, deleted or disabled
     ├── AuthError                       credentials or consent are broken
-    │   └── ReauthorizationRequiredError  a grant expired or was revoked: an admin or user must act
+    │   ├── ReauthorizationRequiredError  a grant expired or was revoked: an admin or user must act
+    │   ├── InvalidTokenError           a caller's bearer token or device credential is missing or bad (401)
+    │   └── ForbiddenError              the caller is known but may not do this (403)
+    │       ├── InsufficientScopeError  the token lacks the API's scope
+    │       ├── MailboxNotEnabledError  the caller's mailbox is not enabled in this deployment
+    │       └── CredentialRevokedError  a room's device credential was revoked
     └── IntegrityError                  stored data failed a check (tampered, wrong key, bad format)
 
 Errors that come from a service answer (Graph) carry ``details``: the HTTP status, the
@@ -89,6 +95,16 @@ class PayloadTooLargeError(ValidationError):
 
     status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
     code = "payload_too_large"
+
+
+class InvalidParameterError(ValidationError):
+    """One query parameter cannot be accepted; the message starts with its name."""
+
+    code = "invalid_parameter"
+
+    def __init__(self, parameter: str, problem: str) -> None:
+        super().__init__(f"{parameter}: {problem}")
+        self.parameter = parameter
 
 
 class TransientError(HybridCalendarError):
@@ -205,6 +221,44 @@ class ReauthorizationRequiredError(AuthError):
     code = "reauthorization_required"
 
 
+class InvalidTokenError(AuthError):
+    """A caller's bearer token (or a room's device credential) is missing, malformed, expired or forged.
+
+    ``error`` is the RFC 6750 error code for ``WWW-Authenticate``; None when no credential was sent.
+    """
+
+    code = "invalid_token"
+
+    def __init__(self, message: str, *, error: str | None = "invalid_token") -> None:
+        super().__init__(message)
+        self.error = error
+
+
+class ForbiddenError(AuthError):
+    """The caller proved who it is but may not read this (another room, a revoked credential)."""
+
+    status = HTTPStatus.FORBIDDEN
+    code = "forbidden"
+
+
+class InsufficientScopeError(ForbiddenError):
+    """The token is valid but does not carry the API's scope (RFC 6750 ``insufficient_scope``)."""
+
+    code = "insufficient_scope"
+
+
+class MailboxNotEnabledError(ForbiddenError):
+    """The caller is who the token says, but an admin has not enabled their mailbox (or the room's)."""
+
+    code = "mailbox_not_enabled"
+
+
+class CredentialRevokedError(ForbiddenError):
+    """An admin revoked this room device's credential; the device needs a new one."""
+
+    code = "credential_revoked"
+
+
 class IntegrityError(HybridCalendarError):
     """Stored data failed verification; never fall back to plaintext or another key."""
 
@@ -237,6 +291,17 @@ def error_body(error: BaseException) -> dict[str, dict[str, str]]:
     if isinstance(error, HybridCalendarError):
         return {"error": {"code": error.code, "message": str(error)}}
     return {"error": {"code": HybridCalendarError.code, "message": "internal error"}}
+
+
+def describe_code(code: str | None) -> str | None:
+    """What an error code means, for admins: the first line of its class's description."""
+    kinds: list[type[HybridCalendarError]] = [HybridCalendarError]
+    while kinds:
+        kind = kinds.pop()
+        if kind.code == code and kind.__doc__:
+            return kind.__doc__.strip().splitlines()[0]
+        kinds += kind.__subclasses__()
+    return None
 
 
 def queue_outcome(error: BaseException) -> QueueOutcome:

@@ -13,15 +13,19 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
 
 from shared.config import Settings, app_path, local_key_path
 from shared.crypto.factory import build_key_provider
 from shared.crypto.providers import KeyProvider
 from shared.storage.clients import queue_service, table_service
 
-Check = Callable[[Settings], "str | None"]
-"""Raises when the dependency is unusable; may return a short, non-secret note (e.g. which provider)."""
+Check = Callable[[Settings], "str | Mapping[str, Any] | None"]
+"""Raises when the dependency is unusable; may return a short, non-secret note (e.g. which provider)
+or figures to report (counts and times, never ids or personal data)."""
+QUEUES = ("hc-changes", "hc-lifecycle", "hc-jobs")
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,7 @@ class CheckResult:
     ok: bool
     detail: str
     latency_ms: float
+    facts: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -52,7 +57,7 @@ class HealthReport:
         return json.dumps({
             "status": "healthy" if self.healthy else "unhealthy",
             "failing": [r.name for r in self.results if not r.ok],
-            "checks": {r.name: {"ok": r.ok, "detail": r.detail, "latency_ms": round(r.latency_ms, 1)}
+            "checks": {r.name: {"ok": r.ok, "detail": r.detail, "latency_ms": round(r.latency_ms, 1), **r.facts}
                        for r in self.results},
         })
 
@@ -93,8 +98,42 @@ def check_graph(settings: Settings) -> str:
     return "stand-in" if settings.graph_base_url else "microsoft"
 
 
+def check_queues(settings: Settings) -> Mapping[str, Any]:
+    """Messages waiting in each work queue and in the poison queues (work that failed every retry)."""
+    service = queue_service(settings.storage_connection, timeout=settings.health_timeout)
+    depth = {name: _message_count(service, name) for name in QUEUES}
+    poison = {name: _message_count(service, f"{name}-poison") for name in QUEUES}
+    return {"queueDepth": depth, "poisonMessages": sum(poison.values()), "poisonByQueue": poison}
+
+
+def _message_count(service: Any, name: str) -> int:
+    from azure.core.exceptions import ResourceNotFoundError
+
+    try:
+        return int(service.get_queue_client(name).get_queue_properties().approximate_message_count or 0)
+    except ResourceNotFoundError:
+        return 0
+
+
+def check_subscriptions(settings: Settings) -> Mapping[str, Any]:
+    """The subscription that expires first, across tenants (reads only the expiry column)."""
+    from azure.core.exceptions import ResourceNotFoundError
+
+    client = table_service(settings.storage_connection, timeout=settings.health_timeout).get_table_client(
+        "subscriptions")
+    try:
+        expiries = [row["ExpiresUtc"] for row in client.list_entities(select=["ExpiresUtc"]) if row.get("ExpiresUtc")]
+    except ResourceNotFoundError:
+        expiries = []
+    now = datetime.now(timezone.utc)
+    nearest = min(expiries, default=None)
+    return {"subscriptions": len(expiries), "expired": sum(1 for e in expiries if e <= now),
+            "nearestSubscriptionExpiry": nearest.strftime("%Y-%m-%dT%H:%M:%SZ") if nearest else None}
+
+
 DEFAULT_CHECKS: Mapping[str, Check] = {"storage": check_storage, "key_provider": check_key_provider,
-                                       "graph": check_graph}
+                                       "graph": check_graph, "queues": check_queues,
+                                       "subscriptions": check_subscriptions}
 
 
 def _run(name: str, check: Check, settings: Settings) -> CheckResult:
@@ -103,6 +142,8 @@ def _run(name: str, check: Check, settings: Settings) -> CheckResult:
         note = check(settings)
     except Exception as exc:  # any failure makes the dependency unhealthy; the class name says which
         return CheckResult(name, False, f"unavailable ({type(exc).__name__})", _ms(started))
+    if isinstance(note, Mapping):
+        return CheckResult(name, True, "ok", _ms(started), note)
     return CheckResult(name, True, f"ok ({note})" if note else "ok", _ms(started))
 
 

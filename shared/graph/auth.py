@@ -75,13 +75,14 @@ class GraphAuth:
         self.token_caches = token_caches
         self.timeout = timeout
         self._clouds: dict[str, Cloud] = {}
+        self._documents: dict[str, Mapping[str, Any]] = {}
         self._apps: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
 
     def cloud(self, tenant_id: str) -> Cloud:
         """The tenant's cloud (from its OpenID configuration, cached); refused if not served."""
         if tenant_id not in self._clouds:
-            self._clouds[tenant_id] = with_base_url(cloud_for(self._openid_configuration(tenant_id),
+            self._clouds[tenant_id] = with_base_url(cloud_for(self.openid_configuration(tenant_id),
                                                               deployment=self.deployment), self.base_url)
         return self._clouds[tenant_id]
 
@@ -164,7 +165,13 @@ class GraphAuth:
             authority=cloud.authority(tenant_id), http_client=self.http, token_cache=cache,
             instance_discovery=False if self.base_url else None, timeout=self.timeout)
 
-    def _openid_configuration(self, tenant_id: str) -> Mapping[str, Any]:
+    def openid_configuration(self, tenant_id: str) -> Mapping[str, Any]:
+        """The tenant's OpenID configuration (issuer, jwks_uri, cloud fields), fetched once per process."""
+        if tenant_id not in self._documents:
+            self._documents[tenant_id] = self._fetch_openid_configuration(tenant_id)
+        return self._documents[tenant_id]
+
+    def _fetch_openid_configuration(self, tenant_id: str) -> Mapping[str, Any]:
         import requests
 
         login = self.base_url.rstrip("/") if self.base_url else WORLDWIDE.login_url

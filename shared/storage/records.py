@@ -258,3 +258,54 @@ class SealedValueRepository:
     def delete(self, tenant_id: str, row_id: str) -> None:
         self.table.delete(tenant_id, row_id)
 
+
+
+@dataclass(frozen=True)
+class DeviceCredential:
+    """A room device's credential: scoped to one room of one tenant; only the secret's hash is kept."""
+
+    tenant_id: str
+    credential_id: str
+    room_id: str
+    secret_hash: str
+    created: datetime
+    revoked: datetime | None = None
+
+    def accepts(self, secret: str) -> bool:
+        """Constant-time check of a presented secret against the stored hash."""
+        return hmac.compare_digest(digest(secret), self.secret_hash)
+
+
+class DeviceCredentialRepository:
+    """Device credentials by tenant and credential id: one point read per room request."""
+
+    TABLE = "devicecredentials"
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    def add(self, credential: DeviceCredential) -> None:
+        self.table.insert({"PartitionKey": credential.tenant_id, "RowKey": credential.credential_id,
+                           "RoomId": credential.room_id, "SecretHash": credential.secret_hash,
+                           "CreatedUtc": credential.created})
+
+    def get(self, tenant_id: str, credential_id: str) -> DeviceCredential | None:
+        row = self.table.get(tenant_id, credential_id)
+        return self._credential(row) if row else None
+
+    def list_credentials(self, tenant_id: str, room_id: str | None = None) -> list[DeviceCredential]:
+        rows = self.table.query("PartitionKey eq @t", parameters={"t": tenant_id})
+        return [c for c in map(self._credential, rows) if room_id is None or c.room_id == room_id]
+
+    def revoke(self, tenant_id: str, credential_id: str, when: datetime) -> DeviceCredential | None:
+        """Mark the credential revoked (idempotent: the first revocation time is kept); None if unknown."""
+        row = self.table.get(tenant_id, credential_id)
+        if row is None or row.get("RevokedUtc"):
+            return self._credential(row) if row else None
+        self.table.replace({**row, "RevokedUtc": when}, etag=row["etag"])
+        return self._credential({**row, "RevokedUtc": when})
+
+    @staticmethod
+    def _credential(row: Entity) -> DeviceCredential:
+        return DeviceCredential(row["PartitionKey"], row["RowKey"], row["RoomId"], row["SecretHash"],
+                                row["CreatedUtc"], row.get("RevokedUtc"))

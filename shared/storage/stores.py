@@ -16,8 +16,8 @@ from shared.crypto.providers import KeyProvider
 from shared.storage.clients import table_service
 from shared.storage.meetings import MeetingRepository
 from shared.storage.queues import QueueWriter
-from shared.storage.records import (DataKeyRepository, MailboxRepository, SealedValueRepository,
-                                    SubscriptionRepository, TenantRepository)
+from shared.storage.records import (DataKeyRepository, DeviceCredentialRepository, MailboxRepository,
+                                    SealedValueRepository, SubscriptionRepository, TenantRepository)
 from shared.storage.tables import Table
 
 
@@ -34,6 +34,7 @@ class Stores:
     delta_links: SealedValueRepository
     token_caches: SealedValueRepository
     queues: QueueWriter
+    devices: DeviceCredentialRepository
 
 
 def key_policy(settings: Settings) -> KeyPolicy:
@@ -62,7 +63,8 @@ def build_stores(settings: Settings, *, provider: KeyProvider | None = None, pol
                   SubscriptionRepository(table("subscriptions")), MeetingRepository(table("meetings"), cipher),
                   data_keys, SealedValueRepository(table("deltalinks"), cipher, field="DeltaLink"),
                   SealedValueRepository(table("tokencaches"), cipher, field="Cache"),
-                  QueueWriter(settings.storage_connection))
+                  QueueWriter(settings.storage_connection),
+                  DeviceCredentialRepository(table(DeviceCredentialRepository.TABLE)))
 
 
 @lru_cache(maxsize=1)

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from shared.cache import TtlCache
 from shared.errors import PayloadTooLargeError, ValidationError
 from shared.storage.records import Subscription, SubscriptionRepository
 
@@ -64,8 +65,7 @@ class NotificationVerifier:
 
     def __init__(self, subscriptions: SubscriptionRepository, *, clock: Any = time.monotonic) -> None:
         self.subscriptions = subscriptions
-        self._clock = clock
-        self._known: dict[tuple[str, str], tuple[Subscription, float]] = {}
+        self._known: TtlCache[Subscription | None] = TtlCache(ttl=KNOWN_FOR_SECONDS, clock=clock)
 
     def verify(self, body: bytes) -> Verdict:
         verdict = Verdict()
@@ -101,12 +101,7 @@ class NotificationVerifier:
         return None
 
     def _subscription(self, tenant: str, subscription_id: str) -> Subscription | None:
-        key = (tenant, subscription_id)
-        known = self._known.get(key)
-        if known and known[1] > self._clock():
-            return known[0]
-        found = self.subscriptions.get(tenant, subscription_id)
-        if found is not None:
-            self._known[key] = (found, self._clock() + KNOWN_FOR_SECONDS)
-        return found
+        return self._known.get_or_load((tenant, subscription_id),
+                                       lambda: self.subscriptions.get(tenant, subscription_id),
+                                       keep=lambda found: found is not None)
 

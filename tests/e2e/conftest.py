@@ -21,6 +21,7 @@ from shared.sync.engine import SyncEngine, get_engine
 from tests.conftest import app_environment
 
 FUNCTION_KEY = "e2e-function-key-000001"
+PAGE_SIZE = 5
 
 
 @dataclass
@@ -54,7 +55,8 @@ def stack(azurite: str, session_key_file: Path) -> Iterator[Stack]:
         values = {"AzureWebJobsStorage": azurite, "HC_LOCAL_PORT": str(port), "HC_PUBLIC_BASE_URL":
                   f"http://127.0.0.1:{port}", "HC_GRAPH_BASE_URL": sim.url, "HC_GRAPH_CA_BUNDLE": sim.ca_bundle,
                   "HC_LOCAL_KEY_FILE": str(session_key_file),
-                  "HC_FUNCTION_KEY": FUNCTION_KEY, "HC_MASTER_KEY": "e2e-master-key-0000001"}
+                  "HC_FUNCTION_KEY": FUNCTION_KEY, "HC_MASTER_KEY": "e2e-master-key-0000001",
+                  "HC_MEETINGS_PAGE_SIZE": str(PAGE_SIZE)}
         with app_environment(values) as settings, DevHost(settings) as host:
             yield Stack(host.url, sim, demo, settings)
 

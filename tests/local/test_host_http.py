@@ -134,5 +134,6 @@ def test_health_names_storage_when_it_is_down(azurite: str, graph_stand_in: Any)
         answer = requests.get(f"{running.url}/api/health", timeout=10)
     assert answer.status_code == 503
     assert answer.json()["status"] == "unhealthy"
-    assert answer.json()["failing"] == ["storage"]
+    assert answer.json()["failing"] == ["storage", "queues", "subscriptions"]
+    assert answer.json()["checks"]["queues"]["detail"].startswith("unavailable (")
     assert "devstoreaccount1" not in answer.text and "AccountKey" not in answer.text

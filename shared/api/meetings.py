@@ -1,0 +1,155 @@
+"""The meetings list that apps and room devices show, with a Join button per meeting.
+
+One storage range query per page (the mailbox's partition, rows keyed by start time). The
+range is ``from``/``to`` (ISO 8601 with a zone; defaults now - 1 hour to now + 7 days), which
+must lie in the retention window: nothing outside it is stored, so asking for it is an error
+rather than a silently empty list. Pages hold ``HC_MEETINGS_PAGE_SIZE`` meetings; a longer
+list carries an opaque continuation token (the range and the last meeting returned) that the
+client sends back as it is.
+
+A meeting's ``id`` is derived from its iCalendar UID and start, which every copy of a meeting
+shares (the organizer's, each attendee's and the room's), so all of them list the same id.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from shared.errors import InvalidParameterError
+from shared.storage.meetings import MeetingRecord, MeetingRepository
+from shared.storage.records import digest
+from shared.sync.window import Window
+
+DEFAULT_BEFORE = timedelta(hours=1)
+DEFAULT_SPAN = timedelta(days=7)
+MAX_PARAMETER_CHARS = 64
+MAX_CONTINUATION_CHARS = 512
+_UNENCODED_PLUS = re.compile(r" (\d{2}(?::?\d{2})?)$")
+"""A ``+hh:mm`` offset sent unencoded in a query string arrives as a space."""
+EXAMPLE = "an ISO 8601 date-time with a zone, e.g. 2026-12-01T09:00:00Z"
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def parse_moment(name: str, text: str) -> datetime:
+    """A query parameter as an aware UTC datetime; InvalidParameterError naming it otherwise."""
+    if len(text) > MAX_PARAMETER_CHARS:
+        raise InvalidParameterError(name, f"must be {EXAMPLE} (at most {MAX_PARAMETER_CHARS} characters)")
+    try:
+        moment = datetime.fromisoformat(_UNENCODED_PLUS.sub(r"+\1", text.strip()))
+    except ValueError:
+        raise InvalidParameterError(name, f"must be {EXAMPLE}") from None
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise InvalidParameterError(name, f"has no time zone; send {EXAMPLE}")
+    try:
+        return moment.astimezone(timezone.utc)
+    except OverflowError:
+        raise InvalidParameterError(name, f"is out of range; send {EXAMPLE}") from None
+
+
+def parse_range(params: Mapping[str, str], *, now: datetime, window: Window) -> tuple[datetime, datetime]:
+    """[from, to) as asked (or the defaults), checked against the retention window around ``now``."""
+    low, high = window.bounds(now)
+    start = parse_moment("from", params["from"]) if "from" in params else max(low, now - DEFAULT_BEFORE)
+    end = parse_moment("to", params["to"]) if "to" in params else min(high, start + DEFAULT_SPAN)
+    for name, moment in (("from", start), ("to", end)):
+        if not low <= moment <= high:
+            raise InvalidParameterError(name, f"is outside the retention window: meetings are kept from "
+                                              f"{_text(low)} to {_text(high)}")
+    if end <= start:
+        raise InvalidParameterError("to", "must be after from")
+    return start, end
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a page ended: the range asked for and the last meeting returned (start, id)."""
+
+    start: datetime
+    end: datetime
+    after: tuple[datetime, str]
+
+    def encode(self) -> str:
+        moments = (self.start, self.end, self.after[0])
+        text = json.dumps([m.astimezone(timezone.utc).isoformat() for m in moments] + [self.after[1]])
+        return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str) -> Position:
+        try:
+            if len(token) > MAX_CONTINUATION_CHARS:
+                raise ValueError
+            start, end, after, meeting_id = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+            position = cls(_moment(start), _moment(end), (_moment(after), str(meeting_id)))
+        except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+            raise InvalidParameterError("continuation", "is not a token this API issued; follow nextLink as it "
+                                                        "is") from None
+        return position
+
+
+def _moment(text: Any) -> datetime:
+    moment = datetime.fromisoformat(str(text))
+    if moment.tzinfo is None:
+        raise ValueError("naive")
+    return moment.astimezone(timezone.utc)
+
+
+def _text(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def meeting_id(record: MeetingRecord) -> str:
+    """The same opaque id for every copy of one occurrence (iCalendar UID and start)."""
+    return digest(f"{record.ical_uid or record.event_id}|{_text(record.start)}")[:32]
+
+
+@dataclass(frozen=True)
+class MeetingsService:
+    """Builds a page of a mailbox's meetings list."""
+
+    meetings: MeetingRepository
+    window: Window
+    join_lead: timedelta
+    page_size: int
+    now: Callable[[], datetime] = utcnow
+
+    def page(self, tenant_id: str, mailbox_id: str, params: Mapping[str, str]) -> dict[str, Any]:
+        """``{"from", "to", "value": [...], "continuation"?}`` for the mailbox, as ``params`` ask."""
+        now = self.now()
+        start, end, after = self._position(params, now)
+        records = self.meetings.list_meetings(tenant_id, mailbox_id, start=start, end=end)
+        keyed = sorted(((r.start, meeting_id(r)), r) for r in records)
+        remaining = [(key, r) for key, r in keyed if after is None or key > after]
+        shown = remaining[:self.page_size]
+        body: dict[str, Any] = {"from": _text(start), "to": _text(end),
+                                "value": [self.item(key[1], r, now) for key, r in shown]}
+        if len(remaining) > self.page_size:
+            body["continuation"] = Position(start, end, shown[-1][0]).encode()
+        return body
+
+    def _position(self, params: Mapping[str, str], now: datetime) -> tuple[datetime, datetime, Any]:
+        if "continuation" not in params:
+            return (*parse_range(params, now=now, window=self.window), None)
+        if "from" in params or "to" in params:
+            raise InvalidParameterError("continuation", "cannot be combined with from or to; follow nextLink as it is")
+        position = Position.decode(params["continuation"])
+        low, high = self.window.bounds(now)
+        return max(position.start, low), min(position.end, high), position.after
+
+    def item(self, identifier: str, record: MeetingRecord, now: datetime) -> dict[str, Any]:
+        """One meeting as the list shows it; times in UTC, the organizer's zone for display."""
+        joinable = (not record.is_cancelled and bool(record.join_url or record.sip_uri)
+                    and record.start - self.join_lead <= now < record.end)
+        return {"id": identifier, "subject": record.subject, "start": _text(record.start), "end": _text(record.end),
+                "timeZone": record.time_zone, "organizerName": record.organizer_name, "provider": record.provider,
+                "joinUrl": record.join_url, "videoAddress": record.sip_uri, "isOnline": record.is_online,
+                "joinableNow": joinable, "isCancelled": record.is_cancelled}

@@ -1,0 +1,215 @@
+"""What the meetings API and its admin routes do, behind the thin HTTP triggers.
+
+* Users: a bearer token for this API (see :mod:`shared.api.tokens`) names the tenant and the
+  user; the user's mailbox must be enabled.
+* Rooms: a device credential ``hcd1.<tenant>.<id>.<secret>`` that a tenant admin issued for
+  one room. Only a SHA-256 of the secret is stored (the secret is 256 random bits, so a slow
+  hash adds nothing); it is shown once, and revoking it takes effect on the next request.
+* Admins: issue, list and revoke device credentials; a tenant's status per mailbox.
+
+The tenant and mailbox checks are cached for ``KNOWN_FOR_SECONDS`` so that a warm meetings
+request costs exactly one storage query (the meetings range).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from shared.api.meetings import MeetingsService
+from shared.api.tokens import GUID, ApiTokenValidator, Caller, bearer_token
+from shared.cache import TtlCache
+from shared.errors import (CredentialRevokedError, ForbiddenError, InvalidParameterError, InvalidTokenError,
+                           MailboxNotEnabledError, NotFoundError, describe_code)
+from shared.storage.records import DeviceCredential, Mailbox, digest
+from shared.storage.stores import Stores
+
+KNOWN_FOR_SECONDS = 60.0
+CREDENTIAL_PREFIX = "hcd1"
+_CREDENTIAL = re.compile(r"^hcd1\.([0-9a-f-]{36})\.([0-9a-f]{16})\.([A-Za-z0-9_-]{43})$")
+SOON = timedelta(hours=24)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class IssuedCredential:
+    """A new device credential; ``credential`` is the only time the secret is seen."""
+
+    credential_id: str
+    room_id: str
+    credential: str
+    created: datetime
+
+
+class MeetingsApi:
+    """Authenticates callers and answers the meetings, credential and status routes."""
+
+    def __init__(self, stores: Stores, service: MeetingsService, validator: ApiTokenValidator, *,
+                 now: Callable[[], datetime] = utcnow) -> None:
+        self.stores, self.service, self.validator, self.now = stores, service, validator, now
+        self._mailboxes: TtlCache[Mailbox | None] = TtlCache(ttl=KNOWN_FOR_SECONDS)
+
+    # users and rooms ----------------------------------------------------------------------------
+
+    def user_meetings(self, authorization: str | None, params: Mapping[str, str]) -> dict[str, Any]:
+        caller = self.validator.validate(bearer_token(authorization))
+        self._enabled(caller.tenant_id, caller.object_id, "user")
+        return self.service.page(caller.tenant_id, caller.object_id, params)
+
+    def room_meetings(self, room_id: str, authorization: str | None, params: Mapping[str, str]) -> dict[str, Any]:
+        credential = self._device(bearer_token(authorization))
+        if credential.room_id != room_id.lower():
+            raise ForbiddenError("the device credential is for another room")
+        self._enabled(credential.tenant_id, credential.room_id, "room")
+        return self.service.page(credential.tenant_id, credential.room_id, params)
+
+    def caller(self, authorization: str | None) -> Caller:
+        """The user a token speaks for (validated), for routes that need only that."""
+        return self.validator.validate(bearer_token(authorization))
+
+    def _enabled(self, tenant_id: str, mailbox_id: str, kind: str) -> Mailbox:
+        mailbox = self._mailboxes.get_or_load((tenant_id, mailbox_id),
+                                              lambda: self.stores.mailboxes.get(tenant_id, mailbox_id),
+                                              keep=lambda found: found is not None and found.enabled)
+        if mailbox is None or not mailbox.enabled:
+            raise MailboxNotEnabledError(f"this {kind}'s mailbox is not enabled in Hybrid Calendar; ask your "
+                                         "administrator")
+        return mailbox
+
+    def _device(self, presented: str) -> DeviceCredential:
+        match = _CREDENTIAL.match(presented)
+        if match is None or not GUID.match(match.group(1)):
+            raise InvalidTokenError("the device credential is malformed (expected hcd1.<tenant>.<id>.<secret>)")
+        tenant_id, credential_id, secret = match.groups()
+        credential = self.stores.devices.get(tenant_id, credential_id)
+        if credential is None or not credential.accepts(secret):
+            raise InvalidTokenError("the device credential is not known")
+        if credential.revoked is not None:
+            raise CredentialRevokedError("the device credential was revoked")
+        return credential
+
+    # admin: device credentials -------------------------------------------------------------------
+
+    def issue_credential(self, tenant_id: str, room_id: str) -> IssuedCredential:
+        """A new credential for an enabled room; NotFoundError if the room is not enabled as a room."""
+        room = self.stores.mailboxes.get(tenant_id, room_id)
+        if room is None or not room.enabled or room.kind != "room":
+            raise NotFoundError("no enabled room mailbox with this id in the tenant; enable it with kind=room first")
+        credential_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
+        created = self.now()
+        self.stores.devices.add(DeviceCredential(tenant_id, credential_id, room_id, digest(secret), created))
+        return IssuedCredential(credential_id, room_id, f"{CREDENTIAL_PREFIX}.{tenant_id}.{credential_id}.{secret}",
+                                created)
+
+    def list_credentials(self, tenant_id: str, room_id: str) -> list[DeviceCredential]:
+        return self.stores.devices.list_credentials(tenant_id, room_id)
+
+    def revoke_credential(self, tenant_id: str, room_id: str, credential_id: str) -> DeviceCredential:
+        """Revoke (idempotent: revoking twice keeps the first time); NotFoundError if not this room's."""
+        held = self.stores.devices.get(tenant_id, credential_id)
+        if held is None or held.room_id != room_id:
+            raise NotFoundError("no credential with this id for this room")
+        return self.stores.devices.revoke(tenant_id, credential_id, self.now()) or held
+
+    # admin: status -------------------------------------------------------------------------------
+
+    def tenant_status(self, tenant_id: str) -> dict[str, Any]:
+        """Per mailbox: enabled, subscription expiry, last notification, last sync, last error; and totals."""
+        now = self.now()
+        expiries = {s.mailbox_id: s.expires for s in self.stores.subscriptions.list_subscriptions(tenant_id)}
+        mailboxes = sorted(self.stores.mailboxes.list_mailboxes(tenant_id), key=lambda m: (m.kind, m.mailbox_id))
+        rows = [_mailbox_status(m, expiries.get(m.mailbox_id)) for m in mailboxes]
+        if not rows and self.stores.tenants.get(tenant_id) is None:
+            raise NotFoundError("this tenant has no enabled mailboxes in this deployment")
+        live = [e for e in expiries.values() if e > now]
+        return {"tenant": tenant_id, "generatedAt": _iso(now), "totals": {
+            "mailboxes": len(rows), "enabled": sum(m.enabled for m in mailboxes),
+            "users": sum(m.kind == "user" for m in mailboxes), "rooms": sum(m.kind == "room" for m in mailboxes),
+            "withErrors": sum(1 for m in mailboxes if m.last_error), "subscriptions": len(expiries),
+            "subscriptionsExpired": len(expiries) - len(live),
+            "subscriptionsExpiringWithin24h": sum(1 for e in live if e - now <= SOON),
+            "nearestSubscriptionExpiry": _iso(min(expiries.values(), default=None)),
+            "lastNotification": _iso(max((m.last_notification for m in mailboxes if m.last_notification),
+                                         default=None))},
+            "mailboxes": rows}
+
+
+def _mailbox_status(mailbox: Mailbox, expires: datetime | None) -> dict[str, Any]:
+    error = {"code": mailbox.last_error, "description": describe_code(mailbox.last_error)} \
+        if mailbox.last_error else None
+    return {"id": mailbox.mailbox_id, "kind": mailbox.kind, "address": mailbox.address,
+            "displayName": mailbox.display_name, "enabled": mailbox.enabled, "subscriptionExpires": _iso(expires),
+            "lastNotification": _iso(mailbox.last_notification), "lastSync": _iso(mailbox.last_sync),
+            "lastError": error}
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
+
+
+def credential_json(credential: DeviceCredential) -> dict[str, Any]:
+    return {"id": credential.credential_id, "room": credential.room_id, "created": _iso(credential.created),
+            "revoked": _iso(credential.revoked)}
+
+
+def check_guid(name: str, value: str) -> str:
+    """A route or query id that must be an Entra object or tenant id; lower-cased."""
+    if not GUID.match(value.lower()):
+        raise InvalidParameterError(name, "must be an Entra object id (a GUID)")
+    return value.lower()
+
+
+def build_api(settings: Any) -> MeetingsApi:
+    """The API over the process's stores and Graph sign-in discovery, as the settings describe."""
+    from shared.graph.factory import get_graph_client
+    from shared.storage.stores import get_stores
+    from shared.sync.window import Window
+
+    stores, auth = get_stores(), get_graph_client().auth
+    service = MeetingsService(stores.meetings, Window(settings.window_past_days, settings.window_future_days),
+                              timedelta(minutes=settings.join_lead_minutes), settings.meetings_page_size)
+    tenants: TtlCache[bool] = TtlCache(ttl=KNOWN_FOR_SECONDS)
+
+    def is_served(tenant_id: str) -> bool:
+        return tenants.get_or_load(tenant_id, lambda: _served(stores, tenant_id))
+
+    validator = ApiTokenValidator(audiences=settings.api_audiences, scope=settings.api_scope,
+                                  discover=auth.openid_configuration, fetch_json=lambda url: _json(auth.http, url),
+                                  is_served=is_served)
+    return MeetingsApi(stores, service, validator)
+
+
+def _served(stores: Stores, tenant_id: str) -> bool:
+    tenant = stores.tenants.get(tenant_id)
+    return tenant is not None and tenant.enabled
+
+
+def _json(http: Any, url: str) -> Mapping[str, Any]:
+    """A sign-in document (the key set); DependencyUnavailableError when the sign-in service fails."""
+    import requests
+
+    from shared.errors import DependencyUnavailableError
+
+    try:
+        answer = http.get(url, timeout=10)
+    except requests.RequestException as exc:
+        raise DependencyUnavailableError(f"sign-in keys unreachable ({type(exc).__name__})") from None
+    if answer.status_code != 200:
+        raise DependencyUnavailableError(f"sign-in keys: HTTP {answer.status_code}")
+    return answer.json()
+
+
+@lru_cache(maxsize=1)
+def get_api() -> MeetingsApi:
+    """The process's API object (one token-key cache, one mailbox cache)."""
+    from shared.config import get_settings
+
+    return build_api(get_settings())
