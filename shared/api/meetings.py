@@ -72,24 +72,26 @@ def parse_range(params: Mapping[str, str], *, now: datetime, window: Window) -> 
 
 @dataclass(frozen=True)
 class Position:
-    """Where a page ended: the range asked for and the last meeting returned (start, id)."""
+    """Where a page ended: the range asked for and the storage key of the last meeting returned."""
 
     start: datetime
     end: datetime
-    after: tuple[datetime, str]
+    after: str
 
     def encode(self) -> str:
-        moments = (self.start, self.end, self.after[0])
-        text = json.dumps([m.astimezone(timezone.utc).isoformat() for m in moments] + [self.after[1]])
+        text = json.dumps([self.start.astimezone(timezone.utc).isoformat(),
+                           self.end.astimezone(timezone.utc).isoformat(), self.after])
         return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
     @classmethod
     def decode(cls, token: str) -> Position:
         try:
             if len(token) > MAX_CONTINUATION_CHARS:
-                raise ValueError
-            start, end, after, meeting_id = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-            position = cls(_moment(start), _moment(end), (_moment(after), str(meeting_id)))
+                raise ValueError("too long")
+            start, end, after = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+            if not isinstance(after, str) or not after.startswith("m|"):
+                raise ValueError("not a meeting key")
+            position = cls(_moment(start), _moment(end), after)
         except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
             raise InvalidParameterError("continuation", "is not a token this API issued; follow nextLink as it "
                                                         "is") from None
@@ -123,20 +125,22 @@ class MeetingsService:
     now: Callable[[], datetime] = utcnow
 
     def page(self, tenant_id: str, mailbox_id: str, params: Mapping[str, str]) -> dict[str, Any]:
-        """``{"from", "to", "value": [...], "continuation"?}`` for the mailbox, as ``params`` ask."""
+        """``{"from", "to", "value": [...], "continuation"?}`` for the mailbox, as ``params`` ask.
+
+        One storage query reads at most one page and one meeting more (to know whether more follow).
+        """
         now = self.now()
         start, end, after = self._position(params, now)
-        records = self.meetings.list_meetings(tenant_id, mailbox_id, start=start, end=end)
-        keyed = sorted(((r.start, meeting_id(r)), r) for r in records)
-        remaining = [(key, r) for key, r in keyed if after is None or key > after]
-        shown = remaining[:self.page_size]
+        rows = self.meetings.page_meetings(tenant_id, mailbox_id, start=start, end=end, after=after,
+                                           limit=self.page_size + 1)
+        shown = rows[:self.page_size]
         body: dict[str, Any] = {"from": _text(start), "to": _text(end),
-                                "value": [self.item(key[1], r, now) for key, r in shown]}
-        if len(remaining) > self.page_size:
+                                "value": [self.item(meeting_id(r), r, now) for _, r in shown]}
+        if len(rows) > self.page_size:
             body["continuation"] = Position(start, end, shown[-1][0]).encode()
         return body
 
-    def _position(self, params: Mapping[str, str], now: datetime) -> tuple[datetime, datetime, Any]:
+    def _position(self, params: Mapping[str, str], now: datetime) -> tuple[datetime, datetime, str | None]:
         if "continuation" not in params:
             return (*parse_range(params, now=now, window=self.window), None)
         if "from" in params or "to" in params:

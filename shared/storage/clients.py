@@ -23,12 +23,26 @@ def _transport_options(timeout: float | None) -> dict[str, Any]:
     return {"connection_timeout": timeout, "read_timeout": timeout, "retry_total": 0}
 
 
+_TABLE_REQUESTS = [0]
+
+
+def table_requests() -> int:
+    """Table requests this process has sent: benchmarks count storage calls per API request with it."""
+    return _TABLE_REQUESTS[0]
+
+
+def _count_table_request(request: Any) -> None:
+    """azure-core's ``raw_request_hook``: called once per request the pipeline sends (retries included)."""
+    _TABLE_REQUESTS[0] += 1
+
+
 @lru_cache(maxsize=8)
 def table_service(connection: str, *, timeout: float | None = None) -> TableServiceClient:
     """A pooled TableServiceClient; ``timeout`` (seconds) also turns retries off, for probes."""
     from azure.data.tables import TableServiceClient
 
-    return TableServiceClient.from_connection_string(connection, **_transport_options(timeout))
+    return TableServiceClient.from_connection_string(connection, raw_request_hook=_count_table_request,
+                                                     **_transport_options(timeout))
 
 
 AZURITE_QUEUE_API_VERSION = "2025-11-05"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from itertools import islice
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -127,10 +128,18 @@ class MeetingRepository:
 
     def list_meetings(self, tenant_id: str, mailbox_id: str, *, start: datetime, end: datetime) -> list[MeetingRecord]:
         """Occurrences overlapping [start, end), sorted by start: one partition range query."""
-        query = "PartitionKey eq @p and RowKey ge @lo and RowKey lt @hi and EndUtc gt @start"
+        return [record for _, record in self.page_meetings(tenant_id, mailbox_id, start=start, end=end)]
+
+    def page_meetings(self, tenant_id: str, mailbox_id: str, *, start: datetime, end: datetime,
+                      after: str | None = None, limit: int | None = None) -> list[tuple[str, MeetingRecord]]:
+        """(row key, occurrence) overlapping [start, end) in row-key order (by start), after the row key
+        ``after``, at most ``limit``: one range query, and only the rows returned are read and opened."""
+        low = "m|" + (_utc(start) - LONGEST_MEETING).strftime(_TIME)
+        query = f"PartitionKey eq @p and RowKey {'gt' if after else 'ge'} @lo and RowKey lt @hi and EndUtc gt @start"
         parameters = {"p": partition_of(tenant_id, mailbox_id), "start": _utc(start),
-                      "lo": "m|" + (_utc(start) - LONGEST_MEETING).strftime(_TIME), "hi": "m|" + _utc(end).strftime(_TIME)}
-        return [self._record(tenant_id, row) for row in self.table.query(query, parameters=parameters)]
+                      "lo": max(low, after) if after else low, "hi": "m|" + _utc(end).strftime(_TIME)}
+        rows = self.table.query(query, parameters=parameters, page_size=min(limit, 1000) if limit else None)
+        return [(row["RowKey"], self._record(tenant_id, row)) for row in islice(rows, limit)]
 
     def purge_before(self, tenant_id: str, mailbox_id: str, cutoff: datetime) -> int:
         """Delete occurrences that ended before ``cutoff`` and update their event indexes."""

@@ -114,9 +114,11 @@ class Table:
             raise _storage_error(exc) from None
 
     def query(self, query_filter: str, *, parameters: Mapping[str, Any] | None = None,
-              select: list[str] | None = None) -> Iterator[Entity]:
-        """Rows matching an OData filter, following continuation tokens page by page."""
-        pages = self.client.query_entities(query_filter, parameters=dict(parameters or {}), select=select)
+              select: list[str] | None = None, page_size: int | None = None) -> Iterator[Entity]:
+        """Rows matching an OData filter, following continuation tokens page by page (lazily: a caller
+        that stops early sends no further request). ``page_size`` caps each page (Tables: at most 1,000)."""
+        pages = self.client.query_entities(query_filter, parameters=dict(parameters or {}), select=select,
+                                           results_per_page=page_size)
         try:
             for entity in pages:
                 yield _with_etag(entity)

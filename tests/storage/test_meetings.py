@@ -129,3 +129,19 @@ def test_times_must_carry_a_zone(stores: Stores) -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         stores.meetings.replace_event(tenant, mailbox, event, [naive], change_key="a", last_modified=EDITED)
     assert rows(stores.meetings, tenant, mailbox) == []
+
+
+def test_pages_read_only_what_they_return_with_one_request_each(stores: Stores) -> None:
+    from shared.storage.clients import table_requests
+
+    tenant, mailbox, event = ids()
+    series = [occurrence(event, day) for day in range(12)]
+    stores.meetings.replace_event(tenant, mailbox, event, series, change_key="ck1", last_modified=EDITED)
+    window = {"start": T0 - timedelta(days=1), "end": T0 + timedelta(days=30)}
+    before = table_requests()
+    first = stores.meetings.page_meetings(tenant, mailbox, limit=5, **window)
+    assert table_requests() - before == 1
+    rest = stores.meetings.page_meetings(tenant, mailbox, after=first[-1][0], **window)
+    assert [r for _, r in first + rest] == series
+    assert [key for key, _ in first] == sorted(key for key, _ in first)
+    assert stores.meetings.page_meetings(tenant, mailbox, after=rest[-1][0], **window) == []
