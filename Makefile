@@ -18,6 +18,7 @@ bench: install
 	-$(PY) benchmarks/parse.py
 	-$(PY) benchmarks/crypto.py
 	-$(PY) benchmarks/graph.py
+	-$(PY) benchmarks/meetings.py
 
 install: $(PY_OK) $(NPM_OK)
 

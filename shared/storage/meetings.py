@@ -69,6 +69,8 @@ class MeetingRepository:
 
     TABLE = "meetings"
     SEALED = ("EventId", "ICalUId", "Subject", "OrganizerName", "JoinUrl", "SipUri")
+    LISTED = ["PartitionKey", "RowKey", "StartUtc", "EndUtc", "TimeZone", "Provider", "IsOnline", "IsCancelled", *SEALED]
+    """What a list reads: not the service's Timestamp, nor the index key (less to move and parse)."""
 
     def __init__(self, table: Table, cipher: FieldCipher) -> None:
         self.table, self.cipher = table, cipher
@@ -138,7 +140,8 @@ class MeetingRepository:
         query = f"PartitionKey eq @p and RowKey {'gt' if after else 'ge'} @lo and RowKey lt @hi and EndUtc gt @start"
         parameters = {"p": partition_of(tenant_id, mailbox_id), "start": _utc(start),
                       "lo": max(low, after) if after else low, "hi": "m|" + _utc(end).strftime(_TIME)}
-        rows = self.table.query(query, parameters=parameters, page_size=min(limit, 1000) if limit else None)
+        rows = self.table.query(query, parameters=parameters, page_size=min(limit, 1000) if limit else None,
+                                select=self.LISTED)
         return [(row["RowKey"], self._record(tenant_id, row)) for row in islice(rows, limit)]
 
     def purge_before(self, tenant_id: str, mailbox_id: str, cutoff: datetime) -> int:

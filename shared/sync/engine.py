@@ -136,8 +136,7 @@ class SyncEngine:
                                                        etag=None))
                 counts["renewed"] += 1
             elif isinstance(result.error, NotFoundError):
-                self.resubscribe(tenant_id, subscription.mailbox_id, subscription.subscription_id)
-                counts["recreated"] += 1
+                counts[self._recreate(tenant_id, subscription)] += 1
             else:
                 self.record_failure(tenant_id, subscription.mailbox_id, result.error)
                 counts["failed"] += 1
@@ -151,6 +150,16 @@ class SyncEngine:
         self.catch_up(tenant_id, mailbox_id)
         return subscription
 
+    def _recreate(self, tenant_id: str, subscription: Subscription) -> str:
+        """Resubscribe one mailbox of a tenant-wide pass: ``recreated``, or ``failed`` with the error
+        recorded on the mailbox (a mailbox deleted from the directory must not stop the others)."""
+        try:
+            self.resubscribe(tenant_id, subscription.mailbox_id, subscription.subscription_id)
+        except HybridCalendarError as error:
+            self.record_failure(tenant_id, subscription.mailbox_id, error)
+            return "failed"
+        return "recreated"
+
     def reauthorize(self, tenant_id: str, mailbox_id: str, subscription_id: str) -> None:
         try:
             self.graph.reauthorize_subscription(tenant_id, subscription_id)
@@ -162,10 +171,9 @@ class SyncEngine:
         ours = {s.subscription_id: s for s in self.stores.subscriptions.list_subscriptions(tenant_id)}
         graphs = {s["id"] for s in self.graph.list_subscriptions(tenant_id)
                   if str(s.get("notificationUrl", "")).startswith(self.options.notification_url)}
-        counts = {"recreated": 0, "deleted": 0}
+        counts = {"recreated": 0, "deleted": 0, "failed": 0}
         for missing in set(ours) - graphs:
-            self.resubscribe(tenant_id, ours[missing].mailbox_id, missing)
-            counts["recreated"] += 1
+            counts[self._recreate(tenant_id, ours[missing])] += 1
         for stray in graphs - set(ours):
             self.graph.delete_subscription(tenant_id, stray)
             counts["deleted"] += 1

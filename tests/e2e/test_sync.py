@@ -159,6 +159,19 @@ def test_a_subscription_removed_by_graph_is_recreated(stack: Stack) -> None:
     assert eventually(lambda: [r.subject for r in stored(stack, user)] == ["After recreation"])
 
 
+def test_a_mailbox_gone_from_the_directory_does_not_stop_the_others(stack: Stack) -> None:
+    gone, kept = enabled(stack), enabled(stack)
+    subscriptions = [stack.stores.mailboxes.get(stack.demo.tenant_id, u.id).subscription_id for u in (gone, kept)]
+    with stack.sim.app.store.lock:
+        for subscription in subscriptions:
+            del stack.sim.app.store.subscriptions[subscription]
+        del stack.sim.app.store.users[gone.id]
+    counts = stack.engine.reconcile(stack.demo.tenant_id)
+    assert counts["failed"] >= 1 and counts["recreated"] >= 1
+    assert stack.stores.mailboxes.get(stack.demo.tenant_id, gone.id).last_error == "mailbox_not_found"
+    assert stack.stores.mailboxes.get(stack.demo.tenant_id, kept.id).subscription_id in stack.sim.app.store.subscriptions
+
+
 def test_renewal_extends_due_subscriptions_in_batches(stack: Stack) -> None:
     enabled(stack)
     tenant = stack.demo.tenant_id

@@ -44,6 +44,25 @@ def group_members(pgid: int) -> list[int]:
     return members
 
 
+def the_readme_demo_lists_meetings(host: str, sim: str, ca: str) -> None:
+    """What the README's "Try it" shows: enable Alice and the room, Alice's token, a room credential."""
+    from local.graphsim.demo import ALICE, ROOM, TENANT_ID
+
+    admin = {"x-functions-key": "local-dev-function-key"}
+    for mailbox, kind in ((ALICE, "user"), (ROOM, "room")):
+        enabled = requests.post(f"{host}/api/tenants/{TENANT_ID}/mailboxes/{mailbox}?kind={kind}", headers=admin,
+                                timeout=60)
+        assert enabled.status_code == 200, enabled.text
+    token = requests.post(f"{sim}/_sim/api-token", json={"user": ALICE, "audience": "api://hybrid-calendar"},
+                          verify=ca, timeout=10).json()["access_token"]
+    mine = requests.get(f"{host}/api/me/meetings", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    assert "Project kickoff" in [m["subject"] for m in mine.json()["value"]], mine.text
+    issued = requests.post(f"{host}/api/tenants/{TENANT_ID}/rooms/{ROOM}/credentials", headers=admin, timeout=30)
+    room = requests.get(f"{host}/api/rooms/{ROOM}/meetings",
+                        headers={"Authorization": f"Bearer {issued.json()['credential']}"}, timeout=30)
+    assert [m["subject"] for m in room.json()["value"]] == ["Project kickoff"], room.text
+
+
 @pytest.mark.e2e
 def test_make_run_serves_health_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     require(shutil.which("make") is not None, "install make (apt-get install make)")
@@ -67,6 +86,8 @@ def test_make_run_serves_health_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> N
         answer = requests.get(f"http://127.0.0.1:{http_port}/api/health", timeout=10)
         assert answer.status_code == 200 and answer.json()["status"] == "healthy", answer.text
         assert answer.json()["checks"]["graph"]["detail"] == "ok (stand-in)"
+        the_readme_demo_lists_meetings(f"http://127.0.0.1:{http_port}", f"https://127.0.0.1:{graph_port}",
+                                       str(tmp_path / "graphsim" / "cert.pem"))
         os.killpg(make.pid, signal.SIGINT)
         rest, _ = make.communicate(timeout=60)
         output.append(rest)
