@@ -162,6 +162,26 @@ def test_tokens_that_must_not_read_a_mailbox(stack: Stack) -> None:
     assert me(stack, good).status_code == 200
 
 
+def test_a_token_of_one_tenant_never_reads_another_tenants_mailbox(stack: Stack) -> None:
+    from local.graphsim.demo import CLIENT_ID
+    from local.graphsim.signin import CLOUD_FIELDS
+
+    alice = enabled(stack)
+    stack.sim.app.store.create_event(alice.id, {"subject": "Contoso only", "start": at(60), "end": at(90)})
+    fabrikam = stack.sim.app.store.add_tenant(Tenant(str(uuid.uuid4()), "fabrikam.example", "Fabrikam",
+                                                     dict(CLOUD_FIELDS["Worldwide"]), {CLIENT_ID}))
+    frank = stack.sim.app.store.add_user(User(str(uuid.uuid4()), fabrikam.id, "frank@fabrikam.example", "Frank"))
+    answer = stack.admin("POST", f"tenants/{fabrikam.id}/mailboxes/{frank.id}")
+    assert answer.status_code == 200, answer.text
+    stack.sim.app.store.create_event(frank.id, {"subject": "Fabrikam only", "start": at(60), "end": at(90)})
+    assert eventually(lambda: subjects(me(stack, token(stack, frank))) == ["Fabrikam only"])
+    assert eventually(lambda: subjects(me(stack, token(stack, alice))) == ["Contoso only"])
+    as_alice_in_fabrikam = signed(stack, frank, oid=alice.id)
+    assert error_of(me(stack, as_alice_in_fabrikam), 403)[0] == "mailbox_not_enabled"
+    fabrikam_issuer_for_contoso = signed(stack, alice, iss=f"{stack.sim.url}/{fabrikam.id}/v2.0")
+    assert error_of(me(stack, fabrikam_issuer_for_contoso), 401)[0] == "invalid_token"
+
+
 def test_signing_key_rollover_is_picked_up(stack: Stack) -> None:
     alice = enabled(stack)
     assert me(stack, token(stack, alice)).status_code == 200
