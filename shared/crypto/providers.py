@@ -104,7 +104,7 @@ def _azure_error(exc: Exception, what: str) -> Exception:
 
 
 def _retry_after(exc: Exception) -> float | None:
-    from shared.graph.errors import retry_after_seconds
+    from shared.retry import retry_after_seconds
 
     response = getattr(exc, "response", None)
     return retry_after_seconds(response.headers.get("Retry-After")) if response is not None else None

@@ -8,8 +8,6 @@ message ("Access to OData is disabled"), and so is a subscription refused for th
 
 from __future__ import annotations
 
-import email.utils
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,27 +15,13 @@ from shared.errors import (AccessDeniedError, AccessPolicyDeniedError, AuthError
                            DependencyUnavailableError, HybridCalendarError, MailboxNotFoundError, NotFoundError,
                            PermanentError, ResyncRequiredError, ServiceErrorDetails, ThrottledError,
                            ValidationError)
+from shared.retry import retry_after_seconds
 
 MAILBOX_CODES = frozenset({"ErrorInvalidUser", "MailboxNotEnabledForRESTAPI", "MailboxNotSupportedForRESTAPI",
                            "ErrorMailboxNotEnabledForRESTAPI", "ErrorNonExistentMailbox"})
 RESYNC_CODES = frozenset({"syncStateNotFound", "resyncRequired", "SyncStateNotFound", "ResyncRequired"})
 RETRYABLE_STATUSES = frozenset({429, 503, 504, 509})
 _POLICY_MARK = "access to odata is disabled"
-
-
-def retry_after_seconds(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header: whole or fractional seconds, or an HTTP date."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, moment.timestamp() - (time.time() if now is None else now))
 
 
 def error_details(status: int, body: Any, headers: Mapping[str, str]) -> ServiceErrorDetails:

@@ -1,11 +1,9 @@
 """HTTP to Graph: one pooled session, timeouts on every call, bounded retries, 4 calls per mailbox.
 
 Graph throttles per app and mailbox: 4 concurrent requests and 10,000 per 10 minutes
-(graph.md §7.1). A 429, 503 or 504 and connection failures are retried, waiting what
-``Retry-After`` says (seconds, fractional seconds or an HTTP date) or, without it, an
-exponential back-off with jitter; both the number of attempts and the total time are bounded.
-A wait that would not fit in the remaining budget is not slept: the ThrottledError carries
-``retry_after`` so a queue can bring the work back later instead of holding a worker.
+(graph.md §7.1). A 429, 503 or 504 and connection failures are retried as :mod:`shared.retry` says (Retry-After
+or jittered back-off, attempts and total time bounded; a wait that does not fit is returned as
+``retry_after`` for the queue).
 """
 
 from __future__ import annotations
@@ -18,25 +16,14 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from shared.errors import DependencyUnavailableError, TransientError
+from shared.errors import DependencyUnavailableError
 from shared.graph.errors import graph_error
+from shared.retry import RetryPolicy, call_with_retries
+
+__all__ = ["GraphResponse", "GraphTransport", "RetryPolicy", "pooled_session"]
 
 PREFER_DEFAULTS = ('IdType="ImmutableId"', 'outlook.timezone="UTC"')
 MAILBOX_CONCURRENCY = 4
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often and how long to retry; back-off doubles from ``base_delay`` up to ``max_delay``."""
-
-    max_attempts: int = 5
-    max_total_seconds: float = 60.0
-    base_delay: float = 0.5
-    max_delay: float = 30.0
-
-    def backoff(self, attempt: int, rng: random.Random) -> float:
-        """Full-jitter exponential back-off for the attempt that just failed (1-based)."""
-        return rng.uniform(0.5, 1.0) * min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
 
 
 @dataclass(frozen=True)
@@ -65,17 +52,8 @@ class GraphTransport:
                 json: Any = None, headers: Mapping[str, str] | None = None, prefer: Iterable[str] = ()) -> GraphResponse:
         """Send one request (retrying as the policy says); a typed error for any failure."""
         prepared = self._headers(token, headers, prefer)
-        started = time.monotonic()
-        for attempt in range(1, self.retry.max_attempts + 1):
-            try:
-                return self._attempt(method, url, prepared, json, mailbox, what)
-            except TransientError as error:
-                wait = error.retry_after if error.retry_after is not None else self.retry.backoff(attempt, self._rng)
-                if attempt == self.retry.max_attempts or time.monotonic() - started + wait > self.retry.max_total_seconds:
-                    error.retry_after = wait
-                    raise
-                self._sleep(wait)
-        raise AssertionError("unreachable")
+        return call_with_retries(lambda: self._attempt(method, url, prepared, json, mailbox, what),
+                                 policy=self.retry, sleep=self._sleep, rng=self._rng)
 
     def _attempt(self, method: str, url: str, headers: dict[str, str], body: Any, mailbox: str | None,
                  what: str) -> GraphResponse:
