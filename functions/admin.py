@@ -10,6 +10,8 @@ per mailbox by the client.
 ``POST /api/tenants/{tenant}/rooms/{room}/credentials`` issues a room device's credential
 (shown once), ``GET`` lists them, ``DELETE .../credentials/{id}`` revokes one.
 ``GET /api/tenants/{tenant}/status`` reports every mailbox's sync state and the tenant's totals.
+``GET`` / ``PUT /api/tenants/{tenant}/scheduling`` read and change which platform each scheduling
+keyword uses and what each modifier makes (the Webex token is never shown back).
 """
 
 import json
@@ -114,5 +116,24 @@ def tenant_status(req: func.HttpRequest) -> func.HttpResponse:
 
     try:
         return json_response(200, get_api().tenant_status(check_guid("tenant", req.route_params["tenant"])))
+    except HybridCalendarError as error:
+        return error_response(error)
+
+
+@bp.route(route="tenants/{tenant}/scheduling", methods=["GET", "PUT"])
+def scheduling(req: func.HttpRequest) -> func.HttpResponse:
+    from shared.api.service import check_guid
+    from shared.errors import HybridCalendarError, ValidationError
+    from shared.scheduling.factory import read_config, write_config
+
+    try:
+        tenant = check_guid("tenant", req.route_params["tenant"])
+        if req.method == "GET":
+            return json_response(200, read_config(tenant).public())
+        try:
+            document = json.loads(req.get_body() or b"null")
+        except ValueError:
+            raise ValidationError("body must be JSON") from None
+        return json_response(200, write_config(tenant, document).public())
     except HybridCalendarError as error:
         return error_response(error)

@@ -204,11 +204,26 @@ def _audiences(raw: str) -> tuple[str, ...]:
     return audiences
 
 
+def _https_url(raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme != "https" or not parts.hostname or parts.query or parts.fragment:
+        raise _Invalid("an https URL without query or fragment, e.g. https://meet.jit.si")
+    return raw.rstrip("/")
+
+
+def _domain_or_empty(raw: str) -> str:
+    if raw and not re.fullmatch(r"(?=.{1,253}$)([a-z0-9-]{1,63}\.)+[a-z]{2,63}", raw.lower()):
+        raise _Invalid("a domain name such as sip.contoso.example, or empty")
+    return raw.lower()
+
+
 def _scope_name(raw: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9._-]{1,100}", raw):
         raise _Invalid("a scope name such as Meetings.Read (letters, digits, '.', '_', '-')")
     return raw
 
+
+DEMO_ROOM_SECRET = "local-dev-room-secret"
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("AzureWebJobsStorage", "storage_connection", "UseDevelopmentStorage=true",
@@ -294,6 +309,16 @@ SETTINGS: tuple[Setting, ...] = (
             "The delegated scope (`scp`) a user's token must carry to read `/api/me/meetings`.", _scope_name),
     Setting("HC_JOIN_LEAD_MINUTES", "join_lead_minutes", "5", "a whole number from 0 to 60",
             "A meeting is `joinableNow` from this many minutes before its start until its end.", _int_between(0, 60)),
+    Setting("HC_BUILTIN_MEETING_URL", "builtin_meeting_url", "https://meet.jit.si", "an https URL",
+            "The built-in meeting platform's base URL: keyword meetings become rooms `{this}/hc-<20 hex digits>` "
+            "(a Jitsi deployment, public or your own).", _https_url),
+    Setting("HC_BUILTIN_SIP_DOMAIN", "builtin_sip_domain", "", "a domain name, or empty",
+            "Optional: rooms of the built-in platform get the video address `hc-...@{this}` (a Jitsi SIP gateway).",
+            _domain_or_empty),
+    Setting("HC_BUILTIN_ROOM_SECRET", "builtin_room_secret", "local-dev-room-secret", "at least 16 characters",
+            "Secret mixed into built-in room names, so that no one can compute a person's room from their "
+            "address; the published default is refused with storage that is not on this machine.", _host_key,
+            secret=True),
     Setting("HC_MEETINGS_PAGE_SIZE", "meetings_page_size", "100", "a whole number from 1 to 1000",
             "Meetings per page of a meetings list; longer lists carry a `nextLink`.", _int_between(1, 1000)),
 )
@@ -333,6 +358,9 @@ class Settings:
     api_audiences: tuple[str, ...]
     api_scope: str
     join_lead_minutes: int
+    builtin_meeting_url: str
+    builtin_sip_domain: str
+    builtin_room_secret: str
     meetings_page_size: int
     values: Mapping[str, str] = field(repr=False, default_factory=dict)
 
@@ -419,6 +447,9 @@ def _graph_rules(settings: Settings) -> Settings:
     if settings.client_secret == DEMO_CLIENT_SECRET and not settings.client_certificate_file:
         problems.append(("HC_CLIENT_SECRET", "the published demo secret", "your app's secret, or set "
                          "HC_CLIENT_CERTIFICATE_FILE"))
+    if settings.builtin_room_secret == DEMO_ROOM_SECRET:
+        problems.append(("HC_BUILTIN_ROOM_SECRET", "the published default", "a secret of your own (at least 16 "
+                         "characters), because AzureWebJobsStorage is not on this machine"))
     if not settings.public_base_url.startswith("https://"):
         problems.append(("HC_PUBLIC_BASE_URL", settings.public_base_url or None, "the app's https address, because "
                          "Graph delivers notifications only over https"))

@@ -142,7 +142,8 @@ class GraphSimApp:
             mailbox = request.params.get("user") or request.context.get("user_id")
             user = self.store.users.get(mailbox or "") or (self.store.user_by_mail(mailbox) if mailbox else None)
             rule = self.faults.throttle.get(user.id if user else "") or self.faults.throttle.get("*")
-            hit = rule is not None and self._random.random() < float(rule.get("share", 1.0)) and rule.get("count", 1) != 0
+            hit = rule is not None and self._random.random() < float(rule.get("share", 1.0)) and \
+                rule.get("count", 1) != 0 and rule.get("method") in (None, request.method)
             if hit and rule.get("count") is not None:
                 rule["count"] -= 1
         if latency:
@@ -277,7 +278,7 @@ class GraphSimApp:
     def _throttle(self, request: Request) -> Response:
         body = request.json() or {}
         rule = {"status": int(body.get("status", 429)), "retry_after": body.get("retryAfter"),
-                "share": float(body.get("share", 1.0)), "count": body.get("count")}
+                "share": float(body.get("share", 1.0)), "count": body.get("count"), "method": body.get("method")}
         with self._lock:
             self.faults.throttle[body.get("mailbox") or "*"] = rule
         return Response(204)

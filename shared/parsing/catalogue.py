@@ -139,6 +139,7 @@ PROVIDERS: tuple[Provider, ...] = (
     _entry("pexip", r"[a-z0-9.-]+",
            r"/webapp/(?:#/)?(?:home/)?\?(?:[^#]*&)?conference=|/webapp/conference/[\w.@-]+",
            r"/teams/\?(?:[^#]*&)?conf=", hints=("/webapp/", "/teams/?")),
+    _entry("jitsi", r"[a-z0-9.-]+", rf"/hc-[0-9a-f]{{20}}{END}", hints=("/hc-",)),
     _entry("cisco_meeting_server", r"[a-z0-9.-]+", r"/invited\.sf\?(?:[^#]*&)?id=\d+|/index\.html\?id=\d+&secret=",
            hints=("/invited.sf", "/index.html?id=")),
 )

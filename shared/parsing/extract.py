@@ -48,7 +48,7 @@ _AFTER_SCHEME = re.compile(r"://[^\s<>\"'`\x00-\x1f\x7f]+")
 _SCHEMES = ("https", "http", "zoommtg", "msteams")
 _DOMAIN_AFTER_AT = re.compile(r"@([A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8})")
 _USER_REVERSED = re.compile(r"([A-Za-z0-9._%+-]{1,128})(:pis|:spis)?", re.IGNORECASE)
-_DETAILS = re.compile(r"(?=[mpacw])(?:meeting\s*(?:id|number|#)|pass\s*code|password|access\s*code|conference\s*id|"
+_DETAILS = re.compile(r"(?=[mpacw])(?:meeting\s*(?:id|number|#\s*:?\s*\d)|pass\s*code|password|access\s*code|conference\s*id|"
                       r"webinar\s*id|\bpin\b)", re.IGNORECASE)
 _DETAIL_HINTS = ("meeting", "pass", "access", "conference", "webinar", "pin")
 _VTC_HEADING = re.compile(r"join\s+(?:with|from)\s+a\s+video\s+(?:conferencing\s+)?(?:device|system)", re.IGNORECASE)

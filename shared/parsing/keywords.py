@@ -17,8 +17,20 @@ MODIFIERS = ("space", "myroom", "onetime")
 
 def find_keyword(location: str) -> tuple[str | None, str | None]:
     """(lower-case keyword, lower-case modifier) of the first valid keyword in ``location``."""
+    match = _first(location)
+    if match is None:
+        return None, None
+    return "@" + match.group(1).lower(), match.group(2).lower() if match.group(2) else None
+
+
+def keyword_span(location: str) -> tuple[int, int] | None:
+    """Where the first valid keyword (with its modifier) stands in ``location``: what scheduling replaces."""
+    match = _first(location)
+    return match.span() if match else None
+
+
+def _first(location: str) -> re.Match[str] | None:
     for match in _KEYWORD.finditer(location):
-        modifier = match.group(2).lower() if match.group(2) else None
-        if modifier is None or modifier in MODIFIERS:
-            return "@" + match.group(1).lower(), modifier
-    return None, None
+        if match.group(2) is None or match.group(2).lower() in MODIFIERS:
+            return match
+    return None

@@ -19,6 +19,7 @@ from shared.storage.queues import QueueWriter
 from shared.storage.records import (DataKeyRepository, DeviceCredentialRepository, MailboxRepository,
                                     SealedValueRepository, SubscriptionRepository, TenantRepository)
 from shared.storage.tables import Table
+from shared.scheduling.records import SchedulingRepository
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,8 @@ class Stores:
     token_caches: SealedValueRepository
     queues: QueueWriter
     devices: DeviceCredentialRepository
+    schedulings: SchedulingRepository
+    tenant_settings: SealedValueRepository
 
 
 def key_policy(settings: Settings) -> KeyPolicy:
@@ -64,7 +67,9 @@ def build_stores(settings: Settings, *, provider: KeyProvider | None = None, pol
                   data_keys, SealedValueRepository(table("deltalinks"), cipher, field="DeltaLink"),
                   SealedValueRepository(table("tokencaches"), cipher, field="Cache"),
                   QueueWriter(settings.storage_connection),
-                  DeviceCredentialRepository(table(DeviceCredentialRepository.TABLE)))
+                  DeviceCredentialRepository(table(DeviceCredentialRepository.TABLE)),
+                  SchedulingRepository(table(SchedulingRepository.TABLE), cipher),
+                  SealedValueRepository(table("tenantsettings"), cipher, field="Value"))
 
 
 @lru_cache(maxsize=1)

@@ -26,6 +26,7 @@ from shared.errors import (ConflictError, HybridCalendarError, MailboxNotFoundEr
                            ResyncRequiredError)
 from shared.graph.batch import BatchRequest
 from shared.graph.client import GraphClient, graph_time, parse_graph_time
+from shared.scheduling.flow import KeywordScheduler
 from shared.storage.meetings import index_key
 from shared.storage.records import Mailbox, Subscription, Tenant, digest
 from shared.storage.stores import Stores
@@ -66,8 +67,9 @@ class SyncEngine:
     """What the triggers call; each method is one unit of queue work (or one admin request)."""
 
     def __init__(self, stores: Stores, graph: GraphClient, options: SyncOptions, *,
-                 now: Callable[[], datetime] = utcnow) -> None:
+                 now: Callable[[], datetime] = utcnow, scheduler: KeywordScheduler | None = None) -> None:
         self.stores, self.graph, self.options, self.now = stores, graph, options, now
+        self.scheduler = scheduler
         self._noted: dict[tuple[str, str], datetime] = {}
         self._claims: dict[tuple[str, str, str, str], datetime] = {}
         self._lock = threading.Lock()
@@ -186,7 +188,7 @@ class SyncEngine:
         tenant, mailbox, event_id = reference["tenant_id"], reference["mailbox_id"], reference["event_id"]
         self._note_notification(tenant, mailbox)
         if reference.get("change_type") == "deleted":
-            self.stores.meetings.delete_event(tenant, mailbox, event_id)
+            self._deleted(tenant, mailbox, event_id)
             return "deleted"
         change_key = reference.get("change_key")
         if change_key and self.stores.meetings.held_change_key(tenant, mailbox, event_id) == change_key:
@@ -206,9 +208,15 @@ class SyncEngine:
         except MailboxNotFoundError:
             raise
         except NotFoundError:
-            self.stores.meetings.delete_event(tenant, mailbox, event_id)
+            self._deleted(tenant, mailbox, event_id)
             return "deleted"
         return "stored" if self.store_event(tenant, mailbox, event) else "stale"
+
+    def _deleted(self, tenant: str, mailbox: str, event_id: str) -> None:
+        """An event is gone: its rows, and the meeting keyword scheduling made for it."""
+        self.stores.meetings.delete_event(tenant, mailbox, event_id)
+        if self.scheduler is not None:
+            self.scheduler.forget(tenant, mailbox, event_id)
 
     def _claim(self, key: tuple[str, str, str, str]) -> bool:
         """First worker of this process to see this change version? Duplicates that arrive together
@@ -226,6 +234,8 @@ class SyncEngine:
         """Write the rows of an event (a series: its occurrences in the window); False if we hold newer."""
         if event.get("type") in SERIES_TYPES and event.get("seriesMasterId"):
             event = self.graph.get_event(tenant_id, mailbox_id, event["seriesMasterId"], select=EVENT_FIELDS)
+        if self.scheduler is not None and self.scheduler.wants(event):
+            event = {**event, **(self.scheduler.apply(tenant_id, mailbox_id, event) or {})}
         start, end = self.options.window.bounds(self.now())
         if event.get("type") == "seriesMaster":
             occurrences = self.graph.list_instances(tenant_id, mailbox_id, event["id"], start=start, end=end,
@@ -275,7 +285,9 @@ class SyncEngine:
                      complete: bool) -> None:
         """A single event from its delta item; a series from its occurrences if the round is complete."""
         single = len(items) == 1 and items[0].get("type") in (None, "singleInstance")
-        if single or complete:
+        if single and self.scheduler is not None and self.scheduler.wants(items[0]):
+            self.store_event(tenant_id, mailbox_id, items[0])
+        elif single or complete:
             newest = max(items, key=lambda i: str(i.get("lastModifiedDateTime") or ""))
             change_key = str(newest.get("changeKey") or "") if single else f"delta:{newest.get('changeKey', '')}"
             self.stores.meetings.replace_event(tenant_id, mailbox_id, key, [to_record(i) for i in items],
@@ -343,9 +355,13 @@ def build_engine(settings: Any) -> SyncEngine:
     from shared.graph.factory import get_graph_client
     from shared.storage.stores import get_stores
 
+    from shared.scheduling.factory import build_scheduler
+
     options = SyncOptions(public_base_url(settings), Window(settings.window_past_days, settings.window_future_days),
                           settings.subscription_minutes, timedelta(hours=settings.renewal_margin_hours))
-    return SyncEngine(get_stores(), get_graph_client(), options)
+    engine = SyncEngine(get_stores(), get_graph_client(), options)
+    engine.scheduler = build_scheduler(settings, engine)
+    return engine
 
 
 @lru_cache(maxsize=1)

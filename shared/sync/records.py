@@ -16,7 +16,7 @@ from shared.storage.meetings import MeetingRecord
 
 EVENT_FIELDS = ("id", "subject", "start", "end", "originalStartTimeZone", "location", "body", "organizer",
                 "isCancelled", "isOnlineMeeting", "onlineMeeting", "type", "seriesMasterId", "iCalUId",
-                "changeKey", "lastModifiedDateTime", "recurrence", "isAllDay")
+                "changeKey", "lastModifiedDateTime", "recurrence", "isAllDay", "isOrganizer")
 
 
 def graph_moment(value: dict[str, Any] | None) -> datetime:

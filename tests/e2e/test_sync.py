@@ -64,7 +64,7 @@ def test_create_update_delete_follow_within_seconds(stack: Stack) -> None:
     event_id = outlook(stack, user, subject="Planning", location={"displayName": "Room 1"})
     assert eventually(lambda: [r.subject for r in stored(stack, user)] == ["Planning"])
     stack.sim.app.store.update_event(user.id, event_id, {
-        "start": when(2), "end": when(3), "location": {"displayName": "@webex"},
+        "start": when(2), "end": when(3), "location": {"displayName": "Room 7"},
         "body": {"contentType": "html", "content": "<p>https://contoso.webex.com/meet/planning</p>"}})
     moved = eventually(lambda: [r for r in stored(stack, user) if r.start == TOMORROW + timedelta(hours=2)])
     assert moved[0].join_url == "https://contoso.webex.com/meet/planning" and moved[0].provider == "webex"

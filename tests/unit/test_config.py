@@ -101,7 +101,8 @@ REMOTE_STORAGE = ("DefaultEndpointsProtocol=https;AccountName=hcprod;AccountKey=
                   + ";EndpointSuffix=core.windows.net")
 PRODUCTION = {"AzureWebJobsStorage": REMOTE_STORAGE, "HC_GRAPH_BASE_URL": "microsoft",
               "HC_CLIENT_ID": "0f0f0f0f-1234-4abc-8def-0123456789ab", "HC_CLIENT_SECRET": "a-real-secret",
-              "HC_PUBLIC_BASE_URL": "https://contoso-hc.azurewebsites.net"}
+              "HC_PUBLIC_BASE_URL": "https://contoso-hc.azurewebsites.net",
+              "HC_BUILTIN_ROOM_SECRET": "a-room-secret-of-ours"}
 
 
 @pytest.mark.parametrize(("values", "setting", "expected"), [
@@ -142,8 +143,9 @@ def test_the_stand_in_and_demo_credentials_never_serve_remote_storage() -> None:
               "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"}
     with pytest.raises(ConfigError) as caught:
         load_settings(remote, local_settings=NOWHERE)
-    assert caught.value.settings == ["HC_GRAPH_BASE_URL", "HC_CLIENT_ID", "HC_CLIENT_SECRET", "HC_PUBLIC_BASE_URL"]
-    assert "graphsim-demo-client-secret" not in str(caught.value)
+    assert caught.value.settings == ["HC_GRAPH_BASE_URL", "HC_CLIENT_ID", "HC_CLIENT_SECRET", "HC_BUILTIN_ROOM_SECRET",
+                                     "HC_PUBLIC_BASE_URL"]
+    assert "graphsim-demo-client-secret" not in str(caught.value) and "local-dev-room-secret" not in str(caught.value)
     settings = load_settings(remote | PRODUCTION | {"HC_KEY_PROVIDER": "awskms"}, local_settings=NOWHERE)
     assert (settings.graph_base_url, settings.deployment) == ("", "commercial")
 
@@ -158,3 +160,28 @@ def test_graph_settings_are_checked_at_start_up(values: dict[str, str], setting:
     with pytest.raises(ConfigError) as caught:
         load_settings(values, local_settings=NOWHERE)
     assert caught.value.settings == [setting] and expected in str(caught.value)
+
+
+@pytest.mark.parametrize(("values", "setting", "expected"), [
+    ({"HC_API_AUDIENCE": " , "}, "HC_API_AUDIENCE", "one or more audiences"),
+    ({"HC_API_SCOPE": "Meetings Read"}, "HC_API_SCOPE", "a scope name"),
+    ({"HC_JOIN_LEAD_MINUTES": "90"}, "HC_JOIN_LEAD_MINUTES", "from 0 to 60"),
+    ({"HC_MEETINGS_PAGE_SIZE": "0"}, "HC_MEETINGS_PAGE_SIZE", "from 1 to 1000"),
+    ({"HC_BUILTIN_MEETING_URL": "http://meet.example"}, "HC_BUILTIN_MEETING_URL", "an https URL"),
+    ({"HC_BUILTIN_SIP_DOMAIN": "not a domain"}, "HC_BUILTIN_SIP_DOMAIN", "a domain name"),
+    ({"HC_BUILTIN_ROOM_SECRET": "short"}, "HC_BUILTIN_ROOM_SECRET", "at least 16 characters"),
+])
+def test_api_and_scheduling_settings_are_checked_at_start_up(values: dict[str, str], setting: str,
+                                                             expected: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(values, local_settings=NOWHERE)
+    assert caught.value.settings == [setting] and expected in str(caught.value)
+    assert "short" not in str(caught.value) or setting != "HC_BUILTIN_ROOM_SECRET"
+
+
+def test_api_and_scheduling_settings_have_working_defaults() -> None:
+    settings = load_settings({"HC_API_AUDIENCE": "api://hc, 0f0f0f0f-1234-4abc-8def-0123456789ab"},
+                             local_settings=NOWHERE)
+    assert settings.api_audiences == ("api://hc", "0f0f0f0f-1234-4abc-8def-0123456789ab")
+    assert (settings.api_scope, settings.join_lead_minutes, settings.meetings_page_size) == ("Meetings.Read", 5, 100)
+    assert (settings.builtin_meeting_url, settings.builtin_sip_domain) == ("https://meet.jit.si", "")

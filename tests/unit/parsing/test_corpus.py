@@ -232,6 +232,12 @@ RULE_CASES = [
          + "<p>" + "x " * 400 + "</p><p>Passcode: 1</p>", provider="jitsi", join="https://meet.jit.si/FirstRoom"),
     Case("R3 ties: document order", body=linked("https://meet.jit.si/FirstRoom") + linked("https://meet.jit.si/SecondRoom"),
          provider="jitsi", join="https://meet.jit.si/FirstRoom"),
+    Case("R3: 'meeting' then a '#' that numbers nothing is no detail (hypothesis found it)",
+         body=linked("https://meet.jit.si/FirstRoom") + linked("https://meet.jit.si/SecondRoom") + "\n#",
+         provider="jitsi", join="https://meet.jit.si/FirstRoom"),
+    Case("R3: 'Meeting #: 222' is a detail", body=linked("https://zoom.us/j/1111111111") + "<p>" + "x " * 320 +
+         "</p>" + linked("https://zoom.us/j/2222222222") + "<p>Meeting #: 222 222 2222</p>", provider="zoom",
+         join="https://zoom.us/j/2222222222"),
     Case("R3: access code label", body="<p>https://meet.jit.si/Bare</p><p>https://global.gotomeeting.com/join/123456789"
          "</p><p>Access Code: 123-456-789</p>", provider="gotomeeting", join="https://global.gotomeeting.com/join/123456789"),
     Case("R4: help link before the join link is ignored", body=linked("https://support.zoom.us/hc") +

@@ -1,0 +1,91 @@
+"""The join block written into an invitation's body, and the Location rewrite.
+
+The block is delimited (HTML comments, or marker lines in a text body) so it can be found,
+rewritten and removed later without touching anything else: the rest of the body, a Teams
+meeting block included, stays byte for byte as it was. In HTML it goes just before the last
+``</body>``, or at the end when the markup has none (a malformed body still gets a
+well-formed block); in text, at the end. Everything interpolated is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+
+from shared.platforms.base import PlatformMeeting
+
+HTML_START, HTML_END = "<!--hc:join:start-->", "<!--hc:join:end-->"
+TEXT_START = "-- Join details from Hybrid Calendar (do not edit) --"
+TEXT_END = "-- End of join details --"
+_BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
+
+
+def block_lines(meeting: PlatformMeeting, subject: str | None = None) -> list[tuple[str, str, bool]]:
+    """(label, value, is_link) lines of the block, in order; the same for HTML and text."""
+    lines = [("Join the meeting", meeting.join_url, True)]
+    if meeting.meeting_number:
+        lines.append(("Meeting number", meeting.meeting_number, False))
+    if meeting.password:
+        lines.append(("Password", meeting.password, False))
+    if meeting.sip_uri:
+        lines.append(("Join from a video system", meeting.sip_uri, False))
+    lines += [(f"Join by phone ({d.label})" if d.label else "Join by phone", d.number, False) for d in meeting.dial_in]
+    return lines
+
+
+def render_html(meeting: PlatformMeeting) -> str:
+    rows = "".join(f'<p style="margin:0">{html.escape(label)}: <a href="{html.escape(value, quote=True)}">'
+                   f"{html.escape(value)}</a></p>" if link else
+                   f'<p style="margin:0">{html.escape(label)}: {html.escape(value)}</p>'
+                   for label, value, link in block_lines(meeting))
+    return f'{HTML_START}<div style="margin-top:12px">{rows}</div>{HTML_END}'
+
+
+def render_text(meeting: PlatformMeeting) -> str:
+    rows = "\n".join(f"{label}: {value}" for label, value, _ in block_lines(meeting))
+    return f"{TEXT_START}\n{rows}\n{TEXT_END}"
+
+
+def block_hash(meeting: PlatformMeeting) -> str:
+    """What the block says, hashed: a rewrite happens only when this changes."""
+    return hashlib.sha256(render_text(meeting).encode()).hexdigest()[:16]
+
+
+def with_block(body: str, meeting: PlatformMeeting, *, content_type: str) -> str:
+    """``body`` with the meeting's block in place of any earlier one, or added."""
+    if content_type.lower() == "text":
+        return _place(without_block(body, content_type="text"), render_text(meeting), text=True)
+    return _place(without_block(body, content_type="html"), render_html(meeting), text=False)
+
+
+def without_block(body: str, *, content_type: str) -> str:
+    """``body`` with our block (and the separator we added before it) taken out; the rest untouched."""
+    start, end = (TEXT_START, TEXT_END) if content_type.lower() == "text" else (HTML_START, HTML_END)
+    first = body.find(start)
+    last = body.find(end, first + len(start)) if first != -1 else -1
+    if first == -1 or last == -1:
+        return body
+    cut = first - 2 if content_type.lower() == "text" and body[max(0, first - 2):first] == "\n\n" else first
+    return body[:cut] + body[last + len(end):]
+
+
+def has_block(body: str) -> bool:
+    return HTML_START in body or TEXT_START in body
+
+
+def _place(body: str, block: str, *, text: bool) -> str:
+    if text:
+        return f"{body}\n\n{block}" if body else block
+    closing = list(_BODY_END.finditer(body))
+    if not closing:
+        return body + block
+    at = closing[-1].start()
+    return body[:at] + block + body[at:]
+
+
+def location_with_link(location: str, span: tuple[int, int] | None, join_url: str) -> str:
+    """Location with the keyword (at ``span``) replaced by the join link; other parts kept."""
+    if span is None:
+        return location
+    return location[:span[0]] + join_url + location[span[1]:]

@@ -1,0 +1,174 @@
+"""The keyword flow on an organizer's event: detect, create exactly once, write the invite, follow.
+
+1. ``@webex`` / ``@meet`` (with ``:myroom``, ``:space``, ``:onetime``) in Location of the
+   organizer's copy (``isOrganizer``; attendees' and rooms' copies are never written).
+2. A row with a fresh idempotency key is recorded, then the tenant's platform creates the meeting
+   (a retry after a crash resumes from the row: the same key finds the same meeting).
+3. One PATCH, guarded by the event's etag (a concurrent edit by the organizer wins and the work is
+   retried): the join block into the body, the keyword in Location replaced by the join link,
+   and a single-value extended property recording the platform, meeting id and block written.
+   Graph answers with the new changeKey; the caller stores the patched event under it, so the
+   notification our own PATCH causes costs no Graph call.
+4. Later versions of the event: new times move the platform meeting, and the block is rewritten
+   only if what it says changed; Location without the join link (and without a keyword) removes
+   the block and deletes the meeting; a deleted event deletes the meeting.
+
+A platform that refuses (not licensed, bad token) leaves the event as it was and the error is
+recorded on the mailbox, where the tenant status shows it; the next edit of the event retries.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from shared.errors import AuthError, ConflictError, PermanentError, ValidationError
+from shared.parsing.keywords import find_keyword, keyword_span
+from shared.platforms.base import MeetingPlatform, MeetingRequest
+from shared.scheduling.blocks import block_hash, has_block, location_with_link, with_block, without_block
+from shared.scheduling.config import SchedulingConfig
+from shared.scheduling.records import Scheduling, SchedulingRepository
+
+PROPERTY = "String {b7c1f1e2-3c4d-4e5f-8a9b-0c1d2e3f4a5b} Name HybridCalendarMeeting"
+"""The single-value extended property on the organizer's event that records what we wrote."""
+REFUSALS = (PermanentError, AuthError, ValidationError)
+
+PlatformFactory = Callable[[str, str, SchedulingConfig], MeetingPlatform]
+
+
+def _location(event: Mapping[str, Any]) -> str:
+    return str((event.get("location") or {}).get("displayName") or "")
+
+
+def _body(event: Mapping[str, Any]) -> tuple[str, str]:
+    body = event.get("body") or {}
+    return str(body.get("content") or ""), "text" if str(body.get("contentType", "html")).lower() == "text" else "html"
+
+
+class KeywordScheduler:
+    """Applies the keyword flow to organizers' events; ``creates`` and ``patches`` count its writes."""
+
+    def __init__(self, graph: Any, records: SchedulingRepository, *, config_of: Callable[[str], SchedulingConfig],
+                 platform_of: PlatformFactory, moment: Callable[[Mapping[str, Any]], datetime],
+                 iana_zone: Callable[[str], str], record_failure: Callable[[str, str, Exception], None]) -> None:
+        self.graph, self.records = graph, records
+        self._config_of, self.platform_of, self._moment, self._zone = config_of, platform_of, moment, iana_zone
+        self._record_failure = record_failure
+        self.creates = 0
+        self.patches = 0
+
+    def wants(self, event: Mapping[str, Any]) -> bool:
+        """The organizer's copy with a keyword in Location, or with our block (whose life we follow)."""
+        if not event.get("isOrganizer"):
+            return False
+        return find_keyword(_location(event))[0] is not None or has_block(_body(event)[0])
+
+    def apply(self, tenant_id: str, mailbox_id: str, event: dict[str, Any]) -> dict[str, Any] | None:
+        """The event as our PATCH left it, or None when nothing was written."""
+        try:
+            return self._apply(tenant_id, mailbox_id, event)
+        except REFUSALS as error:
+            self._record_failure(tenant_id, mailbox_id, error)
+            return None
+
+    def forget(self, tenant_id: str, mailbox_id: str, event_id: str) -> None:
+        """The organizer deleted the event: delete its meeting (idempotent)."""
+        record = self.records.get(tenant_id, mailbox_id, event_id)
+        if record is None:
+            return
+        if record.meeting is not None:
+            config = self._config_of(tenant_id)
+            self.platform_of(tenant_id, record.platform, config).delete_meeting(
+                record.meeting, organizer=record.organizer)
+        self.records.delete(tenant_id, mailbox_id, event_id)
+
+    def _apply(self, tenant_id: str, mailbox_id: str, event: dict[str, Any]) -> dict[str, Any] | None:
+        keyword, modifier = find_keyword(_location(event))
+        record = self.records.get(tenant_id, mailbox_id, event["id"])
+        if record is None or record.state == "creating":
+            if keyword is None:
+                return None
+            record = self._create(record or self._begin(tenant_id, mailbox_id, event, keyword, modifier), event)
+        if record.state == "created":
+            return self._write(record, event)
+        return self._follow(record, event, keyword)
+
+    def _begin(self, tenant_id: str, mailbox_id: str, event: Mapping[str, Any], keyword: str,
+               modifier: str | None) -> Scheduling:
+        platform = self._config_of(tenant_id).platform_of(keyword)
+        organizer = str(((event.get("organizer") or {}).get("emailAddress") or {}).get("address") or "")
+        fresh = Scheduling(tenant_id, mailbox_id, str(event["id"]), uuid.uuid4().hex, keyword, modifier, platform,
+                           organizer)
+        try:
+            return self.records.begin(fresh)
+        except ConflictError:
+            held = self.records.get(tenant_id, mailbox_id, fresh.event_id)
+            if held is None:
+                raise
+            return held
+
+    def _create(self, record: Scheduling, event: Mapping[str, Any]) -> Scheduling:
+        config = self._config_of(record.tenant_id)
+        meeting = self.platform_of(record.tenant_id, record.platform, config).create_meeting(
+            self._request(record, event, config))
+        self.creates += 1
+        return self.records.save(replace(record, state="created", meeting=meeting, start=self._moment(event["start"]),
+                                         end=self._moment(event["end"])))
+
+    def _request(self, record: Scheduling, event: Mapping[str, Any], config: SchedulingConfig) -> MeetingRequest:
+        return MeetingRequest(record.organizer, str(event.get("subject") or ""),
+                              self._moment(event["start"]), self._moment(event["end"]),
+                              self._zone(str(event.get("originalStartTimeZone") or "UTC")),
+                              config.kind_of(record.modifier), record.key)
+
+    def _write(self, record: Scheduling, event: Mapping[str, Any]) -> dict[str, Any]:
+        assert record.meeting is not None
+        content, content_type = _body(event)
+        location = _location(event)
+        changes = {"body": {"contentType": content_type,
+                            "content": with_block(content, record.meeting, content_type=content_type)},
+                   "location": {"displayName": location_with_link(location, keyword_span(location),
+                                                                  record.meeting.join_url)},
+                   "singleValueExtendedProperties": [{"id": PROPERTY, "value": self._property(record)}]}
+        patched = self.graph.update_event(record.tenant_id, record.mailbox_id, record.event_id, changes,
+                                          etag=event.get("@odata.etag"))
+        self.patches += 1
+        self.records.save(replace(record, state="written", block=block_hash(record.meeting),
+                                  change_key=str(patched.get("changeKey") or "")))
+        return patched
+
+    def _follow(self, record: Scheduling, event: Mapping[str, Any], keyword: str | None) -> dict[str, Any] | None:
+        assert record.meeting is not None
+        if keyword is None and record.meeting.join_url not in _location(event):
+            return self._remove(record, event)
+        start, end = self._moment(event["start"]), self._moment(event["end"])
+        if (start, end) == (record.start, record.end):
+            return None
+        config = self._config_of(record.tenant_id)
+        moved = self.platform_of(record.tenant_id, record.platform, config).update_meeting(
+            record.meeting, replace(self._request(record, event, config), start=start, end=end))
+        record = self.records.save(replace(record, meeting=moved, start=start, end=end))
+        if block_hash(moved) == record.block:
+            return None
+        return self._write(replace(record, state="created"), event)
+
+    def _remove(self, record: Scheduling, event: Mapping[str, Any]) -> dict[str, Any]:
+        content, content_type = _body(event)
+        changes = {"body": {"contentType": content_type, "content": without_block(content, content_type=content_type)},
+                   "singleValueExtendedProperties": [{"id": PROPERTY, "value": json.dumps({"removed": True})}]}
+        patched = self.graph.update_event(record.tenant_id, record.mailbox_id, record.event_id, changes,
+                                          etag=event.get("@odata.etag"))
+        self.patches += 1
+        self.forget(record.tenant_id, record.mailbox_id, record.event_id)
+        return patched
+
+    @staticmethod
+    def _property(record: Scheduling) -> str:
+        assert record.meeting is not None
+        return json.dumps({"platform": record.platform, "meetingId": record.meeting.meeting_id,
+                           "keyword": record.keyword, "modifier": record.modifier,
+                           "block": block_hash(record.meeting)})

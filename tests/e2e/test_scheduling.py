@@ -1,0 +1,209 @@
+"""Keyword scheduling end to end: Outlook (the stand-in) -> webhook -> queue -> platform -> PATCH -> lists."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+import requests
+
+from local.graphsim.store import User
+from shared.scheduling.blocks import HTML_END, HTML_START, TEXT_END, TEXT_START
+from shared.scheduling.flow import PROPERTY
+from tests.e2e.conftest import Stack, eventually
+from tests.e2e.test_meetings_api import every_meeting, invite, token
+from tests.e2e.test_sync import enabled, when
+
+TEAMS_BLOCK = ('<div style="width:100%"><span style="white-space:nowrap;color:#5F5F5F">________________'
+               '</span><div style="margin-top:24px;margin-bottom:20px"><span style="font-size:24px;color:#252424">'
+               'Microsoft Teams <span style="font-size:12px">Need help?</span></span></div><div><a href="https://'
+               'teams.microsoft.com/l/meetup-join/19%3ameeting_NjFh%40thread.v2/0?context=%7b%22Tid%22%3a%22x%22'
+               '%7d" style="font-size:20px">Join the meeting now</a></div></div>')
+
+
+def organizer_event(stack: Stack, user: User, event_id: str) -> dict[str, Any]:
+    with stack.sim.app.store.lock:
+        event = stack.sim.app.store.event(user.id, event_id)
+        return {"data": json.loads(json.dumps(event.data)), "extended": dict(event.extended),
+                "change_key": event.change_key}
+
+
+def written(stack: Stack, user: User, event_id: str) -> dict[str, Any] | None:
+    event = organizer_event(stack, user, event_id)
+    return event if PROPERTY in event["extended"] else None
+
+
+def scheduler(stack: Stack) -> Any:
+    return stack.engine.scheduler
+
+
+def schedule(stack: Stack, organizer: User, location: str, body: dict[str, str], **extra: Any) -> tuple[str, dict]:
+    event = stack.sim.app.store.create_event(organizer.id, {"subject": "Design review", "start": when(2),
+                                                            "end": when(3), "location": {"displayName": location},
+                                                            "body": body, **extra})
+    return event.id, eventually(lambda: written(stack, organizer, event.id))
+
+
+def test_webex_keyword_writes_the_invite_once_and_every_list_shows_it(stack: Stack) -> None:
+    alice, bob, room = enabled(stack), enabled(stack), enabled(stack, "room")
+    creates, patches = scheduler(stack).creates, scheduler(stack).patches
+    original = f"<html><body><p>Agenda: the new lobby.</p>{TEAMS_BLOCK}</body></html>"
+    event_id, event = schedule(stack, alice, "@webex; Room 2", {"contentType": "html", "content": original},
+                               attendees=invite(bob, room))
+    content = event["data"]["body"]["content"]
+    join_url = event["data"]["location"]["displayName"].split(";")[0]
+    assert join_url.startswith("https://meet.jit.si/hc-") and event["data"]["location"]["displayName"] == \
+        f"{join_url}; Room 2"
+    before, block_and_after = content.split(HTML_START)
+    assert before == original[:original.rindex("</body>")] and TEAMS_BLOCK in before
+    assert block_and_after.split(HTML_END)[1] == "</body></html>" and join_url in block_and_after
+    recorded = json.loads(event["extended"][PROPERTY])
+    assert recorded["platform"] == "builtin" and recorded["keyword"] == "@webex"
+    assert (scheduler(stack).creates - creates, scheduler(stack).patches - patches) == (1, 1)
+    assert eventually(lambda: stack.stores.meetings.held_change_key(stack.demo.tenant_id, alice.id, event_id) ==
+                      event["change_key"])
+    for user in (alice, bob):
+        assert eventually(lambda: [(m["provider"], m["joinUrl"]) for m in every_meeting(stack, token(stack, user))
+                                   if m["subject"] == "Design review"] == [("jitsi", join_url)])
+    assert eventually(lambda: [r.join_url for r in stack.stores.meetings.list_meetings(
+        stack.demo.tenant_id, room.id, start=_now(-1), end=_now(48))] == [join_url])
+    assert (scheduler(stack).creates - creates, scheduler(stack).patches - patches) == (1, 1)
+
+
+def test_meet_keyword_in_a_text_body_and_personal_rooms(stack: Stack) -> None:
+    alice = enabled(stack)
+    _, event = schedule(stack, alice, "@meet", {"contentType": "text", "content": "Bring the numbers."})
+    content = event["data"]["body"]["content"]
+    assert content.startswith("Bring the numbers.\n\n" + TEXT_START) and content.endswith(TEXT_END)
+    assert event["data"]["location"]["displayName"] in content
+    _, first = schedule(stack, alice, "@webex:myroom", {"contentType": "text", "content": ""})
+    _, second = schedule(stack, alice, "Board room, @WEBEX:MyRoom", {"contentType": "html", "content": "<p>x</p>"})
+    mine = first["data"]["location"]["displayName"]
+    assert second["data"]["location"]["displayName"] == f"Board room, {mine}"
+    assert json.loads(second["extended"][PROPERTY])["modifier"] == "myroom"
+
+
+def test_triplicate_deliveries_create_one_meeting_and_one_patch(stack: Stack) -> None:
+    alice = enabled(stack)
+    creates, patches = scheduler(stack).creates, scheduler(stack).patches
+    requests.post(f"{stack.sim.url}/_sim/faults/notifications", json={"duplicate": 1.0, "copies": 3},
+                  verify=stack.sim.ca_bundle, timeout=10)
+    try:
+        schedule(stack, alice, "@webex", {"contentType": "html", "content": "<p>Triple</p>"})
+        time.sleep(3)
+    finally:
+        requests.post(f"{stack.sim.url}/_sim/faults/clear", verify=stack.sim.ca_bundle, timeout=10)
+    assert (scheduler(stack).creates - creates, scheduler(stack).patches - patches) == (1, 1)
+
+
+def test_a_crash_between_create_and_patch_does_not_create_a_second_meeting(stack: Stack) -> None:
+    alice = enabled(stack)
+    creates, patches = scheduler(stack).creates, scheduler(stack).patches
+    requests.post(f"{stack.sim.url}/_sim/faults/throttle", json={"mailbox": alice.id, "status": 503, "count": 5,
+                                                               "method": "PATCH", "retryAfter": 0},
+                  verify=stack.sim.ca_bundle, timeout=10)
+    try:
+        event_id, event = schedule(stack, alice, "@webex", {"contentType": "html", "content": "<p>Crash</p>"})
+    finally:
+        requests.post(f"{stack.sim.url}/_sim/faults/clear", verify=stack.sim.ca_bundle, timeout=10)
+    assert (scheduler(stack).creates - creates, scheduler(stack).patches - patches) == (1, 1)
+    record = stack.stores.schedulings.get(stack.demo.tenant_id, alice.id, event_id)
+    assert record.state == "written" and record.meeting.join_url in event["data"]["location"]["displayName"]
+
+
+def test_time_change_keyword_removal_and_deletion(stack: Stack) -> None:
+    alice = enabled(stack)
+    event_id, event = schedule(stack, alice, "@webex; Room 2", {"contentType": "html", "content": "<p>Life</p>"})
+    join_url = event["data"]["location"]["displayName"].split(";")[0]
+    patches = scheduler(stack).patches
+    stack.sim.app.store.update_event(alice.id, event_id, {"start": when(5), "end": when(6)})
+    tenant = stack.demo.tenant_id
+    assert eventually(lambda: stack.stores.schedulings.get(tenant, alice.id, event_id).start.hour ==
+                      int(when(5)["dateTime"][11:13]))
+    assert scheduler(stack).patches == patches
+    stack.sim.app.store.update_event(alice.id, event_id, {"location": {"displayName": "Room 2"}})
+    assert eventually(lambda: stack.stores.schedulings.get(tenant, alice.id, event_id) is None)
+    body = organizer_event(stack, alice, event_id)["data"]["body"]["content"]
+    assert HTML_START not in body and body == "<p>Life</p>" and join_url not in body
+    again, _ = schedule(stack, alice, "@meet", {"contentType": "html", "content": "<p>Gone soon</p>"})
+    assert stack.stores.schedulings.get(tenant, alice.id, again) is not None
+    stack.sim.app.store.delete_event(alice.id, again)
+    assert eventually(lambda: stack.stores.schedulings.get(tenant, alice.id, again) is None)
+
+
+def test_attendee_copies_are_never_written(stack: Stack) -> None:
+    alice, bob = enabled(stack), enabled(stack)
+    organizer = stack.sim.app.store.add_user(User(str(uuid.uuid4()), stack.demo.tenant_id, "ext@contoso.example",
+                                                  "Not enabled"))
+    event = stack.sim.app.store.create_event(organizer.id, {"subject": "Theirs", "start": when(2), "end": when(3),
+                                                            "location": {"displayName": "@webex"},
+                                                            "attendees": invite(alice, bob)})
+    assert eventually(lambda: [m for m in every_meeting(stack, token(stack, bob)) if m["subject"] == "Theirs"])
+    assert organizer_event(stack, organizer, event.id)["data"]["location"]["displayName"] == "@webex"
+    assert PROPERTY not in organizer_event(stack, organizer, event.id)["extended"]
+
+
+def _now(hours: float) -> Any:
+    from datetime import datetime, timedelta, timezone
+
+    return datetime.now(timezone.utc) + timedelta(hours=hours)
+
+
+def test_tenant_configuration_and_a_refusing_platform(stack: Stack) -> None:
+    from shared.platforms.webex import WebexPlatform
+    from shared.retry import RetryPolicy
+    from tests.e2e.test_meetings_api import conforms
+    from tests.unit.platforms.test_platforms import Answer, FakeWebex, shape
+
+    path = f"tenants/{stack.demo.tenant_id}/scheduling"
+    assert conforms(stack.admin("GET", path).json(), "SchedulingConfig")["keywords"] == {"@webex": "builtin",
+                                                                                         "@meet": "builtin"}
+    refused = stack.admin("PUT", path, json={"keywords": {"@webex": "webex"}})
+    assert refused.status_code == 400 and "webexToken" in refused.json()["error"]["message"]
+    assert stack.admin("PUT", path, json={"keywords": {"@zoom": "builtin"}}).status_code == 400
+    changed = stack.admin("PUT", path, json={"keywords": {"@webex": "webex"}, "webexToken": "wx-secret-token"})
+    assert changed.status_code == 200 and changed.json()["webexToken"] == "set" and "wx-secret" not in changed.text
+    fake = FakeWebex()
+    fake.on("GET", "/meetings", Answer(200, {"items": []}))
+    fake.on("POST", "/meetings", Answer(403, shape("error_403")))
+    original = scheduler(stack).platform_of
+    scheduler(stack).platform_of = lambda tenant, name, config: WebexPlatform(
+        config.webex_token, session=fake, retry=RetryPolicy(max_attempts=1)) if name == "webex" else \
+        original(tenant, name, config)
+    try:
+        alice = enabled(stack)
+        event = stack.sim.app.store.create_event(alice.id, {"subject": "Unlicensed", "start": when(2), "end": when(3),
+                                                            "location": {"displayName": "@webex"},
+                                                            "body": {"contentType": "html", "content": "<p>x</p>"}})
+        tenant = stack.demo.tenant_id
+        assert eventually(lambda: stack.stores.mailboxes.get(tenant, alice.id).last_error == "access_denied")
+        assert fake.requests[-1]["headers"]["Authorization"] == "Bearer wx-secret-token"
+        untouched = organizer_event(stack, alice, event.id)
+        assert untouched["data"]["location"]["displayName"] == "@webex" and PROPERTY not in untouched["extended"]
+        assert eventually(lambda: stack.stores.meetings.list_meetings(tenant, alice.id, start=_now(-1), end=_now(48)))
+        status = stack.admin("GET", f"tenants/{tenant}/status").json()
+        assert next(m for m in status["mailboxes"] if m["id"] == alice.id)["lastError"]["code"] == "access_denied"
+    finally:
+        scheduler(stack).platform_of = original
+        stack.admin("PUT", path, json={"keywords": {"@webex": "builtin"}, "webexToken": None})
+
+
+def test_a_keyword_on_a_series_makes_one_meeting_for_every_occurrence(stack: Stack) -> None:
+    alice = enabled(stack)
+    creates = scheduler(stack).creates
+    start = when(2)
+    day = start["dateTime"][:10]
+    from datetime import date
+
+    weekday = date.fromisoformat(day).strftime("%A").lower()
+    event_id, event = schedule(stack, alice, "@webex", {"contentType": "html", "content": "<p>Weekly</p>"},
+                               recurrence={"pattern": {"type": "weekly", "interval": 1, "daysOfWeek": [weekday]},
+                                           "range": {"type": "numbered", "startDate": day, "numberOfOccurrences": 3}})
+    join_url = event["data"]["location"]["displayName"]
+    rows = eventually(lambda: [r for r in stack.stores.meetings.list_meetings(
+        stack.demo.tenant_id, alice.id, start=_now(-1), end=_now(24 * 30)) if r.subject == "Design review"]
+        if len(stack.stores.meetings.list_meetings(stack.demo.tenant_id, alice.id, start=_now(-1),
+                                                   end=_now(24 * 30))) >= 3 else None)
+    assert [r.join_url for r in rows] == [join_url] * 3 and scheduler(stack).creates - creates == 1

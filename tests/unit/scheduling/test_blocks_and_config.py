@@ -1,0 +1,65 @@
+"""The join block (placed, replaced, removed, nothing else touched), Location rewriting, tenant config."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from shared.errors import ValidationError
+from shared.parsing.keywords import keyword_span
+from shared.platforms.base import DialIn, PlatformMeeting
+from shared.scheduling.blocks import HTML_START, TEXT_START, location_with_link, with_block, without_block
+from shared.scheduling.config import SchedulingConfig, parse_config
+
+MEETING = PlatformMeeting("webex", "m1", "https://contoso.webex.com/j.php?MTID=m1&x=<y>", "scheduled",
+                          "123@contoso.webex.com", "123 456 789", "p@ss", (DialIn("US Toll", "+1-415-555-0100"),))
+TEAMS = ('<div><a href="https://teams.microsoft.com/l/meetup-join/19%3ameeting_x%40thread.v2/0">Join the meeting '
+         'now</a><br>Meeting ID: 123 456 789 012</div>')
+
+
+def test_the_block_goes_before_the_last_body_end_and_nothing_else_changes() -> None:
+    body = f"<html><head><style>p{{margin:0}}</style></head><body><p>Agenda</p>{TEAMS}</BODY ></html>"
+    written = with_block(body, MEETING, content_type="html")
+    head, rest = written.split(HTML_START)
+    assert head == body[:body.index("</BODY >")] and rest.endswith("</BODY ></html>")
+    assert "x=&lt;y&gt;" in rest and "<y>" not in rest and "p@ss" in rest and "+1-415-555-0100" in rest
+    assert with_block(written, MEETING, content_type="html") == written
+    assert without_block(written, content_type="html") == body
+
+
+def test_malformed_html_still_gets_a_whole_block_and_text_bodies_get_marker_lines() -> None:
+    broken = '<div><p>unclosed <a href="x'
+    written = with_block(broken, MEETING, content_type="html")
+    assert written.startswith(broken) and written.endswith("<!--hc:join:end-->")
+    text = with_block("Notes\n", MEETING, content_type="text")
+    assert text.startswith("Notes\n\n\n" + TEXT_START) and "Meeting number: 123 456 789" in text
+    assert without_block(text, content_type="text") == "Notes\n"
+    assert with_block("", MEETING, content_type="text").startswith(TEXT_START)
+
+
+@given(st.text(max_size=300))
+def test_any_body_round_trips_through_adding_and_removing_the_block(body: str) -> None:
+    for content_type in ("html", "text"):
+        if HTML_START in body or TEXT_START in body:
+            continue
+        assert without_block(with_block(body, MEETING, content_type=content_type), content_type=content_type) == body
+
+
+@pytest.mark.parametrize(("location", "expected"), [
+    ("@webex", "L"), ("Board room; @WEBEX:myroom", "Board room; L"), ("@meet, Room 2", "L, Room 2"),
+    ("team@webex.com", "team@webex.com"), ("@webex:other", "@webex:other"), ("", "")])
+def test_the_keyword_and_only_it_becomes_the_link(location: str, expected: str) -> None:
+    assert location_with_link(location, keyword_span(location), "L") == expected
+
+
+def test_configuration_is_validated_and_keeps_what_is_not_sent() -> None:
+    assert SchedulingConfig().kind_of("myroom") == "personal_room" and SchedulingConfig().platform_of("@meet") == \
+        "builtin"
+    with_token = parse_config({"keywords": {"@webex": "webex"}, "webexToken": "t"})
+    assert parse_config({"modifiers": {"space": "scheduled"}}, current=with_token).webex_token == "t"
+    assert with_token.public()["webexToken"] == "set"
+    for bad in ({"keywords": {"@webex": "zoom"}}, {"modifiers": {"other": "scheduled"}}, {"extra": 1}, [],
+                {"keywords": {"@webex": "webex"}}, {"webexToken": ""}):
+        with pytest.raises(ValidationError):
+            parse_config(bad)
