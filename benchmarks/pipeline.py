@@ -166,28 +166,27 @@ class Pipeline:
             return sorted(pool.map(post, range(ACKS)))
 
     def keywords(self, count: int = KEYWORDS) -> dict[str, Any]:
-        """``count`` events with ``@webex`` in Location, one per mailbox in turn, timed from creation to patched."""
+        """``count`` events with ``@webex`` in Location, one at a time (each across the mailboxes in turn),
+        timed from creation in Graph to the scheduling row saying the invite was patched."""
         from shared.sync.engine import get_engine
 
         scheduler = get_engine().scheduler
         creates, patches, before = scheduler.creates, scheduler.patches, state(self.sim_url, self.ca)["requests"]
-        created: dict[tuple[str, str], float] = {}
+        latencies: list[float] = []
         for i in range(count):
             mailbox = self.mailboxes[i % len(self.mailboxes)]
             body = event_body(i + 11, f"Keyword {i}") | {"location": {"displayName": "@webex; Room 1"}}
             event = self.graph.create_event(self.tenant, mailbox, body)
-            created[(mailbox, event["id"])] = time.perf_counter()
-        done: dict[tuple[str, str], float] = {}
-        deadline = time.monotonic() + 300
-        while len(done) < len(created) and time.monotonic() < deadline:
-            for mailbox, event_id in set(created) - set(done):
-                record = self.stores.schedulings.get(self.tenant, mailbox, event_id)
+            created, deadline = time.perf_counter(), time.monotonic() + 60
+            while time.monotonic() < deadline:
+                record = self.stores.schedulings.get(self.tenant, mailbox, event["id"])
                 if record is not None and record.state == "written":
-                    done[(mailbox, event_id)] = time.perf_counter()
-            time.sleep(0.05)
+                    latencies.append(time.perf_counter() - created)
+                    break
+                time.sleep(0.02)
         time.sleep(3.0)
-        latencies = sorted(done[k] - created[k] for k in done)
-        return {"events": count, "done": len(done), "creates": scheduler.creates - creates,
+        latencies.sort()
+        return {"events": count, "done": len(latencies), "creates": scheduler.creates - creates,
                 "patches": scheduler.patches - patches,
                 "requests": state(self.sim_url, self.ca)["requests"] - before,
                 "p50": latencies[len(latencies) // 2], "p99": latencies[min(len(latencies) - 1,
@@ -239,7 +238,8 @@ def run(host_url: str, sim_url: str, ca: str) -> list[str]:
         f"webhook acknowledgement under {ACKS} notifications (10 concurrent): p50 {acks[len(acks) // 2] * 1000:.1f} ms, "
         f"p99 {ack_p99:.1f} ms (target < 50 ms): {'PASS' if verdict['ack'] else 'FAIL'}",
         f"renewal: {renewed} subscriptions renewed in {renew_requests} Graph request(s) (about N/20)",
-        f"keyword scheduling: {keyword['done']} of {keyword['events']} @webex events patched; creation -> patched "
+        f"keyword scheduling: {keyword['done']} of {keyword['events']} @webex events (one at a time) patched; "
+        f"created in Graph -> notified -> patched "
         f"p50 {keyword['p50'] * 1000:.0f} ms, p99 {keyword['p99'] * 1000:.0f} ms (target p99 < "
         f"{TARGETS['keyword_p99_s']} s): {'PASS' if verdict['keyword'] else 'FAIL'}",
         f"per keyword event: {keyword['creates'] / keyword['events']:.2f} platform creates, "

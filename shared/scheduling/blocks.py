@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import html
 import re
+from collections.abc import Mapping
+from string import Template
 
 from shared.platforms.base import PlatformMeeting
 
@@ -34,7 +36,37 @@ def block_lines(meeting: PlatformMeeting, subject: str | None = None) -> list[tu
     return lines
 
 
-def render_html(meeting: PlatformMeeting) -> str:
+PLACEHOLDERS = ("join_url", "meeting_number", "password", "video_address", "dial_in")
+"""What a tenant's block template may use (``$join_url`` ...); ``$join_url`` is required."""
+
+
+def template_values(meeting: PlatformMeeting, *, for_html: bool) -> dict[str, str]:
+    """The placeholders' values; escaped for HTML, dial-in numbers one per line."""
+    dial_in = [f"{d.label}: {d.number}" if d.label else d.number for d in meeting.dial_in]
+    values = {"join_url": meeting.join_url, "meeting_number": meeting.meeting_number or "",
+              "password": meeting.password or "", "video_address": meeting.sip_uri or "", "dial_in": "\n".join(dial_in)}
+    if not for_html:
+        return values
+    escaped = {key: html.escape(value, quote=True) for key, value in values.items()}
+    return escaped | {"dial_in": "<br>".join(html.escape(line) for line in dial_in)}
+
+
+def check_template(text: str) -> str | None:
+    """Why a tenant's template cannot be used, or None."""
+    template = Template(text)
+    if not template.is_valid():
+        return "a template may use $name or ${name} placeholders only; write $$ for a dollar sign"
+    unknown = sorted(set(template.get_identifiers()) - set(PLACEHOLDERS))
+    if unknown:
+        return f"unknown placeholders {unknown}; use {', '.join('$' + p for p in PLACEHOLDERS)}"
+    if "join_url" not in template.get_identifiers():
+        return "a template must contain $join_url"
+    return None
+
+
+def render_html(meeting: PlatformMeeting, template: str | None = None) -> str:
+    if template:
+        return f"{HTML_START}{Template(template).substitute(template_values(meeting, for_html=True))}{HTML_END}"
     rows = "".join(f'<p style="margin:0">{html.escape(label)}: <a href="{html.escape(value, quote=True)}">'
                    f"{html.escape(value)}</a></p>" if link else
                    f'<p style="margin:0">{html.escape(label)}: {html.escape(value)}</p>'
@@ -42,21 +74,27 @@ def render_html(meeting: PlatformMeeting) -> str:
     return f'{HTML_START}<div style="margin-top:12px">{rows}</div>{HTML_END}'
 
 
-def render_text(meeting: PlatformMeeting) -> str:
+def render_text(meeting: PlatformMeeting, template: str | None = None) -> str:
+    if template:
+        return f"{TEXT_START}\n{Template(template).substitute(template_values(meeting, for_html=False))}\n{TEXT_END}"
     rows = "\n".join(f"{label}: {value}" for label, value, _ in block_lines(meeting))
     return f"{TEXT_START}\n{rows}\n{TEXT_END}"
 
 
-def block_hash(meeting: PlatformMeeting) -> str:
+def block_hash(meeting: PlatformMeeting, templates: Mapping[str, str] | None = None) -> str:
     """What the block says, hashed: a rewrite happens only when this changes."""
-    return hashlib.sha256(render_text(meeting).encode()).hexdigest()[:16]
+    templates = templates or {}
+    said = render_text(meeting, templates.get("text")) + render_html(meeting, templates.get("html"))
+    return hashlib.sha256(said.encode()).hexdigest()[:16]
 
 
-def with_block(body: str, meeting: PlatformMeeting, *, content_type: str) -> str:
-    """``body`` with the meeting's block in place of any earlier one, or added."""
+def with_block(body: str, meeting: PlatformMeeting, *, content_type: str,
+               templates: Mapping[str, str] | None = None) -> str:
+    """``body`` with the meeting's block (the tenant's template, or the default) in place of any earlier one."""
+    templates = templates or {}
     if content_type.lower() == "text":
-        return _place(without_block(body, content_type="text"), render_text(meeting), text=True)
-    return _place(without_block(body, content_type="html"), render_html(meeting), text=False)
+        return _place(without_block(body, content_type="text"), render_text(meeting, templates.get("text")), text=True)
+    return _place(without_block(body, content_type="html"), render_html(meeting, templates.get("html")), text=False)
 
 
 def without_block(body: str, *, content_type: str) -> str:

@@ -19,6 +19,7 @@ from shared.platforms.base import KINDS, MeetingKind
 PLATFORMS = ("builtin", "webex")
 KEYWORDS = ("@webex", "@meet")
 MODIFIER_NAMES = ("", "onetime", "myroom", "space")
+MAX_TEMPLATE_CHARS = 8192
 DEFAULT_MODIFIERS: Mapping[str, MeetingKind] = {"": "scheduled", "onetime": "scheduled", "myroom": "personal_room",
                                                 "space": "space"}
 
@@ -30,6 +31,7 @@ class SchedulingConfig:
     keywords: Mapping[str, str] = field(default_factory=lambda: {"@webex": "builtin", "@meet": "builtin"})
     modifiers: Mapping[str, MeetingKind] = field(default_factory=lambda: dict(DEFAULT_MODIFIERS))
     webex_token: str | None = None
+    templates: Mapping[str, str] = field(default_factory=dict)
 
     def platform_of(self, keyword: str) -> str:
         return self.keywords.get(keyword, "builtin")
@@ -39,20 +41,20 @@ class SchedulingConfig:
 
     def to_json(self) -> str:
         return json.dumps({"keywords": dict(self.keywords), "modifiers": dict(self.modifiers),
-                           "webexToken": self.webex_token})
+                           "webexToken": self.webex_token, "templates": dict(self.templates)})
 
     def public(self) -> dict[str, Any]:
         """What the admin API shows: never the token, only whether one is set."""
         return {"keywords": dict(self.keywords), "modifiers": dict(self.modifiers),
-                "webexToken": "set" if self.webex_token else None}
+                "webexToken": "set" if self.webex_token else None, "templates": dict(self.templates)}
 
 
 def parse_config(document: Any, *, current: SchedulingConfig | None = None) -> SchedulingConfig:
     """A configuration from an admin's JSON; ValidationError naming what is wrong. Omitted parts keep
     their current value (so the token need not be sent again)."""
     current = current or SchedulingConfig()
-    if not isinstance(document, dict) or set(document) - {"keywords", "modifiers", "webexToken"}:
-        raise ValidationError("body must be an object with keywords, modifiers and/or webexToken")
+    if not isinstance(document, dict) or set(document) - {"keywords", "modifiers", "webexToken", "templates"}:
+        raise ValidationError("body must be an object with keywords, modifiers, webexToken and/or templates")
     keywords = {**current.keywords, **_mapping(document.get("keywords", {}), "keywords", KEYWORDS, PLATFORMS)}
     modifiers = {**current.modifiers, **_mapping(document.get("modifiers", {}), "modifiers", MODIFIER_NAMES, KINDS)}
     token = document.get("webexToken", current.webex_token)
@@ -61,7 +63,25 @@ def parse_config(document: Any, *, current: SchedulingConfig | None = None) -> S
     if "webex" in keywords.values() and not token:
         raise ValidationError("a keyword uses webex, so webexToken (a Webex access token with "
                               "meeting:admin_schedule_write) is needed")
-    return SchedulingConfig(keywords, modifiers, token)  # type: ignore[arg-type]
+    templates = {**current.templates, **_templates(document.get("templates", {}))}
+    return SchedulingConfig(keywords, modifiers, token, {k: v for k, v in templates.items() if v})  # type: ignore[arg-type]
+
+
+def _templates(value: Any) -> dict[str, str]:
+    """``{"html": ..., "text": ...}``; a null or empty template goes back to the default block."""
+    from shared.scheduling.blocks import check_template
+
+    if not isinstance(value, dict) or set(value) - {"html", "text"}:
+        raise ValidationError("templates maps 'html' and/or 'text' to a template (or null for the default)")
+    for name, text in value.items():
+        if text is None or text == "":
+            continue
+        if not isinstance(text, str) or len(text) > MAX_TEMPLATE_CHARS:
+            raise ValidationError(f"templates.{name} must be text of at most {MAX_TEMPLATE_CHARS} characters")
+        problem = check_template(text)
+        if problem:
+            raise ValidationError(f"templates.{name}: {problem}")
+    return {name: text or "" for name, text in value.items()}
 
 
 def _mapping(value: Any, name: str, keys: tuple[str, ...], values: tuple[str, ...]) -> dict[str, str]:
@@ -74,4 +94,4 @@ def load_config(text: str | None) -> SchedulingConfig:
     if not text:
         return SchedulingConfig()
     data = json.loads(text)
-    return SchedulingConfig(data["keywords"], data["modifiers"], data.get("webexToken"))
+    return SchedulingConfig(data["keywords"], data["modifiers"], data.get("webexToken"), data.get("templates") or {})

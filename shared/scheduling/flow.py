@@ -129,15 +129,17 @@ class KeywordScheduler:
         assert record.meeting is not None
         content, content_type = _body(event)
         location = _location(event)
+        templates = self._config_of(record.tenant_id).templates
         changes = {"body": {"contentType": content_type,
-                            "content": with_block(content, record.meeting, content_type=content_type)},
+                            "content": with_block(content, record.meeting, content_type=content_type,
+                                                  templates=templates)},
                    "location": {"displayName": location_with_link(location, keyword_span(location),
                                                                   record.meeting.join_url)},
-                   "singleValueExtendedProperties": [{"id": PROPERTY, "value": self._property(record)}]}
+                   "singleValueExtendedProperties": [{"id": PROPERTY, "value": self._property(record, templates)}]}
         patched = self.graph.update_event(record.tenant_id, record.mailbox_id, record.event_id, changes,
                                           etag=event.get("@odata.etag"))
         self.patches += 1
-        self.records.save(replace(record, state="written", block=block_hash(record.meeting),
+        self.records.save(replace(record, state="written", block=block_hash(record.meeting, templates),
                                   change_key=str(patched.get("changeKey") or "")))
         return patched
 
@@ -152,7 +154,7 @@ class KeywordScheduler:
         moved = self.platform_of(record.tenant_id, record.platform, config).update_meeting(
             record.meeting, replace(self._request(record, event, config), start=start, end=end))
         record = self.records.save(replace(record, meeting=moved, start=start, end=end))
-        if block_hash(moved) == record.block:
+        if block_hash(moved, config.templates) == record.block:
             return None
         return self._write(replace(record, state="created"), event)
 
@@ -167,8 +169,8 @@ class KeywordScheduler:
         return patched
 
     @staticmethod
-    def _property(record: Scheduling) -> str:
+    def _property(record: Scheduling, templates: Mapping[str, str]) -> str:
         assert record.meeting is not None
         return json.dumps({"platform": record.platform, "meetingId": record.meeting.meeting_id,
                            "keyword": record.keyword, "modifier": record.modifier,
-                           "block": block_hash(record.meeting)})
+                           "block": block_hash(record.meeting, templates)})

@@ -17,7 +17,8 @@ from __future__ import annotations
 import secrets
 import threading
 from functools import lru_cache
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -39,6 +40,7 @@ LIFECYCLE_QUEUE = "hc-lifecycle"
 JOBS_QUEUE = "hc-jobs"
 NOTED_EVERY = timedelta(minutes=1)
 CLAIM_FOR = timedelta(minutes=5)
+WRITE_WAIT = timedelta(seconds=10)
 
 
 def utcnow() -> datetime:
@@ -72,6 +74,7 @@ class SyncEngine:
         self.scheduler = scheduler
         self._noted: dict[tuple[str, str], datetime] = {}
         self._claims: dict[tuple[str, str, str, str], datetime] = {}
+        self._writes: dict[tuple[str, str, str], threading.Event] = {}
         self._lock = threading.Lock()
 
     # mailboxes ----------------------------------------------------------------------------------
@@ -191,6 +194,7 @@ class SyncEngine:
             self._deleted(tenant, mailbox, event_id)
             return "deleted"
         change_key = reference.get("change_key")
+        self._wait_for_write((tenant, mailbox, event_id))
         if change_key and self.stores.meetings.held_change_key(tenant, mailbox, event_id) == change_key:
             return "unchanged"
         claim = (tenant, mailbox, event_id, change_key or "")
@@ -234,19 +238,52 @@ class SyncEngine:
         """Write the rows of an event (a series: its occurrences in the window); False if we hold newer."""
         if event.get("type") in SERIES_TYPES and event.get("seriesMasterId"):
             event = self.graph.get_event(tenant_id, mailbox_id, event["seriesMasterId"], select=EVENT_FIELDS)
-        if self.scheduler is not None and self.scheduler.wants(event):
-            event = {**event, **(self.scheduler.apply(tenant_id, mailbox_id, event) or {})}
+        if self.scheduler is None or not self.scheduler.wants(event):
+            return self._store(tenant_id, mailbox_id, event)
+        with self._writing((tenant_id, mailbox_id, str(event["id"]))):
+            return self._store(tenant_id, mailbox_id, self._scheduled(tenant_id, mailbox_id, event))
+
+    def _store(self, tenant_id: str, mailbox_id: str, event: dict[str, Any]) -> bool:
         start, end = self.options.window.bounds(self.now())
         if event.get("type") == "seriesMaster":
             occurrences = self.graph.list_instances(tenant_id, mailbox_id, event["id"], start=start, end=end,
                                                     select=EVENT_FIELDS)
-            records = [to_record(item) for item in occurrences]
+            records = [to_record(self._scheduled(tenant_id, mailbox_id, item) if item.get("type") == "exception"
+                                 else item) for item in occurrences]
         else:
             record = to_record(event)
             records = [record] if record.start < end and record.end > start else []
         return self.stores.meetings.replace_event(tenant_id, mailbox_id, event["id"], records,
                                                   change_key=str(event.get("changeKey") or ""),
                                                   last_modified=last_modified(event))
+
+    @contextmanager
+    def _writing(self, key: tuple[str, str, str]) -> Iterator[None]:
+        """Mark an event as being written by keyword scheduling in this process until its rows are stored:
+        the notification of our own PATCH, which Graph may deliver before the PATCH has even returned,
+        waits for it and then finds the new changeKey held (no Graph call)."""
+        done = threading.Event()
+        with self._lock:
+            self._writes[key] = done
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._writes.pop(key, None)
+            done.set()
+
+    def _wait_for_write(self, key: tuple[str, str, str]) -> None:
+        with self._lock:
+            pending = self._writes.get(key)
+        if pending is not None:
+            pending.wait(WRITE_WAIT.total_seconds())
+
+    def _scheduled(self, tenant_id: str, mailbox_id: str, event: dict[str, Any]) -> dict[str, Any]:
+        """The event after keyword scheduling (a single event, a series master, or one exception of a
+        series with its own keyword), or as it is when there is nothing to schedule."""
+        if self.scheduler is None or not self.scheduler.wants(event):
+            return event
+        return {**event, **(self.scheduler.apply(tenant_id, mailbox_id, event) or {})}
 
     # catch-up -----------------------------------------------------------------------------------
 
@@ -283,9 +320,11 @@ class SyncEngine:
 
     def _store_group(self, tenant_id: str, mailbox_id: str, key: str, items: list[dict[str, Any]], *,
                      complete: bool) -> None:
-        """A single event from its delta item; a series from its occurrences if the round is complete."""
+        """A single event from its delta item; a series from its occurrences if the round is complete.
+        An event keyword scheduling wants (a keyword typed before the mailbox was enabled, or while a
+        notification was lost) goes through :meth:`store_event`, which schedules it."""
         single = len(items) == 1 and items[0].get("type") in (None, "singleInstance")
-        if single and self.scheduler is not None and self.scheduler.wants(items[0]):
+        if self.scheduler is not None and any(self.scheduler.wants(item) for item in items):
             self.store_event(tenant_id, mailbox_id, items[0])
         elif single or complete:
             newest = max(items, key=lambda i: str(i.get("lastModifiedDateTime") or ""))

@@ -207,3 +207,44 @@ def test_a_keyword_on_a_series_makes_one_meeting_for_every_occurrence(stack: Sta
         if len(stack.stores.meetings.list_meetings(stack.demo.tenant_id, alice.id, start=_now(-1),
                                                    end=_now(24 * 30))) >= 3 else None)
     assert [r.join_url for r in rows] == [join_url] * 3 and scheduler(stack).creates - creates == 1
+
+
+def test_a_keyword_on_one_occurrence_gives_that_occurrence_its_own_meeting(stack: Stack) -> None:
+    alice = enabled(stack)
+    start = when(2)
+    day = start["dateTime"][:10]
+    from datetime import date
+
+    weekday = date.fromisoformat(day).strftime("%A").lower()
+    series = stack.sim.app.store.create_event(alice.id, {
+        "subject": "Standup", "start": start, "end": when(2.5), "location": {"displayName": "Room 3"},
+        "recurrence": {"pattern": {"type": "weekly", "interval": 1, "daysOfWeek": [weekday]},
+                       "range": {"type": "numbered", "startDate": day, "numberOfOccurrences": 3}}})
+    tenant = stack.demo.tenant_id
+    rows = lambda: [r for r in stack.stores.meetings.list_meetings(tenant, alice.id, start=_now(-1),  # noqa: E731
+                                                                    end=_now(24 * 30)) if r.subject == "Standup"]
+    eventually(lambda: len(rows()) == 3)
+    second = sorted(stack.engine.graph.list_instances(tenant, alice.id, series.id, start=_now(-1), end=_now(24 * 30)),
+                    key=lambda i: i["start"]["dateTime"])[1]
+    creates = scheduler(stack).creates
+    stack.sim.app.store.update_event(alice.id, second["id"], {"location": {"displayName": "@meet; Room 3"}})
+    joined = eventually(lambda: [r.join_url for r in rows() if r.join_url] or None)
+    assert len(joined) == 1 and joined[0].startswith("https://meet.jit.si/hc-")
+    assert [r.join_url is not None for r in rows()] == [False, True, False]
+    assert scheduler(stack).creates - creates == 1
+    record = stack.stores.schedulings.get(tenant, alice.id, second["id"])
+    assert record.state == "written" and record.keyword == "@meet"
+
+
+def test_a_tenant_template_shapes_the_join_block(stack: Stack) -> None:
+    path = f"tenants/{stack.demo.tenant_id}/scheduling"
+    template = '<p class="hc">Video call: <a href="$join_url">join</a></p>'
+    assert stack.admin("PUT", path, json={"templates": {"html": template}}).json()["templates"] == {"html": template}
+    try:
+        alice = enabled(stack)
+        _, event = schedule(stack, alice, "@webex", {"contentType": "html", "content": "<p>Templated</p>"})
+        join_url = event["data"]["location"]["displayName"]
+        assert f'{HTML_START}<p class="hc">Video call: <a href="{join_url}">join</a></p>{HTML_END}' in \
+            event["data"]["body"]["content"]
+    finally:
+        stack.admin("PUT", path, json={"templates": {"html": None}})

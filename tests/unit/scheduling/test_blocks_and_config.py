@@ -63,3 +63,21 @@ def test_configuration_is_validated_and_keeps_what_is_not_sent() -> None:
                 {"keywords": {"@webex": "webex"}}, {"webexToken": ""}):
         with pytest.raises(ValidationError):
             parse_config(bad)
+
+
+def test_a_tenant_template_shapes_the_block_with_escaped_values() -> None:
+    templates = {"html": '<p>Join: <a href="$join_url">$join_url</a></p><p>Phone:<br>$dial_in</p>',
+                 "text": "Webex: $join_url\nPIN $password"}
+    written = with_block("<body></body>", MEETING, content_type="html", templates=templates)
+    assert 'href="https://contoso.webex.com/j.php?MTID=m1&amp;x=&lt;y&gt;"' in written
+    assert "Phone:<br>US Toll: +1-415-555-0100" in written
+    text = with_block("", MEETING, content_type="text", templates=templates)
+    assert "Webex: https://contoso.webex.com/j.php?MTID=m1&x=<y>\nPIN p@ss" in text
+    config = parse_config({"templates": templates})
+    assert config.templates == templates and parse_config({"templates": {"html": None}}, current=config).templates \
+        == {"text": templates["text"]}
+    for bad, message in (({"html": "<p>$subject $join_url</p>"}, "unknown placeholders"),
+                         ({"text": "no link"}, r"must contain \$join_url"), ({"text": "$ $join_url"}, "placeholders only"),
+                         ({"rtf": "$join_url"}, "templates maps")):
+        with pytest.raises(ValidationError, match=message):
+            parse_config({"templates": bad})
