@@ -61,6 +61,37 @@ def the_readme_demo_lists_meetings(host: str, sim: str, ca: str) -> None:
     room = requests.get(f"{host}/api/rooms/{ROOM}/meetings",
                         headers={"Authorization": f"Bearer {issued.json()['credential']}"}, timeout=30)
     assert [m["subject"] for m in room.json()["value"]] == ["Project kickoff"], room.text
+    the_readme_demo_schedules_a_keyword(host, sim, ca, token, issued.json()["credential"])
+
+
+def the_readme_demo_schedules_a_keyword(host: str, sim: str, ca: str, alice_token: str, room_credential: str) -> None:
+    """What the README's keyword example shows: Alice types @webex (through Graph, as Outlook would)."""
+    from local.graphsim.demo import ALICE, CLIENT_ID, CLIENT_SECRET, ROOM, TENANT_ID
+
+    graph = requests.post(f"{sim}/{TENANT_ID}/oauth2/v2.0/token", verify=ca, timeout=10, data={
+        "grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
+        "scope": "https://graph.microsoft.com/.default"}).json()["access_token"]
+    tomorrow = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 86400))
+    event = {"subject": "Keyword demo", "location": {"displayName": "@webex"},
+             "attendees": [{"emailAddress": {"address": "boardroom@contoso.example"}, "type": "resource"}],
+             "start": {"dateTime": f"{tomorrow}T15:00:00", "timeZone": "UTC"},
+             "end": {"dateTime": f"{tomorrow}T15:30:00", "timeZone": "UTC"}}
+    created = requests.post(f"{sim}/v1.0/users/{ALICE}/events", json=event, verify=ca, timeout=10,
+                            headers={"Authorization": f"Bearer {graph}"})
+    assert created.status_code == 201, created.text
+
+    def listed(path: str, bearer: str) -> str | None:
+        answer = requests.get(f"{host}/api/{path}", headers={"Authorization": f"Bearer {bearer}"}, timeout=30)
+        return next((m["joinUrl"] for m in answer.json()["value"] if m["subject"] == "Keyword demo"), None)
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not (listed("me/meetings", alice_token) or "").startswith("https://meet"):
+        time.sleep(0.2)
+    join_url = listed("me/meetings", alice_token)
+    assert join_url and join_url.startswith("https://meet.jit.si/hc-"), join_url
+    while time.monotonic() < deadline and listed(f"rooms/{ROOM}/meetings", room_credential) != join_url:
+        time.sleep(0.2)
+    assert listed(f"rooms/{ROOM}/meetings", room_credential) == join_url
 
 
 @pytest.mark.e2e
