@@ -248,3 +248,54 @@ def test_a_tenant_template_shapes_the_join_block(stack: Stack) -> None:
             event["data"]["body"]["content"]
     finally:
         stack.admin("PUT", path, json={"templates": {"html": None}})
+
+
+def test_space_and_onetime_modifiers_on_the_builtin_platform(stack: Stack) -> None:
+    alice = enabled(stack)
+    _, space = schedule(stack, alice, "@meet:space", {"contentType": "html", "content": "<p>Space</p>"})
+    _, once = schedule(stack, alice, "@webex:onetime", {"contentType": "html", "content": "<p>Once</p>"})
+    links = {space["data"]["location"]["displayName"], once["data"]["location"]["displayName"]}
+    assert len(links) == 2 and all(link.startswith("https://meet.jit.si/hc-") for link in links)
+    assert [json.loads(e["extended"][PROPERTY])["modifier"] for e in (space, once)] == ["space", "onetime"]
+
+
+def test_webex_meetings_are_created_moved_and_deleted_through_the_api(stack: Stack) -> None:
+    from shared.platforms.webex import WebexPlatform
+    from shared.retry import RetryPolicy
+    from tests.unit.platforms.test_platforms import Answer, FakeWebex, shape
+
+    path = f"tenants/{stack.demo.tenant_id}/scheduling"
+    stack.admin("PUT", path, json={"keywords": {"@webex": "webex"}, "webexToken": "wx-token"})
+    fake = FakeWebex()
+    meeting_path = "/meetings/870f51ff287b41be84648412901e0402"
+    fake.on("GET", "/meetings", Answer(200, {"items": []}))
+    fake.on("POST", "/meetings", Answer(200, shape("meeting")))
+    fake.on("PATCH", meeting_path, Answer(200, shape("meeting", telephony={"callInNumbers": []})))
+    fake.on("DELETE", meeting_path, Answer(204))
+    original = scheduler(stack).platform_of
+    scheduler(stack).platform_of = lambda tenant, name, config: WebexPlatform(
+        config.webex_token, session=fake, retry=RetryPolicy(max_attempts=1)) if name == "webex" else \
+        original(tenant, name, config)
+    try:
+        alice = enabled(stack)
+        event_id, event = schedule(stack, alice, "@webex", {"contentType": "html", "content": "<p>Webex</p>"})
+        posted = next(r for r in fake.requests if r["method"] == "POST")
+        assert posted["json"]["hostEmail"] == alice.mail and posted["json"]["title"] == "Design review"
+        content = event["data"]["body"]["content"]
+        assert event["data"]["location"]["displayName"].startswith("https://contoso.webex.com/contoso/j.php?MTID=")
+        assert "26554857231@contoso.webex.com" in content and "+1-415-527-5035" in content
+        patches = scheduler(stack).patches
+        stack.sim.app.store.update_event(alice.id, event_id, {"start": when(4), "end": when(5)})
+        assert eventually(lambda: any(r["method"] == "PATCH" for r in fake.requests))
+        moved = next(r for r in fake.requests if r["method"] == "PATCH")
+        assert moved["json"]["start"] == when(4)["dateTime"] + "Z"
+        assert eventually(lambda: scheduler(stack).patches == patches + 1)
+        rewritten = organizer_event(stack, alice, event_id)["data"]["body"]["content"]
+        assert "+1-415-527-5035" not in rewritten and "26554857231@contoso.webex.com" in rewritten
+        stack.sim.app.store.delete_event(alice.id, event_id)
+        assert eventually(lambda: any(r["method"] == "DELETE" for r in fake.requests))
+        assert next(r for r in fake.requests if r["method"] == "DELETE")["params"] == {"hostEmail": alice.mail}
+        assert eventually(lambda: stack.stores.schedulings.get(stack.demo.tenant_id, alice.id, event_id) is None)
+    finally:
+        scheduler(stack).platform_of = original
+        stack.admin("PUT", path, json={"keywords": {"@webex": "builtin"}, "webexToken": None})

@@ -233,7 +233,7 @@ RULE_CASES = [
     Case("R3 ties: document order", body=linked("https://meet.jit.si/FirstRoom") + linked("https://meet.jit.si/SecondRoom"),
          provider="jitsi", join="https://meet.jit.si/FirstRoom"),
     Case("R3: 'meeting' then a '#' that numbers nothing is no detail (hypothesis found it)",
-         body=linked("https://meet.jit.si/FirstRoom") + linked("https://meet.jit.si/SecondRoom") + "\n#",
+         body=linked("https://meet.jit.si/FirstRoom") + linked("https://meet.jit.si/SecondRoom") + "\n# Agenda",
          provider="jitsi", join="https://meet.jit.si/FirstRoom"),
     Case("R3: 'Meeting #: 222' is a detail", body=linked("https://zoom.us/j/1111111111") + "<p>" + "x " * 320 +
          "</p>" + linked("https://zoom.us/j/2222222222") + "<p>Meeting #: 222 222 2222</p>", provider="zoom",
