@@ -22,7 +22,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from shared.api.meetings import MeetingsService
-from shared.api.tokens import GUID, ApiTokenValidator, Caller, bearer_token
+from shared.api.tokens import GUID, ApiTokenValidator, bearer_token
 from shared.cache import TtlCache
 from shared.errors import (CredentialRevokedError, ForbiddenError, InvalidParameterError, InvalidTokenError,
                            MailboxNotEnabledError, NotFoundError, describe_code)
@@ -70,10 +70,6 @@ class MeetingsApi:
             raise ForbiddenError("the device credential is for another room")
         self._enabled(credential.tenant_id, credential.room_id, "room")
         return self.service.page(credential.tenant_id, credential.room_id, params)
-
-    def caller(self, authorization: str | None) -> Caller:
-        """The user a token speaks for (validated), for routes that need only that."""
-        return self.validator.validate(bearer_token(authorization))
 
     def _enabled(self, tenant_id: str, mailbox_id: str, kind: str) -> Mailbox:
         mailbox = self._mailboxes.get_or_load((tenant_id, mailbox_id),

@@ -11,7 +11,8 @@
    notification our own PATCH causes costs no Graph call.
 4. Later versions of the event: new times move the platform meeting, and the block is rewritten
    only if what it says changed; Location without the join link (and without a keyword) removes
-   the block and deletes the meeting; a deleted event deletes the meeting.
+   the block and deletes the meeting, and a new keyword in place of the link replaces the meeting;
+   a deleted event deletes the meeting.
 
 A platform that refuses (not licensed, bad token) leaves the event as it was and the error is
 recorded on the mailbox, where the tenant status shows it; the next edit of the event retries.
@@ -145,8 +146,11 @@ class KeywordScheduler:
 
     def _follow(self, record: Scheduling, event: Mapping[str, Any], keyword: str | None) -> dict[str, Any] | None:
         assert record.meeting is not None
-        if keyword is None and record.meeting.join_url not in _location(event):
-            return self._remove(record, event)
+        if record.meeting.join_url not in _location(event):
+            if keyword is None:
+                return self._remove(record, event)
+            self.forget(record.tenant_id, record.mailbox_id, record.event_id)
+            return self._apply(record.tenant_id, record.mailbox_id, event)
         start, end = self._moment(event["start"]), self._moment(event["end"])
         if (start, end) == (record.start, record.end):
             return None

@@ -25,6 +25,8 @@ from shared.storage.tables import Entity, Operation, Table
 LONGEST_MEETING = timedelta(days=14)
 """How far before a range's start a meeting may begin and still overlap it (multi-day events)."""
 _TIME = "%Y%m%dT%H%M%SZ"
+UNREAD: Any = object()
+"""``replace_event(index=...)`` not given: the index row is read there."""
 
 
 @dataclass(frozen=True)
@@ -77,17 +79,24 @@ class MeetingRepository:
 
     def held_change_key(self, tenant_id: str, mailbox_id: str, event_id: str) -> str | None:
         """The changeKey stored for an event: a notification carrying it needs no Graph call."""
-        index = self.table.get(partition_of(tenant_id, mailbox_id), index_key(event_id))
+        index = self.event_index(tenant_id, mailbox_id, event_id)
         return index.get("ChangeKey") if index else None
 
+    def event_index(self, tenant_id: str, mailbox_id: str, event_id: str) -> Entity | None:
+        """The event's index row (changeKey, rows, etag), to check and then hand to :meth:`replace_event`."""
+        return self.table.get(partition_of(tenant_id, mailbox_id), index_key(event_id))
+
     def replace_event(self, tenant_id: str, mailbox_id: str, event_id: str, occurrences: Iterable[MeetingRecord],
-                      *, change_key: str, last_modified: datetime) -> bool:
+                      *, change_key: str, last_modified: datetime, index: Any = UNREAD) -> bool:
         """Make the event's rows exactly ``occurrences``; False when what is held is as new or newer.
 
+        ``index`` is the index row as the caller already read it (None: there was none), which saves
+        reading it again; it is written only over that version (etag), so a stale one is a ConflictError.
         An event with no occurrence in the window keeps no rows at all, not even its index.
         """
         partition = partition_of(tenant_id, mailbox_id)
-        index = self.table.get(partition, index_key(event_id))
+        if index is UNREAD:
+            index = self.table.get(partition, index_key(event_id))
         if index and _is_stale(index, change_key, _utc(last_modified)):
             return False
         occurrences = list(occurrences)

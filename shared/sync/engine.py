@@ -28,7 +28,7 @@ from shared.errors import (ConflictError, HybridCalendarError, MailboxNotFoundEr
 from shared.graph.batch import BatchRequest
 from shared.graph.client import GraphClient, graph_time, parse_graph_time
 from shared.scheduling.flow import KeywordScheduler
-from shared.storage.meetings import index_key
+from shared.storage.meetings import UNREAD, index_key
 from shared.storage.records import Mailbox, Subscription, Tenant, digest
 from shared.storage.stores import Stores
 from shared.sync.records import EVENT_FIELDS, last_modified, to_record
@@ -195,18 +195,20 @@ class SyncEngine:
             return "deleted"
         change_key = reference.get("change_key")
         self._wait_for_write((tenant, mailbox, event_id))
-        if change_key and self.stores.meetings.held_change_key(tenant, mailbox, event_id) == change_key:
+        index = self.stores.meetings.event_index(tenant, mailbox, event_id)
+        if change_key and index is not None and index.get("ChangeKey") == change_key:
             return "unchanged"
         claim = (tenant, mailbox, event_id, change_key or "")
         if change_key and not self._claim(claim):
             return "duplicate"
         try:
-            return self._fetch_and_store(tenant, mailbox, event_id)
+            return self._fetch_and_store(tenant, mailbox, event_id, index)
         except Exception:
             self._claims.pop(claim, None)
             raise
 
-    def _fetch_and_store(self, tenant: str, mailbox: str, event_id: str) -> str:
+    def _fetch_and_store(self, tenant: str, mailbox: str, event_id: str, index: Any) -> str:
+        """One GET, then the rows; the index row read for the changeKey check is reused, not read again."""
         try:
             event = self.graph.get_event(tenant, mailbox, event_id, select=EVENT_FIELDS)
         except MailboxNotFoundError:
@@ -214,7 +216,8 @@ class SyncEngine:
         except NotFoundError:
             self._deleted(tenant, mailbox, event_id)
             return "deleted"
-        return "stored" if self.store_event(tenant, mailbox, event) else "stale"
+        same = str(event.get("id")) == event_id
+        return "stored" if self.store_event(tenant, mailbox, event, index=index if same else UNREAD) else "stale"
 
     def _deleted(self, tenant: str, mailbox: str, event_id: str) -> None:
         """An event is gone: its rows, and the meeting keyword scheduling made for it."""
@@ -234,16 +237,21 @@ class SyncEngine:
             self._claims[key] = now
             return True
 
-    def store_event(self, tenant_id: str, mailbox_id: str, event: dict[str, Any]) -> bool:
-        """Write the rows of an event (a series: its occurrences in the window); False if we hold newer."""
-        if event.get("type") in SERIES_TYPES and event.get("seriesMasterId"):
-            event = self.graph.get_event(tenant_id, mailbox_id, event["seriesMasterId"], select=EVENT_FIELDS)
-        if self.scheduler is None or not self.scheduler.wants(event):
-            return self._store(tenant_id, mailbox_id, event)
-        with self._writing((tenant_id, mailbox_id, str(event["id"]))):
-            return self._store(tenant_id, mailbox_id, self._scheduled(tenant_id, mailbox_id, event))
+    def store_event(self, tenant_id: str, mailbox_id: str, event: dict[str, Any], *, index: Any = UNREAD) -> bool:
+        """Write the rows of an event (a series: its occurrences in the window); False if we hold newer.
 
-    def _store(self, tenant_id: str, mailbox_id: str, event: dict[str, Any]) -> bool:
+        ``index``: the event's index row as already read (see ``MeetingRepository.replace_event``).
+        """
+        if event.get("type") in SERIES_TYPES and event.get("seriesMasterId"):
+            event, index = self.graph.get_event(tenant_id, mailbox_id, event["seriesMasterId"],
+                                                select=EVENT_FIELDS), UNREAD
+        organizers_series = event.get("type") == "seriesMaster" and event.get("isOrganizer")
+        if self.scheduler is None or not (organizers_series or self.scheduler.wants(event)):
+            return self._store(tenant_id, mailbox_id, event, index)
+        with self._writing((tenant_id, mailbox_id, str(event["id"]))):
+            return self._store(tenant_id, mailbox_id, self._scheduled(tenant_id, mailbox_id, event), index)
+
+    def _store(self, tenant_id: str, mailbox_id: str, event: dict[str, Any], index: Any) -> bool:
         start, end = self.options.window.bounds(self.now())
         if event.get("type") == "seriesMaster":
             occurrences = self.graph.list_instances(tenant_id, mailbox_id, event["id"], start=start, end=end,
@@ -255,11 +263,12 @@ class SyncEngine:
             records = [record] if record.start < end and record.end > start else []
         return self.stores.meetings.replace_event(tenant_id, mailbox_id, event["id"], records,
                                                   change_key=str(event.get("changeKey") or ""),
-                                                  last_modified=last_modified(event))
+                                                  last_modified=last_modified(event), index=index)
 
     @contextmanager
     def _writing(self, key: tuple[str, str, str]) -> Iterator[None]:
-        """Mark an event as being written by keyword scheduling in this process until its rows are stored:
+        """Mark an event (or an organizer's series, whose exceptions may be scheduled) as being written by
+        keyword scheduling in this process until its rows are stored:
         the notification of our own PATCH, which Graph may deliver before the PATCH has even returned,
         waits for it and then finds the new changeKey held (no Graph call)."""
         done = threading.Event()

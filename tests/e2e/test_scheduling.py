@@ -113,7 +113,7 @@ def test_a_crash_between_create_and_patch_does_not_create_a_second_meeting(stack
     assert record.state == "written" and record.meeting.join_url in event["data"]["location"]["displayName"]
 
 
-def test_time_change_keyword_removal_and_deletion(stack: Stack) -> None:
+def test_time_change_a_new_keyword_removal_and_deletion(stack: Stack) -> None:
     alice = enabled(stack)
     event_id, event = schedule(stack, alice, "@webex; Room 2", {"contentType": "html", "content": "<p>Life</p>"})
     join_url = event["data"]["location"]["displayName"].split(";")[0]
@@ -123,6 +123,13 @@ def test_time_change_keyword_removal_and_deletion(stack: Stack) -> None:
     assert eventually(lambda: stack.stores.schedulings.get(tenant, alice.id, event_id).start.hour ==
                       int(when(5)["dateTime"][11:13]))
     assert scheduler(stack).patches == patches
+    stack.sim.app.store.update_event(alice.id, event_id, {"location": {"displayName": "@meet:myroom; Room 2"}})
+    switched = eventually(lambda: (lambda r: r if r and r.keyword == "@meet" and r.state == "written" else None)(
+        stack.stores.schedulings.get(tenant, alice.id, event_id)))
+    assert switched.meeting.join_url != join_url and switched.modifier == "myroom"
+    join_url = switched.meeting.join_url
+    content = organizer_event(stack, alice, event_id)["data"]["body"]["content"]
+    assert content.count(HTML_START) == 1 and join_url in content
     stack.sim.app.store.update_event(alice.id, event_id, {"location": {"displayName": "Room 2"}})
     assert eventually(lambda: stack.stores.schedulings.get(tenant, alice.id, event_id) is None)
     body = organizer_event(stack, alice, event_id)["data"]["body"]["content"]
