@@ -27,7 +27,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from shared.errors import AuthError, ConflictError, PermanentError, ValidationError
+from shared.errors import AuthError, ConflictError, PermanentError, TransientError, ValidationError
 from shared.parsing.keywords import find_keyword, keyword_span
 from shared.platforms.base import MeetingPlatform, MeetingRequest
 from shared.scheduling.blocks import block_hash, has_block, location_with_link, with_block, without_block
@@ -113,9 +113,15 @@ class KeywordScheduler:
             return held
 
     def _create(self, record: Scheduling, event: Mapping[str, Any]) -> Scheduling:
+        """The platform's meeting; a platform still throttled or down after its retries is recorded on the
+        mailbox too (the queue brings the work back a bounded number of times)."""
         config = self._config_of(record.tenant_id)
-        meeting = self.platform_of(record.tenant_id, record.platform, config).create_meeting(
-            self._request(record, event, config))
+        try:
+            meeting = self.platform_of(record.tenant_id, record.platform, config).create_meeting(
+                self._request(record, event, config))
+        except TransientError as error:
+            self._record_failure(record.tenant_id, record.mailbox_id, error)
+            raise
         self.creates += 1
         return self.records.save(replace(record, state="created", meeting=meeting, start=self._moment(event["start"]),
                                          end=self._moment(event["end"])))

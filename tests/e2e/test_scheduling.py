@@ -192,6 +192,12 @@ def test_tenant_configuration_and_a_refusing_platform(stack: Stack) -> None:
         assert eventually(lambda: stack.stores.meetings.list_meetings(tenant, alice.id, start=_now(-1), end=_now(48)))
         status = stack.admin("GET", f"tenants/{tenant}/status").json()
         assert next(m for m in status["mailboxes"] if m["id"] == alice.id)["lastError"]["code"] == "access_denied"
+        fake.answers[("POST", "/meetings")] = [Answer(429, {"message": "slow down"}, {"Retry-After": "120"})]
+        bob = enabled(stack)
+        throttled = stack.sim.app.store.create_event(bob.id, {"subject": "Throttled", "start": when(2),
+                                                              "end": when(3), "location": {"displayName": "@webex"}})
+        assert eventually(lambda: stack.stores.mailboxes.get(tenant, bob.id).last_error == "throttled")
+        assert organizer_event(stack, bob, throttled.id)["data"]["location"]["displayName"] == "@webex"
     finally:
         scheduler(stack).platform_of = original
         stack.admin("PUT", path, json={"keywords": {"@webex": "builtin"}, "webexToken": None})
