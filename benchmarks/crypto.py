@@ -26,6 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.stack import report  # noqa: E402
 from local.azurite import Azurite  # noqa: E402
 from shared.config import load_settings, local_key_path  # noqa: E402
 from shared.crypto.providers import CountingKeyProvider, LocalKeyProvider  # noqa: E402
@@ -140,11 +141,7 @@ def main() -> int:
                  f"Azurite in memory on this machine, local KEK at {local_key_path(settings).name}"]
         lines += overhead(meetings)
         lines += provider_calls(settings, key_file)
-    print("\n".join(lines))
-    results = ROOT / "benchmarks" / "results"
-    results.mkdir(exist_ok=True)
-    (results / "crypto.md").write_text("```\n" + "\n".join(lines) + "\n```\n")
-    return 0 if all("FAIL" not in line for line in lines) else 1
+    return report("crypto", lines)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 
+from benchmarks.stack import report  # noqa: E402
 from local.graphsim.demo import Demo  # noqa: E402
 from local.graphsim.server import spawn  # noqa: E402
 from shared.graph.auth import AppCredentials, GraphAuth  # noqa: E402
@@ -158,10 +159,7 @@ def main() -> int:
         f"client overhead per request (network answered instantly): {per_call * 1e6:.0f} us "
         f"({per_call / statistics.median(latencies):.1%} of the median round trip under load)",
     ]
-    print("\n".join(lines))
-    results = ROOT / "benchmarks" / "results"
-    results.mkdir(exist_ok=True)
-    (results / "graph.md").write_text("```\n" + "\n".join(lines) + "\n```\n")
+    report("graph", lines)
     return 0 if ok else 1
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import os
 import platform
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
@@ -33,9 +32,8 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 
-from local.azurite import Azurite, free_port  # noqa: E402
 from local.graphsim.demo import Demo  # noqa: E402
-from local.graphsim.server import spawn  # noqa: E402
+from benchmarks.stack import on_local_stack, report  # noqa: E402
 
 MEETINGS = int(os.environ.get("MEETINGS_COUNT", "300"))
 WARM = int(os.environ.get("MEETINGS_WARM", "300"))
@@ -137,28 +135,7 @@ def run(host_url: str, sim_url: str, ca: str) -> list[str]:
 
 
 def main() -> int:
-    from local.host import DevHost
-    from shared.config import get_settings
-
-    work = Path(tempfile.mkdtemp(prefix="meetings-"))
-    process, sim_url, ca = spawn(work / "graphsim")
-    try:
-        with Azurite() as azurite:
-            port = free_port()
-            os.environ.update({"AzureWebJobsStorage": azurite.connection_string, "HC_LOCAL_PORT": str(port),
-                               "HC_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "HC_GRAPH_BASE_URL": sim_url,
-                               "HC_GRAPH_CA_BUNDLE": ca, "HC_LOCAL_KEY_FILE": str(work / "kek.json"),
-                               "HC_FUNCTION_KEY": FUNCTION_KEY, "HC_LOG_LEVEL": "WARNING"})
-            with DevHost(get_settings()) as host:
-                lines = run(host.url, sim_url, ca)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-    print("\n".join(lines))
-    results = ROOT / "benchmarks" / "results"
-    results.mkdir(exist_ok=True)
-    (results / "meetings.md").write_text("```\n" + "\n".join(lines) + "\n```\n")
-    return 0 if not any("FAIL" in line for line in lines) else 1
+    return report("meetings", on_local_stack(run, function_key=FUNCTION_KEY))
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ import json
 import os
 import platform
 import sys
-import tempfile
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -35,9 +34,8 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 
-from local.azurite import Azurite, free_port  # noqa: E402
 from local.graphsim.demo import Demo  # noqa: E402
-from local.graphsim.server import spawn  # noqa: E402
+from benchmarks.stack import on_local_stack, report  # noqa: E402
 
 MAILBOXES = int(os.environ.get("PIPELINE_MAILBOXES", "20"))
 EVENTS = int(os.environ.get("PIPELINE_EVENTS", "300"))
@@ -250,28 +248,7 @@ def run(host_url: str, sim_url: str, ca: str) -> list[str]:
 
 
 def main() -> int:
-    from local.host import DevHost
-    from shared.config import get_settings
-
-    work = Path(tempfile.mkdtemp(prefix="pipeline-"))
-    process, sim_url, ca = spawn(work / "graphsim")
-    try:
-        with Azurite() as azurite:
-            port = free_port()
-            os.environ.update({"AzureWebJobsStorage": azurite.connection_string, "HC_LOCAL_PORT": str(port),
-                               "HC_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "HC_GRAPH_BASE_URL": sim_url,
-                               "HC_GRAPH_CA_BUNDLE": ca, "HC_LOCAL_KEY_FILE": str(work / "kek.json"),
-                               "HC_FUNCTION_KEY": "pipeline-function-key-01", "HC_LOG_LEVEL": "WARNING"})
-            with DevHost(get_settings()) as host:
-                lines = run(host.url, sim_url, ca)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-    print("\n".join(lines))
-    results = ROOT / "benchmarks" / "results"
-    results.mkdir(exist_ok=True)
-    (results / "pipeline.md").write_text("```\n" + "\n".join(lines) + "\n```\n")
-    return 0 if not any("FAIL" in line for line in lines) else 1
+    return report("pipeline", on_local_stack(run, function_key="pipeline-function-key-01"))
 
 
 if __name__ == "__main__":
