@@ -178,7 +178,8 @@ def build_api(settings: Any) -> MeetingsApi:
         return tenants.get_or_load(tenant_id, lambda: _served(stores, tenant_id))
 
     validator = ApiTokenValidator(audiences=settings.api_audiences, scope=settings.api_scope,
-                                  discover=auth.openid_configuration, fetch_json=lambda url: _json(auth.http, url),
+                                  discover=auth.openid_configuration,
+                                  fetch_json=lambda url: auth.sign_in_document(url, what="sign-in keys"),
                                   is_served=is_served)
     return MeetingsApi(stores, service, validator)
 
@@ -186,21 +187,6 @@ def build_api(settings: Any) -> MeetingsApi:
 def _served(stores: Stores, tenant_id: str) -> bool:
     tenant = stores.tenants.get(tenant_id)
     return tenant is not None and tenant.enabled
-
-
-def _json(http: Any, url: str) -> Mapping[str, Any]:
-    """A sign-in document (the key set); DependencyUnavailableError when the sign-in service fails."""
-    import requests
-
-    from shared.errors import DependencyUnavailableError
-
-    try:
-        answer = http.get(url, timeout=10)
-    except requests.RequestException as exc:
-        raise DependencyUnavailableError(f"sign-in keys unreachable ({type(exc).__name__})") from None
-    if answer.status_code != 200:
-        raise DependencyUnavailableError(f"sign-in keys: HTTP {answer.status_code}")
-    return answer.json()
 
 
 @lru_cache(maxsize=1)

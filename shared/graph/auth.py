@@ -172,17 +172,21 @@ class GraphAuth:
         return self._documents[tenant_id]
 
     def _fetch_openid_configuration(self, tenant_id: str) -> Mapping[str, Any]:
+        login = self.base_url.rstrip("/") if self.base_url else WORLDWIDE.login_url
+        return self.sign_in_document(f"{login}/{tenant_id}/v2.0/.well-known/openid-configuration",
+                                     what="tenant discovery")
+
+    def sign_in_document(self, url: str, *, what: str) -> Mapping[str, Any]:
+        """A JSON document of the sign-in service (a tenant's OpenID configuration, its key set)."""
         import requests
 
-        login = self.base_url.rstrip("/") if self.base_url else WORLDWIDE.login_url
-        url = f"{login}/{tenant_id}/v2.0/.well-known/openid-configuration"
         try:
             response = self.http.get(url, timeout=self.timeout)
         except requests.RequestException as exc:
-            raise DependencyUnavailableError(f"tenant discovery: sign-in service unreachable ({type(exc).__name__})") \
+            raise DependencyUnavailableError(f"{what}: sign-in service unreachable ({type(exc).__name__})") \
                 from None
         if response.status_code == 400 or response.status_code == 404:
-            raise AuthError(f"tenant discovery: no such tenant (HTTP {response.status_code})")
+            raise AuthError(f"{what}: no such tenant (HTTP {response.status_code})")
         if response.status_code >= 400:
-            raise DependencyUnavailableError(f"tenant discovery: HTTP {response.status_code}")
+            raise DependencyUnavailableError(f"{what}: HTTP {response.status_code}")
         return response.json()

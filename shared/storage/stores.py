@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from shared.config import Settings, get_settings
 from shared.crypto.factory import build_key_provider, provider_factories
@@ -19,7 +20,9 @@ from shared.storage.queues import QueueWriter
 from shared.storage.records import (DataKeyRepository, DeviceCredentialRepository, MailboxRepository,
                                     SealedValueRepository, SubscriptionRepository, TenantRepository)
 from shared.storage.tables import Table
-from shared.scheduling.records import SchedulingRepository
+
+if TYPE_CHECKING:
+    from shared.scheduling.records import SchedulingRepository
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,8 @@ def build_stores(settings: Settings, *, provider: KeyProvider | None = None, pol
     (for benchmarks and tests that count calls or point a client at a local endpoint); ``now``
     (UTC dates: rotation, expiry) and ``clock`` (monotonic seconds: cache lifetime) are the clocks.
     """
+    from shared.scheduling.records import SchedulingRepository
+
     service = table_service(settings.storage_connection)
     table = lambda name: Table(service, name)  # noqa: E731
     data_keys = DataKeyRepository(table(DataKeyRepository.TABLE))

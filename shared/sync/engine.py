@@ -21,18 +21,20 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.errors import (ConflictError, HybridCalendarError, MailboxNotFoundError, NotFoundError,
                            ResyncRequiredError)
 from shared.graph.batch import BatchRequest
 from shared.graph.client import GraphClient, graph_time, parse_graph_time
-from shared.scheduling.flow import KeywordScheduler
 from shared.storage.meetings import UNREAD, index_key
 from shared.storage.records import Mailbox, Subscription, Tenant, digest
 from shared.storage.stores import Stores
 from shared.sync.records import EVENT_FIELDS, last_modified, to_record
 from shared.sync.window import Window
+
+if TYPE_CHECKING:
+    from shared.scheduling.flow import KeywordScheduler
 
 SERIES_TYPES = ("occurrence", "exception")
 CHANGES_QUEUE = "hc-changes"
