@@ -7,6 +7,7 @@ windowsZones table (territory 001); ``zoneinfo`` does the rest, DST included.
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -59,3 +60,8 @@ def zone(name: str) -> ZoneInfo:
         return ZoneInfo(iana)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"unknown time zone {name!r}") from None
+
+
+def utcnow() -> datetime:
+    """The current time, aware, in UTC: every default clock of the product."""
+    return datetime.now(timezone.utc)

@@ -26,6 +26,7 @@ from shared.errors import InvalidParameterError
 from shared.storage.meetings import MeetingRecord, MeetingRepository
 from shared.storage.records import digest
 from shared.sync.window import Window
+from shared.timezones import utcnow
 
 DEFAULT_BEFORE = timedelta(hours=1)
 DEFAULT_SPAN = timedelta(days=7)
@@ -34,10 +35,6 @@ MAX_CONTINUATION_CHARS = 512
 _UNENCODED_PLUS = re.compile(r" (\d{2}(?::?\d{2})?)$")
 """A ``+hh:mm`` offset sent unencoded in a query string arrives as a space."""
 EXAMPLE = "an ISO 8601 date-time with a zone, e.g. 2026-12-01T09:00:00Z"
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def parse_moment(name: str, text: str) -> datetime:

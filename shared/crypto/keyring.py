@@ -20,19 +20,16 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from shared.crypto.envelope import KEY_BYTES, DataKey
 from shared.crypto.providers import KeyProvider, WrappedKey
 from shared.errors import ConflictError, KeyUnavailableError
+from shared.timezones import utcnow
 
 RETENTION_WINDOW = timedelta(days=7 + 31)
 """The longest a stored value can live: a meeting 31 days ahead is kept until 7 days after it."""
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from shared.config import Settings, get_settings
 from shared.crypto.factory import build_key_provider, provider_factories
 from shared.crypto.fields import FieldCipher
-from shared.crypto.keyring import KeyPolicy, KeyProviders, KeyRing, utcnow
+from shared.crypto.keyring import KeyPolicy, KeyProviders, KeyRing
 from shared.crypto.providers import KeyProvider
 from shared.storage.clients import table_service
 from shared.storage.meetings import MeetingRepository
@@ -20,6 +20,7 @@ from shared.storage.queues import QueueWriter
 from shared.storage.records import (DataKeyRepository, DeviceCredentialRepository, MailboxRepository,
                                     SealedValueRepository, SubscriptionRepository, TenantRepository)
 from shared.storage.tables import Table
+from shared.timezones import utcnow
 
 if TYPE_CHECKING:
     from shared.scheduling.records import SchedulingRepository

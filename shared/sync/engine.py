@@ -32,6 +32,7 @@ from shared.storage.records import Mailbox, Subscription, Tenant, digest
 from shared.storage.stores import Stores
 from shared.sync.records import EVENT_FIELDS, last_modified, to_record
 from shared.sync.window import Window
+from shared.timezones import utcnow
 
 if TYPE_CHECKING:
     from shared.scheduling.flow import KeywordScheduler
@@ -43,10 +44,6 @@ JOBS_QUEUE = "hc-jobs"
 NOTED_EVERY = timedelta(minutes=1)
 CLAIM_FOR = timedelta(minutes=5)
 WRITE_WAIT = timedelta(seconds=10)
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 @dataclass(frozen=True)
