@@ -15,15 +15,14 @@ keyword uses and what each modifier makes (the Webex token is never shown back).
 """
 
 import json
-import re
 
 import azure.functions as func
 
 from functions.responses import error_response, invalid_request, json_response
+from shared.api.tokens import is_guid
 from shared.sync.engine import JOBS_QUEUE
 
 bp = func.Blueprint()
-GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 MAX_BULK = 10_000
 KINDS = ("user", "room")
 TENANT_IS_GUID = "tenant must be the tenant id (a GUID)"
@@ -35,7 +34,7 @@ def mailbox(req: func.HttpRequest) -> func.HttpResponse:
     from shared.sync.engine import get_engine
 
     tenant, mailbox_id = req.route_params["tenant"], req.route_params["mailbox"]
-    if not GUID.match(tenant):
+    if not is_guid(tenant):
         return invalid_request(TENANT_IS_GUID)
     kind = req.params.get("kind", "user")
     if kind not in KINDS:
@@ -69,12 +68,12 @@ def mailboxes(req: func.HttpRequest, jobs: func.Out[list[str]]) -> func.HttpResp
 
 
 def _bulk_problem(tenant: str, items: object) -> str | None:
-    if not GUID.match(tenant):
+    if not is_guid(tenant):
         return TENANT_IS_GUID
     if not isinstance(items, list) or not items or len(items) > MAX_BULK:
         return f"body must be {{\"mailboxes\": [{{\"id\": <object id>, \"kind\": \"user\"|\"room\"}}]}} with 1 to " \
                f"{MAX_BULK} entries"
-    bad = [i for i, item in enumerate(items) if not isinstance(item, dict) or not GUID.match(str(item.get("id", "")))
+    bad = [i for i, item in enumerate(items) if not isinstance(item, dict) or not is_guid(str(item.get("id", "")))
            or item.get("kind", "user") not in KINDS]
     return f"entries {bad[:10]} need an object id (a GUID) and kind user or room" if bad else None
 

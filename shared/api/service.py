@@ -22,21 +22,18 @@ from functools import lru_cache
 from typing import Any
 
 from shared.api.meetings import MeetingsService
-from shared.api.tokens import GUID, ApiTokenValidator, bearer_token
+from shared.api.tokens import ApiTokenValidator, bearer_token, is_guid
 from shared.cache import TtlCache
 from shared.errors import (CredentialRevokedError, ForbiddenError, InvalidParameterError, InvalidTokenError,
                            MailboxNotEnabledError, NotFoundError, describe_code)
 from shared.storage.records import DeviceCredential, Mailbox, digest
 from shared.storage.stores import Stores
+from shared.timezones import utcnow
 
 KNOWN_FOR_SECONDS = 60.0
 CREDENTIAL_PREFIX = "hcd1"
 _CREDENTIAL = re.compile(r"^hcd1\.([0-9a-f-]{36})\.([0-9a-f]{16})\.([A-Za-z0-9_-]{43})$")
 SOON = timedelta(hours=24)
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -82,7 +79,7 @@ class MeetingsApi:
 
     def _device(self, presented: str) -> DeviceCredential:
         match = _CREDENTIAL.match(presented)
-        if match is None or not GUID.match(match.group(1)):
+        if match is None or not is_guid(match.group(1)):
             raise InvalidTokenError("the device credential is malformed (expected hcd1.<tenant>.<id>.<secret>)")
         tenant_id, credential_id, secret = match.groups()
         credential = self.stores.devices.get(tenant_id, credential_id)
@@ -158,7 +155,7 @@ def credential_json(credential: DeviceCredential) -> dict[str, Any]:
 
 def check_guid(name: str, value: str) -> str:
     """A route or query id that must be an Entra object or tenant id; lower-cased."""
-    if not GUID.match(value.lower()):
+    if not is_guid(value):
         raise InvalidParameterError(name, "must be an Entra object id (a GUID)")
     return value.lower()
 

@@ -29,6 +29,11 @@ REFRESH_EVERY = 5
 MAX_TOKEN_CHARS = 16_384
 
 
+def is_guid(value: str) -> bool:
+    """An Entra tenant or object id, in either case."""
+    return bool(GUID.match(value.lower()))
+
+
 @dataclass(frozen=True)
 class Caller:
     """Who a valid token speaks for."""
