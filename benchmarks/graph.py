@@ -36,7 +36,8 @@ from local.graphsim.demo import Demo  # noqa: E402
 from local.graphsim.server import spawn  # noqa: E402
 from shared.graph.auth import AppCredentials, GraphAuth  # noqa: E402
 from shared.graph.client import GraphClient  # noqa: E402
-from shared.graph.transport import GraphTransport, pooled_session  # noqa: E402
+from shared.graph.transport import GraphTransport  # noqa: E402
+from shared.http import pooled_session  # noqa: E402
 
 SECONDS = 8.0
 THREADS = 8

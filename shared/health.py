@@ -88,7 +88,7 @@ _PROVIDERS: dict[tuple[str, ...], KeyProvider] = {}
 def check_graph(settings: Settings) -> str:
     """Microsoft sign-in (or the stand-in) answers its public key set; names which one."""
     from shared.graph.clouds import WORLDWIDE
-    from shared.graph.transport import pooled_session
+    from shared.http import pooled_session
 
     base = settings.graph_base_url or WORLDWIDE.login_url
     verify: str | bool = str(app_path(settings.graph_ca_bundle)) if settings.graph_base_url else True

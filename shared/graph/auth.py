@@ -68,7 +68,7 @@ class GraphAuth:
 
     def __init__(self, credentials: AppCredentials, *, deployment: str = "commercial", base_url: str | None = None,
                  http_client: Any = None, token_caches: TokenCacheStore | None = None, timeout: float = 10.0) -> None:
-        from shared.graph.transport import pooled_session
+        from shared.http import pooled_session
 
         self.credentials, self.deployment, self.base_url = credentials, deployment, base_url
         self.http = http_client or pooled_session()

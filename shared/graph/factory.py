@@ -7,7 +7,8 @@ from functools import lru_cache
 from shared.config import Settings, app_path, get_settings
 from shared.graph.auth import AppCredentials, GraphAuth, TokenCacheStore
 from shared.graph.client import GraphClient
-from shared.graph.transport import GraphTransport, pooled_session
+from shared.graph.transport import GraphTransport
+from shared.http import pooled_session
 
 
 def credentials(settings: Settings) -> AppCredentials:

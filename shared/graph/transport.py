@@ -18,9 +18,10 @@ from typing import Any
 
 from shared.errors import DependencyUnavailableError
 from shared.graph.errors import graph_error
+from shared.http import pooled_session
 from shared.retry import RetryPolicy, call_with_retries
 
-__all__ = ["GraphResponse", "GraphTransport", "RetryPolicy", "pooled_session"]
+__all__ = ["GraphResponse", "GraphTransport", "RetryPolicy"]
 
 PREFER_DEFAULTS = ('IdType="ImmutableId"', 'outlook.timezone="UTC"')
 MAILBOX_CONCURRENCY = 4
@@ -91,28 +92,6 @@ class _NoSlot:
 
     def __exit__(self, *exc: object) -> None:
         return None
-
-
-def pooled_session(verify: str | bool = True) -> Any:
-    """A pooled ``requests.Session`` whose ``verify`` wins over REQUESTS_CA_BUNDLE.
-
-    requests lets the environment's CA bundle override a session's ``verify`` (psf/requests
-    #3829); a local stand-in's certificate must not be silently replaced by the system bundle.
-    """
-    import requests
-    from requests.adapters import HTTPAdapter
-
-    class _Session(requests.Session):
-        def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-            kwargs.setdefault("verify", self.verify)
-            return super().request(method, url, *args, **kwargs)
-
-    session = _Session()
-    session.verify = verify
-    adapter = HTTPAdapter(pool_connections=16, pool_maxsize=32, max_retries=0)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    return session
 
 
 def _json(response: Any) -> Any:

@@ -41,7 +41,7 @@ class WebexPlatform:
 
     def __init__(self, token: str, *, base_url: str = WEBEX_API, session: Any = None, timeout: float = 30.0,
                  retry: RetryPolicy = RetryPolicy(), sleep: Callable[[float], None] = time.sleep) -> None:
-        from shared.graph.transport import pooled_session
+        from shared.http import pooled_session
 
         self.token, self.base_url, self.timeout = token, base_url.rstrip("/"), timeout
         self.session = session or pooled_session()

@@ -18,9 +18,18 @@ if TYPE_CHECKING:
 
 
 def _transport_options(timeout: float | None) -> dict[str, Any]:
+    """The SDK's transport on a session of :func:`shared.http.pooled_session` (proxies read once per host,
+    32 pooled connections: the SDK's own session re-reads the environment on every call and keeps 10)."""
+    from azure.core.pipeline.transport import RequestsTransport
+    from urllib3.util.retry import Retry
+
+    from shared.http import pooled_session
+
+    session = pooled_session(max_retries=Retry(total=False, redirect=False, raise_on_status=False))
     if timeout is None:
-        return {}
-    return {"connection_timeout": timeout, "read_timeout": timeout, "retry_total": 0}
+        return {"transport": RequestsTransport(session=session, session_owner=False)}
+    return {"transport": RequestsTransport(session=session, session_owner=False, connection_timeout=timeout,
+                                           read_timeout=timeout), "retry_total": 0}
 
 
 _TABLE_REQUESTS = [0]
@@ -76,6 +85,22 @@ def queue_client(connection: str, name: str, *, base64: bool = True, timeout: fl
         return service.get_queue_client(name)
     return service.get_queue_client(
         name, message_encode_policy=TextBase64EncodePolicy(), message_decode_policy=TextBase64DecodePolicy())
+
+
+def storage_error(exc: Exception, service: str) -> Exception:
+    """An Azure Storage SDK error as the product's error tree has it (``service``: "table" or "queue")."""
+    from azure.core.exceptions import HttpResponseError, ResourceModifiedError, ServiceRequestError
+
+    from shared.errors import ConflictError, DependencyUnavailableError, ThrottledError
+
+    status = getattr(exc, "status_code", None)
+    if isinstance(exc, ResourceModifiedError) or status in (409, 412):
+        return ConflictError("the row changed since it was read (etag mismatch or already exists)")
+    if status in (429, 503):
+        return ThrottledError(f"{service} storage is busy (HTTP {status})")
+    if isinstance(exc, (ServiceRequestError, HttpResponseError)):
+        return DependencyUnavailableError(f"{service} storage failed ({type(exc).__name__}, HTTP {status})")
+    return exc
 
 
 def ensure_queue(client: QueueClient) -> None:

@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from shared.errors import ConflictError, DependencyUnavailableError, ThrottledError
+from shared.errors import ConflictError
+from shared.storage.clients import storage_error
 
 if TYPE_CHECKING:
     from azure.data.tables import TableClient, TableServiceClient
@@ -25,19 +26,6 @@ Operation = tuple[Any, ...]
 """``(verb, entity)`` or ``(verb, entity, options)``: verbs create, upsert, update, delete."""
 MAX_TRANSACTION = 100
 """Entity group transactions take at most 100 operations in one partition."""
-
-
-def _storage_error(exc: Exception) -> Exception:
-    from azure.core.exceptions import HttpResponseError, ResourceModifiedError, ServiceRequestError
-
-    status = getattr(exc, "status_code", None)
-    if isinstance(exc, ResourceModifiedError) or status in (409, 412):
-        return ConflictError("the row changed since it was read (etag mismatch or already exists)")
-    if status in (429, 503):
-        return ThrottledError(f"table storage is busy (HTTP {status})")
-    if isinstance(exc, (ServiceRequestError, HttpResponseError)):
-        return DependencyUnavailableError(f"table storage failed ({type(exc).__name__}, HTTP {status})")
-    return exc
 
 
 def _with_etag(entity: Mapping[str, Any]) -> Entity:
@@ -60,7 +48,7 @@ class Table:
             try:
                 self._service.create_table_if_not_exists(self.name)
             except Exception as exc:
-                raise _storage_error(exc) from None
+                raise storage_error(exc, "table") from None
             self._client = self._service.get_table_client(self.name)
         return self._client
 
@@ -72,7 +60,7 @@ class Table:
         except ResourceNotFoundError:
             return None
         except Exception as exc:
-            raise _storage_error(exc) from None
+            raise storage_error(exc, "table") from None
 
     def insert(self, entity: Mapping[str, Any]) -> None:
         """Create a row that must not exist yet (ConflictError if it does)."""
@@ -83,7 +71,7 @@ class Table:
         except ResourceExistsError:
             raise ConflictError("the row already exists") from None
         except Exception as exc:
-            raise _storage_error(exc) from None
+            raise storage_error(exc, "table") from None
 
     def upsert(self, entity: Mapping[str, Any]) -> None:
         """Write the row whole, whatever was there (replace mode)."""
@@ -111,7 +99,7 @@ class Table:
         except ResourceNotFoundError:
             return
         except Exception as exc:
-            raise _storage_error(exc) from None
+            raise storage_error(exc, "table") from None
 
     def query(self, query_filter: str, *, parameters: Mapping[str, Any] | None = None,
               select: list[str] | None = None, page_size: int | None = None) -> Iterator[Entity]:
@@ -123,7 +111,7 @@ class Table:
             for entity in pages:
                 yield _with_etag(entity)
         except Exception as exc:
-            raise _storage_error(exc) from None
+            raise storage_error(exc, "table") from None
 
     def transact(self, operations: Iterable[Operation]) -> int:
         """Submit ``(verb, entity)`` operations of one partition, 100 per transaction; their count."""
@@ -144,9 +132,9 @@ class Table:
         except TableTransactionError as exc:
             if getattr(exc, "error_code", None) == "ResourceNotFound" and any(op[0] == "delete" for op in batch):
                 return self._delete_each(batch)
-            raise _storage_error(exc) from None
+            raise storage_error(exc, "table") from None
         except Exception as exc:
-            raise _storage_error(exc) from None
+            raise storage_error(exc, "table") from None
         return len(batch)
 
     def _delete_each(self, batch: list[Operation]) -> int:
@@ -161,7 +149,7 @@ class Table:
         try:
             return method(*args, **kwargs)
         except Exception as exc:
-            raise _storage_error(exc) from None
+            raise storage_error(exc, "table") from None
 
 
 def _clean(entity: Mapping[str, Any]) -> Entity:

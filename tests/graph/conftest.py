@@ -19,7 +19,8 @@ from local.graphsim.server import GraphSim
 from local.graphsim.store import User
 from shared.graph.auth import AppCredentials, GraphAuth
 from shared.graph.client import GraphClient
-from shared.graph.transport import GraphTransport, RetryPolicy, pooled_session
+from shared.graph.transport import GraphTransport, RetryPolicy
+from shared.http import pooled_session
 
 FAST = RetryPolicy(max_attempts=4, max_total_seconds=5.0, base_delay=0.02, max_delay=0.1)
 
