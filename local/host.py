@@ -4,6 +4,10 @@ HTTP triggers are served by waitress (threaded) on ``HC_LOCAL_HOST:HC_LOCAL_PORT
 timer triggers fire on their NCRONTAB schedules; queue triggers poll Azure Storage
 (Azurite) with the host's batching, visibility and poison-queue rules from
 host.json. ``%NAME%`` in schedules and queue names is resolved from app settings.
+A function is disabled, as in Azure, by the app setting ``AzureWebJobs.<name>.Disabled``
+set to ``true``: its queue or timer does not run, and its route answers 404 unless
+called with the master key. Two hosts of one app with complementary functions disabled
+are how an HTTP front and a queue worker are deployed as separate apps.
 Ctrl-C or SIGTERM stops it cleanly: no new work is taken, in-flight invocations
 finish, then every thread and socket is closed.
 
@@ -17,6 +21,7 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -46,6 +51,7 @@ class DevHost:
         self.settings = settings
         self.options: HostOptions = load_host_json(app_dir / "host.json")
         self.functions = describe(load_app(app_dir, app_ref))
+        self.disabled = disabled_functions(self.functions, settings.values)
         self._connections = self._connection_strings()
         self._invoker = Invoker(self._connections)
         self._stop = threading.Event()
@@ -53,10 +59,11 @@ class DevHost:
         self._server: Any = None
         self._threads: list[threading.Thread] = []
         self.http = HttpApp(self._of("httpTrigger"), route_prefix=self.options.route_prefix,
-                            function_key=settings.function_key, master_key=settings.master_key, invoker=self._invoker)
+                            function_key=settings.function_key, master_key=settings.master_key, invoker=self._invoker,
+                            disabled=self.disabled)
         self.timers = [TimerRunner(f, Schedule(self._resolve(f.setting("schedule"))), self._invoker, self._stop)
-                       for f in self._of("timerTrigger")]
-        self.queues = [self._queue_runner(f) for f in self._of("queueTrigger")]
+                       for f in self._of("timerTrigger") if f.name not in self.disabled]
+        self.queues = [self._queue_runner(f) for f in self._of("queueTrigger") if f.name not in self.disabled]
 
     @property
     def url(self) -> str:
@@ -121,10 +128,27 @@ class DevHost:
     def describe_lines(self) -> list[str]:
         """What runs where, for the start-up banner."""
         lines = [f"HTTP  {self.url}/{self.options.route_prefix}/{f.setting('route') or f.name}  "
-                 f"[{f.setting('authLevel') or 'FUNCTION'}]" for f in self._of("httpTrigger")]
+                 f"[{f.setting('authLevel') or 'FUNCTION'}]" for f in self._of("httpTrigger") if f.name not in self.disabled]
+        lines += [f"DISABLED {name}" for name in sorted(self.disabled)]
         lines += [f"TIMER {r.function.name}  {r.schedule.expression}" for r in self.timers]
         lines += [f"QUEUE {r.function.name}  {r.queue_name}" for r in self.queues]
         return lines
+
+
+def disabled_functions(functions: list[Function], values: Mapping[str, str]) -> frozenset[str]:
+    """Names whose ``AzureWebJobs.<name>.Disabled`` setting is true; any value but true/false/1/0 is refused."""
+    disabled: set[str] = set()
+    problems: list[tuple[str, str | None, str]] = []
+    for function in functions:
+        name = f"AzureWebJobs.{function.name}.Disabled"
+        raw = str(values.get(name, "")).strip().lower()
+        if raw not in ("", "true", "false", "1", "0"):
+            problems.append((name, values[name], "true or false"))
+        elif raw in ("true", "1"):
+            disabled.add(function.name)
+    if problems:
+        raise ConfigError(problems)
+    return frozenset(disabled)
 
 
 def _close_all(server: Any) -> None:

@@ -2,8 +2,8 @@
 
 Requests are routed by the functions' own route templates under host.json's
 ``routePrefix``; ``authLevel`` is enforced with the keys from configuration
-(``x-functions-key`` header or ``code`` query parameter); unknown routes answer a
-JSON 404, wrong methods a JSON 405 with ``Allow``; a function that raises answers
+(``x-functions-key`` header or ``code`` query parameter); unknown routes, and the
+routes of disabled functions for any key but the master key, answer a JSON 404, wrong methods a JSON 405 with ``Allow``; a function that raises answers
 a JSON 500 that names only the invocation id. While the host drains for shutdown
 new requests get 503 and in-flight ones finish.
 """
@@ -38,11 +38,13 @@ class HttpApp:
     """The WSGI application: routing, auth, invocation and response mapping."""
 
     def __init__(self, functions: list[Function], *, route_prefix: str, function_key: str, master_key: str,
-                 invoker: Invoker) -> None:
+                 invoker: Invoker, disabled: frozenset[str] = frozenset()) -> None:
         self._routes: list[Route[Function]] = [compile_route(f.setting("route") or f.name, f) for f in functions]
         self._prefix = "/" + route_prefix.strip("/") if route_prefix.strip("/") else ""
         self._keys = {"function": (function_key, master_key), "admin": (master_key,)}
         self._invoke = invoker
+        self._disabled = disabled
+        self._master_key = master_key
         self._inflight = 0
         self._idle = threading.Condition()
         self.draining = False
@@ -82,6 +84,8 @@ class HttpApp:
         route, params = allowed[0]
         query = dict(parse_qsl(raw.query, keep_blank_values=True))
         headers = _headers(environ)
+        if route.target.name in self._disabled and not self._is_master(headers, query):
+            return _not_found(start_response, path)
         refusal = self._authorize(route.target, headers, query)
         if refusal:
             return _json(start_response, 401, {"error": "unauthorized", "message": refusal})
@@ -100,11 +104,14 @@ class HttpApp:
         level = str(function.setting("authLevel") or "FUNCTION").lower()
         if level == "anonymous":
             return None
-        given = headers.get("x-functions-key") or query.get("code") or ""
-        if any(hmac.compare_digest(given.encode(), key.encode()) for key in self._keys[level]):
+        if any(hmac.compare_digest(_given_key(headers, query), key.encode()) for key in self._keys[level]):
             return None
         what = "the admin (master) key" if level == "admin" else "a function key"
         return f"this route needs {what} in the x-functions-key header or the code query parameter"
+
+    def _is_master(self, headers: dict[str, str], query: dict[str, str]) -> bool:
+        """A disabled function still runs for the master key, as in Azure (anyone else gets 404)."""
+        return hmac.compare_digest(_given_key(headers, query), self._master_key.encode())
 
     def _run(self, function: Function, request: func.HttpRequest, start_response: StartResponse) -> Iterable[bytes]:
         invocation_id = str(uuid.uuid4())
@@ -115,6 +122,10 @@ class HttpApp:
             return _json(start_response, 500, {"error": "internal_error", "invocation_id": invocation_id,
                                                "message": "the function failed; the host log has the details"})
         return _respond(start_response, result)
+
+
+def _given_key(headers: dict[str, str], query: dict[str, str]) -> bytes:
+    return (headers.get("x-functions-key") or query.get("code") or "").encode()
 
 
 def _methods(function: Function) -> tuple[str, ...]:

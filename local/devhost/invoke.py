@@ -49,7 +49,7 @@ class Invoker:
 
     def __init__(self, connections: dict[str, str]) -> None:
         self._connections = connections
-        self._created: set[tuple[str, str]] = set()
+        self._clients: dict[tuple[str, str], Any] = {}
 
     def __call__(self, function: Function, trigger_value: Any, invocation_id: str | None = None) -> Any:
         invocation_id = invocation_id or str(uuid.uuid4())
@@ -68,10 +68,11 @@ class Invoker:
     def _send(self, queue: str, connection: str, value: Any) -> None:
         if value is None:
             return
-        client = queue_client(self._connections[connection], queue)
-        if (connection, queue) not in self._created:
+        client = self._clients.get((connection, queue))
+        if client is None:
+            client = queue_client(self._connections[connection], queue)
             ensure_queue(client)
-            self._created.add((connection, queue))
+            self._clients[(connection, queue)] = client
         for item in value if isinstance(value, list) else [value]:
             client.send_message(item.decode() if isinstance(item, bytes) else str(item))
 

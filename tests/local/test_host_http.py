@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from local.host import DevHost
+from shared.errors import ConfigError
 from tests.conftest import app_environment
 
 FUNCTION_KEY = "test-function-key-0001"
@@ -73,6 +74,34 @@ def test_admin_route_needs_the_master_key(host: str) -> None:
     assert "admin (master) key" in refused.json()["message"]
     accepted = requests.get(f"{host}/api/admin/ping", headers={"x-functions-key": MASTER_KEY}, timeout=5)
     assert (accepted.status_code, accepted.text) == (200, "pong")
+
+
+def test_disabled_functions_do_not_run_and_their_routes_answer_404_but_to_the_master_key(
+        azurite: str, sample_app_dir: Path) -> None:
+    disabled = {"AzureWebJobs.typed.Disabled": "true", "AzureWebJobs.tick.Disabled": "1",
+                "AzureWebJobs.always_fails.Disabled": "True", "AzureWebJobs.items.Disabled": "false"}
+    with app_environment(env_for(azurite, **disabled)) as settings:
+        host = DevHost(settings, app_dir=sample_app_dir, app_ref="sample_function_app:app")
+        assert host.disabled == {"typed", "tick", "always_fails"}
+        assert host.timers == [] and "always_fails" not in [r.function.name for r in host.queues]
+        with host:
+            assert "DISABLED typed" in host.describe_lines()
+            for how in ({}, {"headers": {"x-functions-key": FUNCTION_KEY}}):
+                answer = requests.get(f"{host.url}/api/typed/7", timeout=5, **how)
+                assert (answer.status_code, answer.json()["error"]) == (404, "not_found")
+            by_master = requests.get(f"{host.url}/api/typed/7", headers={"x-functions-key": MASTER_KEY}, timeout=5)
+            assert (by_master.status_code, by_master.text) == (200, "n=7")
+            assert requests.get(f"{host.url}/api/typed/latest", timeout=5).status_code == 200
+            assert requests.get(f"{host.url}/api/items/x", headers={"x-functions-key": FUNCTION_KEY},
+                                timeout=5).status_code == 200
+
+
+def test_a_disabled_setting_that_is_not_true_or_false_is_refused_by_name(azurite: str, sample_app_dir: Path) -> None:
+    with app_environment(env_for(azurite, **{"AzureWebJobs.typed.Disabled": "maybe"})) as settings:
+        with pytest.raises(ConfigError) as refused:
+            DevHost(settings, app_dir=sample_app_dir, app_ref="sample_function_app:app")
+    assert refused.value.settings == ["AzureWebJobs.typed.Disabled"]
+    assert "found 'maybe', expected true or false" in str(refused.value)
 
 
 def test_route_constraints_and_specificity(host: str) -> None:
