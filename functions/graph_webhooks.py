@@ -2,45 +2,40 @@
 
 Anonymous, as Graph calls them; authenticity is each notification's clientState. The
 validation handshake echoes the decoded token with no I/O; otherwise verified notifications
-become queue references and the answer is 202 at once (Graph gives 10 s; we aim for ms).
+become queue references and the answer is 202 once they are in the queue (Graph gives 10 s; we
+aim for ms). The references are written by the process's group commit (``GroupSender``): POSTs
+that arrive while a write is in flight share the next one. A write that fails answers 503, so
+Graph delivers again.
 """
 
 import azure.functions as func
 
 from functions.responses import error_response
-from shared.errors import ValidationError
-from shared.sync.engine import CHANGES_QUEUE, LIFECYCLE_QUEUE
+from shared.errors import HybridCalendarError
 
 bp = func.Blueprint()
 
 
-def _answer(req: func.HttpRequest, changes: func.Out[list[str]], lifecycle: func.Out[list[str]]) -> func.HttpResponse:
+def _answer(req: func.HttpRequest) -> func.HttpResponse:
     token = req.params.get("validationToken")
     if token is not None:
         return func.HttpResponse(token, status_code=200, mimetype="text/plain")
-    from shared.storage.queues import reference_message
-    from shared.sync.engine import get_verifier
+    from shared.sync.engine import CHANGES_QUEUE, LIFECYCLE_QUEUE, get_group_sender, get_verifier
 
     try:
         verdict = get_verifier().verify(req.get_body())
-    except ValidationError as error:
+        get_group_sender(CHANGES_QUEUE).submit(verdict.changes)
+        get_group_sender(LIFECYCLE_QUEUE).submit(verdict.lifecycle)
+    except HybridCalendarError as error:
         return error_response(error)
-    changes.set([reference_message(r) for r in verdict.changes])
-    lifecycle.set([reference_message(r) for r in verdict.lifecycle])
     return func.HttpResponse(status_code=202)
 
 
 @bp.route(route="graph/notifications", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
-@bp.queue_output(arg_name="changes", queue_name=CHANGES_QUEUE, connection="AzureWebJobsStorage")
-@bp.queue_output(arg_name="lifecycle", queue_name=LIFECYCLE_QUEUE, connection="AzureWebJobsStorage")
-def graph_notifications(req: func.HttpRequest, changes: func.Out[list[str]],
-                        lifecycle: func.Out[list[str]]) -> func.HttpResponse:
-    return _answer(req, changes, lifecycle)
+def graph_notifications(req: func.HttpRequest) -> func.HttpResponse:
+    return _answer(req)
 
 
 @bp.route(route="graph/lifecycle", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
-@bp.queue_output(arg_name="changes", queue_name=CHANGES_QUEUE, connection="AzureWebJobsStorage")
-@bp.queue_output(arg_name="lifecycle", queue_name=LIFECYCLE_QUEUE, connection="AzureWebJobsStorage")
-def graph_lifecycle(req: func.HttpRequest, changes: func.Out[list[str]],
-                    lifecycle: func.Out[list[str]]) -> func.HttpResponse:
-    return _answer(req, changes, lifecycle)
+def graph_lifecycle(req: func.HttpRequest) -> func.HttpResponse:
+    return _answer(req)

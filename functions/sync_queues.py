@@ -1,9 +1,11 @@
-"""Queue triggers of the sync engine: one change, one lifecycle event, one mailbox or tenant job.
+"""Queue triggers of the sync engine: changes, lifecycle events, mailbox and tenant jobs.
 
-Each message is a reference; the handler calls one engine entry point and maps errors with
-``queue_outcome``: transient errors retry (poison after ``maxDequeueCount``), permanent and auth
-errors are recorded on the mailbox and completed, a message that is not a reference goes to the
-poison queue at once.
+Each message holds one reference, or several of one mailbox (the webhook's group commit); the
+handler calls one engine entry point per reference, in order, and maps errors with
+``queue_outcome``: permanent and auth errors are recorded on the mailbox and that reference is
+done; a transient error retries the whole message (poison after ``maxDequeueCount``), and the
+references already applied cost no Graph call the second time (their changeKey is held); a
+message that is not references goes to the poison queue at once.
 """
 
 import logging
@@ -20,26 +22,28 @@ log = logging.getLogger("hybridcalendar.sync")
 def _run(message: func.QueueMessage, queue: str, work: Callable[[dict[str, str]], object]) -> None:
     from shared.errors import HybridCalendarError, QueueOutcome, ValidationError, queue_outcome
     from shared.logs import describe_exception
-    from shared.storage.queues import parse_reference
+    from shared.storage.queues import parse_references
     from shared.sync.engine import get_engine
 
     text = message.get_body().decode("utf-8", errors="replace")
     try:
-        reference = parse_reference(text)
+        references = parse_references(text)
     except ValidationError as error:
         _poison_now(queue, text)
         log.warning("%s message %s moved to %s-poison: %s", queue, message.id, queue, describe_exception(error))
         return
-    try:
-        outcome = work(reference)
-    except HybridCalendarError as error:
-        if queue_outcome(error) is not QueueOutcome.DROP:
-            raise
-        if reference.get("mailbox_id"):
-            get_engine().record_failure(reference["tenant_id"], reference["mailbox_id"], error)
-        log.warning("%s message %s dropped: %s", queue, message.id, describe_exception(error))
-        return
-    log.info("%s message %s: %s", queue, message.id, outcome)
+    for number, reference in enumerate(references, start=1):
+        try:
+            outcome = work(reference)
+        except HybridCalendarError as error:
+            if queue_outcome(error) is not QueueOutcome.DROP:
+                raise
+            if reference.get("mailbox_id"):
+                get_engine().record_failure(reference["tenant_id"], reference["mailbox_id"], error)
+            log.warning("%s message %s reference %d dropped: %s", queue, message.id, number,
+                        describe_exception(error))
+            continue
+        log.info("%s message %s reference %d: %s", queue, message.id, number, outcome)
 
 
 def _poison_now(queue: str, text: str) -> None:

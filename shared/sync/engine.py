@@ -419,6 +419,16 @@ def get_engine() -> SyncEngine:
     return build_engine(get_settings())
 
 
+@lru_cache(maxsize=None)
+def get_group_sender(queue: str) -> Any:
+    """The webhook's group commit into ``queue``: one per queue and process (see ``GroupSender``)."""
+    from shared.storage.queues import GroupSender
+    from shared.storage.stores import get_stores
+
+    writer = get_stores().queues
+    return GroupSender(lambda text: writer.send_text(queue, text))
+
+
 @lru_cache(maxsize=1)
 def get_verifier() -> Any:
     """The webhook's verifier: stored subscriptions only, no Graph or key-provider call."""

@@ -146,6 +146,30 @@ def test_missed_notifications_are_caught_up(stack: Stack) -> None:
     assert eventually(lambda: [r.subject for r in stored(stack, user)] == ["Dropped"])
 
 
+def test_a_message_of_several_references_applies_each_and_drops_only_what_cannot_succeed(stack: Stack) -> None:
+    from shared.storage.clients import queue_client
+    from shared.storage.queues import references_message
+
+    user, denied, sim = enabled(stack), enabled(stack), stack.sim
+    requests.post(f"{sim.url}/_sim/faults/notifications", json={"drop": 1.0}, verify=sim.ca_bundle, timeout=10)
+    try:
+        events = [(denied, outlook(stack, denied, subject="Denied")), (user, outlook(stack, user, subject="One")),
+                  (user, outlook(stack, user, subject="Two", start=when(2), end=when(3)))]
+        time.sleep(0.5)
+        requests.post(f"{sim.url}/_sim/faults/clear", verify=sim.ca_bundle, timeout=10)
+        requests.post(f"{sim.url}/_sim/faults/access-policy", json={"deny": [denied.id]}, verify=sim.ca_bundle,
+                      timeout=10)
+        references = [{"tenant_id": stack.demo.tenant_id, "mailbox_id": box.id, "event_id": event_id,
+                       "change_type": "created"} for box, event_id in events]
+        queue_client(stack.settings.storage_connection, "hc-changes").send_message(references_message(references))
+        assert eventually(lambda: [r.subject for r in stored(stack, user)] == ["One", "Two"])
+        assert eventually(lambda: stack.stores.mailboxes.get(stack.demo.tenant_id, denied.id).last_error
+                          == "access_policy_denied")
+        assert stored(stack, denied) == []
+    finally:
+        requests.post(f"{sim.url}/_sim/faults/clear", verify=sim.ca_bundle, timeout=10)
+
+
 def test_a_subscription_removed_by_graph_is_recreated(stack: Stack) -> None:
     user = enabled(stack)
     old = stack.stores.mailboxes.get(stack.demo.tenant_id, user.id).subscription_id
