@@ -128,7 +128,7 @@ class Pipeline:
         seen: dict[tuple[str, str], float] = {}
         deadline = time.monotonic() + 600
         while len(seen) < len(created) and time.monotonic() < deadline:
-            for mailbox in {m for m, _ in created}:
+            for mailbox in {m for m, e in created if (m, e) not in seen}:
                 keys = self.stores.meetings.event_keys(self.tenant, mailbox)
                 now = time.perf_counter()
                 for key in keys:
@@ -141,35 +141,47 @@ class Pipeline:
         return seen
 
     def acknowledgements(self) -> list[float]:
-        """1,000 notifications for a subscription whose clientState we know, posted 10 at a time."""
+        """1,000 notifications for a subscription whose clientState we know, posted 10 at a time.
+
+        Each poster thread keeps one ``http.client`` connection open (as Graph's delivery service reuses
+        connections): requests' own per-call CPU would otherwise be the load generator's bottleneck."""
+        import http.client
+        import threading
+        from urllib.parse import urlsplit
+
         from shared.storage.records import Subscription, digest
 
         subscription = Subscription(self.tenant, str(uuid.uuid4()), self.mailboxes[0], NOW + timedelta(days=2),
                                     digest("pipeline-state"))
         self.stores.subscriptions.save(subscription)
-        session = requests.Session()
+        target = urlsplit(self.host_url)
+        local = threading.local()
 
         def post(i: int) -> float:
             item = {"subscriptionId": subscription.subscription_id, "tenantId": self.tenant, "changeType": "updated",
                     "clientState": "pipeline-state", "resource": f"Users/{self.mailboxes[0]}/Events/AAMkack{i}=",
                     "resourceData": {"id": f"AAMkack{i}=", "@odata.etag": f'W/"ack{i}"'},
                     "subscriptionExpirationDateTime": "2030-01-01T00:00:00Z"}
+            body = json.dumps({"value": [item]})
+            if not hasattr(local, "connection"):
+                local.connection = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
             started = time.perf_counter()
-            answer = session.post(f"{self.host_url}/api/graph/notifications", data=json.dumps({"value": [item]}),
-                                  headers={"Content-Type": "application/json"}, timeout=30)
-            assert answer.status_code == 202
-            return time.perf_counter() - started
+            local.connection.request("POST", "/api/graph/notifications", body,
+                                     {"Content-Type": "application/json"})
+            answer = local.connection.getresponse()
+            answer.read()
+            elapsed = time.perf_counter() - started
+            assert answer.status == 202, answer.status
+            return elapsed
 
         with ThreadPoolExecutor(max_workers=10) as pool:
             return sorted(pool.map(post, range(ACKS)))
 
     def keywords(self, count: int = KEYWORDS) -> dict[str, Any]:
         """``count`` events with ``@webex`` in Location, one at a time (each across the mailboxes in turn),
-        timed from creation in Graph to the scheduling row saying the invite was patched."""
-        from shared.sync.engine import get_engine
-
-        scheduler = get_engine().scheduler
-        creates, patches, before = scheduler.creates, scheduler.patches, state(self.sim_url, self.ca)["requests"]
+        timed from creation in Graph to the scheduling row saying the invite was patched; Graph requests
+        and PATCHes are counted by the stand-in."""
+        before = state(self.sim_url, self.ca)
         latencies: list[float] = []
         for i in range(count):
             mailbox = self.mailboxes[i % len(self.mailboxes)]
@@ -184,9 +196,10 @@ class Pipeline:
                 time.sleep(0.02)
         time.sleep(3.0)
         latencies.sort()
-        return {"events": count, "done": len(latencies), "creates": scheduler.creates - creates,
-                "patches": scheduler.patches - patches,
-                "requests": state(self.sim_url, self.ca)["requests"] - before,
+        after = state(self.sim_url, self.ca)
+        return {"events": count, "done": len(latencies),
+                "patches": after["requestsByMethod"].get("PATCH", 0) - before["requestsByMethod"].get("PATCH", 0),
+                "requests": after["requests"] - before["requests"],
                 "p50": latencies[len(latencies) // 2], "p99": latencies[min(len(latencies) - 1,
                                                                             int(len(latencies) * 0.99))]}
 
@@ -219,8 +232,7 @@ def run(host_url: str, sim_url: str, ca: str) -> list[str]:
     verdict = {"changes_per_s": rate >= TARGETS["changes_per_s"], "gets": per_change <= TARGETS["gets_per_change"],
                "triple": per_delivery <= TARGETS["gets_per_delivery"], "ack": ack_p99 < TARGETS["ack_p99_ms"],
                "keyword": keyword["p99"] < TARGETS["keyword_p99_s"] and keyword["done"] == keyword["events"],
-               "keyword_writes": keyword["creates"] == keyword["patches"] == keyword["events"]
-               and keyword["requests"] == 3 * keyword["events"]}
+               "keyword_writes": keyword["patches"] == keyword["events"] and keyword["requests"] == 3 * keyword["events"]}
     return [
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; stand-in process, "
         "Azurite, and the dev host with function_app.py, all on this machine",
@@ -240,15 +252,14 @@ def run(host_url: str, sim_url: str, ca: str) -> list[str]:
         f"created in Graph -> notified -> patched "
         f"p50 {keyword['p50'] * 1000:.0f} ms, p99 {keyword['p99'] * 1000:.0f} ms (target p99 < "
         f"{TARGETS['keyword_p99_s']} s): {'PASS' if verdict['keyword'] else 'FAIL'}",
-        f"per keyword event: {keyword['creates'] / keyword['events']:.2f} platform creates, "
-        f"{keyword['patches'] / keyword['events']:.2f} PATCHes, {keyword['requests'] / keyword['events']:.2f} Graph "
-        f"requests (target 1, 1 and 3: the organizer's create, one GET, our PATCH; no GET for our own PATCH's "
-        f"notification): {'PASS' if verdict['keyword_writes'] else 'FAIL'}",
+        f"per keyword event: {keyword['patches'] / keyword['events']:.2f} PATCHes, "
+        f"{keyword['requests'] / keyword['events']:.2f} Graph requests (target 1 and 3: the organizer's create, one "
+        f"GET, our PATCH; no GET for our own PATCH's notification): {'PASS' if verdict['keyword_writes'] else 'FAIL'}",
     ]
 
 
 def main() -> int:
-    return report("pipeline", on_local_stack(run, function_key="pipeline-function-key-01"))
+    return report("pipeline", on_local_stack(run, function_key="pipeline-function-key-01", host_process=True))
 
 
 if __name__ == "__main__":

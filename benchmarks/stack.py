@@ -1,24 +1,32 @@
 """What the benchmarks share: the whole product on this machine, and the report they write.
 
 ``on_local_stack`` runs the Graph stand-in in its own process (as ``make run`` does), Azurite, and
-the dev host serving the real ``function_app.py`` in this process, then calls ``run(host_url,
-sim_url, ca_bundle)``. ``report`` prints a benchmark's lines, writes them to
+the dev host serving the real ``function_app.py``, then calls ``run(host_url, sim_url,
+ca_bundle)``. The host runs in this process (so a benchmark can read its in-process counters) or,
+with ``host_process=True``, as two processes of their own: an HTTP front and a queue/timer worker
+(:func:`front_and_worker_hosts`). Then the benchmark's load generators and probes do not share the
+service's interpreter and GIL, as they never would in Azure, and acknowledgements do not wait
+behind change processing. ``report`` prints a benchmark's lines, writes them to
 ``benchmarks/results/<name>.md`` and gives the exit code (1 when a line says FAIL).
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def on_local_stack(run: Callable[[str, str, str], list[str]], *, function_key: str) -> list[str]:
+def on_local_stack(run: Callable[[str, str, str], list[str]], *, function_key: str,
+                   host_process: bool = False) -> list[str]:
     from local.azurite import Azurite, free_port
     from local.graphsim.server import spawn
     from local.host import DevHost
@@ -33,11 +41,55 @@ def on_local_stack(run: Callable[[str, str, str], list[str]], *, function_key: s
                                "HC_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "HC_GRAPH_BASE_URL": sim_url,
                                "HC_GRAPH_CA_BUNDLE": ca, "HC_LOCAL_KEY_FILE": str(work / "kek.json"),
                                "HC_FUNCTION_KEY": function_key, "HC_LOG_LEVEL": "WARNING"})
+            if host_process:
+                with front_and_worker_hosts(port) as url:
+                    return run(url, sim_url, ca)
             with DevHost(get_settings()) as host:
                 return run(host.url, sim_url, ca)
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@contextmanager
+def front_and_worker_hosts(port: int) -> Iterator[str]:
+    """Two ``python -m local.host`` processes of the app, as two Function Apps would run it in Azure: a front
+    serving the HTTP functions on ``port`` and a worker running the queue and timer functions (each disables
+    the other's functions with ``AzureWebJobs.<name>.Disabled``). Yields the front's URL once both answer."""
+    from local.azurite import free_port
+    from local.devhost.metadata import describe, load_app
+
+    functions = describe(load_app(ROOT))
+    front = {f"AzureWebJobs.{f.name}.Disabled": "true" for f in functions if f.trigger_type != "httpTrigger"}
+    worker = {f"AzureWebJobs.{f.name}.Disabled": "true" for f in functions if f.trigger_type == "httpTrigger"}
+    with _host_process(port, front) as url, _host_process(free_port(), worker):
+        yield url
+
+
+@contextmanager
+def _host_process(port: int, settings: dict[str, str], *, timeout: float = 60.0) -> Iterator[str]:
+    """``python -m local.host`` with this process's environment plus ``settings``; yields its URL once it answers."""
+    import requests
+
+    url = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen([sys.executable, "-m", "local.host"], cwd=ROOT, stdout=subprocess.DEVNULL,
+                               env=dict(os.environ) | settings | {"HC_LOCAL_PORT": str(port)})
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"the dev host exited with status {process.returncode}")
+            try:
+                requests.get(f"{url}/api/health", timeout=5)
+                break
+            except requests.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
 
 
 def report(name: str, lines: list[str]) -> int:

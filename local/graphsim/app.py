@@ -40,6 +40,7 @@ class Faults:
     denied_mailboxes: set[str] = field(default_factory=set)
     requests: int = 0
     http_requests: int = 0
+    by_method: dict[str, int] = field(default_factory=dict)
 
 
 class GraphSimApp:
@@ -138,6 +139,7 @@ class GraphSimApp:
     def _inject(self, request: Request) -> None:
         with self._lock:
             self.faults.requests += 1
+            self.faults.by_method[request.method] = self.faults.by_method.get(request.method, 0) + 1
             latency = self.faults.latency_seconds
             mailbox = request.params.get("user") or request.context.get("user_id")
             user = self.store.users.get(mailbox or "") or (self.store.user_by_mail(mailbox) if mailbox else None)
@@ -350,6 +352,7 @@ class GraphSimApp:
                     "events": sum(len(e) for e in self.store.events.values()),
                     "subscriptions": len(self.store.subscriptions), "requests": self.faults.requests,
                     "httpRequests": self.faults.http_requests,
+                    "requestsByMethod": dict(self.faults.by_method),
                     "notificationsDelivered": len(self.deliverer.delivered)}
 
     def expire_subscription(self, subscription_id: str) -> None:
