@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 import requests  # noqa: E402
 
 from local.graphsim.demo import Demo  # noqa: E402
-from benchmarks.stack import on_local_stack, report  # noqa: E402
+from benchmarks.stack import cpu_seconds, on_local_stack, report  # noqa: E402
 
 MAILBOXES = int(os.environ.get("PIPELINE_MAILBOXES", "20"))
 EVENTS = int(os.environ.get("PIPELINE_EVENTS", "300"))
@@ -218,13 +218,17 @@ def run(host_url: str, sim_url: str, ca: str) -> list[str]:
     pipe = Pipeline(host_url, sim_url, ca)
     seeded = pipe.seed()
     enabled = pipe.enable()
+    before = cpu_seconds()
     plain = pipe.burst("Plain")
+    plain_cpu = _spent(before, cpu_seconds(), plain["changes"])
     requests.post(f"{sim_url}/_sim/faults/notifications", json={"duplicate": 1.0, "copies": 3}, verify=ca, timeout=10)
     triple = pipe.burst("Triple")
     requests.post(f"{sim_url}/_sim/faults/clear", verify=ca, timeout=10)
     keyword = pipe.keywords()
     renewed, renew_requests = pipe.renewal()
+    before = cpu_seconds()
     acks = pipe.acknowledgements()
+    ack_cpu = _spent(before, cpu_seconds(), len(acks))
     rate = plain["changes"] / plain["seconds"]
     per_change = plain["gets"] / plain["changes"]
     per_delivery = triple["gets"] / max(1, triple["deliveries"])
@@ -240,6 +244,8 @@ def run(host_url: str, sim_url: str, ca: str) -> list[str]:
         f"of all {MAILBOXES * EVENTS} events in {enabled:.1f} s ({MAILBOXES * EVENTS / enabled:.0f} events/s)",
         f"end to end: {plain['changes']} new events -> stored in {plain['seconds']:.1f} s = {rate:.0f} changes/s "
         f"(target >= {TARGETS['changes_per_s']}): {'PASS' if verdict['changes_per_s'] else 'FAIL'}",
+        f"CPU per change, ms (end-to-end burst): {_shown(plain_cpu)}; at most "
+        f"{_ceiling(plain_cpu)} changes/s on this machine's {os.cpu_count()} cores if every one were busy",
         f"notification-to-stored latency: p50 {plain['p50'] * 1000:.0f} ms, p99 {plain['p99'] * 1000:.0f} ms",
         f"Graph GETs per change: {per_change:.2f} (target <= 1.0): {'PASS' if verdict['gets'] else 'FAIL'}",
         f"with every notification delivered 3 times: {triple['gets']} GETs for {triple['changes']} changes and "
@@ -247,6 +253,7 @@ def run(host_url: str, sim_url: str, ca: str) -> list[str]:
         f"{'PASS' if verdict['triple'] else 'FAIL'}",
         f"webhook acknowledgement under {ACKS} notifications (10 concurrent): p50 {acks[len(acks) // 2] * 1000:.1f} ms, "
         f"p99 {ack_p99:.1f} ms (target < 50 ms): {'PASS' if verdict['ack'] else 'FAIL'}",
+        f"CPU per acknowledgement, ms: {_shown(ack_cpu)}",
         f"renewal: {renewed} subscriptions renewed in {renew_requests} Graph request(s) (about N/20)",
         f"keyword scheduling: {keyword['done']} of {keyword['events']} @webex events (one at a time) patched; "
         f"created in Graph -> notified -> patched "
@@ -256,6 +263,21 @@ def run(host_url: str, sim_url: str, ca: str) -> list[str]:
         f"{keyword['requests'] / keyword['events']:.2f} Graph requests (target 1 and 3: the organizer's create, one "
         f"GET, our PATCH; no GET for our own PATCH's notification): {'PASS' if verdict['keyword_writes'] else 'FAIL'}",
     ]
+
+
+def _spent(before: dict[str, float], after: dict[str, float], count: int) -> dict[str, float]:
+    """Milliseconds of CPU per item each process used between two readings of ``cpu_seconds``."""
+    return {role: (after[role] - before.get(role, 0.0)) * 1000 / max(1, count) for role in after}
+
+
+def _shown(per_item: dict[str, float]) -> str:
+    parts = [f"{role} {ms:.1f}" for role, ms in sorted(per_item.items(), key=lambda item: -item[1])]
+    return ", ".join(parts) + f"; total {sum(per_item.values()):.1f}" if parts else "not measured (no /proc)"
+
+
+def _ceiling(per_item: dict[str, float]) -> str:
+    total = sum(per_item.values())
+    return f"{(os.cpu_count() or 1) * 1000 / total:.0f}" if total else "?"
 
 
 def main() -> int:

@@ -23,6 +23,21 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+PROCESSES: dict[str, int] = {"benchmark": os.getpid()}
+"""The stack's processes by role (filled by ``on_local_stack``), for :func:`cpu_seconds`."""
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU time (user + system) each process of the stack has used so far; empty where /proc is missing."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    used: dict[str, float] = {}
+    for role, pid in PROCESSES.items():
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        used[role] = (int(fields[11]) + int(fields[12])) / ticks
+    return used
 
 
 def on_local_stack(run: Callable[[str, str, str], list[str]], *, function_key: str,
@@ -34,8 +49,10 @@ def on_local_stack(run: Callable[[str, str, str], list[str]], *, function_key: s
 
     work = Path(tempfile.mkdtemp(prefix="bench-"))
     process, sim_url, ca = spawn(work / "graphsim")
+    PROCESSES["stand-in"] = process.pid
     try:
         with Azurite() as azurite:
+            PROCESSES["Azurite"] = azurite.pid or 0
             port = free_port()
             os.environ.update({"AzureWebJobsStorage": azurite.connection_string, "HC_LOCAL_PORT": str(port),
                                "HC_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "HC_GRAPH_BASE_URL": sim_url,
@@ -62,18 +79,19 @@ def front_and_worker_hosts(port: int) -> Iterator[str]:
     functions = describe(load_app(ROOT))
     front = {f"AzureWebJobs.{f.name}.Disabled": "true" for f in functions if f.trigger_type != "httpTrigger"}
     worker = {f"AzureWebJobs.{f.name}.Disabled": "true" for f in functions if f.trigger_type == "httpTrigger"}
-    with _host_process(port, front) as url, _host_process(free_port(), worker):
+    with _host_process(port, front, role="front") as url, _host_process(free_port(), worker, role="worker"):
         yield url
 
 
 @contextmanager
-def _host_process(port: int, settings: dict[str, str], *, timeout: float = 60.0) -> Iterator[str]:
+def _host_process(port: int, settings: dict[str, str], *, role: str, timeout: float = 60.0) -> Iterator[str]:
     """``python -m local.host`` with this process's environment plus ``settings``; yields its URL once it answers."""
     import requests
 
     url = f"http://127.0.0.1:{port}"
     process = subprocess.Popen([sys.executable, "-m", "local.host"], cwd=ROOT, stdout=subprocess.DEVNULL,
                                env=dict(os.environ) | settings | {"HC_LOCAL_PORT": str(port)})
+    PROCESSES[role] = process.pid
     try:
         deadline = time.monotonic() + timeout
         while True:

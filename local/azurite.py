@@ -52,6 +52,11 @@ class Azurite:
     def connection_string(self) -> str:
         return azurite_connection_string(self.queue_port, self.table_port, self.blob_port)
 
+    @property
+    def pid(self) -> int | None:
+        """The Azurite (node) process id while it runs: benchmarks account its CPU time."""
+        return self._process.pid if self._process is not None else None
+
     def start(self, timeout: float = 30.0) -> str:
         if not self.binary.exists():
             raise FileNotFoundError(INSTALL_HINT)
