@@ -96,7 +96,7 @@ def _clear_process_caches() -> None:
     from shared.api.service import get_api
     from shared.graph.factory import get_graph_client
     from shared.storage.stores import get_stores
-    from shared.sync.engine import get_engine, get_verifier
+    from shared.sync.engine import get_engine, get_group_sender, get_verifier
 
-    for cached in (get_settings, get_stores, get_graph_client, get_engine, get_verifier, get_api):
+    for cached in (get_settings, get_stores, get_graph_client, get_engine, get_verifier, get_group_sender, get_api):
         cached.cache_clear()

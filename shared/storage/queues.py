@@ -80,10 +80,15 @@ def _json_object(text: str) -> dict[str, Any]:
 
 
 class QueueWriter:
-    """Sends reference messages; each queue's client is made, and the queue created, once per process."""
+    """Sends reference messages; each queue's client is made, and the queue created, once per process.
 
-    def __init__(self, connection: str) -> None:
+    ``timeout`` (seconds) bounds each write and turns the SDK's own retries off, for callers with a
+    deadline of their own (the webhook: Graph waits 10 s, then delivers again).
+    """
+
+    def __init__(self, connection: str, *, timeout: float | None = None) -> None:
         self._connection = connection
+        self._timeout = timeout
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
 
@@ -102,7 +107,7 @@ class QueueWriter:
         with self._lock:
             client = self._clients.get(queue)
         if client is None:
-            client = queue_client(self._connection, queue)
+            client = queue_client(self._connection, queue, timeout=self._timeout)
             try:
                 ensure_queue(client)
             except Exception as exc:
@@ -139,9 +144,10 @@ class GroupSender:
             self._pending.append(ticket)
             while not ticket.done and self._busy:
                 self._lock.wait()
-            if not ticket.done:
+            leader = not ticket.done
+            if leader:
                 self._busy, batch, self._pending = True, self._pending, []
-        if not ticket.done:
+        if leader:
             self._write(batch)
         if ticket.error is not None:
             raise ticket.error

@@ -419,13 +419,19 @@ def get_engine() -> SyncEngine:
     return build_engine(get_settings())
 
 
+WEBHOOK_WRITE_SECONDS = 1.5
+"""A webhook's queue write waits this long to connect and again to read, without SDK retries: the
+answer is then a 503 within the 3 s that older Graph documentation gives (10 s today), and Graph
+delivers again (graph.md §1.6). A healthy write takes milliseconds."""
+
+
 @lru_cache(maxsize=None)
 def get_group_sender(queue: str) -> Any:
     """The webhook's group commit into ``queue``: one per queue and process (see ``GroupSender``)."""
-    from shared.storage.queues import GroupSender
-    from shared.storage.stores import get_stores
+    from shared.config import get_settings
+    from shared.storage.queues import GroupSender, QueueWriter
 
-    writer = get_stores().queues
+    writer = QueueWriter(get_settings().storage_connection, timeout=WEBHOOK_WRITE_SECONDS)
     return GroupSender(lambda text: writer.send_text(queue, text))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -166,3 +167,34 @@ def test_health_names_storage_when_it_is_down(azurite: str, graph_stand_in: Any)
     assert answer.json()["failing"] == ["storage", "queues", "subscriptions"]
     assert answer.json()["checks"]["queues"]["detail"].startswith("unavailable (")
     assert "devstoreaccount1" not in answer.text and "AccountKey" not in answer.text
+
+
+def test_the_webhook_answers_503_at_once_when_its_queue_write_fails(azurite: str, graph_stand_in: Any) -> None:
+    """Tables up, queues down: the notification is verified, its write fails fast, and Graph will deliver again."""
+    import uuid
+    from datetime import datetime, timedelta, timezone
+
+    from local.azurite import free_port
+    from shared.config import azurite_connection_string, parse_connection_string
+    from shared.storage.records import Subscription, digest
+    from shared.storage.stores import get_stores
+
+    table_port = int(parse_connection_string(azurite)["TableEndpoint"].rsplit(":", 1)[1].split("/")[0])
+    queues_down = azurite_connection_string(free_port(), table_port)
+    workers_off = {f"AzureWebJobs.{name}.Disabled": "true"
+                   for name in ("apply_change", "lifecycle_event", "mailbox_job", "renew_subscriptions", "daily_sync")}
+    tenant, subscription_id, mailbox = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
+    item = {"subscriptionId": subscription_id, "tenantId": tenant, "clientState": "state-0001", "changeType": "updated",
+            "resource": f"Users/{mailbox}/Events/AAMk1=", "resourceData": {"id": "AAMk1=", "@odata.etag": 'W/"ck1"'}}
+    with app_environment(env_for(queues_down, graph_stand_in, **workers_off)) as settings:
+        get_stores().subscriptions.save(Subscription(tenant, subscription_id, mailbox,
+                                                     datetime.now(timezone.utc) + timedelta(days=2),
+                                                     digest("state-0001")))
+        with DevHost(settings) as running:
+            started = time.monotonic()
+            answer = requests.post(f"{running.url}/api/graph/notifications", json={"value": [item]}, timeout=30)
+            elapsed = time.monotonic() - started
+    assert answer.status_code == 503
+    assert answer.json()["error"]["code"] == "dependency_unavailable"
+    assert answer.json()["error"]["message"].startswith("queue storage failed (ServiceRequestError")
+    assert elapsed < 8.0, "Graph gives a webhook 10 s"
