@@ -236,7 +236,8 @@ def run(host_url: str, sim_url: str, ca: str) -> list[str]:
     verdict = {"changes_per_s": rate >= TARGETS["changes_per_s"], "gets": per_change <= TARGETS["gets_per_change"],
                "triple": per_delivery <= TARGETS["gets_per_delivery"], "ack": ack_p99 < TARGETS["ack_p99_ms"],
                "keyword": keyword["p99"] < TARGETS["keyword_p99_s"] and keyword["done"] == keyword["events"],
-               "keyword_writes": keyword["patches"] == keyword["events"] and keyword["requests"] == 3 * keyword["events"]}
+               "keyword_writes": keyword["patches"] == keyword["events"]
+               and keyword["requests"] == 3 * keyword["events"]}
     return [
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; stand-in process, "
         "Azurite, and the dev host with function_app.py, all on this machine",

@@ -128,7 +128,8 @@ class DevHost:
     def describe_lines(self) -> list[str]:
         """What runs where, for the start-up banner."""
         lines = [f"HTTP  {self.url}/{self.options.route_prefix}/{f.setting('route') or f.name}  "
-                 f"[{f.setting('authLevel') or 'FUNCTION'}]" for f in self._of("httpTrigger") if f.name not in self.disabled]
+                 f"[{f.setting('authLevel') or 'FUNCTION'}]"
+                 for f in self._of("httpTrigger") if f.name not in self.disabled]
         lines += [f"DISABLED {name}" for name in sorted(self.disabled)]
         lines += [f"TIMER {r.function.name}  {r.schedule.expression}" for r in self.timers]
         lines += [f"QUEUE {r.function.name}  {r.queue_name}" for r in self.queues]

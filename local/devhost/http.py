@@ -3,8 +3,9 @@
 Requests are routed by the functions' own route templates under host.json's
 ``routePrefix``; ``authLevel`` is enforced with the keys from configuration
 (``x-functions-key`` header or ``code`` query parameter); unknown routes, and the
-routes of disabled functions for any key but the master key, answer a JSON 404, wrong methods a JSON 405 with ``Allow``; a function that raises answers
-a JSON 500 that names only the invocation id. While the host drains for shutdown
+routes of disabled functions for any key but the master key, answer a JSON 404;
+wrong methods a JSON 405 with ``Allow``; a function that raises answers a JSON 500
+that names only the invocation id. While the host drains for shutdown
 new requests get 503 and in-flight ones finish.
 """
 
