@@ -111,7 +111,9 @@ def _submit_all(sender: GroupSender, batches: list[list[dict[str, str]]], send: 
     others = [threading.Thread(target=run, args=(i,)) for i in range(1, len(batches))]
     for thread in others:
         thread.start()
-    time.sleep(0.3)
+    deadline = time.monotonic() + 5
+    while len(sender._pending) < len(others) and time.monotonic() < deadline:  # all queued behind the first write
+        time.sleep(0.01)
     send.release.set()
     for thread in [first, *others]:
         thread.join(5)
