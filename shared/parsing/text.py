@@ -35,7 +35,12 @@ _TAG = re.compile(r"<[^<>]{0,4096}>")
 
 
 def html_to_stream(markup: str) -> str:
-    """Visible text of an HTML body with hrefs inline, in document order."""
+    """Visible text of an HTML body with hrefs inline, in document order.
+
+    NUL characters become spaces first: the HTML parser drops them from text, which would glue
+    the pieces around one into a link the invitation never contained.
+    """
+    markup = markup.replace("\x00", " ") if "\x00" in markup else markup
     markup = _WBR.sub("", markup) if "<w" in markup or "<W" in markup else markup
     lowered = markup.lower()
     if _nesting_cost(lowered) > MAX_NESTING_COST:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from shared.parsing import extract_join_info
@@ -40,6 +40,7 @@ def test_deterministic(location: str, body: str, body_type: str) -> None:
 
 @SETTINGS
 @given(location=FIELD, body=FIELD, body_type=st.sampled_from(["html", "text"]))
+@example(location="", body="HTTP://ZOOM.US/J/00000000\x000", body_type="html")  # a NUL must not glue a link
 def test_join_url_and_sip_occur_in_the_decoded_input(location: str, body: str, body_type: str) -> None:
     result = extract_join_info(location, body, body_type)
     if body_type == "html":  # attribute values live in the markup; visible text is the markup without its tags
