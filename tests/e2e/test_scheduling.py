@@ -127,8 +127,10 @@ def test_a_crash_between_create_and_patch_does_not_create_a_second_meeting(stack
 
 def test_time_change_a_new_keyword_removal_and_deletion(stack: Stack) -> None:
     alice = enabled(stack)
+    creates, patches = scheduler(stack).creates, scheduler(stack).patches
     event_id, event = schedule(stack, alice, "@webex; Room 2", {"contentType": "html", "content": "<p>Life</p>"})
     join_url = event["data"]["location"]["displayName"].split(";")[0]
+    assert writes_since(stack, creates, patches) == (1, 1)
     patches = scheduler(stack).patches
     stack.sim.app.store.update_event(alice.id, event_id, {"start": when(5), "end": when(6)})
     tenant = stack.demo.tenant_id
