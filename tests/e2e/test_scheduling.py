@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import requests
@@ -44,6 +46,22 @@ def schedule(stack: Stack, organizer: User, location: str, body: dict[str, str],
                                                             "end": when(3), "location": {"displayName": location},
                                                             "body": body, **extra})
     return event.id, eventually(lambda: written(stack, organizer, event.id))
+
+
+@contextmanager
+def webex_over(stack: Stack, fake: Any) -> Iterator[None]:
+    """While it lasts, the tenants' Webex platform sends its requests to ``fake`` (a fake transport)."""
+    from shared.platforms.webex import WebexPlatform
+    from shared.retry import RetryPolicy
+
+    original = scheduler(stack).platform_of
+    scheduler(stack).platform_of = lambda tenant, name, config: WebexPlatform(
+        config.webex_token, session=fake, retry=RetryPolicy(max_attempts=1)) if name == "webex" else \
+        original(tenant, name, config)
+    try:
+        yield
+    finally:
+        scheduler(stack).platform_of = original
 
 
 def writes_since(stack: Stack, creates: int, patches: int) -> tuple[int, int]:
@@ -173,8 +191,6 @@ def _now(hours: float) -> Any:
 
 
 def test_tenant_configuration_and_a_refusing_platform(stack: Stack) -> None:
-    from shared.platforms.webex import WebexPlatform
-    from shared.retry import RetryPolicy
     from tests.e2e.test_meetings_api import conforms
     from tests.unit.platforms.test_platforms import Answer, FakeWebex, shape
 
@@ -189,33 +205,30 @@ def test_tenant_configuration_and_a_refusing_platform(stack: Stack) -> None:
     fake = FakeWebex()
     fake.on("GET", "/meetings", Answer(200, {"items": []}))
     fake.on("POST", "/meetings", Answer(403, shape("error_403")))
-    original = scheduler(stack).platform_of
-    scheduler(stack).platform_of = lambda tenant, name, config: WebexPlatform(
-        config.webex_token, session=fake, retry=RetryPolicy(max_attempts=1)) if name == "webex" else \
-        original(tenant, name, config)
     try:
-        alice = enabled(stack)
-        event = stack.sim.app.store.create_event(alice.id, {"subject": "Unlicensed", "start": when(2), "end": when(3),
-                                                            "location": {"displayName": "@webex"},
-                                                            "body": {"contentType": "html", "content": "<p>x</p>"}})
-        tenant = stack.demo.tenant_id
-        assert eventually(lambda: stack.stores.mailboxes.get(tenant, alice.id).last_error == "access_denied")
-        assert fake.requests[-1]["headers"]["Authorization"] == "Bearer wx-secret-token"
-        untouched = organizer_event(stack, alice, event.id)
-        assert untouched["data"]["location"]["displayName"] == "@webex" and PROPERTY not in untouched["extended"]
-        assert eventually(lambda: stack.stores.meetings.list_meetings(tenant, alice.id, start=_now(-1), end=_now(48)))
-        status = stack.admin("GET", f"tenants/{tenant}/status").json()
-        assert next(m for m in status["mailboxes"] if m["id"] == alice.id)["lastError"]["code"] == "access_denied"
-        fake.answers[("POST", "/meetings")] = [Answer(429, {"message": "slow down"}, {"Retry-After": "120"})]
-        bob = enabled(stack)
-        throttled = stack.sim.app.store.create_event(bob.id, {"subject": "Throttled", "start": when(2),
-                                                              "end": when(3), "location": {"displayName": "@webex"}})
-        assert eventually(lambda: stack.stores.mailboxes.get(tenant, bob.id).last_error == "throttled")
-        assert organizer_event(stack, bob, throttled.id)["data"]["location"]["displayName"] == "@webex"
-        stack.sim.app.store.delete_event(bob.id, throttled.id)
-        assert eventually(lambda: stack.stores.schedulings.get(tenant, bob.id, throttled.id) is None)
+        with webex_over(stack, fake):
+            alice = enabled(stack)
+            event = stack.sim.app.store.create_event(alice.id, {
+                "subject": "Unlicensed", "start": when(2), "end": when(3), "location": {"displayName": "@webex"},
+                "body": {"contentType": "html", "content": "<p>x</p>"}})
+            tenant = stack.demo.tenant_id
+            assert eventually(lambda: stack.stores.mailboxes.get(tenant, alice.id).last_error == "access_denied")
+            assert fake.requests[-1]["headers"]["Authorization"] == "Bearer wx-secret-token"
+            untouched = organizer_event(stack, alice, event.id)
+            assert untouched["data"]["location"]["displayName"] == "@webex" and PROPERTY not in untouched["extended"]
+            assert eventually(lambda: stack.stores.meetings.list_meetings(tenant, alice.id, start=_now(-1),
+                                                                          end=_now(48)))
+            status = stack.admin("GET", f"tenants/{tenant}/status").json()
+            assert next(m for m in status["mailboxes"] if m["id"] == alice.id)["lastError"]["code"] == "access_denied"
+            fake.answers[("POST", "/meetings")] = [Answer(429, {"message": "slow down"}, {"Retry-After": "120"})]
+            bob = enabled(stack)
+            throttled = stack.sim.app.store.create_event(bob.id, {
+                "subject": "Throttled", "start": when(2), "end": when(3), "location": {"displayName": "@webex"}})
+            assert eventually(lambda: stack.stores.mailboxes.get(tenant, bob.id).last_error == "throttled")
+            assert organizer_event(stack, bob, throttled.id)["data"]["location"]["displayName"] == "@webex"
+            stack.sim.app.store.delete_event(bob.id, throttled.id)
+            assert eventually(lambda: stack.stores.schedulings.get(tenant, bob.id, throttled.id) is None)
     finally:
-        scheduler(stack).platform_of = original
         stack.admin("PUT", path, json={"keywords": {"@webex": "builtin"}, "webexToken": None})
 
 
@@ -289,8 +302,6 @@ def test_space_and_onetime_modifiers_on_the_builtin_platform(stack: Stack) -> No
 
 
 def test_webex_meetings_are_created_moved_and_deleted_through_the_api(stack: Stack) -> None:
-    from shared.platforms.webex import WebexPlatform
-    from shared.retry import RetryPolicy
     from tests.unit.platforms.test_platforms import Answer, FakeWebex, shape
 
     path = f"tenants/{stack.demo.tenant_id}/scheduling"
@@ -301,30 +312,26 @@ def test_webex_meetings_are_created_moved_and_deleted_through_the_api(stack: Sta
     fake.on("POST", "/meetings", Answer(200, shape("meeting")))
     fake.on("PATCH", meeting_path, Answer(200, shape("meeting", telephony={"callInNumbers": []})))
     fake.on("DELETE", meeting_path, Answer(204))
-    original = scheduler(stack).platform_of
-    scheduler(stack).platform_of = lambda tenant, name, config: WebexPlatform(
-        config.webex_token, session=fake, retry=RetryPolicy(max_attempts=1)) if name == "webex" else \
-        original(tenant, name, config)
     try:
-        alice = enabled(stack)
-        event_id, event = schedule(stack, alice, "@webex", {"contentType": "html", "content": "<p>Webex</p>"})
-        mine = lambda method: [r for r in fake.requests if r["method"] == method and alice.mail in  # noqa: E731
-                               json.dumps(r["json"] or r["params"])]
-        posted = mine("POST")[0]
-        assert posted["json"]["hostEmail"] == alice.mail and posted["json"]["title"] == "Design review"
-        content = event["data"]["body"]["content"]
-        assert event["data"]["location"]["displayName"].startswith("https://contoso.webex.com/contoso/j.php?MTID=")
-        assert "26554857231@contoso.webex.com" in content and "+1-415-527-5035" in content
-        stack.sim.app.store.update_event(alice.id, event_id, {"start": when(4), "end": when(5)})
-        assert eventually(lambda: mine("PATCH"))
-        assert mine("PATCH")[0]["json"]["start"] == when(4)["dateTime"] + "Z"
-        assert eventually(lambda: "+1-415-527-5035" not in organizer_event(stack, alice, event_id)["data"]["body"][
-            "content"])
-        assert "26554857231@contoso.webex.com" in organizer_event(stack, alice, event_id)["data"]["body"]["content"]
-        stack.sim.app.store.delete_event(alice.id, event_id)
-        assert eventually(lambda: mine("DELETE"))
-        assert mine("DELETE")[0]["params"] == {"hostEmail": alice.mail}
-        assert eventually(lambda: stack.stores.schedulings.get(stack.demo.tenant_id, alice.id, event_id) is None)
+        with webex_over(stack, fake):
+            alice = enabled(stack)
+            event_id, event = schedule(stack, alice, "@webex", {"contentType": "html", "content": "<p>Webex</p>"})
+            mine = lambda method: [r for r in fake.requests if r["method"] == method and alice.mail in  # noqa: E731
+                                   json.dumps(r["json"] or r["params"])]
+            posted = mine("POST")[0]
+            assert posted["json"]["hostEmail"] == alice.mail and posted["json"]["title"] == "Design review"
+            content = event["data"]["body"]["content"]
+            assert event["data"]["location"]["displayName"].startswith("https://contoso.webex.com/contoso/j.php?MTID=")
+            assert "26554857231@contoso.webex.com" in content and "+1-415-527-5035" in content
+            stack.sim.app.store.update_event(alice.id, event_id, {"start": when(4), "end": when(5)})
+            assert eventually(lambda: mine("PATCH"))
+            assert mine("PATCH")[0]["json"]["start"] == when(4)["dateTime"] + "Z"
+            assert eventually(lambda: "+1-415-527-5035" not in organizer_event(stack, alice, event_id)["data"]["body"][
+                "content"])
+            assert "26554857231@contoso.webex.com" in organizer_event(stack, alice, event_id)["data"]["body"]["content"]
+            stack.sim.app.store.delete_event(alice.id, event_id)
+            assert eventually(lambda: mine("DELETE"))
+            assert mine("DELETE")[0]["params"] == {"hostEmail": alice.mail}
+            assert eventually(lambda: stack.stores.schedulings.get(stack.demo.tenant_id, alice.id, event_id) is None)
     finally:
-        scheduler(stack).platform_of = original
         stack.admin("PUT", path, json={"keywords": {"@webex": "builtin"}, "webexToken": None})
