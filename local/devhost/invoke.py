@@ -15,7 +15,7 @@ import uuid
 from typing import Any
 
 from local.devhost.metadata import Function
-from shared.storage.clients import ensure_queue, queue_client
+from shared.storage.queues import QueueWriter
 
 log = logging.getLogger("local.host")
 
@@ -48,8 +48,7 @@ class Invoker:
     """Runs functions; ``connections`` maps a binding's connection setting to a connection string."""
 
     def __init__(self, connections: dict[str, str]) -> None:
-        self._connections = connections
-        self._clients: dict[tuple[str, str], Any] = {}
+        self._writers = {name: QueueWriter(connection) for name, connection in connections.items()}
 
     def __call__(self, function: Function, trigger_value: Any, invocation_id: str | None = None) -> Any:
         invocation_id = invocation_id or str(uuid.uuid4())
@@ -68,13 +67,8 @@ class Invoker:
     def _send(self, queue: str, connection: str, value: Any) -> None:
         if value is None:
             return
-        client = self._clients.get((connection, queue))
-        if client is None:
-            client = queue_client(self._connections[connection], queue)
-            ensure_queue(client)
-            self._clients[(connection, queue)] = client
         for item in value if isinstance(value, list) else [value]:
-            client.send_message(item.decode() if isinstance(item, bytes) else str(item))
+            self._writers[connection].send_text(queue, item.decode() if isinstance(item, bytes) else str(item))
 
 
 async def _awaited(awaitable: Any) -> Any:
