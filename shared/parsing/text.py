@@ -18,12 +18,14 @@ from __future__ import annotations
 import html
 import re
 
-from shared.parsing.urls import could_matter, decode_entities, split_url
+from shared.parsing.urls import could_matter, decode_entities, is_wrapper_host, split_url, unwrap
 
 HREF_START, HREF_END = "\x02", "\x03"
 MAX_NESTING_COST = 16_000_000
-_WBR = re.compile(r"<[wW][bB][rR]\s*/?>")
-_HIDDEN = ("<script", "<style", "<head", "<title")
+MANY_TAGS = 1000
+_WBR = re.compile(r"<wbr\s*/?>", re.IGNORECASE)
+_HIDDEN_TAGS = ("script", "style", "head", "title")
+_HIDDEN = re.compile(r"<(?:[sS][cC][rR]|[sS][tT][yY]|[hH][eE][aA]|[tT][iI][tT])")
 _BRACKETED = re.compile(r"<((?:https?|zoommtg|msteams)://[^<>]{1,8192}?)>", re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
 _SCOPE_CHECKING = ("<div", "<section", "<article", "<blockquote", "<ul", "<ol", "<dl", "<center", "<fieldset",
@@ -41,17 +43,18 @@ def html_to_stream(markup: str) -> str:
     the pieces around one into a link the invitation never contained.
     """
     markup = markup.replace("\x00", " ") if "\x00" in markup else markup
-    markup = _WBR.sub("", markup) if "<w" in markup or "<W" in markup else markup
-    lowered = markup.lower()
-    if _nesting_cost(lowered) > MAX_NESTING_COST:
+    markup = _WBR.sub("", markup) if _WBR.search(markup) else markup
+    tags = markup.count("<")
+    lowered = markup.lower() if tags > MANY_TAGS else None
+    if lowered is not None and _nesting_cost(lowered, tags) > MAX_NESTING_COST:
         return _normalise(_bounded_html_to_text(markup))
     from selectolax.lexbor import LexborHTMLParser
 
     tree = LexborHTMLParser(markup)
-    if any(tag in lowered for tag in _HIDDEN):
-        tree.strip_tags(["script", "style", "head", "title"])
-    for anchor in tree.css("a[href]"):
-        href = (anchor.attributes.get("href") or "").strip()
+    if _has_hidden(markup, lowered):
+        tree.strip_tags(list(_HIDDEN_TAGS))
+    for anchor in tree.tags("a"):
+        href = (anchor.attrs.get("href") or "").strip()
         if _worth_inlining(href):
             anchor.insert_before(f" {HREF_START}{href}{HREF_END} ")
     root = tree.body or tree.root
@@ -59,24 +62,40 @@ def html_to_stream(markup: str) -> str:
 
 
 def _worth_inlining(href: str) -> bool:
-    """Only hrefs that could be a meeting (or a wrapper around one) go into the stream."""
+    """Only hrefs that could be a meeting (or a wrapper around one, or a wrapper we cannot see through).
+
+    Most links in an invitation are ordinary ones, many of them wrapped by a gateway; each href
+    left out is one URL the extractor never unwraps and classifies again.
+    """
     lower = href[:10].lower()
     if lower.startswith(("sip:", "sips:", "zoommtg://", "msteams://")):
         return True
     parts = split_url(href) if lower.startswith(("http://", "https://")) else None
-    return parts is not None and could_matter(parts[1], parts[2])
+    if parts is None or not could_matter(parts[1], parts[2]):
+        return False
+    if not is_wrapper_host(parts[1]):
+        return True
+    unwrapped = unwrap(href, parts)
+    target = split_url(unwrapped.url) if unwrapped.wrappers and not unwrapped.unresolved else None
+    return target is None or could_matter(target[1], target[2])
 
 
-def _nesting_cost(lowered: str) -> int:
+def _has_hidden(markup: str, lowered: str | None) -> bool:
+    """Whether any element whose text is never shown may be present (a false positive only costs a strip)."""
+    if lowered is None:
+        return _HIDDEN.search(markup) is not None
+    return any(f"<{tag}" in lowered for tag in _HIDDEN_TAGS)
+
+
+def _nesting_cost(lowered: str, tags: int) -> int:
     """An upper bound of lexbor's work on open-element scope checks: block openers x all tags (lower-cased markup).
 
     lexbor checks "a p element in button scope" by walking the stack of open
     elements for each block opener (div, section, ul, ...), so thousands of
-    nested blocks cost quadratic time (20,000 nested divs: 1.3 s).
+    nested blocks cost quadratic time (20,000 nested divs: 1.3 s). Markup with
+    at most ``MANY_TAGS`` tags is never lower-cased: on a 20 KB invitation that
+    costs a third of lexbor's parse.
     """
-    tags = lowered.count("<")
-    if tags <= 1000:
-        return 0
     return tags * sum(lowered.count(opener) for opener in _SCOPE_CHECKING)
 
 
