@@ -5,21 +5,27 @@ handler calls one engine entry point per reference, in order, and maps errors wi
 ``queue_outcome``: permanent and auth errors are recorded on the mailbox and that reference is
 done; a transient error retries the whole message (poison after ``maxDequeueCount``), and the
 references already applied cost no Graph call the second time (their changeKey is held); a
-message that is not references goes to the poison queue at once.
+message that is not references goes to the poison queue at once. A change message with several
+references is first applied together (``SyncEngine.apply_changes``: one index query, one ``$batch``
+of GETs, shared transactions); only what that leaves goes one at a time.
 """
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 
 import azure.functions as func
 
 from shared.sync.engine import CHANGES_QUEUE, JOBS_QUEUE, LIFECYCLE_QUEUE
 
+Together = Callable[[Sequence[Mapping[str, str]]], tuple[list[str], list[Mapping[str, str]]]]
+"""Applies several references of one mailbox at once: (outcomes, references left for one at a time)."""
+
 bp = func.Blueprint()
 log = logging.getLogger("hybridcalendar.sync")
 
 
-def _run(message: func.QueueMessage, queue: str, work: Callable[[dict[str, str]], object]) -> None:
+def _run(message: func.QueueMessage, queue: str, work: Callable[[dict[str, str]], object], *,
+         together: Together | None = None) -> None:
     from shared.errors import HybridCalendarError, QueueOutcome, ValidationError, queue_outcome
     from shared.logs import describe_exception
     from shared.storage.queues import parse_references
@@ -32,6 +38,8 @@ def _run(message: func.QueueMessage, queue: str, work: Callable[[dict[str, str]]
         _poison_now(queue, text)
         log.warning("%s message %s moved to %s-poison: %s", queue, message.id, queue, describe_exception(error))
         return
+    if together is not None and len(references) > 1:
+        references = _together(message, queue, references, together)
     for number, reference in enumerate(references, start=1):
         try:
             outcome = work(reference)
@@ -44,6 +52,28 @@ def _run(message: func.QueueMessage, queue: str, work: Callable[[dict[str, str]]
                         describe_exception(error))
             continue
         log.info("%s message %s reference %d: %s", queue, message.id, number, outcome)
+
+
+def _together(message: func.QueueMessage, queue: str, references: list[dict[str, str]],
+              together: Together) -> list[dict[str, str]]:
+    """Apply what can be applied at once; the references left, one at a time. An error that drops
+    work is left to meet each reference on its own, where it is recorded as for a lone one."""
+    from collections import Counter
+
+    from shared.errors import HybridCalendarError, QueueOutcome, queue_outcome
+    from shared.logs import describe_exception
+
+    try:
+        outcomes, left = together(references)
+    except HybridCalendarError as error:
+        if queue_outcome(error) is not QueueOutcome.DROP:
+            raise
+        log.warning("%s message %s: applying together failed, one at a time now: %s", queue, message.id,
+                    describe_exception(error))
+        return references
+    log.info("%s message %s: %d references together %s, %d left", queue, message.id, len(outcomes),
+             dict(Counter(outcomes)), len(left))
+    return [dict(reference) for reference in left]
 
 
 def _poison_now(queue: str, text: str) -> None:
@@ -60,7 +90,8 @@ def _poison_now(queue: str, text: str) -> None:
 def apply_change(message: func.QueueMessage) -> None:
     from shared.sync.engine import get_engine
 
-    _run(message, CHANGES_QUEUE, get_engine().apply_change)
+    engine = get_engine()
+    _run(message, CHANGES_QUEUE, engine.apply_change, together=engine.apply_changes)
 
 
 @bp.queue_trigger(arg_name="message", queue_name=LIFECYCLE_QUEUE, connection="AzureWebJobsStorage")

@@ -12,7 +12,7 @@ stored; subject, organizer name, ids and join details are sealed.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from itertools import islice
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -20,11 +20,14 @@ from typing import Any
 
 from shared.crypto.fields import FieldCipher
 from shared.storage.records import digest
-from shared.storage.tables import Entity, Operation, Table
+from shared.errors import ConflictError
+from shared.storage.tables import MAX_TRANSACTION, Entity, Operation, Table
 
 LONGEST_MEETING = timedelta(days=14)
 """How far before a range's start a meeting may begin and still overlap it (multi-day events)."""
 _TIME = "%Y%m%dT%H%M%SZ"
+FILTER_KEYS = 14
+"""Row keys per index query: Tables allows 15 comparisons in a ``$filter``, one is the partition."""
 UNREAD: Any = object()
 """``replace_event(index=...)`` not given: the index row is read there."""
 
@@ -45,6 +48,19 @@ class MeetingRecord:
     ical_uid: str | None = None
     is_online: bool = False
     is_cancelled: bool = False
+
+
+
+@dataclass(frozen=True)
+class EventRows:
+    """What :meth:`MeetingRepository.replace_events` writes for one event: its occurrences in the window,
+    the version they come from, and its index row as already read (None: not held)."""
+
+    event_id: str
+    occurrences: tuple[MeetingRecord, ...]
+    change_key: str
+    last_modified: datetime
+    index: Any = None
 
 
 def partition_of(tenant_id: str, mailbox_id: str) -> str:
@@ -86,6 +102,22 @@ class MeetingRepository:
         """The event's index row (changeKey, rows, etag), to check and then hand to :meth:`replace_event`."""
         return self.table.get(partition_of(tenant_id, mailbox_id), index_key(event_id))
 
+    def event_indexes(self, tenant_id: str, mailbox_id: str, event_ids: Iterable[str]) -> dict[str, Entity | None]:
+        """Several events' index rows (None: not held), in one query per ``FILTER_KEYS`` events.
+
+        Azure Tables accepts at most 15 comparisons in one ``$filter``: the partition and 14 row keys.
+        """
+        by_key = {index_key(event_id): event_id for event_id in event_ids}
+        found: dict[str, Entity | None] = dict.fromkeys(by_key.values())
+        keys = list(by_key)
+        for start in range(0, len(keys), FILTER_KEYS):
+            chunk = {f"k{i}": key for i, key in enumerate(keys[start:start + FILTER_KEYS])}
+            condition = " or ".join(f"RowKey eq @{name}" for name in chunk)
+            parameters = {"p": partition_of(tenant_id, mailbox_id)} | chunk
+            for row in self.table.query(f"PartitionKey eq @p and ( {condition} )", parameters=parameters):
+                found[by_key[row["RowKey"]]] = row
+        return found
+
     def replace_event(self, tenant_id: str, mailbox_id: str, event_id: str, occurrences: Iterable[MeetingRecord],
                       *, change_key: str, last_modified: datetime, index: Any = UNREAD) -> bool:
         """Make the event's rows exactly ``occurrences``; False when what is held is as new or newer.
@@ -94,22 +126,55 @@ class MeetingRepository:
         reading it again; it is written only over that version (etag), so a stale one is a ConflictError.
         An event with no occurrence in the window keeps no rows at all, not even its index.
         """
-        partition = partition_of(tenant_id, mailbox_id)
         if index is UNREAD:
-            index = self.table.get(partition, index_key(event_id))
-        if index and _is_stale(index, change_key, _utc(last_modified)):
-            return False
-        occurrences = list(occurrences)
-        if not occurrences:
-            self.delete_event(tenant_id, mailbox_id, event_id)
-            return True
-        rows = {_row_key(r): self._entity(tenant_id, partition, index_key(event_id), r) for r in occurrences}
-        stale = set(json.loads(index["Rows"])) - rows.keys() if index else set()
+            index = self.table.get(partition_of(tenant_id, mailbox_id), index_key(event_id))
+        rows = EventRows(event_id, tuple(occurrences), change_key, last_modified, index)
+        operations = self._operations(tenant_id, mailbox_id, rows)
+        if operations is not None:
+            self.table.transact(operations)
+        return operations != []
+
+    def replace_events(self, tenant_id: str, mailbox_id: str, events: Iterable[EventRows]) -> dict[str, str]:
+        """Several events of one mailbox as :meth:`replace_event` does each, sharing transactions.
+
+        A transaction costs the SDK and the service far more than the rows in it, so the events go
+        into as few as fit (100 operations each, an event never split). Outcome per event id:
+        ``stored``, ``stale`` (newer held), or ``conflict`` when its transaction was refused because
+        a row changed meanwhile; the caller then replaces those one by one, which finds the culprit.
+        """
+        outcomes: dict[str, str] = {}
+        pending: list[tuple[str, list[Operation]]] = []
+        for rows in events:
+            operations = self._operations(tenant_id, mailbox_id, rows)
+            if operations:
+                pending.append((rows.event_id, operations))
+            else:
+                outcomes[rows.event_id] = "stale" if operations == [] else "stored"
+        for group in _packed(pending):
+            try:
+                self.table.transact([operation for _, operations in group for operation in operations])
+                outcomes.update((event_id, "stored") for event_id, _ in group)
+            except ConflictError:
+                outcomes.update((event_id, "conflict") for event_id, _ in group)
+        return outcomes
+
+    def _operations(self, tenant_id: str, mailbox_id: str, rows: EventRows) -> list[Operation] | None:
+        """The transaction that replaces an event's rows: [] when what is held is as new or newer, None
+        when the event has no occurrence in the window (its rows are deleted here, not in the transaction)."""
+        partition, index = partition_of(tenant_id, mailbox_id), rows.index
+        if index and _is_stale(index, rows.change_key, _utc(rows.last_modified)):
+            return []
+        if not rows.occurrences:
+            self.delete_event(tenant_id, mailbox_id, rows.event_id)
+            return None
+        entities = {_row_key(r): self._entity(tenant_id, partition, index_key(rows.event_id), r)
+                    for r in rows.occurrences}
+        stale = set(json.loads(index["Rows"])) - entities.keys() if index else set()
         operations: list[Operation] = [("delete", {"PartitionKey": partition, "RowKey": key}) for key in sorted(stale)]
-        operations += [("upsert", entity) for entity in rows.values()]
-        operations.append(self._index_operation(partition, event_id, index, sorted(rows), change_key, last_modified))
-        self.table.transact(operations)
-        return True
+        operations += [("upsert", entity) for entity in entities.values()]
+        operations.append(self._index_operation(partition, rows.event_id, index, sorted(entities), rows.change_key,
+                                                rows.last_modified))
+        return operations
 
     def delete_event(self, tenant_id: str, mailbox_id: str, event_id: str) -> int:
         """Remove an event's rows and index (idempotent); the number of occurrence rows removed."""
@@ -207,6 +272,21 @@ class MeetingRepository:
                              row.get("Subject"), row.get("OrganizerName"), row.get("Provider"), row.get("JoinUrl"),
                              row.get("SipUri"), row.get("ICalUId"), bool(row.get("IsOnline")),
                              bool(row.get("IsCancelled")))
+
+
+def _packed(pending: list[tuple[str, list[Operation]]]) -> Iterator[list[tuple[str, list[Operation]]]]:
+    """Consecutive events grouped into transactions of at most MAX_TRANSACTION operations; an event
+    larger than that goes alone (``Table.transact`` then splits it, as for a long series)."""
+    group: list[tuple[str, list[Operation]]] = []
+    size = 0
+    for item in pending:
+        if group and size + len(item[1]) > MAX_TRANSACTION:
+            yield group
+            group, size = [], 0
+        group.append(item)
+        size += len(item[1])
+    if group:
+        yield group
 
 
 def _is_stale(index: Entity, change_key: str, last_modified: datetime) -> bool:

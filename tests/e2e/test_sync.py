@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -166,6 +167,63 @@ def test_a_message_of_several_references_applies_each_and_drops_only_what_cannot
         assert eventually(lambda: stack.stores.mailboxes.get(stack.demo.tenant_id, denied.id).last_error
                           == "access_policy_denied")
         assert stored(stack, denied) == []
+    finally:
+        requests.post(f"{sim.url}/_sim/faults/clear", verify=sim.ca_bundle, timeout=10)
+
+
+def _send_unnotified(stack: Stack, references: list[dict[str, str]]) -> None:
+    """One change message of several references, as the webhook's group commit writes it."""
+    from shared.storage.clients import queue_client
+    from shared.storage.queues import references_message
+
+    queue_client(stack.settings.storage_connection, "hc-changes").send_message(references_message(references))
+
+
+def test_several_changes_of_one_mailbox_are_applied_together(stack: Stack) -> None:
+    user, sim, tenant = enabled(stack), stack.sim, stack.demo.tenant_id
+    requests.post(f"{sim.url}/_sim/faults/notifications", json={"drop": 1.0}, verify=sim.ca_bundle, timeout=10)
+    try:
+        plain = [outlook(stack, user, subject=f"Together {i}", start=when(2 * i), end=when(2 * i + 1))
+                 for i in range(4)]
+        series = outlook(stack, user, subject="Series", start=when(10), end=when(11), recurrence={
+            "pattern": {"type": "daily", "interval": 1},
+            "range": {"type": "numbered", "startDate": TOMORROW.date().isoformat(), "numberOfOccurrences": 2}})
+        gone = outlook(stack, user, subject="Gone")
+        sim.app.store.delete_event(user.id, gone)
+        time.sleep(0.3)
+    finally:
+        requests.post(f"{sim.url}/_sim/faults/clear", verify=sim.ca_bundle, timeout=10)
+    ids = [*plain, plain[0], series, gone]
+    before_http, before_get = sim.app.faults.http_requests, sim.app.faults.by_method.get("GET", 0)
+    _send_unnotified(stack, [{"tenant_id": tenant, "mailbox_id": user.id, "event_id": event_id,
+                              "change_type": "created"} for event_id in ids])
+    expected = sorted([f"Together {i}" for i in range(4)] + ["Series", "Series"])
+    assert eventually(lambda: sorted(r.subject for r in stored(stack, user)) == expected)
+    time.sleep(0.5)
+    assert sim.app.faults.by_method.get("GET", 0) - before_get == 7
+    assert sim.app.faults.http_requests - before_http == 2
+    assert stack.stores.meetings.event_index(tenant, user.id, gone) is None
+
+
+def test_changes_applied_together_that_fail_are_left_to_one_at_a_time(stack: Stack, caplog) -> None:
+    """Throttled beyond the $batch's own retries, both GETs are left to the one-at-a-time path, which
+    retries them again and stores them."""
+    caplog.set_level(logging.INFO, logger="hybridcalendar.sync")
+    user, sim, tenant = enabled(stack), stack.sim, stack.demo.tenant_id
+    requests.post(f"{sim.url}/_sim/faults/notifications", json={"drop": 1.0}, verify=sim.ca_bundle, timeout=10)
+    try:
+        first, second = (outlook(stack, user, subject=name, start=when(h), end=when(h + 1))
+                         for name, h in (("First", 0), ("Second", 2)))
+        time.sleep(0.3)
+    finally:
+        requests.post(f"{sim.url}/_sim/faults/clear", verify=sim.ca_bundle, timeout=10)
+    requests.post(f"{sim.url}/_sim/faults/throttle", json={"mailbox": user.id, "retryAfter": "0", "count": 12},
+                  verify=sim.ca_bundle, timeout=10)
+    try:
+        _send_unnotified(stack, [{"tenant_id": tenant, "mailbox_id": user.id, "event_id": event_id,
+                                  "change_type": "updated"} for event_id in (first, second)])
+        assert eventually(lambda: sorted(r.subject for r in stored(stack, user)) == ["First", "Second"], timeout=40)
+        assert any("0 references together {}, 2 left" in r.getMessage() for r in caplog.records)
     finally:
         requests.post(f"{sim.url}/_sim/faults/clear", verify=sim.ca_bundle, timeout=10)
 

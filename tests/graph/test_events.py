@@ -189,3 +189,20 @@ def test_unknown_mailbox_and_bad_bodies(sim: GraphSim, client: GraphClient, demo
         client.create_event(demo.tenant_id, organizer.id, invite() | {"colour": "red"})
     with pytest.raises(ValidationError, match="400 ErrorInvalidRequest"):
         client.create_event(demo.tenant_id, organizer.id, {"subject": "no times"})
+
+
+def test_several_events_of_a_mailbox_in_one_batch(sim: GraphSim, client: GraphClient, demo: Demo) -> None:
+    organizer = new_user(sim, demo)
+    body = {"contentType": "html", "content": "<p>Agenda &amp; notes</p>"}
+    zoned = {"start": at(9, "W. Europe Standard Time"), "end": at(10, "W. Europe Standard Time"), "body": body}
+    made = [client.create_event(demo.tenant_id, organizer.id, invite(subject=f"Batch {i}") | zoned)["id"]
+            for i in range(22)]
+    gone = made.pop()
+    client.delete_event(demo.tenant_id, organizer.id, gone)
+    before = sim.app.faults.http_requests
+    got = client.get_events(demo.tenant_id, organizer.id, [*made, gone], select=["subject", "start", "body"])
+    assert sim.app.faults.http_requests - before == 2, "22 items: two $batch calls of at most 20"
+    assert [got[i]["subject"] for i in made] == [f"Batch {i}" for i in range(21)]
+    assert got[made[0]]["start"] == {"dateTime": "2026-12-07T08:00:00.0000000", "timeZone": "UTC"}
+    assert got[made[0]]["body"]["contentType"] == "html"
+    assert isinstance(got[gone], NotFoundError) and not isinstance(got[gone], MailboxNotFoundError)

@@ -145,3 +145,65 @@ def test_pages_read_only_what_they_return_with_one_request_each(stores: Stores) 
     assert [r for _, r in first + rest] == series
     assert [key for key, _ in first] == sorted(key for key, _ in first)
     assert stores.meetings.page_meetings(tenant, mailbox, after=rest[-1][0], **window) == []
+
+
+def test_index_rows_of_many_events_in_one_query_per_fourteen(stores: Stores) -> None:
+    from shared.storage.clients import table_requests
+
+    tenant, mailbox, _ = ids()
+    events = [f"AAMk{new_id()}" for _ in range(20)]
+    for number, event in enumerate(events[:15]):
+        stores.meetings.replace_event(tenant, mailbox, event, [occurrence(event, number % 7)], change_key=f"ck{number}",
+                                      last_modified=EDITED)
+    before = table_requests()
+    indexes = stores.meetings.event_indexes(tenant, mailbox, events)
+    assert table_requests() - before == 2
+    assert [indexes[e]["ChangeKey"] if indexes[e] else None for e in events] == \
+        [f"ck{n}" for n in range(15)] + [None] * 5
+
+
+def test_events_replaced_together_share_transactions_and_keep_every_rule(stores: Stores) -> None:
+    from shared.storage.clients import table_requests
+    from shared.storage.meetings import EventRows
+
+    tenant, mailbox, _ = ids()
+    held, moved, new, outside = (f"AAMk{new_id()}" for _ in range(4))
+    stores.meetings.replace_event(tenant, mailbox, held, [occurrence(held, 0)], change_key="h1", last_modified=EDITED)
+    stores.meetings.replace_event(tenant, mailbox, moved, [occurrence(moved, 1)], change_key="m1", last_modified=EDITED)
+    stores.meetings.replace_event(tenant, mailbox, outside, [occurrence(outside, 2)], change_key="o1",
+                                  last_modified=EDITED)
+    indexes = stores.meetings.event_indexes(tenant, mailbox, [held, moved, new, outside])
+    later = EDITED + timedelta(minutes=5)
+    many = [EventRows(event, (occurrence(f"bulk{event}", 3),), "b1", later) for event in
+            (f"AAMk{new_id()}" for _ in range(60))]
+    before = table_requests()
+    outcomes = stores.meetings.replace_events(tenant, mailbox, [
+        EventRows(held, (occurrence(held, 0, subject="Older"),), "h0", EDITED - timedelta(days=1), indexes[held]),
+        EventRows(moved, (occurrence(moved, 4, subject="Moved"),), "m2", later, indexes[moved]),
+        EventRows(new, (occurrence(new, 5),), "n1", later, None),
+        EventRows(outside, (), "o2", later, indexes[outside]), *many])
+    assert outcomes == {held: "stale", moved: "stored", new: "stored", outside: "stored"} | {
+        e.event_id: "stored" for e in many}
+    assert table_requests() - before == 2 + 2, "the event now outside: read + delete; 125 operations: 2 transactions"
+    listed = stores.meetings.list_meetings(tenant, mailbox, start=T0 - timedelta(days=1), end=T0 + timedelta(days=7))
+    assert [(r.event_id, r.subject) for r in listed if not r.event_id.startswith("bulk")] == [
+        (f"{held}-occ-0", "Weekly sync"), (f"{moved}-occ-4", "Moved"), (f"{new}-occ-5", "Weekly sync")]
+    assert stores.meetings.event_index(tenant, mailbox, outside) is None
+
+
+def test_a_refused_transaction_reports_its_events_as_conflicts(stores: Stores) -> None:
+    from shared.storage.meetings import EventRows
+
+    tenant, mailbox, _ = ids()
+    raced, other = f"AAMk{new_id()}", f"AAMk{new_id()}"
+    stores.meetings.replace_event(tenant, mailbox, raced, [occurrence(raced, 0)], change_key="r1", last_modified=EDITED)
+    read = stores.meetings.event_index(tenant, mailbox, raced)
+    stores.meetings.replace_event(tenant, mailbox, raced, [occurrence(raced, 1)], change_key="r2",
+                                  last_modified=EDITED + timedelta(minutes=1))
+    later = EDITED + timedelta(minutes=2)
+    outcomes = stores.meetings.replace_events(tenant, mailbox, [
+        EventRows(raced, (occurrence(raced, 2),), "r3", later, read), EventRows(other, (occurrence(other, 3),), "x1",
+                                                                            later, None)])
+    assert outcomes == {raced: "conflict", other: "conflict"}
+    assert stores.meetings.held_change_key(tenant, mailbox, raced) == "r2"
+    assert stores.meetings.event_index(tenant, mailbox, other) is None

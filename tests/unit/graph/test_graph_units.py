@@ -180,3 +180,25 @@ def test_graph_times_must_carry_a_zone() -> None:
         "2026-01-02T02:04:05.678Z"
     with pytest.raises(ValueError, match="timezone-aware"):
         graph_time(datetime(2026, 1, 2))
+
+
+def test_events_fetched_in_a_batch_carry_their_own_prefer_header() -> None:
+    """Inner requests of a $batch do not inherit the outer request's headers (graph.md §6)."""
+    from shared.graph.batch import BatchResult
+    from shared.graph.client import GraphClient
+
+    class Recording(GraphClient):
+        def batch(self, tenant_id: str, requests, *, mailbox: str | None = None) -> dict:
+            self.seen = (list(requests), mailbox)
+            return {r.id: BatchResult(r.id, 200, {"id": r.url}, {}) if r.id == "0" else
+                    BatchResult(r.id, 404, None, {}, errors.NotFoundError("gone")) for r in requests}
+
+    client = Recording(auth=None, transport=None)  # type: ignore[arg-type]
+    got = client.get_events("t", "m@contoso.example", ["AAMk/1=", "AAMk2"], select=["subject", "start"])
+    requests, mailbox = client.seen
+    assert [r.url for r in requests] == ["/users/m@contoso.example/events/AAMk%2F1%3D?$select=subject,start",
+                                         "/users/m@contoso.example/events/AAMk2?$select=subject,start"]
+    assert requests[0].headers == {"Prefer": 'IdType="ImmutableId", outlook.timezone="UTC", '
+                                             'outlook.body-content-type="html"'}
+    assert mailbox == "m@contoso.example"
+    assert got["AAMk/1="] == {"id": requests[0].url} and isinstance(got["AAMk2"], errors.NotFoundError)
