@@ -217,7 +217,8 @@ def _is_app(candidate: Candidate) -> bool:
 
 
 def _address_candidates(stream: str, source: Source) -> list[Candidate]:
-    headings = [m.end() for m in _VTC_HEADING.finditer(stream)][:MAX_EXAMINED] if "ideo" in stream else []
+    worth_looking = "ideo" in stream or "IDEO" in stream
+    headings = [m.end() for m in _VTC_HEADING.finditer(stream)][:MAX_EXAMINED] if worth_looking else []
     found: list[Candidate] = []
     for examined, at in enumerate(_DOMAIN_AFTER_AT.finditer(stream)):
         if len(found) >= MAX_ADDRESSES or examined >= MAX_EXAMINED:

@@ -307,6 +307,8 @@ SIP_CASES = [
          sip="1234567@sip.lifesizecloud.com"),
     Case("address in a VTC section", body="Join with a video conferencing device\ncontoso@video.contoso.com\n"
          "Video Conference ID: 1174470025", body_type="text", provider="teams", sip="contoso@video.contoso.com"),
+    Case("address in a VTC section with an upper-case heading", body="JOIN WITH A VIDEO CONFERENCING DEVICE\n"
+         "boardroom@vtc.contoso.com", body_type="text", provider="teams", sip="boardroom@vtc.contoso.com"),
     Case("address inside a URL query is not a video address", body=linked("https://www.example.com/?u=123@contoso.com")),
     Case("location address beats body address", location="sip:boardroom@contoso.com",
          body="SIP: 84512345678@zoomcrc.com", body_type="text", provider="sip", sip="boardroom@contoso.com"),
