@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from shared.errors import (ConflictError, HybridCalendarError, MailboxNotFoundError, NotFoundError,
                            ResyncRequiredError)
@@ -64,14 +64,23 @@ class SyncOptions:
         return f"{self.public_base_url}/api/graph/lifecycle"
 
 
+Claim = tuple[str, str, str, str]
+"""(tenant, mailbox, event id, changeKey): one version of an event being fetched by this process."""
+
+
+class _Wanted(NamedTuple):
+    claim: Claim
+    index: Any
+
+
 @dataclass
 class _Together:
-    """One :meth:`SyncEngine.apply_changes` call: the events claimed (id -> (claim, index row)), what was
-    applied, and the references left for one-at-a-time processing."""
+    """One :meth:`SyncEngine.apply_changes` call: the events to fetch (with their claim and index row as
+    read), what was applied, and the references left for one-at-a-time processing."""
 
     tenant: str
     mailbox: str
-    wanted: dict[str, tuple[tuple[str, str, str, str], Any]] = field(default_factory=dict)
+    wanted: dict[str, _Wanted] = field(default_factory=dict)
     outcomes: list[str] = field(default_factory=list)
     left: list[Mapping[str, str]] = field(default_factory=list)
     done: set[str] = field(default_factory=set)
@@ -82,7 +91,7 @@ class _Together:
 
     def leave(self, event_id: str) -> None:
         """Hand the event to :meth:`SyncEngine.apply_change` with the changeKey it was claimed for."""
-        change_key = self.wanted[event_id][0][3]
+        change_key = self.wanted[event_id].claim[3]
         self.left.append({"tenant_id": self.tenant, "mailbox_id": self.mailbox, "event_id": event_id}
                          | ({"change_key": change_key} if change_key else {}))
 
@@ -95,7 +104,7 @@ class SyncEngine:
         self.stores, self.graph, self.options, self.now = stores, graph, options, now
         self.scheduler = scheduler
         self._noted: dict[tuple[str, str], datetime] = {}
-        self._claims: dict[tuple[str, str, str, str], datetime] = {}
+        self._claims: dict[Claim, datetime] = {}
         self._writes: dict[tuple[str, str, str], threading.Event] = {}
         self._lock = threading.Lock()
 
@@ -268,7 +277,7 @@ class SyncEngine:
             self._fetch_and_store_all(run)
         finally:
             for event_id in run.wanted.keys() - run.done:
-                self._claims.pop(run.wanted[event_id][0], None)
+                self._claims.pop(run.wanted[event_id].claim, None)
         return run.outcomes, run.left
 
     def _claim_unheld(self, run: _Together, latest: Mapping[str, Mapping[str, str]]) -> None:
@@ -282,7 +291,7 @@ class SyncEngine:
             elif change_key and not self._claim(claim):
                 run.outcomes.append("duplicate")
             else:
-                run.wanted[event_id] = (claim, index)
+                run.wanted[event_id] = _Wanted(claim, index)
 
     def _fetch_and_store_all(self, run: _Together) -> None:
         """GET the wanted events in ``$batch``; plain single events are written together, the rest one by one.
@@ -297,7 +306,7 @@ class SyncEngine:
             elif isinstance(result, HybridCalendarError):
                 run.leave(event_id)
             elif self._is_plain(event_id, result):
-                plain.append(self._event_rows(event_id, result, run.wanted[event_id][1]))
+                plain.append(self._event_rows(event_id, result, run.wanted[event_id].index))
             else:
                 self._store_alone(run, event_id, result)
         for event_id, outcome in self.stores.meetings.replace_events(run.tenant, run.mailbox, plain).items():
@@ -309,7 +318,7 @@ class SyncEngine:
     def _store_alone(self, run: _Together, event_id: str, event: dict[str, Any]) -> None:
         """A series, a moved id or an event to schedule: written on its own, as :meth:`apply_change` would."""
         try:
-            outcome = self._store_fetched(run.tenant, run.mailbox, event_id, event, run.wanted[event_id][1])
+            outcome = self._store_fetched(run.tenant, run.mailbox, event_id, event, run.wanted[event_id].index)
         except HybridCalendarError:
             run.leave(event_id)
             return
@@ -336,7 +345,7 @@ class SyncEngine:
         if self.scheduler is not None:
             self.scheduler.forget(tenant, mailbox, event_id)
 
-    def _claim(self, key: tuple[str, str, str, str]) -> bool:
+    def _claim(self, key: Claim) -> bool:
         """First worker of this process to see this change version? Duplicates that arrive together
         (Graph sends them within moments) are then dropped without a GET; later ones meet the held key."""
         now = self.now()
