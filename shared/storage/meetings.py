@@ -50,7 +50,6 @@ class MeetingRecord:
     is_cancelled: bool = False
 
 
-
 @dataclass(frozen=True)
 class EventRows:
     """What :meth:`MeetingRepository.replace_events` writes for one event: its occurrences in the window,
