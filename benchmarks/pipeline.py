@@ -128,7 +128,7 @@ class Pipeline:
         request each quarter second, for the change queue to be empty; only then are the awaited index rows
         read, one query per mailbox (at most 14 keys each), until every one is found."""
         from shared.storage.clients import queue_client
-        from shared.storage.meetings import FILTER_KEYS, index_key, partition_of
+        from shared.storage.meetings import FILTER_KEYS, index_key, partition_of, rows_filter
 
         changes = queue_client(os.environ["AzureWebJobsStorage"], "hc-changes")
         awaited = {(mailbox, index_key(event_id)): (mailbox, event_id) for mailbox, event_id in created}
@@ -139,12 +139,10 @@ class Pipeline:
             if changes.get_queue_properties().approximate_message_count:
                 continue
             for mailbox in sorted({m for m, _ in awaited}):
-                keys = [k for m, k in awaited if m == mailbox][:FILTER_KEYS]
-                names = {f"k{i}": key for i, key in enumerate(keys)}
-                condition = " or ".join(f"RowKey eq @{name}" for name in names)
-                rows = self.stores.meetings.table.client.query_entities(
-                    f"PartitionKey eq @p and ( {condition} )", select=["RowKey", "Timestamp"],
-                    parameters={"p": partition_of(self.tenant, mailbox)} | names)
+                query, parameters = rows_filter(partition_of(self.tenant, mailbox),
+                                                [k for m, k in awaited if m == mailbox][:FILTER_KEYS])
+                rows = self.stores.meetings.table.client.query_entities(query, parameters=parameters,
+                                                                        select=["RowKey", "Timestamp"])
                 for row in rows:
                     seen[awaited.pop((mailbox, row["RowKey"]))] = row.metadata["timestamp"].timestamp()
         if awaited:

@@ -66,6 +66,13 @@ def partition_of(tenant_id: str, mailbox_id: str) -> str:
     return f"{tenant_id}|{mailbox_id}"
 
 
+def rows_filter(partition: str, row_keys: list[str]) -> tuple[str, dict[str, str]]:
+    """A ``$filter`` and its parameters for some rows of one partition (at most ``FILTER_KEYS`` of them)."""
+    names = {f"k{i}": key for i, key in enumerate(row_keys)}
+    condition = " or ".join(f"RowKey eq @{name}" for name in names)
+    return f"PartitionKey eq @p and ( {condition} )", {"p": partition} | names
+
+
 def _row_key(record: MeetingRecord) -> str:
     return f"m|{_utc(record.start).strftime(_TIME)}|{digest(record.event_id)[:32]}"
 
@@ -110,10 +117,8 @@ class MeetingRepository:
         found: dict[str, Entity | None] = dict.fromkeys(by_key.values())
         keys = list(by_key)
         for start in range(0, len(keys), FILTER_KEYS):
-            chunk = {f"k{i}": key for i, key in enumerate(keys[start:start + FILTER_KEYS])}
-            condition = " or ".join(f"RowKey eq @{name}" for name in chunk)
-            parameters = {"p": partition_of(tenant_id, mailbox_id)} | chunk
-            for row in self.table.query(f"PartitionKey eq @p and ( {condition} )", parameters=parameters):
+            query, parameters = rows_filter(partition_of(tenant_id, mailbox_id), keys[start:start + FILTER_KEYS])
+            for row in self.table.query(query, parameters=parameters):
                 found[by_key[row["RowKey"]]] = row
         return found
 
