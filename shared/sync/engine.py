@@ -5,7 +5,9 @@ Graph delivers at least once, out of order and with duplicates, and queues redel
 
 * A change whose ``changeKey`` we already hold costs no Graph call; otherwise one GET of the
   event (plus its ``instances`` in the window for a series). Rows are replaced per event in
-  entity group transactions, and an older delivery never overwrites newer data.
+  entity group transactions, and an older delivery never overwrites newer data. Several
+  changes of one mailbox (one queue message) share one index query, one ``$batch`` of GETs and
+  their transactions (``apply_changes``).
 * Subscriptions are renewed in ``$batch`` (about N/20 requests for N subscriptions); one Graph
   no longer knows (404) is recreated and the mailbox caught up by delta.
 * Catch-up is a calendarView delta round over the window. A round from scratch (initial,
