@@ -5,7 +5,8 @@ Everything runs here: the stand-in in its own process, Azurite, and the dev host
 delta), then bursts of new events are made through Graph and timed from creation to stored row.
 
 Reported (issue 6): changes/s end to end; Graph GETs per distinct change, without and with every
-notification delivered three times; notification-to-stored latency p50/p99; webhook
+notification delivered three times; notification-to-stored latency p50/p99; key-provider calls
+(from each host's ``/api/health``) while enabling and during the burst; webhook
 acknowledgement p99 under a burst of 1,000 notifications; Graph requests to renew N subscriptions;
 keyword scheduling (issue 8): creation of an ``@webex`` event to its patched invite, p50/p99, and
 platform creates, PATCHes and Graph requests per keyword event.
@@ -35,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 import requests  # noqa: E402
 
 from local.graphsim.demo import Demo  # noqa: E402
-from benchmarks.stack import cpu_seconds, on_local_stack, report  # noqa: E402
+from benchmarks.stack import cpu_seconds, key_provider_calls, on_local_stack, report  # noqa: E402
 
 MAILBOXES = int(os.environ.get("PIPELINE_MAILBOXES", "20"))
 EVENTS = int(os.environ.get("PIPELINE_EVENTS", "300"))
@@ -226,10 +227,13 @@ class Pipeline:
 def run(host_url: str, sim_url: str, ca: str) -> list[str]:
     pipe = Pipeline(host_url, sim_url, ca)
     seeded = pipe.seed()
+    keys_at_start = key_provider_calls()
     enabled = pipe.enable()
+    keys_enabled = key_provider_calls()
     before = cpu_seconds()
     plain = pipe.burst("Plain")
     plain_cpu = _spent(before, cpu_seconds(), plain["changes"])
+    keys_burst = key_provider_calls() - keys_enabled
     requests.post(f"{sim_url}/_sim/faults/notifications", json={"duplicate": 1.0, "copies": 3}, verify=ca, timeout=10)
     triple = pipe.burst("Triple")
     requests.post(f"{sim_url}/_sim/faults/clear", verify=ca, timeout=10)
@@ -257,6 +261,9 @@ def run(host_url: str, sim_url: str, ca: str) -> list[str]:
         f"CPU per change, ms (end-to-end burst): {_shown(plain_cpu)}; at most "
         f"{_ceiling(plain_cpu)} changes/s on this machine's {os.cpu_count()} cores if every one were busy",
         f"notification-to-stored latency: p50 {plain['p50'] * 1000:.0f} ms, p99 {plain['p99'] * 1000:.0f} ms",
+        f"key-provider calls (wraps + unwraps, front and worker): {keys_enabled - keys_at_start} while enabling "
+        f"{MAILBOXES} mailboxes ({MAILBOXES * EVENTS} events, one tenant), {keys_burst} for the burst's "
+        f"{plain['changes']} changes (one per tenant and process and data-key cache lifetime, never per row)",
         f"Graph GETs per change: {per_change:.2f} (target <= 1.0): {'PASS' if verdict['gets'] else 'FAIL'}",
         f"with every notification delivered 3 times: {triple['gets']} GETs for {triple['changes']} changes and "
         f"{triple['deliveries']} deliveries = {per_delivery:.2f} per delivery (target <= 0.4): "

@@ -25,6 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 PROCESSES: dict[str, int] = {"benchmark": os.getpid()}
 """The stack's processes by role (filled by ``on_local_stack``), for :func:`cpu_seconds`."""
+HOSTS: dict[str, str] = {}
+"""The app's host processes by role and their URLs (filled by ``on_local_stack``), for :func:`key_provider_calls`."""
+MASTER_KEY = "benchmark-master-key-00000001"
 
 
 def cpu_seconds() -> dict[str, float]:
@@ -38,6 +41,22 @@ def cpu_seconds() -> dict[str, float]:
             continue
         used[role] = (int(fields[11]) + int(fields[12])) / ticks
     return used
+
+
+def key_provider_calls() -> int:
+    """Key-provider calls (wraps and unwraps) every host of the app has made so far, from its ``/api/health``.
+
+    The worker serves no HTTP function (they are disabled there), so it is asked with the master
+    key, as an admin can ask a disabled function in Azure.
+    """
+    import requests
+
+    total = 0
+    for url in HOSTS.values():
+        answer = requests.get(f"{url}/api/health", headers={"x-functions-key": MASTER_KEY}, timeout=30)
+        check = answer.json()["checks"]["key_provider"]
+        total += int(check.get("keyWraps", 0)) + int(check.get("keyUnwraps", 0))
+    return total
 
 
 def on_local_stack(run: Callable[[str, str, str], list[str]], *, function_key: str,
@@ -57,11 +76,13 @@ def on_local_stack(run: Callable[[str, str, str], list[str]], *, function_key: s
             os.environ.update({"AzureWebJobsStorage": azurite.connection_string, "HC_LOCAL_PORT": str(port),
                                "HC_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "HC_GRAPH_BASE_URL": sim_url,
                                "HC_GRAPH_CA_BUNDLE": ca, "HC_LOCAL_KEY_FILE": str(work / "kek.json"),
-                               "HC_FUNCTION_KEY": function_key, "HC_LOG_LEVEL": "WARNING"})
+                               "HC_FUNCTION_KEY": function_key, "HC_MASTER_KEY": MASTER_KEY,
+                               "HC_LOG_LEVEL": "WARNING"})
             if host_process:
                 with front_and_worker_hosts(port) as url:
                     return run(url, sim_url, ca)
             with DevHost(get_settings()) as host:
+                HOSTS["host"] = host.url
                 return run(host.url, sim_url, ca)
     finally:
         process.terminate()
@@ -92,6 +113,7 @@ def _host_process(port: int, settings: dict[str, str], *, role: str, timeout: fl
     process = subprocess.Popen([sys.executable, "-m", "local.host"], cwd=ROOT, stdout=subprocess.DEVNULL,
                                env=dict(os.environ) | settings | {"HC_LOCAL_PORT": str(port)})
     PROCESSES[role] = process.pid
+    HOSTS[role] = url
     try:
         deadline = time.monotonic() + timeout
         while True:

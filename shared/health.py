@@ -22,9 +22,9 @@ from shared.crypto.factory import build_key_provider
 from shared.crypto.providers import KeyProvider
 from shared.storage.clients import queue_service, table_service
 
-Check = Callable[[Settings], "str | Mapping[str, Any] | None"]
-"""Raises when the dependency is unusable; may return a short, non-secret note (e.g. which provider)
-or figures to report (counts and times, never ids or personal data)."""
+Check = Callable[[Settings], "str | Mapping[str, Any] | tuple[str, Mapping[str, Any]] | None"]
+"""Raises when the dependency is unusable; may return a short, non-secret note (e.g. which provider),
+figures to report (counts and times, never ids or personal data), or both as (note, figures)."""
 QUEUES = ("hc-changes", "hc-lifecycle", "hc-jobs")
 
 
@@ -69,17 +69,28 @@ def check_storage(settings: Settings) -> None:
     next(iter(queue_service(settings.storage_connection, timeout=timeout).list_queues(results_per_page=1)), None)
 
 
-def check_key_provider(settings: Settings) -> str:
-    """The KEK is usable (local file readable, Key Vault or KMS key enabled); names the provider.
+def check_key_provider(settings: Settings) -> tuple[str, Mapping[str, int]]:
+    """The KEK is usable (local file readable, Key Vault or KMS key enabled); names the provider, and
+    counts the wrap and unwrap calls this instance has made for data keys since it started.
 
-    Providers are kept per configuration, so probes reuse one credential and connection pool.
+    Providers are kept per configuration, so probes reuse one credential and connection pool; the
+    probe's own calls are not counted. The calls scale with tenants and key rotations, not with
+    rows: a count that keeps climbing means the data-key cache is not doing its work.
     """
     identity = (settings.key_provider, str(local_key_path(settings)), settings.keyvault_key_id,
                 settings.aws_kms_key_id, settings.aws_region)
     if identity not in _PROVIDERS:
         _PROVIDERS[identity] = build_key_provider(settings)
     _PROVIDERS[identity].check()
-    return settings.key_provider
+    return settings.key_provider, key_provider_calls()
+
+
+def key_provider_calls() -> Mapping[str, int]:
+    """``keyWraps`` and ``keyUnwraps`` of this process's key ring (zero if nothing has needed it yet)."""
+    from shared.storage.stores import get_stores
+
+    calls = get_stores().keyring.providers.calls() if get_stores.cache_info().currsize else {"wraps": 0, "unwraps": 0}
+    return {"keyWraps": calls["wraps"], "keyUnwraps": calls["unwraps"]}
 
 
 _PROVIDERS: dict[tuple[str, ...], KeyProvider] = {}
@@ -142,9 +153,16 @@ def _run(name: str, check: Check, settings: Settings) -> CheckResult:
         note = check(settings)
     except Exception as exc:  # any failure makes the dependency unhealthy; the class name says which
         return CheckResult(name, False, f"unavailable ({type(exc).__name__})", _ms(started))
-    if isinstance(note, Mapping):
-        return CheckResult(name, True, "ok", _ms(started), note)
-    return CheckResult(name, True, f"ok ({note})" if note else "ok", _ms(started))
+    note, facts = _note_and_facts(note)
+    return CheckResult(name, True, f"ok ({note})" if note else "ok", _ms(started), facts)
+
+
+def _note_and_facts(returned: Any) -> tuple[str | None, Mapping[str, Any]]:
+    if isinstance(returned, tuple):
+        return returned
+    if isinstance(returned, Mapping):
+        return None, returned
+    return returned, {}
 
 
 def _ms(started: float) -> float:

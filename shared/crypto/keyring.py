@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from shared.crypto.envelope import KEY_BYTES, DataKey
-from shared.crypto.providers import KeyProvider, WrappedKey
+from shared.crypto.providers import CountingKeyProvider, KeyProvider, WrappedKey
 from shared.errors import ConflictError, KeyUnavailableError
 from shared.timezones import utcnow
 
@@ -82,10 +82,15 @@ class KeyProviders:
 
     def __init__(self, default: KeyProvider, *, factories: Mapping[str, Callable[[str], KeyProvider]] | None = None,
                  tenant_kek: Callable[[str], tuple[str, str] | None] = lambda tenant_id: None) -> None:
-        self.default = default
+        self.default: KeyProvider = CountingKeyProvider(default)
         self._factories = dict(factories or {})
         self._tenant_kek = tenant_kek
-        self._built: dict[tuple[str, str], KeyProvider] = {(default.name, default.key_id): default}
+        self._built: dict[tuple[str, str], KeyProvider] = {(default.name, default.key_id): self.default}
+
+    def calls(self) -> dict[str, int]:
+        """Wrap and unwrap calls made through every provider so far: what Key Vault and KMS bill and throttle."""
+        counted = [p for p in list(self._built.values()) if isinstance(p, CountingKeyProvider)]
+        return {"wraps": sum(p.wraps for p in counted), "unwraps": sum(p.unwraps for p in counted)}
 
     def for_tenant(self, tenant_id: str) -> KeyProvider:
         named = self._tenant_kek(tenant_id)
@@ -104,7 +109,7 @@ class KeyProviders:
         if (name, key_id) not in self._built:
             if name not in self._factories:
                 raise KeyUnavailableError(f"key provider {name!r} is not configured in this deployment")
-            self._built[(name, key_id)] = self._factories[name](key_id)
+            self._built[(name, key_id)] = CountingKeyProvider(self._factories[name](key_id))
         return self._built[(name, key_id)]
 
 

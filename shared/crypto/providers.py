@@ -21,6 +21,7 @@ import base64
 import json
 import os
 import secrets
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -67,17 +68,21 @@ class CountingKeyProvider:
     def __init__(self, inner: KeyProvider) -> None:
         self.inner, self.name, self.key_id = inner, inner.name, inner.key_id
         self.wraps = self.unwraps = 0
+        self._lock = threading.Lock()
 
     def wrap_key(self, key: bytes, *, tenant_id: str) -> WrappedKey:
-        self.wraps += 1
+        with self._lock:
+            self.wraps += 1
         return self.inner.wrap_key(key, tenant_id=tenant_id)
 
     def unwrap_key(self, wrapped: WrappedKey, *, tenant_id: str) -> bytes:
-        self.unwraps += 1
+        with self._lock:
+            self.unwraps += 1
         return self.inner.unwrap_key(wrapped, tenant_id=tenant_id)
 
     def check(self) -> None:
         self.inner.check()
+
 
 def _b64u(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")

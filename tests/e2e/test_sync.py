@@ -229,6 +229,23 @@ def test_changes_applied_together_that_fail_are_left_to_one_at_a_time(stack: Sta
         requests.post(f"{sim.url}/_sim/faults/clear", verify=sim.ca_bundle, timeout=10)
 
 
+def test_health_counts_key_provider_calls_per_tenant_not_per_row(stack: Stack) -> None:
+    user = enabled(stack)
+
+    def calls() -> tuple[int, int]:
+        check = requests.get(f"{stack.url}/api/health", timeout=10).json()["checks"]["key_provider"]
+        return check["keyWraps"], check["keyUnwraps"]
+
+    outlook(stack, user, subject="First")
+    assert eventually(lambda: len(stored(stack, user)) == 1)
+    before = calls()
+    for i in range(5):
+        outlook(stack, user, subject=f"More {i}", start=when(2 * i + 2), end=when(2 * i + 3))
+    assert eventually(lambda: len(stored(stack, user)) == 6)
+    assert sum(before) >= 1, "the tenant's data key was wrapped or unwrapped once in this process"
+    assert calls() == before, "five more sealed rows of the same tenant need no key-provider call"
+
+
 def test_a_subscription_removed_by_graph_is_recreated(stack: Stack) -> None:
     user = enabled(stack)
     old = stack.stores.mailboxes.get(stack.demo.tenant_id, user.id).subscription_id
