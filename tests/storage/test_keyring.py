@@ -50,6 +50,8 @@ def test_key_provider_calls_scale_with_tenants_not_rows(make_stores: Make, setti
     reader = make_stores(provider=reader_counting)
     assert all(reader.mailboxes.get(t, m).address for t, m in rows)
     assert (reader_counting.wraps, reader_counting.unwraps) == (0, 3)
+    assert (writer.keyring.providers.calls(), reader.keyring.providers.calls()) == (
+        {"wraps": 3, "unwraps": 0}, {"wraps": 0, "unwraps": 3}), "what /api/health reports for each process"
 
 
 def test_cache_lifetime_is_bounded(make_stores: Make, settings) -> None:
