@@ -82,15 +82,15 @@ class KeyProviders:
 
     def __init__(self, default: KeyProvider, *, factories: Mapping[str, Callable[[str], KeyProvider]] | None = None,
                  tenant_kek: Callable[[str], tuple[str, str] | None] = lambda tenant_id: None) -> None:
-        self.default: KeyProvider = CountingKeyProvider(default)
+        self.default = CountingKeyProvider(default)
         self._factories = dict(factories or {})
         self._tenant_kek = tenant_kek
-        self._built: dict[tuple[str, str], KeyProvider] = {(default.name, default.key_id): self.default}
+        self._built: dict[tuple[str, str], CountingKeyProvider] = {(default.name, default.key_id): self.default}
 
     def calls(self) -> dict[str, int]:
         """Wrap and unwrap calls made through every provider so far: what Key Vault and KMS bill and throttle."""
-        counted = [p for p in list(self._built.values()) if isinstance(p, CountingKeyProvider)]
-        return {"wraps": sum(p.wraps for p in counted), "unwraps": sum(p.unwraps for p in counted)}
+        built = list(self._built.values())
+        return {"wraps": sum(p.wraps for p in built), "unwraps": sum(p.unwraps for p in built)}
 
     def for_tenant(self, tenant_id: str) -> KeyProvider:
         named = self._tenant_kek(tenant_id)
