@@ -108,7 +108,7 @@ def _resolved(raw: str, parts: tuple[str, str, str]) -> tuple[Unwrapped, tuple[s
     unwrapped = unwrap(raw, parts)
     if unwrapped.unresolved:
         return unwrapped, None
-    inner = parts if not unwrapped.wrappers else split_url(unwrapped.url)
+    inner = unwrapped.parts
     return unwrapped, classify(inner[1], inner[2]) if inner else None
 
 

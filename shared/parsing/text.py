@@ -76,7 +76,7 @@ def _worth_inlining(href: str) -> bool:
     if not is_wrapper_host(parts[1]):
         return True
     unwrapped = unwrap(href, parts)
-    target = split_url(unwrapped.url) if unwrapped.wrappers and not unwrapped.unresolved else None
+    target = unwrapped.parts if unwrapped.wrappers and not unwrapped.unresolved else None
     return target is None or could_matter(target[1], target[2])
 
 

@@ -16,8 +16,8 @@ import binascii
 import html
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 from urllib.parse import unquote
 
 from shared.parsing.catalogue import host_hints
@@ -27,13 +27,14 @@ _SPLIT = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://([^/?#\\]*)(.*)$", re.DOTALL)
 _STRICT_ENTITY = re.compile(r"&(?:amp|lt|gt|quot|apos|#\d{1,7}|#x[0-9a-fA-F]{1,6});")
 
 
-@dataclass(frozen=True)
-class Unwrapped:
-    """The innermost URL, the wrappers removed (outermost first), and an unresolvable wrapper if any."""
+class Unwrapped(NamedTuple):
+    """The innermost URL, the wrappers removed (outermost first), an unresolvable wrapper if any, and
+    ``split_url(url)``: the last layer already split it, and callers classify it next."""
 
     url: str
     wrappers: tuple[str, ...] = ()
     unresolved: str | None = None
+    parts: tuple[str, str, str] | None = None
 
 
 def split_url(url: str) -> tuple[str, str, str] | None:
@@ -176,14 +177,14 @@ def unwrap(url: str, parts: tuple[str, str, str] | None = None) -> Unwrapped:
     for layer in range(MAX_LAYERS):
         parts = parts if layer == 0 and parts is not None else split_url(url)
         wrapper = next((w for w in _wrappers_for_host(parts[1]) if w[2].match(parts[2])), None) if parts else None
-        if wrapper is None:
-            break
-        target = wrapper[3](parts[2]) if parts else None
+        if wrapper is None or parts is None:
+            return Unwrapped(url, tuple(layers), parts=parts)
+        target = wrapper[3](parts[2])
         if target is None:
-            return Unwrapped(url, tuple(layers), wrapper[0] if wrapper[0] == "mimecast" else None)
+            return Unwrapped(url, tuple(layers), wrapper[0] if wrapper[0] == "mimecast" else None, parts)
         layers.append(wrapper[0])
         url = target.strip()
-    return Unwrapped(url, tuple(layers))
+    return Unwrapped(url, tuple(layers), parts=split_url(url))
 
 
 def could_matter(host: str, rest: str) -> bool:
