@@ -22,6 +22,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509 import load_pem_x509_certificate
 
 
+VERIFIED_TOKENS = 4096
+
+
 def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
@@ -36,6 +39,7 @@ class SigningKeys:
 
     keys: list[tuple[str, Any]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    verified: dict[tuple[str, str], tuple[str, dict[str, Any]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.keys:
@@ -60,7 +64,27 @@ class SigningKeys:
         return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid, "typ": "JWT"})
 
     def verify(self, token: str, *, audience: str | list[str]) -> dict[str, Any]:
-        """Claims of a token this service signed; jwt.PyJWTError for anything else."""
+        """Claims of a token this service signed; jwt.PyJWTError for anything else.
+
+        Every request is checked, as Graph checks them, but a token's signature and audience are
+        verified once: a token seen before is checked again only for expiry and for its key still
+        being published. RS256 verification was a fifth of the stand-in's CPU under load, taken
+        from the app measured on the same cores.
+        """
+        seen = (token, repr(audience))
+        with self.lock:
+            kid, claims = self.verified.get(seen, ("", {}))
+            published = any(i == kid for i, _ in self.keys)
+        if published and claims.get("exp", 0) > time.time() >= claims.get("nbf", 0):
+            return dict(claims)
+        claims = self._verified(token, audience)
+        with self.lock:
+            if len(self.verified) >= VERIFIED_TOKENS:
+                self.verified.clear()
+            self.verified[seen] = (jwt.get_unverified_header(token)["kid"], claims)
+        return dict(claims)
+
+    def _verified(self, token: str, audience: str | list[str]) -> dict[str, Any]:
         kid = jwt.get_unverified_header(token).get("kid")
         with self.lock:
             key = next((k for i, k in self.keys if i == kid), None)
