@@ -55,7 +55,8 @@ class SigningKeys:
 
     def jwks(self) -> dict[str, Any]:
         with self.lock:
-            return {"keys": [{"kty": "RSA", "use": "sig", "kid": kid, "x5t": kid, "n": _int(k.public_key().public_numbers().n),
+            return {"keys": [{"kty": "RSA", "use": "sig", "kid": kid, "x5t": kid,
+                              "n": _int(k.public_key().public_numbers().n),
                               "e": _int(k.public_key().public_numbers().e)} for kid, k in self.keys]}
 
     def sign(self, claims: dict[str, Any]) -> str:
