@@ -78,21 +78,22 @@ class SigningKeys:
             published = any(i == kid for i, _ in self.keys)
         if published and claims.get("exp", 0) > time.time() >= claims.get("nbf", 0):
             return dict(claims)
-        claims = self._verified(token, audience)
+        kid, claims = self._verified(token, audience)
         with self.lock:
             if len(self.verified) >= VERIFIED_TOKENS:
                 self.verified.clear()
-            self.verified[seen] = (jwt.get_unverified_header(token)["kid"], claims)
+            self.verified[seen] = (kid, claims)
         return dict(claims)
 
-    def _verified(self, token: str, audience: str | list[str]) -> dict[str, Any]:
+    def _verified(self, token: str, audience: str | list[str]) -> tuple[str, dict[str, Any]]:
+        """(the signing key's kid, the claims) of a token whose signature, audience and times hold."""
         kid = jwt.get_unverified_header(token).get("kid")
         with self.lock:
             key = next((k for i, k in self.keys if i == kid), None)
         if key is None:
             raise jwt.InvalidTokenError("unknown signing key")
-        return jwt.decode(token, key.public_key(), algorithms=["RS256"], audience=audience,
-                          options={"verify_iss": False})
+        return kid, jwt.decode(token, key.public_key(), algorithms=["RS256"], audience=audience,
+                               options={"verify_iss": False})
 
 
 def client_info(user_id: str, tenant_id: str) -> str:
