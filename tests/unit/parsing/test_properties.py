@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import html
 import re
+from urllib.parse import quote
 
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from shared.parsing import extract_join_info
-from shared.parsing.urls import decode_entities
-from tests.unit.parsing.test_corpus import INVITE_CASES, JOIN_URLS, PROVIDER_CASES, RULE_CASES
+from shared.parsing.urls import MAX_LAYERS, decode_entities, split_url, unwrap
+from tests.unit.parsing.test_corpus import INVITE_CASES, JOIN_URLS, PROVIDER_CASES, RULE_CASES, SAFE
 
 URLS = [url for _, url in JOIN_URLS]
 PIECES = st.one_of(
@@ -71,3 +72,24 @@ def test_an_unrelated_signature_link_never_changes_the_winner(case, signature: s
     padding = html.escape(text) if case.body_type == "html" else text
     after = extract_join_info(case.location, case.body + "\n" + padding + signature.format(url=url), case.body_type)
     assert (after.provider, after.join_url) == (before.provider, before.join_url)
+
+
+WRAPPED = st.recursive(st.one_of(st.sampled_from(URLS), st.text(max_size=60)),
+                       lambda inner: inner.map(lambda url: SAFE.format(quote(url, safe=""))), max_leaves=4)
+
+
+def _nested(url: str, layers: int) -> str:
+    for _ in range(layers):
+        url = SAFE.format(quote(url, safe=""))
+    return url
+
+
+@SETTINGS
+@given(url=WRAPPED)
+@example(url=_nested("https://zoom.us/j/1234567890", MAX_LAYERS + 1))
+@example(url="https://protect-eu.mimecast.com/s/AbCdEf?domain=zoom.us")
+def test_unwrap_hands_back_the_innermost_url_split(url: str) -> None:
+    """Callers classify ``Unwrapped.parts`` instead of splitting the innermost URL again."""
+    unwrapped = unwrap(url)
+    assert unwrapped.parts == split_url(unwrapped.url)
+    assert unwrap(url, split_url(url)) == unwrapped
