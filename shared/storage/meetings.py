@@ -74,12 +74,17 @@ def rows_filter(partition: str, row_keys: list[str]) -> tuple[str, dict[str, str
 
 
 def _row_key(record: MeetingRecord) -> str:
-    return f"m|{_utc(record.start).strftime(_TIME)}|{digest(record.event_id)[:32]}"
+    return f"m|{_utc(record.start).strftime(_TIME)}|{_id_part(record.event_id)}"
+
+
+def _id_part(event_id: str) -> str:
+    """How an occurrence's row key (its last part) and an event's index key name the event."""
+    return digest(event_id)[:32]
 
 
 def index_key(event_id: str) -> str:
     """The RowKey of an event's index row."""
-    return f"e|{digest(event_id)[:32]}"
+    return f"e|{_id_part(event_id)}"
 
 
 def _utc(moment: datetime) -> datetime:
@@ -181,7 +186,8 @@ class MeetingRepository:
         return operations
 
     def delete_event(self, tenant_id: str, mailbox_id: str, event_id: str) -> int:
-        """Remove an event's rows and index (idempotent); the number of occurrence rows removed."""
+        """Remove an event's rows and index (idempotent); the number of occurrence rows removed, 0 when
+        no event is held under that id (an index row always lists at least one row)."""
         return self.delete_event_key(tenant_id, mailbox_id, index_key(event_id))
 
     def event_keys(self, tenant_id: str, mailbox_id: str) -> set[str]:
@@ -226,14 +232,34 @@ class MeetingRepository:
         """Delete occurrences that ended before ``cutoff`` and update their event indexes."""
         partition = partition_of(tenant_id, mailbox_id)
         query = "PartitionKey eq @p and RowKey ge 'm|' and RowKey lt @hi and EndUtc lt @cutoff"
-        rows = list(self.table.query(query, parameters={"p": partition, "hi": "m|" + _utc(cutoff).strftime(_TIME),
-                                                        "cutoff": _utc(cutoff)}, select=["RowKey", "EventKey"]))
+        rows = self.table.query(query, parameters={"p": partition, "hi": "m|" + _utc(cutoff).strftime(_TIME),
+                                                   "cutoff": _utc(cutoff)}, select=["RowKey", "EventKey"])
+        return self._remove_rows(partition, rows)
+
+    def delete_occurrences(self, tenant_id: str, mailbox_id: str, event_ids: Iterable[str]) -> int:
+        """Rows of occurrences known only by their own ids; the number of rows removed.
+
+        Delta reports a cancelled occurrence as ``@removed`` under the occurrence's id, and no index
+        row has that id (a series is indexed under its master). The row keys end with the id's digest,
+        so one key-only query of the mailbox's meeting rows finds them; they go as the purge removes
+        rows, their series' index updated over its etag.
+        """
+        wanted = {_id_part(event_id) for event_id in event_ids}
+        if not wanted:
+            return 0
+        partition = partition_of(tenant_id, mailbox_id)
+        rows = self.table.query("PartitionKey eq @p and RowKey ge 'm|' and RowKey lt 'm}'",
+                                parameters={"p": partition}, select=["RowKey", "EventKey"])
+        return self._remove_rows(partition, (row for row in rows if row["RowKey"].rpartition("|")[2] in wanted))
+
+    def _remove_rows(self, partition: str, rows: Iterable[Entity]) -> int:
+        """Occurrence rows removed together with their keys in each event's index (one transaction per event)."""
         by_event: dict[str, set[str]] = {}
         for row in rows:
             by_event.setdefault(row["EventKey"], set()).add(row["RowKey"])
         for event_key, gone in by_event.items():
             self._purge_event(partition, event_key, gone)
-        return len(rows)
+        return sum(len(gone) for gone in by_event.values())
 
     def delete_mailbox(self, tenant_id: str, mailbox_id: str) -> int:
         """Every row of the mailbox (disabling it): the number of rows deleted."""

@@ -438,8 +438,9 @@ class SyncEngine:
                 removed.append(item.id)
             else:
                 groups.setdefault(str(item.event.get("seriesMasterId") or item.id), []).append(item.event)
-        for event_id in removed:
-            self.stores.meetings.delete_event(tenant_id, mailbox_id, event_id)
+        unknown = [event_id for event_id in removed
+                   if not self.stores.meetings.delete_event(tenant_id, mailbox_id, event_id)]
+        self.stores.meetings.delete_occurrences(tenant_id, mailbox_id, unknown)
         for key, items in groups.items():
             self._store_group(tenant_id, mailbox_id, key, items, complete=link is None)
         if link is None:

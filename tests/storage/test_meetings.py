@@ -112,6 +112,21 @@ def test_purge_removes_past_rows_and_keeps_indexes_true(stores: Stores) -> None:
     assert rows(stores.meetings, tenant, mailbox) == []
 
 
+def test_occurrences_removed_by_their_own_ids_keep_their_series_index_true(stores: Stores) -> None:
+    tenant, mailbox, series = ids()
+    stores.meetings.replace_event(tenant, mailbox, series, [occurrence(series, d) for d in range(3)],
+                                  change_key="a", last_modified=EDITED)
+    assert stores.meetings.delete_event(tenant, mailbox, f"{series}-occ-1") == 0
+    assert stores.meetings.delete_occurrences(tenant, mailbox, [f"{series}-occ-1", "never-held"]) == 1
+    assert stores.meetings.delete_occurrences(tenant, mailbox, [f"{series}-occ-1"]) == 0
+    assert stores.meetings.delete_occurrences(tenant, mailbox, []) == 0
+    listed = stores.meetings.list_meetings(tenant, mailbox, start=T0 - timedelta(days=1), end=T0 + timedelta(days=9))
+    assert [r.event_id for r in listed] == [f"{series}-occ-0", f"{series}-occ-2"]
+    assert stores.meetings.held_change_key(tenant, mailbox, series) == "a"
+    assert stores.meetings.delete_occurrences(tenant, mailbox, [f"{series}-occ-0", f"{series}-occ-2"]) == 2
+    assert rows(stores.meetings, tenant, mailbox) == []
+
+
 def test_delete_event_and_mailbox_are_idempotent(stores: Stores) -> None:
     tenant, mailbox, event = ids()
     stores.meetings.replace_event(tenant, mailbox, event, [occurrence(event, d) for d in range(2)],
