@@ -145,7 +145,13 @@ class SyncEngine:
     # subscriptions ------------------------------------------------------------------------------
 
     def subscribe(self, tenant_id: str, mailbox_id: str) -> Subscription:
-        """A new subscription for the mailbox; a leftover one for the same resource is replaced."""
+        """A new subscription for the mailbox, replacing the one it had, on Graph and in our store.
+
+        Graph refuses a second subscription to the same resource (409, graph.md §1.1): a live one is
+        deleted first. A create that succeeds means the mailbox's previous one is gone from Graph
+        (expired, or removed), so only our row of it is deleted: left behind, renewing or reconciling
+        it would recreate the mailbox's subscription, deleting the live one as a duplicate, on every pass.
+        """
         client_state = secrets.token_urlsafe(48)
         expires = self.now() + timedelta(minutes=self.options.subscription_minutes)
         try:
@@ -156,7 +162,10 @@ class SyncEngine:
         subscription = Subscription(tenant_id, created["id"], mailbox_id, parse_graph_time(created["expirationDateTime"]),
                                     digest(client_state))
         self.stores.subscriptions.save(subscription)
-        self._update_mailbox(tenant_id, mailbox_id, subscription_id=subscription.subscription_id, last_error=None)
+        before = self._update_mailbox(tenant_id, mailbox_id, subscription_id=subscription.subscription_id,
+                                      last_error=None)
+        if before is not None and before.subscription_id not in (None, subscription.subscription_id):
+            self.stores.subscriptions.delete(tenant_id, before.subscription_id)
         return subscription
 
     def renew_due(self, tenant_id: str) -> dict[str, int]:
@@ -484,10 +493,12 @@ class SyncEngine:
                                               expires=expires)
 
     def _delete_graph_duplicates(self, tenant_id: str, mailbox_id: str) -> None:
+        """Graph's subscriptions to the mailbox's events, and our rows of them, which they would outlive."""
         resource = f"/users/{mailbox_id}/events".lower()
         for existing in self.graph.list_subscriptions(tenant_id):
             if str(existing.get("resource", "")).lower().lstrip("/") == resource.lstrip("/"):
                 self.graph.delete_subscription(tenant_id, existing["id"])
+                self.stores.subscriptions.delete(tenant_id, existing["id"])
 
     def _live_subscription(self, mailbox: Mailbox) -> Subscription | None:
         if not mailbox.subscription_id:
@@ -506,17 +517,19 @@ class SyncEngine:
         """What an admin sees on the mailbox: the error's code, never its message."""
         self._update_mailbox(tenant_id, mailbox_id, last_error=error.code if error else "unknown")
 
-    def _update_mailbox(self, tenant_id: str, mailbox_id: str, **changes: Any) -> None:
-        """Status fields of the mailbox row, retried once if someone else wrote it meanwhile."""
+    def _update_mailbox(self, tenant_id: str, mailbox_id: str, **changes: Any) -> Mailbox | None:
+        """Status fields of the mailbox row, retried once if someone else wrote it meanwhile; the row as it
+        was before (None when there is no row, or both tries met another writer)."""
         for _ in range(2):
             mailbox = self.stores.mailboxes.get(tenant_id, mailbox_id)
             if mailbox is None:
-                return
+                return None
             try:
                 self.stores.mailboxes.save(replace(mailbox, **changes))
-                return
+                return mailbox
             except ConflictError:
                 continue
+        return None
 
 
 def build_engine(settings: Any) -> SyncEngine:

@@ -6,6 +6,7 @@ import json
 import logging
 import time
 import uuid
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import requests
@@ -282,6 +283,26 @@ def test_a_subscription_removed_by_graph_is_recreated(stack: Stack) -> None:
     assert new != old and new in stack.sim.app.store.subscriptions
     outlook(stack, user, subject="After recreation")
     assert eventually(lambda: [r.subject for r in stored(stack, user)] == ["After recreation"])
+
+
+def test_re_enabling_after_graph_dropped_an_expired_subscription_keeps_the_new_one(stack: Stack) -> None:
+    """Graph deletes a subscription that expired. The row we kept for it must go when re-enabling makes a new
+    one: renewing or reconciling it would otherwise recreate the mailbox's subscription (deleting the live one
+    as a duplicate) on every pass."""
+    user, tenant = enabled(stack), stack.demo.tenant_id
+    old = stack.stores.subscriptions.get(tenant, stack.stores.mailboxes.get(tenant, user.id).subscription_id)
+    stack.stores.subscriptions.save(replace(old, expires=NOW - timedelta(hours=1), etag=None))
+    with stack.sim.app.store.lock:
+        del stack.sim.app.store.subscriptions[old.subscription_id]
+    answer = stack.admin("POST", f"tenants/{tenant}/mailboxes/{user.id}", params={"kind": "user"})
+    assert answer.status_code == 200, answer.text
+    live = answer.json()["subscription"]
+    assert [s.subscription_id for s in stack.stores.subscriptions.list_subscriptions(tenant)
+            if s.mailbox_id == user.id] == [live]
+    stack.engine.renew_due(tenant)
+    stack.engine.reconcile(tenant)
+    assert stack.stores.mailboxes.get(tenant, user.id).subscription_id == live
+    assert live in stack.sim.app.store.subscriptions
 
 
 def test_a_mailbox_gone_from_the_directory_does_not_stop_the_others(stack: Stack) -> None:
