@@ -26,6 +26,8 @@ bp = func.Blueprint()
 MAX_BULK = 10_000
 KINDS = ("user", "room")
 TENANT_IS_GUID = "tenant must be the tenant id (a GUID)"
+MAILBOX_IS_GUID = ("to disable a mailbox, give its object id (a GUID, as the tenant status lists it): its rows are "
+                   "kept under that id, whatever address enabled it")
 
 
 @bp.route(route="tenants/{tenant}/mailboxes/{mailbox}", methods=["POST", "DELETE"])
@@ -40,6 +42,8 @@ def mailbox(req: func.HttpRequest) -> func.HttpResponse:
     if kind not in KINDS:
         return invalid_request("kind must be user or room")
     try:
+        if req.method == "DELETE" and not is_guid(mailbox_id):
+            return invalid_request(MAILBOX_IS_GUID)
         if req.method == "DELETE":
             return json_response(200, {"mailbox": mailbox_id, "rowsRemoved": get_engine().disable(tenant, mailbox_id)})
         enabled = get_engine().enable(tenant, mailbox_id, kind=kind)

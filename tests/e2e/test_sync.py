@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 import requests
 
+from functions.admin import MAILBOX_IS_GUID
 from local.graphsim.store import User
 from tests.e2e.conftest import Stack, eventually
 
@@ -354,6 +355,10 @@ def test_disabling_removes_subscription_and_rows(stack: Stack) -> None:
     outlook(stack, user, subject="Soon gone")
     eventually(lambda: stored(stack, user))
     subscription = stack.stores.mailboxes.get(stack.demo.tenant_id, user.id).subscription_id
+    by_address = stack.admin("DELETE", f"tenants/{stack.demo.tenant_id}/mailboxes/{user.mail}")
+    assert by_address.status_code == 400
+    assert by_address.json()["error"] == {"code": "invalid_request", "message": MAILBOX_IS_GUID}
+    assert stored(stack, user) and subscription in stack.sim.app.store.subscriptions
     answer = stack.admin("DELETE", f"tenants/{stack.demo.tenant_id}/mailboxes/{user.id}")
     assert answer.status_code == 200 and answer.json()["rowsRemoved"] >= 1
     assert stored(stack, user) == [] and subscription not in stack.sim.app.store.subscriptions
