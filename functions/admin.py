@@ -42,9 +42,9 @@ def mailbox(req: func.HttpRequest) -> func.HttpResponse:
     if kind not in KINDS:
         return invalid_request("kind must be user or room")
     try:
-        if req.method == "DELETE" and not is_guid(mailbox_id):
-            return invalid_request(MAILBOX_IS_GUID)
         if req.method == "DELETE":
+            if not is_guid(mailbox_id):
+                return invalid_request(MAILBOX_IS_GUID)
             return json_response(200, {"mailbox": mailbox_id, "rowsRemoved": get_engine().disable(tenant, mailbox_id)})
         enabled = get_engine().enable(tenant, mailbox_id, kind=kind)
     except HybridCalendarError as error:
