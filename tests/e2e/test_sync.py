@@ -151,7 +151,9 @@ def test_missed_notifications_are_caught_up(stack: Stack) -> None:
 
 def test_a_cancelled_occurrence_the_webhook_missed_is_removed_by_the_catch_up(stack: Stack) -> None:
     """Delta reports a cancelled occurrence as ``@removed`` under the occurrence's own id, which no index row
-    has; when nothing else of its series is in the window, the round brings no other item of it either."""
+    has; when nothing else of its series is in the window, the round brings no other item of it either.
+    The cancellation is made while Graph holds no subscription, so no notification of it exists at all
+    (a dropped one decided late by the stand-in's delivery pool would reach a later test)."""
     user = mailbox(stack)
     first = TOMORROW + timedelta(days=29)
     stack.sim.app.store.create_event(user.id, {
@@ -162,13 +164,13 @@ def test_a_cancelled_occurrence_the_webhook_missed_is_removed_by_the_catch_up(st
     answer = stack.admin("POST", f"tenants/{stack.demo.tenant_id}/mailboxes/{user.id}", params={"kind": "user"})
     assert answer.status_code == 200, answer.text
     assert [(r.subject, r.start) for r in stored(stack, user, days=60)] == [("Weekly", first)]
-    sim = stack.sim
-    requests.post(f"{sim.url}/_sim/faults/notifications", json={"drop": 1.0}, verify=sim.ca_bundle, timeout=10)
+    sim, subscription = stack.sim, stack.stores.mailboxes.get(stack.demo.tenant_id, user.id).subscription_id
+    with sim.app.store.lock:
+        held = sim.app.store.subscriptions.pop(subscription)
     sim.app.store.delete_event(user.id, stored(stack, user, days=60)[0].event_id)
-    time.sleep(0.5)
-    requests.post(f"{sim.url}/_sim/faults/clear", verify=sim.ca_bundle, timeout=10)
+    with sim.app.store.lock:
+        sim.app.store.subscriptions[subscription] = held
     assert len(stored(stack, user, days=60)) == 1
-    subscription = stack.stores.mailboxes.get(stack.demo.tenant_id, user.id).subscription_id
     requests.post(f"{sim.url}/_sim/subscriptions/{subscription}/lifecycle", json={"event": "missed"},
                   verify=sim.ca_bundle, timeout=10)
     assert eventually(lambda: stored(stack, user, days=60) == [])
