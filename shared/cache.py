@@ -1,7 +1,7 @@
 """A small, bounded, thread-safe cache whose entries expire: for lookups that may be a minute stale.
 
 Used where a storage read per request would dominate the cost (the webhook's subscription
-check, the meetings API's tenant and mailbox checks). Bounded so that callers sending random
+check, the meetings API's tenant and mailbox checks), and for the change worker's claims. Bounded so that callers sending random
 ids cannot grow it without limit; the oldest entries go first.
 """
 
@@ -37,14 +37,27 @@ class TtlCache(Generic[V]):
 
     def put(self, key: Hashable, value: V) -> None:
         with self._lock:
-            self._entries[key] = (value, self._clock() + self.ttl)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.maxsize:
-                self._entries.popitem(last=False)
+            self._store(key, value)
+
+    def add(self, key: Hashable, value: V) -> bool:
+        """Keep ``value`` unless a live entry holds ``key``; True if kept. A claim only the first caller
+        wins, in constant time however many are held."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry[1] > self._clock():
+                return False
+            self._store(key, value)
+            return True
 
     def discard(self, key: Hashable) -> None:
         with self._lock:
             self._entries.pop(key, None)
+
+    def _store(self, key: Hashable, value: V) -> None:
+        self._entries[key] = (value, self._clock() + self.ttl)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.maxsize:
+            self._entries.popitem(last=False)
 
     def _get(self, key: Hashable) -> object:
         with self._lock:

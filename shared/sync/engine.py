@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from shared.cache import TtlCache
 from shared.errors import (ConflictError, HybridCalendarError, MailboxNotFoundError, NotFoundError,
                            ResyncRequiredError)
 from shared.graph.batch import BatchRequest
@@ -45,6 +46,7 @@ LIFECYCLE_QUEUE = "hc-lifecycle"
 JOBS_QUEUE = "hc-jobs"
 NOTED_EVERY = timedelta(minutes=1)
 CLAIM_FOR = timedelta(minutes=5)
+CLAIMS_HELD = 50_000
 WRITE_WAIT = timedelta(seconds=10)
 
 
@@ -106,7 +108,7 @@ class SyncEngine:
         self.stores, self.graph, self.options, self.now = stores, graph, options, now
         self.scheduler = scheduler
         self._noted: dict[tuple[str, str], datetime] = {}
-        self._claims: dict[Claim, datetime] = {}
+        self._claims: TtlCache[bool] = TtlCache(ttl=CLAIM_FOR.total_seconds(), maxsize=CLAIMS_HELD)
         self._writes: dict[tuple[str, str, str], threading.Event] = {}
         self._lock = threading.Lock()
 
@@ -246,7 +248,7 @@ class SyncEngine:
         try:
             return self._fetch_and_store(tenant, mailbox, event_id, index)
         except Exception:
-            self._claims.pop(claim, None)
+            self._claims.discard(claim)
             raise
 
     def _fetch_and_store(self, tenant: str, mailbox: str, event_id: str, index: Any) -> str:
@@ -288,7 +290,7 @@ class SyncEngine:
             self._fetch_and_store_all(run)
         finally:
             for event_id in run.wanted.keys() - run.done:
-                self._claims.pop(run.wanted[event_id].claim, None)
+                self._claims.discard(run.wanted[event_id].claim)
         return run.outcomes, run.left
 
     def _claim_unheld(self, run: _Together, latest: Mapping[str, Mapping[str, str]]) -> None:
@@ -358,15 +360,10 @@ class SyncEngine:
 
     def _claim(self, key: Claim) -> bool:
         """First worker of this process to see this change version? Duplicates that arrive together
-        (Graph sends them within moments) are then dropped without a GET; later ones meet the held key."""
-        now = self.now()
-        with self._lock:
-            for stale in [k for k, at in self._claims.items() if now - at > CLAIM_FOR]:
-                del self._claims[stale]
-            if key in self._claims:
-                return False
-            self._claims[key] = now
-            return True
+        (Graph sends them within moments) are then dropped without a GET; later ones meet the held key.
+        A claim costs the same however many are held: at most ``CLAIMS_HELD``, the oldest dropped first,
+        which only lets a very late duplicate reach the changeKey check instead."""
+        return self._claims.add(key, True)
 
     def store_event(self, tenant_id: str, mailbox_id: str, event: dict[str, Any], *, index: Any = UNREAD) -> bool:
         """Write the rows of an event (a series: its occurrences in the window); False if we hold newer.

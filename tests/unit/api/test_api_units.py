@@ -148,6 +148,18 @@ def test_a_ttl_cache_expires_and_stays_bounded() -> None:
     assert cache.get_or_load("z", load(7)) == 7
 
 
+def test_a_claim_is_won_once_until_released_expired_or_pushed_out() -> None:
+    clock = [0.0]
+    claims: TtlCache[bool] = TtlCache(ttl=300, maxsize=3, clock=lambda: clock[0])
+    assert claims.add("a", True) and not claims.add("a", True)
+    claims.discard("a")
+    assert claims.add("a", True) and not claims.add("a", True)
+    clock[0] = 300.0
+    assert claims.add("a", True) and not claims.add("a", True)
+    assert all(claims.add(key, True) for key in "bcd")
+    assert claims.add("a", True) and not claims.add("d", True)
+
+
 def test_error_codes_are_described_for_admins() -> None:
     assert describe_code("access_policy_denied").startswith("An Exchange application access policy")
     assert describe_code("mailbox_not_found").startswith("The mailbox is unknown")
