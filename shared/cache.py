@@ -1,8 +1,9 @@
 """A small, bounded, thread-safe cache whose entries expire: for lookups that may be a minute stale.
 
 Used where a storage read per request would dominate the cost (the webhook's subscription
-check, the meetings API's tenant and mailbox checks), and for the change worker's claims. Bounded so that callers sending random
-ids cannot grow it without limit; the oldest entries go first.
+check, the meetings API's tenant and mailbox checks), and for the change worker's claims.
+Bounded so that callers sending random ids cannot grow it without limit; the oldest entries go
+first.
 """
 
 from __future__ import annotations
