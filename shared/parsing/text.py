@@ -18,7 +18,8 @@ from __future__ import annotations
 import html
 import re
 
-from shared.parsing.urls import could_matter, decode_entities, is_wrapper_host, split_url, unwrap
+from shared.parsing.urls import could_matter, decode_entities, is_wrapper_host, split_url, unwrap, \
+    wraps_nothing_that_matters
 
 HREF_START, HREF_END = "\x02", "\x03"
 MAX_NESTING_COST = 16_000_000
@@ -75,6 +76,8 @@ def _worth_inlining(href: str) -> bool:
         return False
     if not is_wrapper_host(parts[1]):
         return True
+    if wraps_nothing_that_matters(parts):
+        return False
     unwrapped = unwrap(href, parts)
     target = unwrapped.parts if unwrapped.wrappers and not unwrapped.unresolved else None
     return target is None or could_matter(target[1], target[2])

@@ -42,9 +42,14 @@ def split_url(url: str) -> tuple[str, str, str] | None:
     match = _SPLIT.match(url)
     if not match:
         return None
-    authority = match.group(2).rsplit("@", 1)[-1]
+    return match.group(1).lower(), _host(match.group(2)), match.group(3)
+
+
+def _host(authority: str) -> str:
+    """The lower-case host of an authority: no user, no port, no trailing dot."""
+    authority = authority.rsplit("@", 1)[-1]
     host = authority.rsplit(":", 1)[0] if authority.count(":") == 1 else authority
-    return match.group(1).lower(), host.lower().rstrip("."), match.group(3)
+    return host.lower().rstrip(".")
 
 
 def decode_entities(text: str) -> str:
@@ -62,15 +67,25 @@ def _param(rest: str, name: str) -> str | None:
     return None
 
 
-def _query_param(*names: str) -> Callable[[str], str | None]:
-    def decode(rest: str) -> str | None:
-        for name in names:
+class _QueryParam:
+    """A wrapper that carries its target percent-encoded once, in the first of ``names`` present."""
+
+    __slots__ = ("names",)
+
+    def __init__(self, *names: str) -> None:
+        self.names = names
+
+    def raw(self, rest: str) -> str | None:
+        """The target as the wrapper carries it, still encoded."""
+        for name in self.names:
             value = _param(rest, name)
             if value:
-                return unquote(value)
+                return value
         return None
 
-    return decode
+    def __call__(self, rest: str) -> str | None:
+        value = self.raw(rest)
+        return unquote(value) if value else None
 
 
 def _proofpoint_v1(rest: str) -> str | None:
@@ -141,21 +156,21 @@ Wrapper = tuple[str, "re.Pattern[str]", "re.Pattern[str]", Callable[[str], str |
 WRAPPERS: tuple[Wrapper, ...] = tuple(
     (name, re.compile(host), re.compile(path, re.IGNORECASE), decode) for name, host, path, decode in (
     ("safelinks", r"(?:[a-z0-9-]+\.)*safelinks\.protection\.(?:outlook\.com|office365\.us|outlook\.cn)",
-     r"^(?:/ap/[^/?]+)?/?\?", _query_param("url")),
+     r"^(?:/ap/[^/?]+)?/?\?", _QueryParam("url")),
     ("safelinks", r"statics\.teams\.cdn\.office\.net|teams\.public\.onecdn\.static\.microsoft",
-     r"^/evergreen-assets/safelinks/\d+/atp-safelinks\.html", _query_param("url")),
+     r"^/evergreen-assets/safelinks/\d+/atp-safelinks\.html", _QueryParam("url")),
     ("proofpoint_v1", r"urldefense\.proofpoint\.com", r"^/v1/url\?", _proofpoint_v1),
     ("proofpoint_v2", r"urldefense\.proofpoint\.com", r"^/v2/url\?", _proofpoint_v2),
     ("proofpoint_v3", r"urldefense\.(?:com|us)", r"^/v3/__", _proofpoint_v3),
-    ("google", r"(?:www\.)?google\.[a-z.]{2,6}", r"^/url\?", _query_param("q", "url")),
-    ("barracuda", r"(?:[a-z0-9-]+\.)*linkprotect\.cudasvc\.com", r"^/url\?", _query_param("a")),
+    ("google", r"(?:www\.)?google\.[a-z.]{2,6}", r"^/url\?", _QueryParam("q", "url")),
+    ("barracuda", r"(?:[a-z0-9-]+\.)*linkprotect\.cudasvc\.com", r"^/url\?", _QueryParam("a")),
     ("cisco_secure_email", r"secure-web\.cisco\.com", r"^/[^/]+/", _cisco),
-    ("trend_micro", r"(?:[a-z0-9-]+[.-])?ctp\.trendmicro\.com", r"^/wis/clicktime/v1/query\?", _query_param("url")),
+    ("trend_micro", r"(?:[a-z0-9-]+[.-])?ctp\.trendmicro\.com", r"^/wis/clicktime/v1/query\?", _QueryParam("url")),
     ("sophos", r"[a-z0-9-]+\.protection\.sophos\.com", r"^/?\?", _sophos),
-    ("trellix", r"protect2\.fireeye\.com", r"^/v1/url\?", _query_param("u")),
-    ("symantec", r"clicktime\.symantec\.com", r"^/[^?]*\?(?:[^#]*&)?u=", _query_param("u")),
-    ("esva", r"urlsand\.esvalabs\.com", r"^/?\?", _query_param("u")),
-    ("azure_email", r"emails\.azure\.microsoft\.com", r"^/redirect/", _query_param("destination")),
+    ("trellix", r"protect2\.fireeye\.com", r"^/v1/url\?", _QueryParam("u")),
+    ("symantec", r"clicktime\.symantec\.com", r"^/[^?]*\?(?:[^#]*&)?u=", _QueryParam("u")),
+    ("esva", r"urlsand\.esvalabs\.com", r"^/?\?", _QueryParam("u")),
+    ("azure_email", r"emails\.azure\.microsoft\.com", r"^/redirect/", _QueryParam("destination")),
     ("aws_ses", r"[a-z0-9-]+\.r\.[a-z0-9-]+\.awstrack\.me", r"^/L0/", _aws_tracking),
     ("mimecast", r"protect-[a-z0-9-]+\.mimecast\.com|url\.[a-z0-9-]+\.[ma]\.mimecastprotect\.com", r"^/s/",
      _unresolvable),
@@ -167,6 +182,10 @@ def _wrappers_for_host(host: str) -> tuple[Wrapper, ...]:
     return tuple(w for w in WRAPPERS if w[1].fullmatch(host))
 
 
+def _wrapper_for(parts: tuple[str, str, str]) -> Wrapper | None:
+    return next((w for w in _wrappers_for_host(parts[1]) if w[2].match(parts[2])), None)
+
+
 def is_wrapper_host(host: str) -> bool:
     return bool(_wrappers_for_host(host))
 
@@ -176,7 +195,7 @@ def unwrap(url: str, parts: tuple[str, str, str] | None = None) -> Unwrapped:
     layers: list[str] = []
     for layer in range(MAX_LAYERS):
         parts = parts if layer == 0 and parts is not None else split_url(url)
-        wrapper = next((w for w in _wrappers_for_host(parts[1]) if w[2].match(parts[2])), None) if parts else None
+        wrapper = _wrapper_for(parts) if parts else None
         if wrapper is None or parts is None:
             return Unwrapped(url, tuple(layers), parts=parts)
         target = wrapper[3](parts[2])
@@ -191,3 +210,36 @@ def could_matter(host: str, rest: str) -> bool:
     """A wrapper, or a URL some catalogue entry could claim; both lookups are cached per host."""
     specific, hints = host_hints(host)
     return specific or is_wrapper_host(host) or any(hint in rest for hint in hints)
+
+
+_ENCODED_UNRESERVED = re.compile(r"%(?:2[DEde]|3[0-9]|[46][1-9A-Fa-f]|[57][0-9Aa]|5[Ff]|7[Ee])")
+_ENCODED_START = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*(?::|%3[Aa])(?:/|%2[Ff])(?:/|%2[Ff])((?:[^/?#\\%]|%3[Aa]|%40)*)"
+                            r"(?=$|[/?#\\]|%(?:2[Ff]|3[Ff]|23|5[Cc]))")
+
+
+def wraps_nothing_that_matters(parts: tuple[str, str, str]) -> bool:
+    """Whether a split URL is a gateway link whose target surely could not matter, read without decoding it.
+
+    Most links in an invitation are ordinary pages wrapped by Safe Links; percent-decoding each
+    target only to find a SharePoint host was most of the cost of reading a body. A target
+    carried encoded in a query parameter reads as it is when no unreserved character in it is
+    encoded (gateways never encode them): its host is literal but for ``:`` and ``@``, and every
+    path hint shows its longest run of unreserved characters. Anything else (another wrapper inside, an encoded
+    host, other wrappers' encodings) answers False and is decoded as usual.
+    """
+    wrapper = _wrapper_for(parts)
+    value = wrapper[3].raw(parts[2]) if wrapper and isinstance(wrapper[3], _QueryParam) else None
+    if not value or _ENCODED_UNRESERVED.search(value):
+        return False
+    start = _ENCODED_START.match(value)
+    if start is None:
+        return False
+    host = _host(start.group(1).replace("%3A", ":").replace("%3a", ":").replace("%40", "@"))
+    specific, hints = host_hints(host)
+    return not (specific or is_wrapper_host(host) or any(core in value for core in _cores(hints)))
+
+
+@lru_cache(maxsize=64)
+def _cores(hints: tuple[str, ...]) -> tuple[str, ...]:
+    """Each hint's longest run of unreserved characters: what an encoded URL holding the hint shows literally."""
+    return tuple(max(re.findall(r"[A-Za-z0-9._~-]*", hint), key=len) for hint in hints)
