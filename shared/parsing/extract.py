@@ -48,10 +48,12 @@ _AFTER_SCHEME = re.compile(r"://[^\s<>\"'`\x00-\x1f\x7f]+")
 _SCHEMES = ("https", "http", "zoommtg", "msteams")
 _DOMAIN_AFTER_AT = re.compile(r"@([A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8})")
 _USER_REVERSED = re.compile(r"([A-Za-z0-9._%+-]{1,128})(:pis|:spis)?", re.IGNORECASE)
+_VIDEO_USER_REVERSED = re.compile(r"@(?:[0-9]{128}|[0-9]{1,127}+(?![A-Za-z0-9._%+-])|[A-Za-z0-9._%+-]{1,128}+:s?pis)",
+                                  re.IGNORECASE)
 _DETAILS = re.compile(r"(?=[mpacw])(?:meeting\s*(?:id|number|#\s*:?\s*\d)|pass\s*code|password|access\s*code|conference\s*id|"
                       r"webinar\s*id|\bpin\b)", re.IGNORECASE)
 _DETAIL_HINTS = ("meeting", "pass", "access", "conference", "webinar", "pin")
-_VTC_HEADING = re.compile(r"join\s+(?:with|from)\s+a\s+video\s+(?:conferencing\s+)?(?:device|system)", re.IGNORECASE)
+_VTC_HEADING = re.compile(r"[Jj](?i:oin\s+(?:with|from)\s+a\s+video\s+(?:conferencing\s+)?(?:device|system))")
 _TRAILING = ".,;:!?'\"*"
 _DELIMITERS = " \t\r\n<>\"'`\x02"
 _PAIRS = {")": "(", "]": "[", "}": "{"}
@@ -219,15 +221,34 @@ def _is_app(candidate: Candidate) -> bool:
 def _address_candidates(stream: str, source: Source) -> list[Candidate]:
     worth_looking = "ideo" in stream or "IDEO" in stream
     headings = [m.end() for m in _VTC_HEADING.finditer(stream)][:MAX_EXAMINED] if worth_looking else []
+    video_users = _video_users(stream) if "@" in stream else set()
     found: list[Candidate] = []
     for examined, at in enumerate(_DOMAIN_AFTER_AT.finditer(stream)):
         if len(found) >= MAX_ADDRESSES or examined >= MAX_EXAMINED:
             break
+        if not (at.start() in video_users or video_domain(at.group(1).lower()) or _near(headings, at.start())):
+            continue
         user = _user_before(stream, at.start())
         candidate = _address(stream, user, at, source, headings) if user is not None else None
         if candidate is not None and not _inside_url(stream, user[0]):
             found.append(candidate)
     return found
+
+
+def _near(headings: list[int], at: int) -> bool:
+    """Whether an address whose ``@`` stands at ``at`` could start within ``VTC_WINDOW`` after a heading."""
+    return any(end <= at <= end + VTC_WINDOW + 136 for end in headings)
+
+
+def _video_users(stream: str) -> set[int]:
+    """Positions of the ``@`` whose user part is all digits or carries ``sip:``, found in one pass.
+
+    The same reading as ``_user_before`` (the reversed text, anchored at the ``@``), so an address
+    whose domain is no video domain and that stands in no video-device section is left out
+    before any per-address work: most addresses in an invitation are people's.
+    """
+    end = len(stream) - 1
+    return {end - match.start() for match in _VIDEO_USER_REVERSED.finditer(stream[::-1])}
 
 
 def _user_before(stream: str, at: int) -> tuple[int, str | None, str] | None:

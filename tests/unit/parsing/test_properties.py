@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from shared.parsing import extract_join_info
+from shared.parsing.extract import _user_before, _video_users
 from shared.parsing.urls import MAX_LAYERS, decode_entities, split_url, unwrap
 from tests.unit.parsing.test_corpus import INVITE_CASES, JOIN_URLS, PROVIDER_CASES, RULE_CASES, SAFE
 
@@ -93,3 +94,24 @@ def test_unwrap_hands_back_the_innermost_url_split(url: str) -> None:
     unwrapped = unwrap(url)
     assert unwrapped.parts == split_url(unwrapped.url)
     assert unwrap(url, split_url(url)) == unwrapped
+
+
+USER_PIECES = st.lists(st.one_of(
+    st.sampled_from(["sip:", "SIP:", "sips:", "sIpS:", ":", "@", ".", "-", "ſip:", "K", "a", "7", " ", "\n", "1" * 127,
+                     "9" * 128, "b" * 130, "@zoomcrc.com", "@contoso.com"]),
+    st.text(alphabet="0123456789abcXYZ._%+-@: ", max_size=20)), max_size=20).map("".join)
+
+
+@SETTINGS
+@given(stream=USER_PIECES)
+@example(stream="x" + "1" * 127 + "@zoomcrc.com")
+@example(stream="x" + "1" * 129 + "@zoomcrc.com")
+@example(stream="sip:" + "b" * 128 + "@contoso.com")
+def test_video_users_are_the_addresses_whose_user_is_digits_or_sip(stream: str) -> None:
+    """The one-pass prefilter reads each ``@`` exactly as the per-address reading does."""
+    expected = set()
+    for at in (i for i, c in enumerate(stream) if c == "@"):
+        user = _user_before(stream, at)
+        if user is not None and (user[1] or user[2].isdigit()):
+            expected.add(at)
+    assert _video_users(stream) == expected
