@@ -33,7 +33,7 @@ from dataclasses import replace
 
 from shared.parsing.catalogue import APP_SCHEMES, classify, video_domain
 from shared.parsing.keywords import find_keyword
-from shared.parsing.model import Candidate, JoinInfo, Source
+from shared.parsing.model import Candidate, JoinInfo, Kind, Source
 from shared.parsing.text import HREF_END, HREF_START, html_to_stream, text_to_stream
 from shared.parsing.urls import Unwrapped, could_matter, split_url, unwrap
 
@@ -45,7 +45,7 @@ DETAIL_WINDOW = 600
 VTC_WINDOW = 400
 
 _AFTER_SCHEME = re.compile(r"://[^\s<>\"'`\x00-\x1f\x7f]+")
-_SCHEMES = ("https", "http", "zoommtg", "msteams")
+_SCHEME_BEFORE = re.compile(r"(?<![^\W_])(?ai:https?|zoommtg|msteams)\Z")
 _DOMAIN_AFTER_AT = re.compile(r"@([A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8})")
 _USER_REVERSED = re.compile(r"([A-Za-z0-9._%+-]{1,128})(:pis|:spis)?", re.IGNORECASE)
 _VIDEO_USER_REVERSED = re.compile(r"@(?:[0-9]{128}|[0-9]{1,127}+(?![A-Za-z0-9._%+-])|[A-Za-z0-9._%+-]{1,128}+:s?pis)",
@@ -57,6 +57,7 @@ _VTC_HEADING = re.compile(r"[Jj](?i:oin\s+(?:with|from)\s+a\s+video\s+(?:confere
 _TRAILING = ".,;:!?'\"*"
 _DELIMITERS = " \t\r\n<>\"'`\x02"
 _PAIRS = {")": "(", "]": "[", "}": "{"}
+_Reading = tuple[Kind, str, "str | None", tuple[str, ...], "str | None"]
 _SOURCE_ORDER = {"online_meeting": 0, "location": 1, "body": 2}
 
 
@@ -115,7 +116,12 @@ def _resolved(raw: str, parts: tuple[str, str, str]) -> tuple[Unwrapped, tuple[s
 
 
 def _link_candidates(stream: str, source: Source) -> list[Candidate]:
+    """Every link that some catalogue entry claims (or that a gateway hides), in stream order.
+
+    A join link usually stands twice (href and anchor text) and is read once.
+    """
     found: list[Candidate] = []
+    readings: dict[str, _Reading | None] = {}
     for examined, (start, end) in enumerate(_url_spans(stream)):
         if len(found) >= MAX_LINKS or examined >= MAX_EXAMINED:
             break
@@ -125,9 +131,10 @@ def _link_candidates(stream: str, source: Source) -> list[Candidate]:
         via = "href" if start > 0 and stream[start - 1] == HREF_START else "text"
         if via == "text" and found and _is_anchor_text(found[-1], stream, start):
             via = "anchor_text"
-        candidate = _link(raw, source, via, start)
-        if candidate is not None:
-            found.append(candidate)
+        reading = readings[raw] if raw in readings else readings.setdefault(raw, _link(raw))
+        if reading is not None:
+            kind, url, provider, wrappers, found_as = reading
+            found.append(Candidate(kind, url, provider, source, via, start, wrappers=wrappers, found_as=found_as))
     return _corroborate(found, stream) if source == "body" else found
 
 
@@ -143,10 +150,9 @@ def _url_spans(stream: str) -> Iterator[tuple[int, int]]:
     """(start, end) of each URL with a scheme we read, found from its ``://`` (a fast literal search)."""
     for match in _AFTER_SCHEME.finditer(stream):
         at = match.start()
-        before = stream[max(0, at - 8):at].lower()
-        scheme = next((s for s in _SCHEMES if before.endswith(s)), None)
-        if scheme and (at - len(scheme) == 0 or not stream[at - len(scheme) - 1].isalnum()):
-            yield at - len(scheme), match.end()
+        scheme = _SCHEME_BEFORE.search(stream, max(0, at - 8), at)
+        if scheme:
+            yield scheme.start(), match.end()
 
 
 def _trim(url: str) -> str:
@@ -162,17 +168,18 @@ def _trim(url: str) -> str:
     return url
 
 
-def _link(raw: str, source: Source, via: str, position: int) -> Candidate | None:
+def _link(raw: str) -> _Reading | None:
+    """What ``raw`` is, wherever it stands: (kind, URL, provider, wrappers removed, text as found)."""
     first = split_url(raw)
     if first is None or not could_matter(first[1], first[2]):
         return None
     unwrapped, verdict = _resolved(raw, first)
     if unwrapped.unresolved:
-        return Candidate("wrapped_unresolved", raw, None, source, via, position, wrappers=(unwrapped.unresolved,))
+        return "wrapped_unresolved", raw, None, (unwrapped.unresolved,), None
     if verdict is None:
         return None
-    return Candidate("join_url" if verdict[0] == "join" else "non_join", unwrapped.url, verdict[1], source, via,
-                     position, wrappers=unwrapped.wrappers, found_as=raw if unwrapped.wrappers else None)
+    return ("join_url" if verdict[0] == "join" else "non_join", unwrapped.url, verdict[1], unwrapped.wrappers,
+            raw if unwrapped.wrappers else None)
 
 
 def _corroborate(found: list[Candidate], stream: str) -> list[Candidate]:

@@ -23,7 +23,7 @@ from urllib.parse import unquote
 from shared.parsing.catalogue import host_hints
 
 MAX_LAYERS = 5
-_SPLIT = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://([^/?#\\]*)(.*)$", re.DOTALL)
+_ORIGIN = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#\\]*")
 _STRICT_ENTITY = re.compile(r"&(?:amp|lt|gt|quot|apos|#\d{1,7}|#x[0-9a-fA-F]{1,6});")
 
 
@@ -38,11 +38,21 @@ class Unwrapped(NamedTuple):
 
 
 def split_url(url: str) -> tuple[str, str, str] | None:
-    """(lower-case scheme, lower-case host without port or user, ``path?query#fragment``)."""
-    match = _SPLIT.match(url)
+    """(lower-case scheme, lower-case host without port or user, ``path?query#fragment``).
+
+    Scheme and host are worked out once per origin: an invitation links to a handful of hosts.
+    """
+    match = _ORIGIN.match(url)
     if not match:
         return None
-    return match.group(1).lower(), _host(match.group(2)), match.group(3)
+    scheme, host = _origin(match.group())
+    return scheme, host, url[match.end():]
+
+
+@lru_cache(maxsize=4096)
+def _origin(origin: str) -> tuple[str, str]:
+    scheme, _, authority = origin.partition("://")
+    return scheme.lower(), _host(authority)
 
 
 def _host(authority: str) -> str:
@@ -213,8 +223,8 @@ def could_matter(host: str, rest: str) -> bool:
 
 
 _ENCODED_UNRESERVED = re.compile(r"%(?:2[DEde]|3[0-9]|[46][1-9A-Fa-f]|[57][0-9Aa]|5[Ff]|7[Ee])")
-_ENCODED_START = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*(?::|%3[Aa])(?:/|%2[Ff])(?:/|%2[Ff])((?:[^/?#\\%]|%3[Aa]|%40)*)"
-                            r"(?=$|[/?#\\]|%(?:2[Ff]|3[Ff]|23|5[Cc]))")
+_ENCODED_START = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*(?::|%3[Aa])(?:/|%2[Ff])(?:/|%2[Ff])"
+                            r"([^/?#\\%]*(?:(?:%3[Aa]|%40)[^/?#\\%]*)*)(?=$|[/?#\\]|%(?:2[Ff]|3[Ff]|23|5[Cc]))")
 
 
 def wraps_nothing_that_matters(parts: tuple[str, str, str]) -> bool:
@@ -236,7 +246,7 @@ def wraps_nothing_that_matters(parts: tuple[str, str, str]) -> bool:
         return False
     host = _host(start.group(1).replace("%3A", ":").replace("%3a", ":").replace("%40", "@"))
     specific, hints = host_hints(host)
-    return not (specific or is_wrapper_host(host) or any(core in value for core in _cores(hints)))
+    return not (specific or is_wrapper_host(host) or any(map(value.__contains__, _cores(hints))))
 
 
 @lru_cache(maxsize=64)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote
 
 import pytest
@@ -83,3 +84,23 @@ def test_only_gateways_that_carry_the_target_in_a_parameter_are_read_this_way() 
     proofpoint = "https://urldefense.com/v3/__https://contoso.sharepoint.com/x__;!!AbC!"
     assert not wraps_nothing_that_matters(split_url(proofpoint))
     assert not wraps_nothing_that_matters(split_url("https://contoso.sharepoint.com/?url=https%3A%2F%2Fx.org"))
+
+
+_PLAIN = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://([^/?#\\]*)(.*)$", re.DOTALL)
+
+
+def _split_plainly(url: str) -> tuple[str, str, str] | None:
+    match = _PLAIN.match(url)
+    if not match:
+        return None
+    authority = match.group(2).rsplit("@", 1)[-1]
+    host = authority.rsplit(":", 1)[0] if authority.count(":") == 1 else authority
+    return match.group(1).lower(), host.lower().rstrip("."), match.group(3)
+
+
+@settings(max_examples=400, deadline=None)
+@given(url=st.lists(st.sampled_from(["https", "HTTP", "zoommtg", "x+y", "1a", "://", ":", "/", "?", "#", "\\", "@",
+                                     ".", "Zoom.US", "[::1]", "8443", "\n", "é", "İ"]), max_size=12).map("".join))
+def test_split_url_reads_as_one_plain_regex(url: str) -> None:
+    """Scheme and host are cached per origin; the split is the same as reading the URL whole."""
+    assert split_url(url) == _split_plainly(url)
