@@ -50,8 +50,8 @@ _DOMAIN_AFTER_AT = re.compile(r"@([A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8
 _USER_REVERSED = re.compile(r"([A-Za-z0-9._%+-]{1,128})(:pis|:spis)?", re.IGNORECASE)
 _VIDEO_USER_REVERSED = re.compile(r"@(?:[0-9]{128}|[0-9]{1,127}+(?![A-Za-z0-9._%+-])|[A-Za-z0-9._%+-]{1,128}+:s?pis)",
                                   re.IGNORECASE)
-_DETAILS = re.compile(r"(?=[mpacw])(?:meeting\s*(?:id|number|#\s*:?\s*\d)|pass\s*code|password|access\s*code|conference\s*id|"
-                      r"webinar\s*id|\bpin\b)", re.IGNORECASE)
+_DETAILS = re.compile(r"(?=[mpacw])(?:meeting\s*(?:id|number|#\s*:?\s*\d)|pass\s*code|password|access\s*code|"
+                      r"conference\s*id|webinar\s*id|\bpin\b)", re.IGNORECASE)
 _DETAIL_HINTS = ("meeting", "pass", "access", "conference", "webinar", "pin")
 _VTC_HEADING = re.compile(r"[Jj](?i:oin\s+(?:with|from)\s+a\s+video\s+(?:conferencing\s+)?(?:device|system))")
 _TRAILING = ".,;:!?'\"*"

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from shared.parsing import extract_join_info
-from shared.parsing.extract import _user_before, _video_users
+from shared.parsing.extract import _url_spans, _user_before, _video_users
 from shared.parsing.urls import MAX_LAYERS, decode_entities, split_url, unwrap
 from tests.unit.parsing.test_corpus import INVITE_CASES, JOIN_URLS, PROVIDER_CASES, RULE_CASES, SAFE
 
@@ -115,3 +115,22 @@ def test_video_users_are_the_addresses_whose_user_is_digits_or_sip(stream: str) 
         if user is not None and (user[1] or user[2].isdigit()):
             expected.add(at)
     assert _video_users(stream) == expected
+
+
+def _url_spans_plainly(stream: str) -> list[tuple[int, int]]:
+    """The scheme read as a lower-cased look behind each ``://``, then its own start checked."""
+    spans = []
+    for match in re.finditer(r"://[^\s<>\"'`\x00-\x1f\x7f]+", stream):
+        at = match.start()
+        before = stream[max(0, at - 8):at].lower()
+        scheme = next((s for s in ("https", "http", "zoommtg", "msteams") if before.endswith(s)), None)
+        if scheme and (at - len(scheme) == 0 or not stream[at - len(scheme) - 1].isalnum()):
+            spans.append((at - len(scheme), match.end()))
+    return spans
+
+
+@SETTINGS
+@given(stream=st.lists(st.sampled_from(["https", "HTTP", "Zoommtg", "msTeams", "http", "s", "://", "x", "_", "é", "İ",
+                                        "K", "1", " ", "\n", "\x02", "/j/1", "ſ"]), max_size=16).map("".join))
+def test_url_spans_find_each_scheme_we_read(stream: str) -> None:
+    assert list(_url_spans(stream)) == _url_spans_plainly(stream)
