@@ -18,7 +18,7 @@ from __future__ import annotations
 import html
 import re
 
-from shared.parsing.urls import could_matter, decode_entities, is_wrapper_host, split_url, unwrap, \
+from shared.parsing.urls import could_matter, decode_entities, host_role, split_url, unwrap, \
     wraps_nothing_that_matters
 
 HREF_START, HREF_END = "\x02", "\x03"
@@ -72,10 +72,13 @@ def _worth_inlining(href: str) -> bool:
     if lower.startswith(("sip:", "sips:", "zoommtg://", "msteams://")):
         return True
     parts = split_url(href) if lower.startswith(("http://", "https://")) else None
-    if parts is None or not could_matter(parts[1], parts[2]):
+    if parts is None:
         return False
-    if not is_wrapper_host(parts[1]):
+    role = host_role(parts[1])
+    if role.claimed:
         return True
+    if not role.wrappers:
+        return any(map(parts[2].__contains__, role.hints))
     if wraps_nothing_that_matters(parts):
         return False
     unwrapped = unwrap(href, parts)

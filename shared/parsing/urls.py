@@ -187,17 +187,34 @@ WRAPPERS: tuple[Wrapper, ...] = tuple(
 ))
 
 
+class HostRole(NamedTuple):
+    """What the catalogue and the wrappers make of one host, worked out once per host."""
+
+    claimed: bool
+    """A specific catalogue entry serves the host: any URL on it is read."""
+    wrappers: tuple[Wrapper, ...]
+    hints: tuple[str, ...]
+    """Path hints of the any-host entries that could claim a URL on the host."""
+    cores: tuple[str, ...]
+    """Each hint's longest run of unreserved characters: what an encoded URL holding it shows literally."""
+
+
 @lru_cache(maxsize=4096)
-def _wrappers_for_host(host: str) -> tuple[Wrapper, ...]:
-    return tuple(w for w in WRAPPERS if w[1].fullmatch(host))
+def host_role(host: str) -> HostRole:
+    claimed, hints = host_hints(host)
+    cores = tuple(max(re.findall(r"[A-Za-z0-9._~-]*", hint), key=len) for hint in hints)
+    return HostRole(claimed, tuple(w for w in WRAPPERS if w[1].fullmatch(host)), hints, cores)
 
 
 def _wrapper_for(parts: tuple[str, str, str]) -> Wrapper | None:
-    return next((w for w in _wrappers_for_host(parts[1]) if w[2].match(parts[2])), None)
+    for wrapper in host_role(parts[1]).wrappers:
+        if wrapper[2].match(parts[2]):
+            return wrapper
+    return None
 
 
 def is_wrapper_host(host: str) -> bool:
-    return bool(_wrappers_for_host(host))
+    return bool(host_role(host).wrappers)
 
 
 def unwrap(url: str, parts: tuple[str, str, str] | None = None) -> Unwrapped:
@@ -217,9 +234,9 @@ def unwrap(url: str, parts: tuple[str, str, str] | None = None) -> Unwrapped:
 
 
 def could_matter(host: str, rest: str) -> bool:
-    """A wrapper, or a URL some catalogue entry could claim; both lookups are cached per host."""
-    specific, hints = host_hints(host)
-    return specific or is_wrapper_host(host) or any(hint in rest for hint in hints)
+    """A wrapper, or a URL some catalogue entry could claim (the host's role is cached)."""
+    role = host_role(host)
+    return role.claimed or bool(role.wrappers) or any(map(rest.__contains__, role.hints))
 
 
 _ENCODED_UNRESERVED = re.compile(r"%(?:2[DEde]|3[0-9]|[46][1-9A-Fa-f]|[57][0-9Aa]|5[Ff]|7[Ee])")
@@ -238,18 +255,15 @@ def wraps_nothing_that_matters(parts: tuple[str, str, str]) -> bool:
     host, other wrappers' encodings) answers False and is decoded as usual.
     """
     wrapper = _wrapper_for(parts)
-    value = wrapper[3].raw(parts[2]) if wrapper and isinstance(wrapper[3], _QueryParam) else None
+    if wrapper is None or not isinstance(wrapper[3], _QueryParam):
+        return False
+    value = wrapper[3].raw(parts[2])
     if not value or _ENCODED_UNRESERVED.search(value):
         return False
     start = _ENCODED_START.match(value)
     if start is None:
         return False
-    host = _host(start.group(1).replace("%3A", ":").replace("%3a", ":").replace("%40", "@"))
-    specific, hints = host_hints(host)
-    return not (specific or is_wrapper_host(host) or any(map(value.__contains__, _cores(hints))))
-
-
-@lru_cache(maxsize=64)
-def _cores(hints: tuple[str, ...]) -> tuple[str, ...]:
-    """Each hint's longest run of unreserved characters: what an encoded URL holding the hint shows literally."""
-    return tuple(max(re.findall(r"[A-Za-z0-9._~-]*", hint), key=len) for hint in hints)
+    authority = start.group(1)
+    role = host_role(_host(authority.replace("%3A", ":").replace("%3a", ":").replace("%40", "@")
+                           if "%" in authority else authority))
+    return not (role.claimed or role.wrappers or any(map(value.__contains__, role.cores)))
