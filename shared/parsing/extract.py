@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import replace
 
 from shared.parsing.catalogue import APP_SCHEMES, classify, video_domain
 from shared.parsing.keywords import find_keyword
@@ -193,7 +192,7 @@ def _corroborate(found: list[Candidate], stream: str) -> list[Candidate]:
         window = stream[start:min(following, start + DETAIL_WINDOW)].lower()
         if any(hint in window for hint in _DETAIL_HINTS) and _DETAILS.search(window):
             marked.add(id(link))
-    return [replace(c, corroborated=True) if id(c) in marked else c for c in found]
+    return [c._replace(corroborated=True) if id(c) in marked else c for c in found]
 
 
 def _same_meeting(a: str, b: str) -> bool:
