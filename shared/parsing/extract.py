@@ -30,9 +30,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from shared.parsing.catalogue import APP_SCHEMES, classify, video_domain
+from shared.parsing.catalogue import APP_SCHEMES, VIDEO_DOMAINS, classify, video_domain
 from shared.parsing.keywords import find_keyword
-from shared.parsing.model import Candidate, JoinInfo, Kind, Source
+from shared.parsing.model import Candidate, JoinInfo, Kind, Source, Via
 from shared.parsing.text import HREF_END, HREF_START, html_to_stream, text_to_stream
 from shared.parsing.urls import Unwrapped, could_matter, split_url, unwrap
 
@@ -47,6 +47,10 @@ _AFTER_SCHEME = re.compile(r"://[^\s<>\"'`\x00-\x1f\x7f]+")
 _SCHEME_BEFORE = re.compile(r"(?<![^\W_])(?ai:https?|zoommtg|msteams)\Z")
 _DOMAIN_AFTER_AT = re.compile(r"@([A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8})")
 _USER_REVERSED = re.compile(r"([A-Za-z0-9._%+-]{1,128})(:pis|:spis)?", re.IGNORECASE)
+_USER_READ = 136
+"""How far before its ``@`` an address is read: a user of up to 128 characters and ``sips:``."""
+_VIDEO_DOMAIN_AT = re.compile("@(?:" + "|".join(f"(?:{pattern.pattern})" for pattern, _, _ in VIDEO_DOMAINS) + ")",
+                              re.IGNORECASE | re.ASCII)
 _VIDEO_USER_REVERSED = re.compile(r"@(?:[0-9]{128}|[0-9]{1,127}+(?![A-Za-z0-9._%+-])|[A-Za-z0-9._%+-]{1,128}+:s?pis)",
                                   re.IGNORECASE)
 _DETAILS = re.compile(r"(?=[mpacw])(?:meeting\s*(?:id|number|#\s*:?\s*\d)|pass\s*code|password|access\s*code|"
@@ -127,7 +131,7 @@ def _link_candidates(stream: str, source: Source) -> list[Candidate]:
         raw = _trim(stream[start:end])
         if len(raw) > MAX_URL:
             continue
-        via = "href" if start > 0 and stream[start - 1] == HREF_START else "text"
+        via: Via = "href" if start > 0 and stream[start - 1] == HREF_START else "text"
         if via == "text" and found and _is_anchor_text(found[-1], stream, start):
             via = "anchor_text"
         reading = readings[raw] if raw in readings else readings.setdefault(raw, _link(raw))
@@ -225,25 +229,39 @@ def _is_app(candidate: Candidate) -> bool:
 
 
 def _address_candidates(stream: str, source: Source) -> list[Candidate]:
+    if "@" not in stream:
+        return []
     worth_looking = "ideo" in stream or "IDEO" in stream
     headings = [m.end() for m in _VTC_HEADING.finditer(stream)][:MAX_EXAMINED] if worth_looking else []
-    video_users = _video_users(stream) if "@" in stream else set()
     found: list[Candidate] = []
-    for examined, at in enumerate(_DOMAIN_AFTER_AT.finditer(stream)):
+    for examined, at in enumerate(_plausible(stream, headings)):
         if len(found) >= MAX_ADDRESSES or examined >= MAX_EXAMINED:
             break
-        if not (at.start() in video_users or video_domain(at.group(1).lower()) or _near(headings, at.start())):
+        domain = _DOMAIN_AFTER_AT.match(stream, at)
+        user = _user_before(stream, at) if domain else None
+        if domain is None or user is None:
             continue
-        user = _user_before(stream, at.start())
-        candidate = _address(stream, user, at, source, headings) if user is not None else None
+        candidate = _address(stream, user, domain, source, headings)
         if candidate is not None and not _inside_url(stream, user[0]):
             found.append(candidate)
     return found
 
 
-def _near(headings: list[int], at: int) -> bool:
-    """Whether an address whose ``@`` stands at ``at`` could start within ``VTC_WINDOW`` after a heading."""
-    return any(end <= at <= end + VTC_WINDOW + 136 for end in headings)
+def _plausible(stream: str, headings: list[int]) -> list[int]:
+    """Positions of the ``@`` that could make a video address, in order, found without per-address work.
+
+    §5 takes an address whose user is all digits or carries ``sip:``, whose domain is a video
+    domain, or that stands in a video-device section; most addresses in an invitation are
+    people's and are none of these.
+    """
+    ats = _video_users(stream)
+    ats.update(match.start() for match in _VIDEO_DOMAIN_AT.finditer(stream))
+    for end in headings:
+        at, last = stream.find("@", end), end + VTC_WINDOW + _USER_READ
+        while 0 <= at <= last:
+            ats.add(at)
+            at = stream.find("@", at + 1)
+    return sorted(ats)
 
 
 def _video_users(stream: str) -> set[int]:
@@ -259,7 +277,7 @@ def _video_users(stream: str) -> set[int]:
 
 def _user_before(stream: str, at: int) -> tuple[int, str | None, str] | None:
     """(start, "sip:"/"sips:" or None, user part) ending at ``at``; matched on the reversed text, anchored at '@'."""
-    match = _USER_REVERSED.match(stream[max(0, at - 136):at][::-1])
+    match = _USER_REVERSED.match(stream[max(0, at - _USER_READ):at][::-1])
     if match is None:
         return None
     prefix = match.group(2)[::-1] if match.group(2) else None

@@ -7,6 +7,7 @@ from typing import Any, Literal, NamedTuple
 
 Kind = Literal["join_url", "video_address", "non_join", "wrapped_unresolved"]
 Source = Literal["online_meeting", "location", "body"]
+Via = Literal["href", "text", "anchor_text", "field"]
 
 
 class Candidate(NamedTuple):
@@ -26,7 +27,7 @@ class Candidate(NamedTuple):
     value: str
     provider: str | None
     source: Source
-    via: Literal["href", "text", "anchor_text", "field"]
+    via: Via
     position: int
     corroborated: bool = False
     wrappers: tuple[str, ...] = ()

@@ -10,7 +10,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from shared.parsing import extract_join_info
-from shared.parsing.extract import _url_spans, _user_before, _video_users
+from shared.parsing.extract import _DOMAIN_AFTER_AT, _VTC_HEADING, _address, _address_candidates, _inside_url, \
+    _url_spans, _user_before, _video_users
 from shared.parsing.urls import MAX_LAYERS, decode_entities, split_url, unwrap
 from tests.unit.parsing.test_corpus import INVITE_CASES, JOIN_URLS, PROVIDER_CASES, RULE_CASES, SAFE
 
@@ -134,3 +135,30 @@ def _url_spans_plainly(stream: str) -> list[tuple[int, int]]:
                                         "K", "1", " ", "\n", "\x02", "/j/1", "ſ"]), max_size=16).map("".join))
 def test_url_spans_find_each_scheme_we_read(stream: str) -> None:
     assert list(_url_spans(stream)) == _url_spans_plainly(stream)
+
+
+def _addresses_plainly(stream: str) -> list:
+    """Every ``@`` read in full, none left out beforehand."""
+    headings = [m.end() for m in _VTC_HEADING.finditer(stream)]
+    found = []
+    for at in _DOMAIN_AFTER_AT.finditer(stream):
+        user = _user_before(stream, at.start())
+        candidate = _address(stream, user, at, "body", headings) if user is not None else None
+        if candidate is not None and not _inside_url(stream, user[0]):
+            found.append(candidate)
+    return found
+
+
+ADDRESS_PIECES = st.lists(st.one_of(
+    st.sampled_from(["Join with a video conferencing device", "JOIN FROM A VIDEO SYSTEM", "video", "\n", " " * 300,
+                     "jane@contoso.com", "123456@contoso.com", "sip:room@contoso.com", "x@ACME.WEBEX.COM",
+                     "1@zoomcrc.com", "room@teams.bjn.vc", "a@m.webex.com.example.org", "https://x.org/?a@zoomcrc.com",
+                     "mailto:", "@", ".", "7", "sip:"]),
+    st.text(alphabet="abc019@.:- ", max_size=12)), max_size=14).map("".join)
+
+
+@SETTINGS
+@given(stream=ADDRESS_PIECES)
+@example(stream="Join with a video conferencing device" + " " * 395 + "conference-room@video.contoso.com")
+def test_addresses_left_out_beforehand_are_none_the_full_reading_takes(stream: str) -> None:
+    assert _address_candidates(stream, "body") == _addresses_plainly(stream)
