@@ -55,6 +55,8 @@ _VIDEO_USER_REVERSED = re.compile(r"@(?:[0-9]{128}|[0-9]{1,127}+(?![A-Za-z0-9._%
                                   re.IGNORECASE)
 _DETAILS = re.compile(r"(?=[mpacw])(?:meeting\s*(?:id|number|#\s*:?\s*\d)|pass\s*code|password|access\s*code|"
                       r"conference\s*id|webinar\s*id|\bpin\b)", re.IGNORECASE)
+_DETAILS_ASCII = re.compile(_DETAILS.pattern)
+"""The same, case-sensitive: on lower-cased ASCII text it finds what ``_DETAILS`` finds, in less time."""
 _DETAIL_HINTS = ("meeting", "pass", "access", "conference", "webinar", "pin")
 _VTC_HEADING = re.compile(r"[Jj](?i:oin\s+(?:with|from)\s+a\s+video\s+(?:conferencing\s+)?(?:device|system))")
 _TRAILING = ".,;:!?'\"*"
@@ -194,7 +196,8 @@ def _corroborate(found: list[Candidate], stream: str) -> list[Candidate]:
         following = next((c.position for c in joins[i + 1:]
                           if c.value != link.value and not _same_meeting(c.value, link.value)), len(stream))
         window = stream[start:min(following, start + DETAIL_WINDOW)].lower()
-        if any(hint in window for hint in _DETAIL_HINTS) and _DETAILS.search(window):
+        details = _DETAILS_ASCII if window.isascii() else _DETAILS
+        if any(map(window.__contains__, _DETAIL_HINTS)) and details.search(window):
             marked.add(id(link))
     return [c._replace(corroborated=True) if id(c) in marked else c for c in found]
 
