@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from itertools import islice
 
 from shared.parsing.catalogue import APP_SCHEMES, VIDEO_DOMAINS, classify, video_domain
 from shared.parsing.keywords import find_keyword
@@ -232,39 +233,42 @@ def _is_app(candidate: Candidate) -> bool:
 
 
 def _address_candidates(stream: str, source: Source) -> list[Candidate]:
-    if "@" not in stream:
+    domains = list(islice(_DOMAIN_AFTER_AT.finditer(stream), MAX_EXAMINED))
+    if not domains:
         return []
     worth_looking = "ideo" in stream or "IDEO" in stream
     headings = [m.end() for m in _VTC_HEADING.finditer(stream)][:MAX_EXAMINED] if worth_looking else []
+    plausible = _plausible(stream, domains[-1].start(), headings)
     found: list[Candidate] = []
-    for examined, at in enumerate(_plausible(stream, headings)):
-        if len(found) >= MAX_ADDRESSES or examined >= MAX_EXAMINED:
-            break
-        domain = _DOMAIN_AFTER_AT.match(stream, at)
-        user = _user_before(stream, at) if domain else None
-        if domain is None or user is None:
-            continue
-        candidate = _address(stream, user, domain, source, headings)
-        if candidate is not None and not _inside_url(stream, user[0]):
+    for domain in domains:
+        at = domain.start()
+        user = _user_before(stream, at) if at in plausible else None
+        candidate = _address(stream, user, domain, source, headings) if user is not None else None
+        if candidate is not None and user is not None and not _inside_url(stream, user[0]):
             found.append(candidate)
+            if len(found) >= MAX_ADDRESSES:
+                break
     return found
 
 
-def _plausible(stream: str, headings: list[int]) -> list[int]:
-    """Positions of the ``@`` that could make a video address, in order, found without per-address work.
+def _plausible(stream: str, last: int, headings: list[int]) -> set[int]:
+    """Positions up to ``last`` of the ``@`` that could make a video address, found without per-address work.
 
     §5 takes an address whose user is all digits or carries ``sip:``, whose domain is a video
     domain, or that stands in a video-device section; most addresses in an invitation are
     people's and are none of these.
     """
-    ats = _video_users(stream)
-    ats.update(match.start() for match in _VIDEO_DOMAIN_AT.finditer(stream))
+    ats = _video_users(stream[:last + 1])
+    for match in _VIDEO_DOMAIN_AT.finditer(stream):
+        if match.start() > last:
+            break
+        ats.add(match.start())
     for end in headings:
-        at, last = stream.find("@", end), end + VTC_WINDOW + _USER_READ
-        while 0 <= at <= last:
+        at, near = stream.find("@", end, last + 1), end + VTC_WINDOW + _USER_READ
+        while 0 <= at <= near:
             ats.add(at)
-            at = stream.find("@", at + 1)
-    return sorted(ats)
+            at = stream.find("@", at + 1, last + 1)
+    return ats
 
 
 def _video_users(stream: str) -> set[int]:
