@@ -243,8 +243,10 @@ def _address_candidates(stream: str, source: Source) -> list[Candidate]:
     for domain in domains:
         at = domain.start()
         user = _user_before(stream, at) if at in plausible else None
-        candidate = _address(stream, user, domain, source, headings) if user is not None else None
-        if candidate is not None and user is not None and not _inside_url(stream, user[0]):
+        if user is None:
+            continue
+        candidate = _address(stream, user, domain, source, headings)
+        if candidate is not None and not _inside_url(stream, user[0]):
             found.append(candidate)
             if len(found) >= MAX_ADDRESSES:
                 break
@@ -274,9 +276,7 @@ def _plausible(stream: str, last: int, headings: list[int]) -> set[int]:
 def _video_users(stream: str) -> set[int]:
     """Positions of the ``@`` whose user part is all digits or carries ``sip:``, found in one pass.
 
-    The same reading as ``_user_before`` (the reversed text, anchored at the ``@``), so an address
-    whose domain is no video domain and that stands in no video-device section is left out
-    before any per-address work: most addresses in an invitation are people's.
+    The same reading as ``_user_before``: the reversed text, anchored at the ``@``.
     """
     end = len(stream) - 1
     return {end - match.start() for match in _VIDEO_USER_REVERSED.finditer(stream[::-1])}
