@@ -170,11 +170,11 @@ def _claims(provider: Provider, rest: str) -> bool:
     return not provider.generic or any(hint in rest for hint in provider.hints)
 
 
-@lru_cache(maxsize=4096)
 def host_hints(host: str) -> tuple[bool, tuple[str, ...]]:
     """(a specific entry serves this host, path hints of the any-host entries that could claim it).
 
-    The cheap pre-check before ``classify``: most links in a body are ordinary ones.
+    The cheap pre-check before ``classify`` (``urls.host_role`` keeps it per host): most links in
+    a body are ordinary ones.
     """
     entries = _entries_for_host(host)
     return any(not p.generic for p in entries), tuple(h for p in entries if p.generic for h in p.hints)

@@ -213,10 +213,6 @@ def _wrapper_for(parts: tuple[str, str, str]) -> Wrapper | None:
     return None
 
 
-def is_wrapper_host(host: str) -> bool:
-    return bool(host_role(host).wrappers)
-
-
 def unwrap(url: str, parts: tuple[str, str, str] | None = None) -> Unwrapped:
     """Remove wrapper layers until none is recognised (at most MAX_LAYERS); ``parts`` saves a split."""
     layers: list[str] = []
