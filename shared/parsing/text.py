@@ -72,13 +72,10 @@ def _worth_inlining(href: str) -> bool:
     if lower.startswith(("sip:", "sips:", "zoommtg://", "msteams://")):
         return True
     parts = split_url(href) if lower.startswith(("http://", "https://")) else None
-    if parts is None:
+    if parts is None or not could_matter(parts[1], parts[2]):
         return False
-    role = host_role(parts[1])
-    if role.claimed:
+    if not host_role(parts[1]).wrappers:
         return True
-    if not role.wrappers:
-        return any(map(parts[2].__contains__, role.hints))
     if wraps_nothing_that_matters(parts):
         return False
     unwrapped = unwrap(href, parts)
