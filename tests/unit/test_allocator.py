@@ -1,0 +1,49 @@
+"""The allocator settings: parsing invitation after invitation maps no new memory once they are applied."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from shared.allocator import _is_glibc
+
+ROOT = Path(__file__).resolve().parents[2]
+PARSE_AND_COUNT_FAULTS = """
+import resource, sys
+from shared.allocator import keep_parser_memory
+from shared.parsing import extract_join_info
+from tests.unit.parsing import invites
+applied = keep_parser_memory() if sys.argv[1] == "tuned" else None
+body = invites.OUTLOOK_HEAD + invites.filler(16_000) + invites.TEAMS_HTML + invites.SIGNATURE_HTML
+for _ in range(20):
+    extract_join_info("Room 4B", body)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(50):
+    extract_join_info("Room 4B", body)
+print(applied, (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 50)
+"""
+
+
+def _faults_per_document(mode: str, **env: str) -> tuple[str, float]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    done = subprocess.run([sys.executable, "-c", PARSE_AND_COUNT_FAULTS, mode], cwd=ROOT, env=clean | env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    applied, faults = done.stdout.split()
+    return applied, float(faults)
+
+
+def test_parsing_maps_no_new_memory_per_document_once_applied() -> None:
+    if not _is_glibc():
+        assert _faults_per_document("tuned")[0] == "False"
+        return
+    applied, tuned = _faults_per_document("tuned")
+    _, untuned = _faults_per_document("untuned")
+    assert applied == "True"
+    assert tuned < 1 < untuned
+
+
+def test_an_operators_own_malloc_tunables_win() -> None:
+    assert _faults_per_document("tuned", MALLOC_TOP_PAD_="131072")[0] == "False"
