@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from shared.parsing import extract_join_info
-from shared.parsing.extract import _DOMAIN_AFTER_AT, _VTC_HEADING, _address, _address_candidates, _inside_url, \
-    _url_spans, _user_before, _video_users
+from shared.parsing.extract import FOLDING, _DETAILS, _DOMAIN_AFTER_AT, _VTC_HEADING, _address, _address_candidates, \
+    _has_details, _inside_url, _url_spans, _user_before, _video_users
 from shared.parsing.urls import MAX_LAYERS, decode_entities, split_url, unwrap
 from tests.unit.parsing.test_corpus import INVITE_CASES, JOIN_URLS, PROVIDER_CASES, RULE_CASES, SAFE
 
@@ -162,3 +162,20 @@ ADDRESS_PIECES = st.lists(st.one_of(
 @example(stream="Join with a video conferencing device" + " " * 395 + "conference-room@video.contoso.com")
 def test_addresses_left_out_beforehand_are_none_the_full_reading_takes(stream: str) -> None:
     assert _address_candidates(stream, "body") == _addresses_plainly(stream)
+
+
+@SETTINGS
+@given(window=st.lists(st.sampled_from(["meeting", " id", "meeting#", " 4", "pass", "code", "word", "access", "pin",
+                                        "spin", "pins", "conference", "webinar", " ", "\n", "x", "ſ", "é", ":", "·",
+                                        "paſſcode", "\u0131", "\u212a", "\u00a0"]),
+                       max_size=12).map("".join))
+@example(window="meeting # : 4")
+@example(window="paſſcode")
+def test_details_are_found_where_the_plain_search_finds_them(window: str) -> None:
+    window = window.lower()
+    assert _has_details(window) == (_DETAILS.search(window) is not None)
+
+
+def test_folding_names_every_character_a_case_insensitive_pattern_matches_to_an_ascii_letter() -> None:
+    letter = re.compile("[a-z]", re.IGNORECASE)
+    assert tuple(chr(c) for c in range(128, 0x110000) if letter.match(chr(c))) == FOLDING
