@@ -109,6 +109,7 @@ def adversarial() -> dict[str, str]:
         "35,000 join links (1 MB)": "https://zoom.us/j/1234567890 " * 35_000,
         "35,000 distinct hosts (1 MB)": " ".join(f"https://h{i}.example.com/x" for i in range(35_000)),
         "140,000 addresses (1 MB)": "123@b.co " * 110_000,
+        "1 MB of j before a video heading": "j" * 1_000_000 + " Join with a video conferencing device 1@b.co",
     }
 
 

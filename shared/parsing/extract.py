@@ -254,8 +254,7 @@ def _address_candidates(stream: str, source: Source) -> list[Candidate]:
     domains = list(islice(_DOMAIN_AFTER_AT.finditer(stream), MAX_EXAMINED))
     if not domains:
         return []
-    worth_looking = "ideo" in stream or "IDEO" in stream
-    headings = [m.end() for m in _VTC_HEADING.finditer(stream)][:MAX_EXAMINED] if worth_looking else []
+    headings = _headings(stream) if "ideo" in stream or "IDEO" in stream else []
     plausible = _plausible(stream, domains[-1].start(), headings)
     found: list[Candidate] = []
     for domain in domains:
@@ -269,6 +268,28 @@ def _address_candidates(stream: str, source: Source) -> list[Candidate]:
             if len(found) >= MAX_ADDRESSES:
                 break
     return found
+
+
+def _headings(stream: str) -> list[int]:
+    """Where each video-device heading ends, in order; at most ``MAX_EXAMINED``.
+
+    The pattern is tried only where a ``j`` or ``J`` stands (its first letter), not at every
+    character, and at most at ``MAX_EXAMINED * 20`` of them.
+    """
+    ends: list[int] = []
+    starts = sorted(at for letter in "jJ" for at in _all(stream, letter, MAX_EXAMINED * 20))
+    for at in starts[:MAX_EXAMINED * 20]:
+        match = _VTC_HEADING.match(stream, at)
+        if match:
+            ends.append(match.end())
+    return ends[:MAX_EXAMINED]
+
+
+def _all(text: str, letter: str, limit: int) -> Iterator[int]:
+    at = text.find(letter)
+    while at != -1 and limit > 0:
+        yield at
+        at, limit = text.find(letter, at + 1), limit - 1
 
 
 def _plausible(stream: str, last: int, headings: list[int]) -> set[int]:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from shared.parsing import extract_join_info
 from shared.parsing.extract import FOLDING, _DETAILS, _DOMAIN_AFTER_AT, _VTC_HEADING, _address, _address_candidates, \
-    _has_details, _inside_url, _url_spans, _user_before, _video_users
+    _has_details, _headings, _inside_url, _url_spans, _user_before, _video_users
 from shared.parsing.urls import MAX_LAYERS, decode_entities, split_url, unwrap
 from tests.unit.parsing.test_corpus import INVITE_CASES, JOIN_URLS, PROVIDER_CASES, RULE_CASES, SAFE
 
@@ -179,3 +179,11 @@ def test_details_are_found_where_the_plain_search_finds_them(window: str) -> Non
 def test_folding_names_every_character_a_case_insensitive_pattern_matches_to_an_ascii_letter() -> None:
     letter = re.compile("[a-z]", re.IGNORECASE)
     assert tuple(chr(c) for c in range(128, 0x110000) if letter.match(chr(c))) == FOLDING
+
+
+@SETTINGS
+@given(stream=st.lists(st.sampled_from(["Join with a video conferencing device", "JOIN FROM A VIDEO SYSTEM", "join",
+                                        "jOiN  wItH\na VIDEO device", "j", "J", " ", "video", "with a video system",
+                                        "Join with a video conferencing\u00a0device"]), max_size=10).map("".join))
+def test_headings_are_the_ones_the_pattern_finds_anywhere(stream: str) -> None:
+    assert _headings(stream) == [m.end() for m in _VTC_HEADING.finditer(stream)]
