@@ -17,20 +17,29 @@ import os
 M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD = -1, -2, -3
 """glibc's ``mallopt`` parameters (malloc.h)."""
 SETTINGS = ((M_TOP_PAD, 1 << 20), (M_TRIM_THRESHOLD, 4 << 20), (M_MMAP_THRESHOLD, 4 << 20))
+TUNABLES = ("MALLOC_TOP_PAD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_")
+"""The environment variables through which an operator sets the same three themselves."""
 
 
 def keep_parser_memory() -> bool:
     """Apply ``SETTINGS`` through glibc's ``mallopt``; True when all took effect.
 
-    Nothing changes where the C library is not glibc, or where an operator set glibc's own
-    ``MALLOC_*`` tunables in the environment: theirs win.
+    Nothing changes where the C library is not glibc, or where an operator set any of the same
+    three in the environment (``TUNABLES``, or ``GLIBC_TUNABLES=glibc.malloc...``): theirs win.
+    Other allocator settings (``MALLOC_ARENA_MAX``, say) are no reason to stand back.
     """
-    if not _is_glibc() or any(name.startswith("MALLOC_") for name in os.environ):
+    if not _is_glibc() or _set_by_operator():
         return False
     import ctypes
 
     libc = ctypes.CDLL(None)
     return all(libc.mallopt(option, value) == 1 for option, value in SETTINGS)
+
+
+def _set_by_operator() -> bool:
+    tunables = os.environ.get("GLIBC_TUNABLES", "")
+    return any(name in os.environ for name in TUNABLES) or any(
+        f"glibc.malloc.{name}" in tunables for name in ("top_pad", "trim_threshold", "mmap_threshold"))
 
 
 def _is_glibc() -> bool:

@@ -27,7 +27,7 @@ print(applied, (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 5
 
 
 def _faults_per_document(mode: str, **env: str) -> tuple[str, float]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_") and k != "GLIBC_TUNABLES"}
     done = subprocess.run([sys.executable, "-c", PARSE_AND_COUNT_FAULTS, mode], cwd=ROOT, env=clean | env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
@@ -45,5 +45,10 @@ def test_parsing_maps_no_new_memory_per_document_once_applied() -> None:
     assert tuned < 1 < untuned
 
 
-def test_an_operators_own_malloc_tunables_win() -> None:
+def test_an_operators_own_settings_of_the_same_tunables_win() -> None:
     assert _faults_per_document("tuned", MALLOC_TOP_PAD_="131072")[0] == "False"
+    assert _faults_per_document("tuned", GLIBC_TUNABLES="glibc.malloc.trim_threshold=131072")[0] == "False"
+
+
+def test_other_allocator_settings_are_no_reason_to_stand_back() -> None:
+    assert _faults_per_document("tuned", MALLOC_ARENA_MAX="2")[0] == str(_is_glibc())
