@@ -6,9 +6,10 @@ table with intranet and Safe Links-wrapped document links and mailto links
 (about one link per 500 bytes), a Teams, Zoom, Webex or Meet block, a signature.
 Baseline: BeautifulSoup with the standard-library parser plus one URL regex,
 extracting the same fields (provider, join URL, video address, keyword).
-Both run on one core in the same process, in alternating slices of the same
-run, so the ratio is fair on a noisy machine. Adversarial: 1 MB bodies built to hurt (deep nesting, 1 MB of
-``@``, ``http://`` repeated, unclosed quotes, many links).
+Both run on one core in the same process, over the same documents, in
+alternating slices of the same run, so the ratio is fair on a noisy machine.
+Adversarial: 1 MB bodies built to hurt (deep nesting, 1 MB of ``@``,
+``http://`` repeated, unclosed quotes, many links, 1 MB of ``j``).
 
 The process applies the allocator settings the app applies at start-up
 (``shared/allocator.py``): both functions run under them.
