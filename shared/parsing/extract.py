@@ -277,7 +277,7 @@ def _headings(stream: str) -> list[int]:
     character, and at most at ``MAX_EXAMINED * 20`` of them.
     """
     ends: list[int] = []
-    starts = sorted(at for letter in "jJ" for at in _all(stream, letter, MAX_EXAMINED * 20))
+    starts = sorted(at for letter in "jJ" for at in _all(stream, letter, limit=MAX_EXAMINED * 20))
     for at in starts[:MAX_EXAMINED * 20]:
         match = _VTC_HEADING.match(stream, at)
         if match:
@@ -285,11 +285,13 @@ def _headings(stream: str) -> list[int]:
     return ends[:MAX_EXAMINED]
 
 
-def _all(text: str, letter: str, limit: int) -> Iterator[int]:
-    at = text.find(letter)
+def _all(text: str, letter: str, start: int = 0, stop: int | None = None, *, limit: int) -> Iterator[int]:
+    """Positions of ``letter`` in ``text[start:stop]``, at most ``limit`` of them."""
+    stop = len(text) if stop is None else stop
+    at = text.find(letter, start, stop)
     while at != -1 and limit > 0:
         yield at
-        at, limit = text.find(letter, at + 1), limit - 1
+        at, limit = text.find(letter, at + 1, stop), limit - 1
 
 
 def _plausible(stream: str, last: int, headings: list[int]) -> set[int]:
@@ -305,10 +307,7 @@ def _plausible(stream: str, last: int, headings: list[int]) -> set[int]:
             break
         ats.add(match.start())
     for end in headings:
-        at, near = stream.find("@", end, last + 1), end + VTC_WINDOW + _USER_READ
-        while 0 <= at <= near:
-            ats.add(at)
-            at = stream.find("@", at + 1, last + 1)
+        ats.update(_all(stream, "@", end, min(last, end + VTC_WINDOW + _USER_READ) + 1, limit=MAX_EXAMINED))
     return ats
 
 

@@ -247,8 +247,8 @@ def wraps_nothing_that_matters(parts: tuple[str, str, str]) -> bool:
     target only to find a SharePoint host was most of the cost of reading a body. A target
     carried encoded in a query parameter reads as it is when no unreserved character in it is
     encoded (gateways never encode them): its host is literal but for ``:`` and ``@``, and every
-    path hint shows its longest run of unreserved characters. Anything else (another wrapper inside, an encoded
-    host, other wrappers' encodings) answers False and is decoded as usual.
+    path hint shows its longest run of unreserved characters. Anything else (another wrapper
+    inside, an encoded host, other wrappers' encodings) answers False and is decoded as usual.
     """
     wrapper = _wrapper_for(parts)
     if wrapper is None or not isinstance(wrapper[3], _QueryParam):
