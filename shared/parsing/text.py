@@ -25,7 +25,8 @@ HREF_START, HREF_END = "\x02", "\x03"
 MAX_NESTING_COST = 16_000_000
 MANY_TAGS = 1000
 _WBR = re.compile(r"<wbr\s*/?>", re.IGNORECASE)
-_HIDDEN_TAGS = ("script", "style", "head", "title")
+HIDDEN_TAGS = ("script", "style", "head", "title")
+"""Elements whose text is never shown."""
 _HIDDEN = re.compile(r"<(?:[sS][cC][rR]|[sS][tT][yY]|[hH][eE][aA]|[tT][iI][tT])")
 _BRACKETED = re.compile(r"<((?:https?|zoommtg|msteams)://[^<>]{1,8192}?)>", re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
@@ -53,7 +54,7 @@ def html_to_stream(markup: str) -> str:
 
     tree = LexborHTMLParser(markup)
     if _has_hidden(markup, lowered):
-        tree.strip_tags(list(_HIDDEN_TAGS))
+        tree.strip_tags(list(HIDDEN_TAGS))
     for anchor in tree.tags("a"):
         href = (anchor.attrs.get("href") or "").strip()
         if _worth_inlining(href):
@@ -87,7 +88,7 @@ def _has_hidden(markup: str, lowered: str | None) -> bool:
     """Whether any element whose text is never shown may be present (a false positive only costs a strip)."""
     if lowered is None:
         return _HIDDEN.search(markup) is not None
-    return any(f"<{tag}" in lowered for tag in _HIDDEN_TAGS)
+    return any(f"<{tag}" in lowered for tag in HIDDEN_TAGS)
 
 
 def _nesting_cost(lowered: str, tags: int) -> int:
