@@ -84,7 +84,7 @@ def ours(location: str, body: str) -> tuple[str | None, str | None, str | None]:
     return result.join_url, result.sip_uri, result.keyword
 
 
-def parser_alone(location: str, body: str) -> str:
+def parser_alone(location: str, body: str) -> tuple[list[str | None], str]:
     """What any detector built on lexbor does at least: parse, read every href, take the visible text."""
     from selectolax.lexbor import LexborHTMLParser
 
@@ -92,7 +92,7 @@ def parser_alone(location: str, body: str) -> str:
     hrefs = [anchor.attrs.get("href") for anchor in tree.tags("a")]
     tree.strip_tags(list(HIDDEN_TAGS))
     root = tree.body or tree.root
-    return f"{hrefs}{root.text(separator=chr(10), deep=True) if root is not None else ''}"
+    return hrefs, root.text(separator="\n", deep=True) if root is not None else ""
 
 
 def rates(functions: dict[str, Callable[[str, str], object]], docs: list[tuple[str, str]], seconds: float,
