@@ -17,16 +17,22 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from shared.errors import ValidationError
+from shared.inputs import load_json
 from shared.storage.clients import ensure_queue, queue_client, storage_error
 
 REFERENCE_FIELDS = frozenset({"tenant_id", "mailbox_id", "subscription_id", "event_id", "change_type",
-                              "change_key", "reason", "kind"})
+                              "change_key", "reason", "kind", "operation"})
 _REFERENCE = re.compile(r"[A-Za-z0-9._:=+/\-]{1,512}")
 
 
 MAX_MESSAGE_CHARS = 45_000
 """JSON text per message: base64 makes it about 60,000 characters, under the queue's 64 KiB."""
 MAX_REFERENCES = 500
+
+
+def is_reference(value: object) -> bool:
+    """Can ``value`` travel in a reference message (an id of 1-512 letters, digits and ``. _ : = + / -``)?"""
+    return isinstance(value, str) and bool(_REFERENCE.fullmatch(value))
 
 
 def reference_message(fields: Mapping[str, str]) -> str:
@@ -43,7 +49,7 @@ def _checked(fields: Mapping[str, str]) -> dict[str, str]:
     unknown = sorted(set(fields) - REFERENCE_FIELDS)
     if unknown:
         raise ValidationError(f"queue message has fields that are not references: {', '.join(unknown)}")
-    bad = sorted(name for name, value in fields.items() if not isinstance(value, str) or not _REFERENCE.fullmatch(value))
+    bad = sorted(name for name, value in fields.items() if not is_reference(value))
     if bad:
         raise ValidationError(f"queue message field(s) {', '.join(bad)} must be ids of 1-512 characters "
                               "(letters, digits, . _ : = + / -)")
@@ -70,10 +76,7 @@ def parse_references(text: str) -> list[dict[str, str]]:
 
 
 def _json_object(text: str) -> dict[str, Any]:
-    try:
-        document = json.loads(text)
-    except ValueError:
-        raise ValidationError("queue message is not JSON") from None
+    document = load_json(text, what="queue message", max_depth=3)
     if not isinstance(document, dict):
         raise ValidationError("queue message is not a JSON object")
     return document

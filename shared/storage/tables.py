@@ -12,10 +12,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from shared.errors import ConflictError
+from shared.errors import ConflictError, ValidationError
+from shared.inputs import check_text
 from shared.storage.clients import storage_error
 
 if TYPE_CHECKING:
@@ -26,6 +28,29 @@ Operation = tuple[Any, ...]
 """``(verb, entity)`` or ``(verb, entity, options)``: verbs create, upsert, update, delete."""
 MAX_TRANSACTION = 100
 """Entity group transactions take at most 100 operations in one partition."""
+MAX_KEY_CHARS = 1024
+"""PartitionKey and RowKey are at most 1 KiB each."""
+_BAD_KEY = re.compile(r"[/\\#?\x00-\x1f\x7f-\x9f\ud800-\udfff]|\.\.")
+"""What Azure Tables refuses in a key (``/ \\ # ?`` and control characters), lone surrogates (no
+encoder takes them) and ``..`` (a path step): any of them in a key is hostile input that got this far."""
+
+
+def check_key(name: str, value: object) -> str:
+    """A PartitionKey or RowKey as Tables accepts it; ValidationError before any request otherwise.
+
+    The one place keys are checked: every read, write and delete of :class:`Table` goes through it,
+    so an id that reached a key unchecked is refused here instead of failing at the service (where
+    ``a/b`` became a retried 503) or in the SDK's encoder (a surrogate became a 500).
+    """
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_KEY_CHARS or _BAD_KEY.search(value):
+        raise ValidationError(f"{name} {_shown(value)} cannot be a storage key (1 to {MAX_KEY_CHARS} characters, "
+                              "no / \\ # ? .. or control characters)")
+    return value
+
+
+def _shown(value: object) -> str:
+    """A refused key as a log-safe hint: its length only (keys may be ids a caller chose)."""
+    return f"of {len(value)} characters" if isinstance(value, str) else f"of type {type(value).__name__}"
 
 
 def _with_etag(entity: Mapping[str, Any]) -> Entity:
@@ -55,6 +80,7 @@ class Table:
     def get(self, partition_key: str, row_key: str) -> Entity | None:
         from azure.core.exceptions import ResourceNotFoundError
 
+        check_key("PartitionKey", partition_key), check_key("RowKey", row_key)
         try:
             return _with_etag(self.client.get_entity(partition_key, row_key))
         except ResourceNotFoundError:
@@ -66,8 +92,9 @@ class Table:
         """Create a row that must not exist yet (ConflictError if it does)."""
         from azure.core.exceptions import ResourceExistsError
 
+        row = _clean(entity)
         try:
-            self.client.create_entity(_clean(entity))
+            self.client.create_entity(row)
         except ResourceExistsError:
             raise ConflictError("the row already exists") from None
         except Exception as exc:
@@ -77,14 +104,16 @@ class Table:
         """Write the row whole, whatever was there (replace mode)."""
         from azure.data.tables import UpdateMode
 
-        self._call(self.client.upsert_entity, _clean(entity), mode=UpdateMode.REPLACE)
+        row = _clean(entity)
+        self._call(self.client.upsert_entity, row, mode=UpdateMode.REPLACE)
 
     def replace(self, entity: Mapping[str, Any], *, etag: str) -> None:
         """Replace a row only if it still has ``etag`` (ConflictError otherwise)."""
         from azure.core import MatchConditions
         from azure.data.tables import UpdateMode
 
-        self._call(self.client.update_entity, _clean(entity), mode=UpdateMode.REPLACE, etag=etag,
+        row = _clean(entity)
+        self._call(self.client.update_entity, row, mode=UpdateMode.REPLACE, etag=etag,
                    match_condition=MatchConditions.IfNotModified)
 
     def delete(self, partition_key: str, row_key: str, *, etag: str | None = None) -> None:
@@ -93,6 +122,7 @@ class Table:
 
         from azure.core.exceptions import ResourceNotFoundError
 
+        check_key("PartitionKey", partition_key), check_key("RowKey", row_key)
         condition = {"etag": etag, "match_condition": MatchConditions.IfNotModified} if etag else {}
         try:
             self.client.delete_entity(partition_key, row_key, **condition)
@@ -105,6 +135,9 @@ class Table:
               select: list[str] | None = None, page_size: int | None = None) -> Iterator[Entity]:
         """Rows matching an OData filter, following continuation tokens page by page (lazily: a caller
         that stops early sends no further request). ``page_size`` caps each page (Tables: at most 1,000)."""
+        for name, value in (parameters or {}).items():
+            if isinstance(value, str):
+                check_text(value, what=f"query parameter {name}", controls=False)
         pages = self.client.query_entities(query_filter, parameters=dict(parameters or {}), select=select,
                                            results_per_page=page_size)
         try:
@@ -153,5 +186,6 @@ class Table:
 
 
 def _clean(entity: Mapping[str, Any]) -> Entity:
-    """Drop what is not a property: our ``etag`` key and unset (None) values."""
+    """Drop what is not a property (our ``etag`` key and unset values); the keys checked."""
+    check_key("PartitionKey", entity.get("PartitionKey")), check_key("RowKey", entity.get("RowKey"))
     return {key: value for key, value in entity.items() if key != "etag" and value is not None}
