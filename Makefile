@@ -19,6 +19,7 @@ bench: install
 	-$(PY) benchmarks/crypto.py
 	-$(PY) benchmarks/graph.py
 	-$(PY) benchmarks/meetings.py
+	-$(PY) benchmarks/webhook.py
 
 install: $(PY_OK) $(NPM_OK)
 

@@ -1,7 +1,9 @@
 """``POST /api/graph/notifications`` and ``POST /api/graph/lifecycle``: Graph's webhooks.
 
 Anonymous, as Graph calls them; authenticity is each notification's clientState. The
-validation handshake echoes the decoded token with no I/O; otherwise verified notifications
+validation handshake echoes the decoded token with no I/O (Graph sends it as text/plain; a JSON
+body beside a token must still be a collection, as the description says, and is not read further);
+an empty POST has nothing to queue; otherwise verified notifications
 become queue references and the answer is 202 once they are in the queue (Graph gives 10 s; we
 aim for ms). The references are written by the process's group commit (``GroupSender``): POSTs
 that arrive while a write is in flight share the next one. A write that fails answers 503, so
@@ -10,16 +12,29 @@ Graph delivers again.
 
 import azure.functions as func
 
-from functions.responses import error_response
+from functions.responses import error_response, invalid_request, raw_response
 from shared.errors import HybridCalendarError
 
 bp = func.Blueprint()
+MAX_TOKEN_CHARS = 1024
+"""Graph's validation tokens are about 100 characters; a longer one is not Graph's."""
 
 
 def _answer(req: func.HttpRequest) -> func.HttpResponse:
     token = req.params.get("validationToken")
     if token is not None:
-        return func.HttpResponse(token, status_code=200, mimetype="text/plain")
+        if len(token) > MAX_TOKEN_CHARS:
+            return invalid_request(f"validationToken is longer than {MAX_TOKEN_CHARS} characters")
+        if req.get_body() and "json" in (req.headers.get("Content-Type") or "").lower():
+            from shared.sync.notifications import parse_collection
+
+            try:
+                parse_collection(req.get_body())
+            except HybridCalendarError as error:
+                return error_response(error)
+        return raw_response(200, token)
+    if not req.get_body():
+        return raw_response(202)
     from shared.sync.engine import CHANGES_QUEUE, LIFECYCLE_QUEUE, get_group_sender, get_verifier
 
     try:
@@ -28,7 +43,7 @@ def _answer(req: func.HttpRequest) -> func.HttpResponse:
         get_group_sender(LIFECYCLE_QUEUE).submit(verdict.lifecycle)
     except HybridCalendarError as error:
         return error_response(error)
-    return func.HttpResponse(status_code=202)
+    return raw_response(202)
 
 
 @bp.route(route="graph/notifications", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)

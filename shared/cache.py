@@ -36,9 +36,15 @@ class TtlCache(Generic[V]):
             self.put(key, value)
         return value
 
-    def put(self, key: Hashable, value: V) -> None:
+    def get(self, key: Hashable, default: V | None = None) -> V | None:
+        """The live value for ``key``, or ``default``."""
+        found = self._get(key)
+        return default if found is _MISSING else found  # type: ignore[return-value]
+
+    def put(self, key: Hashable, value: V, *, ttl: float | None = None) -> None:
+        """Keep ``value`` for ``ttl`` seconds (the cache's own by default)."""
         with self._lock:
-            self._store(key, value)
+            self._store(key, value, ttl)
 
     def add(self, key: Hashable, value: V) -> bool:
         """Keep ``value`` unless a live entry holds ``key``; True if kept. A claim only the first caller
@@ -54,8 +60,8 @@ class TtlCache(Generic[V]):
         with self._lock:
             self._entries.pop(key, None)
 
-    def _store(self, key: Hashable, value: V) -> None:
-        self._entries[key] = (value, self._clock() + self.ttl)
+    def _store(self, key: Hashable, value: V, ttl: float | None = None) -> None:
+        self._entries[key] = (value, self._clock() + (self.ttl if ttl is None else ttl))
         self._entries.move_to_end(key)
         while len(self._entries) > self.maxsize:
             self._entries.popitem(last=False)

@@ -4,13 +4,29 @@ No Graph or key-provider call happens here (Graph gives the endpoint 10 s, and c
 into them): a notification is kept only if its subscription is one we stored for that tenant
 and its ``clientState`` matches the stored SHA-256 in constant time. What is kept becomes a
 reference message (tenant, mailbox, subscription, event id, change type, change key); what is
-not is counted by reason and dropped. A body that is too large or not a notification
-collection is refused whole, so nothing of it is queued.
+not is counted by reason and dropped. A body that is too large, holds more than ``MAX_ITEMS``
+notifications or is not a notification collection is refused whole, so nothing of it is queued.
+
+The endpoint is anonymous, so its cost per POST must not grow with what a stranger sends:
+
+* tenant and subscription ids must be GUIDs and event ids shaped as Graph writes them, checked
+  before any read (anything else is ``malformed``, with no I/O);
+* a (tenant, subscription) pair is looked up in storage once per POST however often it repeats,
+  a known one is remembered for ``KNOWN_FOR_SECONDS`` and an unknown one for
+  ``UNKNOWN_FOR_SECONDS`` (both bounded to ``HELD`` pairs, oldest dropped first), so a flood of
+  forged ids costs one read per pair and period;
+* once ``MAX_UNKNOWN`` pairs of a POST turned out unknown, its other uncached pairs are refused as
+  ``unknown_subscription`` without reads. A POST from Graph carries the notifications of many
+  subscriptions, all of them ours, so it never meets that limit however many it carries.
+
+The unknown period is short because a subscription's first notification can race its own row
+(Graph may notify before the create call has returned and the row is written); what such a
+race drops, the periodic catch-up restores.
 """
 
 from __future__ import annotations
 
-import json
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,12 +34,21 @@ from typing import Any
 
 from shared.cache import TtlCache
 from shared.errors import PayloadTooLargeError, ValidationError
+from shared.inputs import load_json
+from shared.storage.queues import is_reference
 from shared.storage.records import Subscription, SubscriptionRepository
 
 MAX_BODY_BYTES = 1_048_576
+MAX_ITEMS = 1_000
+"""Notifications per POST. Graph sends the notifications queued for one URL together; a genuine
+item is at least 400 bytes, so 1 MB carries fewer than 2,600, and Graph's batches are far smaller."""
+MAX_UNKNOWN = 20
 LIFECYCLE_EVENTS = frozenset({"reauthorizationRequired", "subscriptionRemoved", "missed"})
 CHANGE_TYPES = frozenset({"created", "updated", "deleted"})
 KNOWN_FOR_SECONDS = 60.0
+UNKNOWN_FOR_SECONDS = 15.0
+HELD = 50_000
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 @dataclass
@@ -42,13 +67,13 @@ def parse_collection(body: bytes) -> list[Any]:
     """The ``value`` array of a changeNotificationCollection; 413 / 400 with a clear message otherwise."""
     if len(body) > MAX_BODY_BYTES:
         raise PayloadTooLargeError(f"notification body is {len(body)} bytes; at most {MAX_BODY_BYTES} are accepted")
-    try:
-        document = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise ValidationError("notification body is not JSON") from None
+    document = load_json(body, what="notification body", walk=False)
     items = document.get("value") if isinstance(document, dict) else None
     if not isinstance(items, list):
         raise ValidationError("notification body is not a collection: expected an object with a 'value' array")
+    if len(items) > MAX_ITEMS:
+        raise PayloadTooLargeError(f"notification body holds {len(items)} notifications; at most {MAX_ITEMS} are "
+                                   "accepted in one POST")
     return items
 
 
@@ -61,28 +86,32 @@ def change_key_of(resource_data: Mapping[str, Any]) -> str | None:
 
 
 class NotificationVerifier:
-    """Checks notifications against stored subscriptions, remembering verified ones for a minute."""
+    """Checks notifications against stored subscriptions (see the module docstring for the costs)."""
 
     def __init__(self, subscriptions: SubscriptionRepository, *, clock: Any = time.monotonic) -> None:
         self.subscriptions = subscriptions
-        self._known: TtlCache[Subscription | None] = TtlCache(ttl=KNOWN_FOR_SECONDS, clock=clock)
+        self._held: TtlCache[Subscription | None] = TtlCache(ttl=KNOWN_FOR_SECONDS, maxsize=HELD, clock=clock)
+        self.lookups = 0
 
     def verify(self, body: bytes) -> Verdict:
-        verdict = Verdict()
+        verdict, post = Verdict(), _Post()
         for item in parse_collection(body):
-            self._one(item, verdict)
+            self._one(item, verdict, post)
         return verdict
 
-    def _one(self, item: Any, verdict: Verdict) -> None:
+    def _one(self, item: Any, verdict: Verdict, post: _Post) -> None:
         if not isinstance(item, dict):
             return verdict.refuse("malformed")
-        tenant, subscription_id = str(item.get("tenantId") or ""), str(item.get("subscriptionId") or "")
-        subscription = self._subscription(tenant, subscription_id) if tenant and subscription_id else None
+        tenant, subscription_id = item.get("tenantId"), item.get("subscriptionId")
+        if not _is_guid(tenant) or not _is_guid(subscription_id):
+            return verdict.refuse("malformed")
+        subscription = self._subscription(tenant.lower(), subscription_id.lower(), post)
         if subscription is None:
             return verdict.refuse("unknown_subscription")
         if not isinstance(item.get("clientState"), str) or not subscription.accepts(item["clientState"]):
             return verdict.refuse("client_state_mismatch")
-        reference = {"tenant_id": tenant, "mailbox_id": subscription.mailbox_id, "subscription_id": subscription_id}
+        reference = {"tenant_id": subscription.tenant_id, "mailbox_id": subscription.mailbox_id,
+                     "subscription_id": subscription.subscription_id}
         if item.get("lifecycleEvent"):
             if item["lifecycleEvent"] not in LIFECYCLE_EVENTS:
                 return verdict.refuse("unknown_lifecycle_event")
@@ -92,16 +121,40 @@ class NotificationVerifier:
 
     def _change(self, item: dict[str, Any], reference: dict[str, str], verdict: Verdict) -> None:
         data = item.get("resourceData") if isinstance(item.get("resourceData"), dict) else {}
-        event_id = str(data.get("id") or "")
-        if item.get("changeType") not in CHANGE_TYPES or not event_id:
+        event_id = data.get("id")
+        if item.get("changeType") not in CHANGE_TYPES or not is_reference(event_id):
             return verdict.refuse("malformed")
         change_key = change_key_of(data)
         verdict.changes.append(reference | {"event_id": event_id, "change_type": str(item["changeType"])}
-                               | ({"change_key": change_key} if change_key else {}))
+                               | ({"change_key": change_key} if is_reference(change_key) else {}))
         return None
 
-    def _subscription(self, tenant: str, subscription_id: str) -> Subscription | None:
-        return self._known.get_or_load((tenant, subscription_id),
-                                       lambda: self.subscriptions.get(tenant, subscription_id),
-                                       keep=lambda found: found is not None)
+    def _subscription(self, tenant: str, subscription_id: str, post: _Post) -> Subscription | None:
+        key = (tenant, subscription_id)
+        if key in post.seen:
+            return post.seen[key]
+        found = self._held.get(key, _UNSEEN)
+        if found is _UNSEEN:
+            if post.unknown >= MAX_UNKNOWN:
+                return None
+            self.lookups += 1
+            found = self.subscriptions.get(tenant, subscription_id)
+            self._held.put(key, found, ttl=None if found is not None else UNKNOWN_FOR_SECONDS)
+            post.unknown += found is None
+        post.seen[key] = found
+        return found
 
+
+class _Post:
+    """What one POST has looked up already: repeated pairs cost nothing more."""
+
+    def __init__(self) -> None:
+        self.seen: dict[tuple[str, str], Subscription | None] = {}
+        self.unknown = 0
+
+
+_UNSEEN: Any = object()
+
+
+def _is_guid(value: object) -> bool:
+    return isinstance(value, str) and bool(_GUID.fullmatch(value))
