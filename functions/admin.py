@@ -1,24 +1,26 @@
-"""Admin API (function key): mailboxes, room device credentials and tenant status.
+"""Admin API (function key): mailboxes, bulk operations, room device credentials and tenant status.
 
 ``POST /api/tenants/{tenant}/mailboxes/{mailbox}?kind=user|room`` enables one mailbox now
 (subscribe, then sync its window); ``DELETE`` on the same route disables it (subscription and
-every stored row deleted). ``POST /api/tenants/{tenant}/mailboxes`` with
-``{"mailboxes": [{"id": "<object id>", "kind": "room"}, ...]}`` queues many: each becomes one
-job, so thousands fan out at the queue's pace and Graph's subscription writes stay throttled
-per mailbox by the client.
+every stored row deleted). Both take the mailbox's object id. ``POST /api/tenants/{tenant}/mailboxes``
+with ``{"mailboxes": [{"id": "<object id>", "kind": "room"}, ...]}`` starts a bulk operation:
+each mailbox becomes one job, so thousands fan out at the queue's pace and Graph's subscription
+writes stay throttled per mailbox by the client; ``GET /api/tenants/{tenant}/operations/{id}``
+shows its progress and each mailbox's result.
 
 ``POST /api/tenants/{tenant}/rooms/{room}/credentials`` issues a room device's credential
-(shown once), ``GET`` lists them, ``DELETE .../credentials/{id}`` revokes one.
+(shown once), ``GET`` lists them a page at a time, ``DELETE .../credentials/{id}`` revokes one.
 ``GET /api/tenants/{tenant}/status`` reports every mailbox's sync state and the tenant's totals.
 ``GET`` / ``PUT /api/tenants/{tenant}/scheduling`` read and change which platform each scheduling
 keyword uses and what each modifier makes (the Webex token is never shown back).
 """
 
-import json
+import re
+from urllib.parse import urlencode, urlsplit
 
 import azure.functions as func
 
-from functions.responses import error_response, invalid_request, json_response
+from functions.responses import error_response, invalid_request, json_response, read_json
 from shared.api.tokens import is_guid
 from shared.sync.engine import JOBS_QUEUE
 
@@ -26,8 +28,9 @@ bp = func.Blueprint()
 MAX_BULK = 10_000
 KINDS = ("user", "room")
 TENANT_IS_GUID = "tenant must be the tenant id (a GUID)"
-MAILBOX_IS_GUID = ("to disable a mailbox, give its object id (a GUID, as the tenant status lists it): its rows are "
-                   "kept under that id, whatever address enabled it")
+MAILBOX_IS_GUID = ("give the mailbox's object id (a GUID, as the directory and the tenant status list it): its rows "
+                   "are kept under that id, and an address would travel through queues and logs")
+_OPERATION = re.compile(r"\d{8}T\d{6}-[0-9a-f]{8}")
 
 
 @bp.route(route="tenants/{tenant}/mailboxes/{mailbox}", methods=["POST", "DELETE"])
@@ -38,13 +41,14 @@ def mailbox(req: func.HttpRequest) -> func.HttpResponse:
     tenant, mailbox_id = req.route_params["tenant"], req.route_params["mailbox"]
     if not is_guid(tenant):
         return invalid_request(TENANT_IS_GUID)
+    if not is_guid(mailbox_id):
+        return invalid_request(MAILBOX_IS_GUID)
+    tenant, mailbox_id = tenant.lower(), mailbox_id.lower()
     kind = req.params.get("kind", "user")
     if kind not in KINDS:
         return invalid_request("kind must be user or room")
     try:
         if req.method == "DELETE":
-            if not is_guid(mailbox_id):
-                return invalid_request(MAILBOX_IS_GUID)
             return json_response(200, {"mailbox": mailbox_id, "rowsRemoved": get_engine().disable(tenant, mailbox_id)})
         enabled = get_engine().enable(tenant, mailbox_id, kind=kind)
     except HybridCalendarError as error:
@@ -56,57 +60,96 @@ def mailbox(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="tenants/{tenant}/mailboxes", methods=["POST"])
 @bp.queue_output(arg_name="jobs", queue_name=JOBS_QUEUE, connection="AzureWebJobsStorage")
 def mailboxes(req: func.HttpRequest, jobs: func.Out[list[str]]) -> func.HttpResponse:
+    """202 with the operation to follow; its jobs leave only if the operation was recorded."""
+    from shared.errors import HybridCalendarError
+    from shared.storage.operations import Operation, new_operation_id
     from shared.storage.queues import reference_message
+    from shared.storage.stores import get_stores
+    from shared.timezones import utcnow
 
     tenant = req.route_params["tenant"]
     try:
-        items = json.loads(req.get_body() or b"null").get("mailboxes")
-    except (ValueError, AttributeError):
-        items = None
-    problem = _bulk_problem(tenant, items)
-    if problem:
-        return invalid_request(problem)
-    jobs.set([reference_message({"tenant_id": tenant, "mailbox_id": item["id"], "kind": "enable",
-                                 "reason": item.get("kind", "user")}) for item in items])
-    return json_response(202, {"queued": len(items)})
+        document = read_json(req)
+        items = _bulk_items(tenant, document)
+        tenant, now = tenant.lower(), utcnow()
+        operation = Operation(tenant, new_operation_id(now), "enable", len(items), now)
+        get_stores().operations.create(operation)
+    except HybridCalendarError as error:
+        return error_response(error)
+    jobs.set([reference_message({"tenant_id": tenant, "mailbox_id": mailbox_id, "kind": "enable", "reason": kind,
+                                 "operation": operation.operation_id}) for mailbox_id, kind in items])
+    status = f"/api/tenants/{tenant}/operations/{operation.operation_id}"
+    return json_response(202, {"queued": len(items), "operation": operation.operation_id, "status": status},
+                         headers={"Location": status})
 
 
-def _bulk_problem(tenant: str, items: object) -> str | None:
+def _bulk_items(tenant: str, document: object) -> list[tuple[str, str]]:
+    """(object id, kind) of each distinct mailbox of a bulk body; ValidationError naming what is wrong."""
+    from shared.errors import ValidationError
+
     if not is_guid(tenant):
-        return TENANT_IS_GUID
+        raise ValidationError(TENANT_IS_GUID)
+    items = document.get("mailboxes") if isinstance(document, dict) else None
     if not isinstance(items, list) or not items or len(items) > MAX_BULK:
-        return f"body must be {{\"mailboxes\": [{{\"id\": <object id>, \"kind\": \"user\"|\"room\"}}]}} with 1 to " \
-               f"{MAX_BULK} entries"
-    bad = [i for i, item in enumerate(items) if not isinstance(item, dict) or not is_guid(str(item.get("id", "")))
-           or item.get("kind", "user") not in KINDS]
-    return f"entries {bad[:10]} need an object id (a GUID) and kind user or room" if bad else None
+        raise ValidationError(f"body must be {{\"mailboxes\": [{{\"id\": <object id>, \"kind\": \"user\"|\"room\"}}]}} "
+                              f"with 1 to {MAX_BULK} entries")
+    bad = [i for i, item in enumerate(items) if not isinstance(item, dict) or not isinstance(item.get("id"), str)
+           or not is_guid(item["id"]) or item.get("kind", "user") not in KINDS]
+    if bad:
+        raise ValidationError(f"entries {bad[:10]} need an object id (a GUID) and kind user or room")
+    distinct = {item["id"].lower(): item.get("kind", "user") for item in items}
+    return list(distinct.items())
+
+
+@bp.route(route="tenants/{tenant}/operations/{operation}", methods=["GET"])
+def operation_status(req: func.HttpRequest) -> func.HttpResponse:
+    from shared.api.service import check_guid, operation_json
+    from shared.errors import HybridCalendarError, InvalidParameterError, NotFoundError
+    from shared.storage.stores import get_stores
+
+    try:
+        tenant = check_guid("tenant", req.route_params["tenant"])
+        operation_id = req.route_params["operation"]
+        if not _OPERATION.fullmatch(operation_id):
+            raise InvalidParameterError("operation", "must be an operation id as a bulk request returned it")
+        status = get_stores().operations.get(tenant, operation_id)
+        if status is None:
+            raise NotFoundError("no operation with this id in this tenant (operations are kept 7 days)")
+    except HybridCalendarError as error:
+        return error_response(error)
+    return json_response(200, operation_json(status))
 
 
 @bp.route(route="tenants/{tenant}/rooms/{room}/credentials", methods=["POST", "GET"])
 def room_credentials(req: func.HttpRequest) -> func.HttpResponse:
-    from shared.api.service import check_guid, credential_json, get_api
+    from shared.api.service import check_guid, get_api
     from shared.errors import HybridCalendarError
 
     try:
         tenant, room = check_guid("tenant", req.route_params["tenant"]), check_guid("room", req.route_params["room"])
         if req.method == "GET":
-            return json_response(200, {"value": [credential_json(c) for c in get_api().list_credentials(tenant, room)]})
+            page = get_api().list_credentials(tenant, room, req.params)
+            after = page.pop("after", None)
+            if after:
+                path = urlsplit(req.url)
+                page["nextLink"] = f"{path.scheme}://{path.netloc}{path.path}?" + urlencode(
+                    {k: v for k, v in req.params.items() if k == "top"} | {"after": after})
+            return json_response(200, page)
         issued = get_api().issue_credential(tenant, room)
     except HybridCalendarError as error:
         return error_response(error)
-    return json_response(201, {"id": issued.credential_id, "room": issued.room_id, "credential": issued.credential,
-                                "created": issued.created.strftime("%Y-%m-%dT%H:%M:%SZ")},
-                         headers={"Cache-Control": "no-store"})
+    return json_response(201, {"id": issued.credential_id, "room": issued.room_id, "secret": issued.credential,
+                               "created": issued.created.strftime("%Y-%m-%dT%H:%M:%SZ")})
 
 
 @bp.route(route="tenants/{tenant}/rooms/{room}/credentials/{credential}", methods=["DELETE"])
 def room_credential(req: func.HttpRequest) -> func.HttpResponse:
-    from shared.api.service import check_guid, credential_json, get_api
+    from shared.api.service import check_credential_id, check_guid, credential_json, get_api
     from shared.errors import HybridCalendarError
 
     try:
         tenant, room = check_guid("tenant", req.route_params["tenant"]), check_guid("room", req.route_params["room"])
-        revoked = get_api().revoke_credential(tenant, room, req.route_params["credential"].lower())
+        revoked = get_api().revoke_credential(tenant, room, check_credential_id(req.route_params["credential"]))
     except HybridCalendarError as error:
         return error_response(error)
     return json_response(200, credential_json(revoked))
@@ -125,18 +168,16 @@ def tenant_status(req: func.HttpRequest) -> func.HttpResponse:
 
 @bp.route(route="tenants/{tenant}/scheduling", methods=["GET", "PUT"])
 def scheduling(req: func.HttpRequest) -> func.HttpResponse:
-    from shared.api.service import check_guid
-    from shared.errors import HybridCalendarError, ValidationError
+    """Only for tenants this deployment serves: a configuration is sealed with the tenant's data key,
+    and a stranger's tenant id must not make one."""
+    from shared.api.service import check_guid, get_api
+    from shared.errors import HybridCalendarError
     from shared.scheduling.factory import read_config, write_config
 
     try:
-        tenant = check_guid("tenant", req.route_params["tenant"])
+        tenant = get_api().served_tenant(check_guid("tenant", req.route_params["tenant"]))
         if req.method == "GET":
             return json_response(200, read_config(tenant).public())
-        try:
-            document = json.loads(req.get_body() or b"null")
-        except ValueError:
-            raise ValidationError("body must be JSON") from None
-        return json_response(200, write_config(tenant, document).public())
+        return json_response(200, write_config(tenant, read_json(req)).public())
     except HybridCalendarError as error:
         return error_response(error)

@@ -22,12 +22,14 @@ Together = Callable[[Sequence[Mapping[str, str]]], tuple[list[str], list[Mapping
 
 bp = func.Blueprint()
 log = logging.getLogger("hybridcalendar.sync")
+MAX_ATTEMPTS = 5
+"""host.json ``queues.maxDequeueCount``: the attempt after which a failing message goes to the poison queue."""
 
 
 def _run(message: func.QueueMessage, queue: str, work: Callable[[dict[str, str]], object], *,
          together: Together | None = None) -> None:
     from shared.errors import HybridCalendarError, QueueOutcome, ValidationError, queue_outcome
-    from shared.logs import describe_exception
+    from shared.logs import describe_exception, describe_outcome
     from shared.storage.queues import parse_references
     from shared.sync.engine import get_engine
 
@@ -51,7 +53,7 @@ def _run(message: func.QueueMessage, queue: str, work: Callable[[dict[str, str]]
             log.warning("%s message %s reference %d dropped: %s", queue, message.id, number,
                         describe_exception(error))
             continue
-        log.info("%s message %s reference %d: %s", queue, message.id, number, outcome)
+        log.info("%s message %s reference %d: %s", queue, message.id, number, describe_outcome(outcome))
 
 
 def _together(message: func.QueueMessage, queue: str, references: list[dict[str, str]],
@@ -116,7 +118,11 @@ def mailbox_job(message: func.QueueMessage) -> None:
 
     def handle(reference: dict[str, str]) -> object:
         engine, tenant, kind = get_engine(), reference["tenant_id"], reference.get("kind")
-        jobs = {"enable": lambda: engine.enable(tenant, reference["mailbox_id"], kind=reference.get("reason") or "user"),
+        mailbox_kind = reference.get("reason") or "user"
+        jobs = {"enable": lambda: engine.enable_item(tenant, reference["mailbox_id"], kind=mailbox_kind,
+                                                     operation_id=reference["operation"],
+                                                     last_attempt=message.dequeue_count >= MAX_ATTEMPTS)
+                if reference.get("operation") else engine.enable(tenant, reference["mailbox_id"], kind=mailbox_kind),
                 "disable": lambda: engine.disable(tenant, reference["mailbox_id"]),
                 "renew": lambda: engine.renew_due(tenant),
                 "reconcile": lambda: engine.reconcile(tenant),

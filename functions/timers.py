@@ -4,7 +4,8 @@
   catch up (by delta) mailboxes that heard nothing for ``QUIET`` — a subscription can fall
   silent without Graph saying so;
 * daily at 02:00 UTC: reconcile subscriptions with Graph, catch every mailbox up from scratch
-  (meetings entering the horizon appear, vanished ones go), purge rows and data keys past retention.
+  (meetings entering the horizon appear, vanished ones go), purge rows and data keys past retention
+  and bulk operations older than ``OPERATIONS_KEPT``.
 """
 
 from datetime import datetime, timedelta, timezone
@@ -17,6 +18,7 @@ bp = func.Blueprint()
 
 
 QUIET = timedelta(hours=24)
+OPERATIONS_KEPT = timedelta(days=7)
 
 
 def _jobs(kinds_per_tenant: tuple[str, ...], kinds_per_mailbox: tuple[str, ...], *, quiet: bool = False) -> list[str]:
@@ -34,6 +36,7 @@ def _jobs(kinds_per_tenant: tuple[str, ...], kinds_per_mailbox: tuple[str, ...],
                          for kind in kinds_per_mailbox]
         if kinds_per_mailbox:
             stores.keyring.purge_expired(tenant)
+            stores.operations.purge_before(tenant, datetime.now(timezone.utc) - OPERATIONS_KEPT)
     return messages
 
 

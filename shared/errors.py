@@ -14,7 +14,10 @@ Every failure that leaves ``shared`` is one of these, so a trigger needs a singl
     │   └── ConflictError               an etag no longer matches: re-read and try again
     ├── PermanentError                  retrying the same work cannot succeed
     │   ├── NotFoundError               the thing is gone (event, subscription)
-    │   │   └── MailboxNotFoundError    the mailbox does not exist or is not enabled for REST
+    │   │   ├── MailboxNotFoundError    the mailbox does not exist or is not enabled for REST
+    │   │   └── TenantNotFoundError     no such tenant, or one this deployment does not serve
+    │   ├── RefusedError                valid, but the current state refuses it (HTTP 409)
+    │   │   └── LimitReachedError       a per-room or per-tenant maximum is reached
     │   ├── AccessDeniedError           Graph refused access (e.g. a missing permission)
     │   │   └── AccessPolicyDeniedError an Exchange application access policy excludes the mailbox
     │   ├── ResyncRequiredError         a delta token expired (410 / syncStateNotFound): sync from scratch
@@ -155,6 +158,25 @@ class MailboxNotFoundError(NotFoundError):
     """The mailbox is unknown, inactive, on-premises or unlicensed (ErrorInvalidUser, MailboxNotEnabledForRESTAPI)."""
 
     code = "mailbox_not_found"
+
+
+class TenantNotFoundError(NotFoundError):
+    """The tenant does not exist in Microsoft's directory, or this deployment does not serve it."""
+
+    code = "tenant_not_found"
+
+
+class RefusedError(PermanentError):
+    """The request is well formed, but what is stored now refuses it; the message says what to do."""
+
+    status = HTTPStatus.CONFLICT
+    code = "refused"
+
+
+class LimitReachedError(RefusedError):
+    """A maximum is reached (active credentials of a room, ...); remove one before adding another."""
+
+    code = "limit_reached"
 
 
 class AccessDeniedError(PermanentError):

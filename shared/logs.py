@@ -15,3 +15,18 @@ def describe_exception(exc: BaseException) -> str:
     frames = traceback.extract_tb(exc.__traceback__)
     where = " <- ".join(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} in {f.name}" for f in reversed(frames))
     return f"{type(exc).__name__} at {where}" if where else type(exc).__name__
+
+
+def describe_outcome(outcome: object) -> str:
+    """What a unit of work returned, for a log line: a word, a number or counts as they are; anything
+    else (a mailbox record, an event) only by its type, since its fields may hold addresses and names."""
+    if isinstance(outcome, str) and outcome.replace("_", "").isalnum() and len(outcome) <= 40:
+        return outcome
+    if isinstance(outcome, bool) or outcome is None:
+        return str(outcome)
+    if isinstance(outcome, int):
+        return str(outcome)
+    if isinstance(outcome, dict) and all(isinstance(k, str) and describe_outcome(k) == k and isinstance(v, int)
+                                         for k, v in outcome.items()):
+        return "{" + ", ".join(f"{k}: {v}" for k, v in outcome.items()) + "}"
+    return type(outcome).__name__

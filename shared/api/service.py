@@ -25,7 +25,9 @@ from shared.api.meetings import MeetingsService
 from shared.api.tokens import ApiTokenValidator, bearer_token, is_guid
 from shared.cache import TtlCache
 from shared.errors import (CredentialRevokedError, ForbiddenError, InvalidParameterError, InvalidTokenError,
-                           MailboxNotEnabledError, NotFoundError, describe_code)
+                           LimitReachedError, MailboxNotEnabledError, NotFoundError, TenantNotFoundError,
+                           describe_code)
+from shared.storage.operations import OperationStatus
 from shared.storage.records import DeviceCredential, Mailbox, digest
 from shared.storage.stores import Stores
 from shared.timezones import utcnow
@@ -34,6 +36,11 @@ KNOWN_FOR_SECONDS = 60.0
 CREDENTIAL_PREFIX = "hcd1"
 _CREDENTIAL = re.compile(r"^hcd1\.([0-9a-f-]{36})\.([0-9a-f]{16})\.([A-Za-z0-9_-]{43})$")
 SOON = timedelta(hours=24)
+MAX_ACTIVE_CREDENTIALS = 10
+"""Active credentials per room: its devices (a codec, a touch panel, a panel outside the door) and a
+spare while one is being replaced. More is a script gone wrong, not a room."""
+CREDENTIALS_PAGE = 100
+_CREDENTIAL_ID = re.compile(r"^[0-9a-f]{16}$")
 
 
 @dataclass(frozen=True)
@@ -92,18 +99,39 @@ class MeetingsApi:
     # admin: device credentials -------------------------------------------------------------------
 
     def issue_credential(self, tenant_id: str, room_id: str) -> IssuedCredential:
-        """A new credential for an enabled room; NotFoundError if the room is not enabled as a room."""
+        """A new credential for an enabled room; NotFoundError if the room is not enabled as a room,
+        LimitReachedError when it already has ``MAX_ACTIVE_CREDENTIALS`` that are not revoked."""
         room = self.stores.mailboxes.get(tenant_id, room_id)
         if room is None or not room.enabled or room.kind != "room":
             raise NotFoundError("no enabled room mailbox with this id in the tenant; enable it with kind=room first")
+        if self.stores.devices.count_active(tenant_id, room_id) >= MAX_ACTIVE_CREDENTIALS:
+            raise LimitReachedError(f"this room already has {MAX_ACTIVE_CREDENTIALS} active credentials; revoke one "
+                                    "it no longer needs before issuing another")
         credential_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
         created = self.now()
         self.stores.devices.add(DeviceCredential(tenant_id, credential_id, room_id, digest(secret), created))
         return IssuedCredential(credential_id, room_id, f"{CREDENTIAL_PREFIX}.{tenant_id}.{credential_id}.{secret}",
                                 created)
 
-    def list_credentials(self, tenant_id: str, room_id: str) -> list[DeviceCredential]:
-        return self.stores.devices.list_credentials(tenant_id, room_id)
+    def list_credentials(self, tenant_id: str, room_id: str, params: Mapping[str, str]) -> dict[str, Any]:
+        """A page of the room's credentials by id: ``top`` (1-1000, default 100) after the id ``after``;
+        ``after`` of the next page when more follow."""
+        top = _whole(params.get("top"), "top", 1, 1000, CREDENTIALS_PAGE)
+        after = params.get("after")
+        if after is not None and not _CREDENTIAL_ID.match(after):
+            raise InvalidParameterError("after", "must be a credential id (16 hexadecimal digits) from a previous page")
+        found = self.stores.devices.list_credentials(tenant_id, room_id, after=after, limit=top + 1)
+        page: dict[str, Any] = {"value": [credential_json(c) for c in found[:top]]}
+        if len(found) > top:
+            page["after"] = found[top - 1].credential_id
+        return page
+
+    def served_tenant(self, tenant_id: str) -> str:
+        """``tenant_id`` when this deployment serves it (has its row, enabled); TenantNotFoundError otherwise."""
+        tenant = self.stores.tenants.get(tenant_id)
+        if tenant is None or not tenant.enabled:
+            raise TenantNotFoundError("this deployment does not serve this tenant; enable a mailbox of it first")
+        return tenant_id
 
     def revoke_credential(self, tenant_id: str, room_id: str, credential_id: str) -> DeviceCredential:
         """Revoke (idempotent: revoking twice keeps the first time); NotFoundError if not this room's."""
@@ -148,6 +176,23 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
 
 
+def _whole(text: str | None, name: str, low: int, high: int, default: int) -> int:
+    if text is None:
+        return default
+    if not text.isascii() or not text.isdigit() or not low <= int(text) <= high:
+        raise InvalidParameterError(name, f"must be a whole number from {low} to {high}")
+    return int(text)
+
+
+def operation_json(status: OperationStatus) -> dict[str, Any]:
+    """A bulk operation as the admin API shows it: counts, and each finished item's result."""
+    return {"id": status.operation.operation_id, "kind": status.operation.kind, "created": _iso(status.operation.created),
+            "complete": status.complete, **status.counts(),
+            "items": [{"mailbox": r.mailbox_id, "kind": r.kind, "state": r.state, "finished": _iso(r.finished),
+                       "error": {"code": r.error, "description": describe_code(r.error)} if r.error else None}
+                      for r in sorted(status.results, key=lambda r: r.mailbox_id)]}
+
+
 def credential_json(credential: DeviceCredential) -> dict[str, Any]:
     return {"id": credential.credential_id, "room": credential.room_id, "created": _iso(credential.created),
             "revoked": _iso(credential.revoked)}
@@ -157,6 +202,13 @@ def check_guid(name: str, value: str) -> str:
     """A route or query id that must be an Entra object or tenant id; lower-cased."""
     if not is_guid(value):
         raise InvalidParameterError(name, "must be an Entra object id (a GUID)")
+    return value.lower()
+
+
+def check_credential_id(value: str) -> str:
+    """A device credential's id as the admin API lists it (16 hexadecimal digits); lower-cased."""
+    if not _CREDENTIAL_ID.match(value.lower()):
+        raise InvalidParameterError("credential", "must be a credential id (16 hexadecimal digits)")
     return value.lower()
 
 

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from shared.errors import AuthError, DependencyUnavailableError, ReauthorizationRequiredError
+from shared.errors import AuthError, DependencyUnavailableError, ReauthorizationRequiredError, TenantNotFoundError
 from shared.graph.clouds import WORLDWIDE, Cloud, cloud_for, with_base_url
 
 REAUTHORIZE_CODES = frozenset({700082, 50173, 65001, 70008, 700084, 50076, 50079, 53003, 70000, 700016})
@@ -173,8 +173,11 @@ class GraphAuth:
 
     def _fetch_openid_configuration(self, tenant_id: str) -> Mapping[str, Any]:
         login = self.base_url.rstrip("/") if self.base_url else WORLDWIDE.login_url
-        return self.sign_in_document(f"{login}/{tenant_id}/v2.0/.well-known/openid-configuration",
-                                     what="tenant discovery")
+        try:
+            return self.sign_in_document(f"{login}/{tenant_id}/v2.0/.well-known/openid-configuration",
+                                         what="tenant discovery")
+        except _NoSuchTenant as missing:
+            raise TenantNotFoundError(str(missing)) from None
 
     def sign_in_document(self, url: str, *, what: str) -> Mapping[str, Any]:
         """A JSON document of the sign-in service (a tenant's OpenID configuration, its key set)."""
@@ -186,7 +189,11 @@ class GraphAuth:
             raise DependencyUnavailableError(f"{what}: sign-in service unreachable ({type(exc).__name__})") \
                 from None
         if response.status_code == 400 or response.status_code == 404:
-            raise AuthError(f"{what}: no such tenant (HTTP {response.status_code})")
+            raise _NoSuchTenant(f"{what}: no such tenant (HTTP {response.status_code})")
         if response.status_code >= 400:
             raise DependencyUnavailableError(f"{what}: HTTP {response.status_code}")
         return response.json()
+
+
+class _NoSuchTenant(AuthError):
+    """Sign-in answered 400/404 for a tenant's document: Entra's AADSTS90002, tenant not found."""

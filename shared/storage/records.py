@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from itertools import islice
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -293,9 +294,23 @@ class DeviceCredentialRepository:
         row = self.table.get(tenant_id, credential_id)
         return self._credential(row) if row else None
 
-    def list_credentials(self, tenant_id: str, room_id: str | None = None) -> list[DeviceCredential]:
-        rows = self.table.query("PartitionKey eq @t", parameters={"t": tenant_id})
-        return [c for c in map(self._credential, rows) if room_id is None or c.room_id == room_id]
+    def list_credentials(self, tenant_id: str, room_id: str | None = None, *, after: str | None = None,
+                         limit: int | None = None) -> list[DeviceCredential]:
+        """A room's credentials (all of the tenant's without ``room_id``) by id, after the id ``after``, at
+        most ``limit``: one query, filtered by the service."""
+        query, parameters = "PartitionKey eq @t", {"t": tenant_id}
+        if room_id is not None:
+            query, parameters = query + " and RoomId eq @r", parameters | {"r": room_id}
+        if after is not None:
+            query, parameters = query + " and RowKey gt @a", parameters | {"a": after}
+        rows = self.table.query(query, parameters=parameters, page_size=min(limit, 1000) if limit else None)
+        return [self._credential(row) for row in islice(rows, limit)]
+
+    def count_active(self, tenant_id: str, room_id: str) -> int:
+        """Credentials of the room not revoked (one query reading two properties per credential)."""
+        rows = self.table.query("PartitionKey eq @t and RoomId eq @r", parameters={"t": tenant_id, "r": room_id},
+                                select=["RowKey", "RevokedUtc"])
+        return sum(1 for row in rows if not row.get("RevokedUtc"))
 
     def revoke(self, tenant_id: str, credential_id: str, when: datetime) -> DeviceCredential | None:
         """Mark the credential revoked (idempotent: the first revocation time is kept); None if unknown."""

@@ -16,6 +16,7 @@ from shared.crypto.keyring import KeyPolicy, KeyProviders, KeyRing
 from shared.crypto.providers import KeyProvider
 from shared.storage.clients import table_service
 from shared.storage.meetings import MeetingRepository
+from shared.storage.operations import OperationRepository
 from shared.storage.queues import QueueWriter
 from shared.storage.records import (DataKeyRepository, DeviceCredentialRepository, MailboxRepository,
                                     SealedValueRepository, SubscriptionRepository, TenantRepository)
@@ -42,6 +43,7 @@ class Stores:
     devices: DeviceCredentialRepository
     schedulings: SchedulingRepository
     tenant_settings: SealedValueRepository
+    operations: OperationRepository
 
 
 def key_policy(settings: Settings) -> KeyPolicy:
@@ -75,7 +77,8 @@ def build_stores(settings: Settings, *, provider: KeyProvider | None = None, pol
                   QueueWriter(settings.storage_connection),
                   DeviceCredentialRepository(table(DeviceCredentialRepository.TABLE)),
                   SchedulingRepository(table(SchedulingRepository.TABLE), cipher),
-                  SealedValueRepository(table("tenantsettings"), cipher, field="Value"))
+                  SealedValueRepository(table("tenantsettings"), cipher, field="Value"),
+                  OperationRepository(table(OperationRepository.TABLE)))
 
 
 @lru_cache(maxsize=1)

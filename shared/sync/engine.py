@@ -26,8 +26,8 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from shared.cache import TtlCache
-from shared.errors import (ConflictError, HybridCalendarError, MailboxNotFoundError, NotFoundError,
-                           ResyncRequiredError)
+from shared.errors import (ConflictError, HybridCalendarError, MailboxNotFoundError, NotFoundError, QueueOutcome,
+                           ResyncRequiredError, queue_outcome)
 from shared.graph.batch import BatchRequest
 from shared.graph.client import GraphClient, graph_time, parse_graph_time
 from shared.storage.meetings import UNREAD, EventRows, MeetingRecord, index_key
@@ -115,10 +115,21 @@ class SyncEngine:
     # mailboxes ----------------------------------------------------------------------------------
 
     def enable(self, tenant_id: str, mailbox_id: str, *, kind: str = "user") -> Mailbox:
-        """Record the mailbox, subscribe to it and sync its window (idempotent)."""
-        user = self.graph.get_user(tenant_id, mailbox_id, select=["id", "displayName", "mail"])
+        """Record the mailbox, subscribe to it and sync its window (idempotent).
+
+        The tenant is discovered first (TenantNotFoundError for one Microsoft does not know, nothing
+        stored); a mailbox the directory does not have, or that fails later, keeps a row with the error
+        so that the tenant status shows it.
+        """
+        cloud = self.graph.auth.cloud(tenant_id)
         if self.stores.tenants.get(tenant_id) is None:
-            self.stores.tenants.save(Tenant(tenant_id, cloud=self.graph.auth.cloud(tenant_id).instance))
+            self.stores.tenants.save(Tenant(tenant_id, cloud=cloud.instance))
+        try:
+            user = self.graph.get_user(tenant_id, mailbox_id, select=["id", "displayName", "mail"])
+        except HybridCalendarError as error:
+            if queue_outcome(error) is QueueOutcome.DROP and self.stores.mailboxes.get(tenant_id, mailbox_id) is None:
+                self.stores.mailboxes.save(Mailbox(tenant_id, mailbox_id, kind, enabled=False, last_error=error.code))
+            raise
         current = self.stores.mailboxes.get(tenant_id, user["id"])
         mailbox = Mailbox(tenant_id, user["id"], kind, user.get("mail"), user.get("displayName"), True,
                           current.subscription_id if current else None)
@@ -130,6 +141,26 @@ class SyncEngine:
             self.record_failure(tenant_id, mailbox.mailbox_id, error)
             raise
         return replace(mailbox, subscription_id=subscription.subscription_id)
+
+    def enable_item(self, tenant_id: str, mailbox_id: str, *, kind: str, operation_id: str,
+                    last_attempt: bool) -> Mailbox:
+        """:meth:`enable` as one item of a bulk operation, its result recorded for the admin: ``enabled``,
+        ``failed`` (an error retrying cannot fix, or the last attempt) or ``retrying``."""
+        try:
+            enabled = self.enable(tenant_id, mailbox_id, kind=kind)
+        except Exception as error:
+            retried = queue_outcome(error) is QueueOutcome.RETRY and not last_attempt
+            code = error.code if isinstance(error, HybridCalendarError) else HybridCalendarError.code
+            self._item(tenant_id, operation_id, mailbox_id, kind, "retrying" if retried else "failed", code)
+            raise
+        self._item(tenant_id, operation_id, mailbox_id, kind, "enabled", None)
+        return enabled
+
+    def _item(self, tenant_id: str, operation_id: str, mailbox_id: str, kind: str, state: str,
+              error: str | None) -> None:
+        from shared.storage.operations import ItemResult
+
+        self.stores.operations.record(tenant_id, operation_id, ItemResult(mailbox_id, kind, state, error, self.now()))
 
     def disable(self, tenant_id: str, mailbox_id: str) -> int:
         """Delete the subscription and every stored row of the mailbox; the number of rows removed."""
