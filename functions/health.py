@@ -12,5 +12,7 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
     """Anonymous so that load balancers and uptime probes can call it; it reveals no data."""
     from shared.health import check_health
 
+    from functions.responses import raw_response
+
     report = check_health(get_settings())
-    return func.HttpResponse(report.to_json(), status_code=report.status_code, mimetype="application/json")
+    return raw_response(report.status_code, report.to_json(), mimetype="application/json")

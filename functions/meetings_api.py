@@ -10,10 +10,9 @@ from urllib.parse import urlencode, urlsplit
 
 import azure.functions as func
 
-from functions.responses import error_response, json_response
+from functions.responses import error_response, json_response, raw_response
 
 bp = func.Blueprint()
-NO_STORE = {"Cache-Control": "no-store"}
 
 
 @bp.route(route="me/meetings", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
@@ -44,7 +43,7 @@ def room_meetings(req: func.HttpRequest) -> func.HttpResponse:
 def openapi(req: func.HttpRequest) -> func.HttpResponse:
     from shared.api import OPENAPI_PATH
 
-    return func.HttpResponse(OPENAPI_PATH.read_bytes(), status_code=200, mimetype="application/json")
+    return raw_response(200, OPENAPI_PATH.read_bytes(), mimetype="application/json")
 
 
 def _page(req: func.HttpRequest, page: dict) -> func.HttpResponse:
@@ -53,4 +52,4 @@ def _page(req: func.HttpRequest, page: dict) -> func.HttpResponse:
     if token:
         path = urlsplit(req.url)
         page["nextLink"] = f"{path.scheme}://{path.netloc}{path.path}?{urlencode({'continuation': token})}"
-    return json_response(200, page, headers=NO_STORE)
+    return json_response(200, page)

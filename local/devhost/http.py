@@ -31,6 +31,7 @@ from shared.logs import describe_exception
 log = logging.getLogger("local.host")
 
 MAX_BODY_BYTES = 100 * 1024 * 1024  # the Functions host's default maxRequestBodySize
+SAFE_HEADERS = [("X-Content-Type-Options", "nosniff"), ("Cache-Control", "no-store")]
 ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 StartResponse = Callable[..., Any]
 
@@ -52,7 +53,7 @@ class HttpApp:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if self.draining:
-            return _json(start_response, 503, {"error": "shutting_down", "message": "the host is stopping"})
+            return _error(start_response, 503, "shutting_down", "the host is stopping")
         with self._idle:
             self._inflight += 1
         try:
@@ -79,9 +80,8 @@ class HttpApp:
         allowed = [m for m in matches if method in _methods(m[0].target)]
         if not allowed:
             allow = sorted({verb for m in matches for verb in _methods(m[0].target)})
-            return _json(start_response, 405, {"error": "method_not_allowed",
-                                               "message": f"{method} is not allowed here; allowed: {', '.join(allow)}"},
-                         [("Allow", ", ".join(allow))])
+            return _error(start_response, 405, "method_not_allowed",
+                          f"{method} is not allowed here; allowed: {', '.join(allow)}", [("Allow", ", ".join(allow))])
         route, params = allowed[0]
         query = dict(parse_qsl(raw.query, keep_blank_values=True))
         headers = _headers(environ)
@@ -89,11 +89,10 @@ class HttpApp:
             return _not_found(start_response, path)
         refusal = self._authorize(route.target, headers, query)
         if refusal:
-            return _json(start_response, 401, {"error": "unauthorized", "message": refusal})
+            return _error(start_response, 401, "unauthorized", refusal)
         length = int(environ.get("CONTENT_LENGTH") or 0)
         if length > MAX_BODY_BYTES:
-            return _json(start_response, 413, {"error": "payload_too_large",
-                                               "message": f"the body is over {MAX_BODY_BYTES} bytes"})
+            return _error(start_response, 413, "payload_too_large", f"the body is over {MAX_BODY_BYTES} bytes")
         body = environ["wsgi.input"].read(length) if length else b""
         url = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', 'localhost')}{raw.path}"
         url += f"?{raw.query}" if raw.query else ""
@@ -120,8 +119,8 @@ class HttpApp:
             result = self._invoke(function, request, invocation_id)
         except Exception as exc:
             log.error("function %s invocation %s failed: %s", function.name, invocation_id, describe_exception(exc))
-            return _json(start_response, 500, {"error": "internal_error", "invocation_id": invocation_id,
-                                               "message": "the function failed; the host log has the details"})
+            return _error(start_response, 500, "internal_error",
+                          f"the function failed (invocation {invocation_id}); the host log has the details")
         return _respond(start_response, result)
 
 
@@ -164,12 +163,13 @@ def _status_line(code: int) -> str:
 
 
 def _not_found(start_response: StartResponse, path: str) -> Iterable[bytes]:
-    return _json(start_response, 404, {"error": "not_found", "message": f"no function is routed at {path}"})
+    return _error(start_response, 404, "not_found", f"no function is routed at {path}")
 
 
-def _json(start_response: StartResponse, status: int, payload: dict[str, Any],
-          headers: list[tuple[str, str]] | None = None) -> Iterable[bytes]:
-    body = json.dumps(payload).encode()
+def _error(start_response: StartResponse, status: int, code: str, message: str,
+           headers: list[tuple[str, str]] | None = None) -> Iterable[bytes]:
+    """The host's own refusals, in the body every function's errors have: ``{"error": {"code", "message"}}``."""
+    body = json.dumps({"error": {"code": code, "message": message}}).encode()
     start_response(_status_line(status), [("Content-Type", "application/json; charset=utf-8"),
-                                          ("Content-Length", str(len(body)))] + (headers or []))
+                                          ("Content-Length", str(len(body))), *SAFE_HEADERS] + (headers or []))
     return [body]

@@ -41,6 +41,18 @@ class Faults:
     requests: int = 0
     http_requests: int = 0
     by_method: dict[str, int] = field(default_factory=dict)
+    by_mailbox: dict[str, dict[str, int]] = field(default_factory=dict)
+    http_by_scope: dict[str, int] = field(default_factory=dict)
+
+    def http_requests_for(self, scope: str) -> int:
+        """HTTP requests (a ``$batch`` counts once) that touched a mailbox id, or ``subscriptions``."""
+        return self.http_by_scope.get(scope, 0)
+
+    def requests_for(self, mailbox: str, method: str | None = None) -> int:
+        """Graph requests (inner ones of a ``$batch`` each) about one mailbox, of one method or all: what a
+        test counts so that work other tests leave running elsewhere is not counted."""
+        counts = self.by_mailbox.get(mailbox, {})
+        return counts.get(method, 0) if method else sum(counts.values())
 
 
 class GraphSimApp:
@@ -57,6 +69,7 @@ class GraphSimApp:
         self._random = random.Random(11)
         self._lock = threading.Lock()
         self.inflight: dict[str, int] = {}
+        self._scopes = threading.local()
         self.peak: dict[str, int] = {}
         self.graph = self._graph_routes()
         self.login = self._login_routes()
@@ -89,10 +102,20 @@ class GraphSimApp:
     # Graph --------------------------------------------------------------------------------------
 
     def graph_call(self, request: Request, *, inner: bool = False) -> Response:
-        if not inner:
-            with self._lock:
-                self.faults.http_requests += 1
+        if inner:
+            return self._graph_call(request)
+        with self._lock:
+            self.faults.http_requests += 1
+        self._scopes.touched = set()
+        try:
             self._authenticate(request)
+            return self._graph_call(request)
+        finally:
+            with self._lock:
+                for scope in self._scopes.touched:
+                    self.faults.http_by_scope[scope] = self.faults.http_by_scope.get(scope, 0) + 1
+
+    def _graph_call(self, request: Request) -> Response:
         request.path = request.path.rstrip("/") or "/"
         handler, params, known = self.graph.match(request.method, request.path)
         if handler is None:
@@ -143,6 +166,11 @@ class GraphSimApp:
             latency = self.faults.latency_seconds
             mailbox = request.params.get("user") or request.context.get("user_id")
             user = self.store.users.get(mailbox or "") or (self.store.user_by_mail(mailbox) if mailbox else None)
+            if user is not None:
+                counts = self.faults.by_mailbox.setdefault(user.id, {})
+                counts[request.method] = counts.get(request.method, 0) + 1
+            touched = getattr(self._scopes, "touched", set())
+            touched.add(user.id if user is not None else request.path.strip("/").split("/")[0])
             rule = self.faults.throttle.get(user.id if user else "") or self.faults.throttle.get("*")
             hit = rule is not None and self._random.random() < float(rule.get("share", 1.0)) and \
                 rule.get("count", 1) != 0 and rule.get("method") in (None, request.method)
@@ -303,7 +331,10 @@ class GraphSimApp:
 
     def _clear(self, request: Request) -> Response:
         with self._lock:
-            self.faults = Faults()
+            counted = self.faults
+            self.faults = Faults(requests=counted.requests, http_requests=counted.http_requests,
+                                 by_method=counted.by_method, by_mailbox=counted.by_mailbox,
+                                 http_by_scope=counted.http_by_scope)
         self.deliverer.faults.drop = self.deliverer.faults.duplicate = self.deliverer.faults.delay_seconds = 0
         self.signin.deny_consent.clear()
         return Response(204)

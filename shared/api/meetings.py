@@ -5,7 +5,8 @@ range is ``from``/``to`` (ISO 8601 with a zone; defaults now - 1 hour to now + 7
 must lie in the retention window: nothing outside it is stored, so asking for it is an error
 rather than a silently empty list. Pages hold ``HC_MEETINGS_PAGE_SIZE`` meetings; a longer
 list carries an opaque continuation token (the range and the last meeting returned) that the
-client sends back as it is.
+client sends back as it is. The token is checked exactly as ``from`` and ``to`` are (an edited
+one is refused, never clamped), and the meeting it names must lie in its range.
 
 A meeting's ``id`` is derived from its iCalendar UID and start, which every copy of a meeting
 shares (the organizer's, each attendee's and the room's), so all of them list the same id.
@@ -23,7 +24,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from shared.errors import InvalidParameterError
-from shared.storage.meetings import MeetingRecord, MeetingRepository
+from shared.storage.meetings import LONGEST_MEETING, MeetingRecord, MeetingRepository
 from shared.storage.records import digest
 from shared.sync.window import Window
 from shared.timezones import utcnow
@@ -35,6 +36,8 @@ MAX_CONTINUATION_CHARS = 512
 _UNENCODED_PLUS = re.compile(r" (\d{2}(?::?\d{2})?)$")
 """A ``+hh:mm`` offset sent unencoded in a query string arrives as a space."""
 EXAMPLE = "an ISO 8601 date-time with a zone, e.g. 2026-12-01T09:00:00Z"
+_ROW_KEY = re.compile(r"m\|(\d{8}T\d{6}Z)\|[0-9a-f]{32}")
+"""A meeting row's key (see ``shared.storage.meetings``): where a page ended."""
 
 
 def parse_moment(name: str, text: str) -> datetime:
@@ -82,16 +85,22 @@ class Position:
 
     @classmethod
     def decode(cls, token: str) -> Position:
+        """The position a token names; InvalidParameterError for anything this API did not issue."""
         try:
-            if len(token) > MAX_CONTINUATION_CHARS:
-                raise ValueError("too long")
+            if len(token) > MAX_CONTINUATION_CHARS or not token.isascii():
+                raise ValueError("not a token")
             start, end, after = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-            if not isinstance(after, str) or not after.startswith("m|"):
+            match = _ROW_KEY.fullmatch(after) if isinstance(after, str) else None
+            if match is None:
                 raise ValueError("not a meeting key")
             position = cls(_moment(start), _moment(end), after)
-        except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+            at = datetime.strptime(match.group(1), "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+        except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, OverflowError):
             raise InvalidParameterError("continuation", "is not a token this API issued; follow nextLink as it "
                                                         "is") from None
+        if not position.start - LONGEST_MEETING <= at < position.end:
+            raise InvalidParameterError("continuation", "names a meeting outside its own range; follow nextLink "
+                                                        "as it is")
         return position
 
 
@@ -143,8 +152,13 @@ class MeetingsService:
         if "from" in params or "to" in params:
             raise InvalidParameterError("continuation", "cannot be combined with from or to; follow nextLink as it is")
         position = Position.decode(params["continuation"])
-        low, high = self.window.bounds(now)
-        return max(position.start, low), min(position.end, high), position.after
+        try:
+            start, end = parse_range({"from": _text(position.start), "to": _text(position.end)}, now=now,
+                                     window=self.window)
+        except InvalidParameterError as problem:
+            raise InvalidParameterError("continuation", f"its range is no longer valid ({problem}); ask again "
+                                                        "with from and to") from None
+        return start, end, position.after
 
     def item(self, identifier: str, record: MeetingRecord, now: datetime) -> dict[str, Any]:
         """One meeting as the list shows it; times in UTC, the organizer's zone for display."""

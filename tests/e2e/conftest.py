@@ -43,9 +43,6 @@ class Stack:
         return requests.request(method, f"{self.url}/api/{path}", headers={"x-functions-key": FUNCTION_KEY},
                                 timeout=60, **options)
 
-    def graph_requests(self) -> int:
-        return self.sim.app.faults.requests
-
 
 @pytest.fixture(scope="module")
 def stack(azurite: str, session_key_file: Path) -> Iterator[Stack]:

@@ -109,7 +109,7 @@ def test_each_user_and_the_room_see_exactly_their_meetings(stack: Stack) -> None
     stack.sim.app.store.create_event(bob.id, {"subject": "Bob alone", "start": at(30), "end": at(45)})
     assert eventually(lambda: subjects(me(stack, token(stack, alice))) == ["Shared review", "Alice alone"])
     assert eventually(lambda: subjects(me(stack, token(stack, bob))) == ["Bob alone", "Shared review"])
-    credential = issue(stack, room)["credential"]
+    credential = issue(stack, room)["secret"]
     assert eventually(lambda: subjects(room_list(stack, room.id, credential)) == ["Shared review"])
     copies = [next(m for m in answer.json()["value"] if m["subject"] == "Shared review") for answer in
               (me(stack, token(stack, alice)), me(stack, token(stack, bob)), room_list(stack, room.id, credential))]
@@ -198,7 +198,7 @@ def test_room_credentials_issue_use_and_revoke(stack: Stack) -> None:
     stack.sim.app.store.create_event(user.id, {"subject": "Room booking", "start": at(60), "end": at(90),
                                                "attendees": invite(room)})
     issued = issue(stack, room)
-    credential = issued["credential"]
+    credential = issued["secret"]
     assert credential.startswith(f"hcd1.{stack.demo.tenant_id}.{issued['id']}.")
     assert eventually(lambda: subjects(room_list(stack, room.id, credential)) == ["Room booking"])
     assert error_of(room_list(stack, other_room.id, credential), 403) == (
@@ -217,7 +217,7 @@ def test_room_credentials_issue_use_and_revoke(stack: Stack) -> None:
     assert again.json() == revoked.json()
     assert error_of(room_list(stack, room.id, credential), 403) == ("credential_revoked",
                                                                      "the device credential was revoked")
-    assert room_list(stack, room.id, issue(stack, room)["credential"]).status_code == 200
+    assert room_list(stack, room.id, issue(stack, room)["secret"]).status_code == 200
     assert error_of(stack.admin("POST", f"tenants/{stack.demo.tenant_id}/rooms/{user.id}/credentials"), 404)[0] == \
         "not_found"
     assert error_of(stack.admin("DELETE", f"tenants/{stack.demo.tenant_id}/rooms/{other_room.id}/credentials/"

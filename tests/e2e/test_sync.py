@@ -99,11 +99,11 @@ def test_duplicate_deliveries_cost_one_graph_get(stack: Stack) -> None:
     requests.post(f"{stack.sim.url}/_sim/faults/notifications", json={"duplicate": 1.0}, verify=stack.sim.ca_bundle,
                   timeout=10)
     try:
-        before = stack.graph_requests()
+        before = stack.sim.app.faults.requests_for(user.id)
         outlook(stack, user, subject="Once")
         eventually(lambda: [r.subject for r in stored(stack, user)] == ["Once"])
         time.sleep(1.5)
-        assert stack.graph_requests() - before == 1
+        assert stack.sim.app.faults.requests_for(user.id) - before == 1
     finally:
         requests.post(f"{stack.sim.url}/_sim/faults/clear", verify=stack.sim.ca_bundle, timeout=10)
 
@@ -116,7 +116,7 @@ def test_forged_and_malformed_notifications_enqueue_nothing(stack: Stack) -> Non
          "changeType": "created", "resource": "Users/x/Events/y", "resourceData": {"id": "AAMkforged="}},
         {"subscriptionId": subscription, "tenantId": stack.demo.tenant_id, "clientState": "not-the-state",
          "changeType": "created", "resource": "Users/x/Events/y", "resourceData": {"id": "AAMkforged="}}]}
-    before = stack.graph_requests()
+    before = stack.sim.app.faults.requests_for(user.id)
     answer = requests.post(f"{stack.url}/api/graph/notifications", json=forged, timeout=10)
     assert answer.status_code == 202
     bad = requests.post(f"{stack.url}/api/graph/notifications", data=b"{not json", timeout=10)
@@ -124,7 +124,7 @@ def test_forged_and_malformed_notifications_enqueue_nothing(stack: Stack) -> Non
     big = requests.post(f"{stack.url}/api/graph/notifications", data=b"x" * 1_100_000, timeout=10)
     assert big.status_code == 413
     time.sleep(1.0)
-    assert stack.graph_requests() == before and stored(stack, user) == []
+    assert stack.sim.app.faults.requests_for(user.id) == before and stored(stack, user) == []
 
 
 def test_validation_handshake(stack: Stack) -> None:
@@ -220,14 +220,14 @@ def test_several_changes_of_one_mailbox_are_applied_together(stack: Stack) -> No
     finally:
         requests.post(f"{sim.url}/_sim/faults/clear", verify=sim.ca_bundle, timeout=10)
     ids = [*plain, plain[0], series, gone]
-    before_http, before_get = sim.app.faults.http_requests, sim.app.faults.by_method.get("GET", 0)
+    before_http, before_get = sim.app.faults.http_requests_for(user.id), sim.app.faults.requests_for(user.id, "GET")
     _send_unnotified(stack, [{"tenant_id": tenant, "mailbox_id": user.id, "event_id": event_id,
                               "change_type": "created"} for event_id in ids])
     expected = sorted([f"Together {i}" for i in range(4)] + ["Series", "Series"])
     assert eventually(lambda: sorted(r.subject for r in stored(stack, user)) == expected)
     time.sleep(0.5)
-    assert sim.app.faults.by_method.get("GET", 0) - before_get == 7
-    assert sim.app.faults.http_requests - before_http == 2
+    assert sim.app.faults.requests_for(user.id, "GET") - before_get == 7
+    assert sim.app.faults.http_requests_for(user.id) - before_http == 2
     assert stack.stores.meetings.event_index(tenant, user.id, gone) is None
 
 
@@ -329,10 +329,10 @@ def test_renewal_extends_due_subscriptions_in_batches(stack: Stack) -> None:
            for s in stack.stores.subscriptions.list_subscriptions(tenant)]
     for subscription in due:
         stack.stores.subscriptions.save(subscription)
-    before = stack.sim.app.faults.http_requests
+    before = stack.sim.app.faults.http_requests_for("subscriptions")
     counts = stack.engine.renew_due(tenant)
     assert counts["renewed"] == len(due) and counts["failed"] == 0
-    assert stack.sim.app.faults.http_requests - before == (len(due) + 19) // 20
+    assert stack.sim.app.faults.http_requests_for("subscriptions") - before == (len(due) + 19) // 20
     renewed = stack.stores.subscriptions.list_subscriptions(tenant)
     assert min(s.expires for s in renewed) > datetime.now(timezone.utc) + timedelta(days=6)
 
@@ -367,15 +367,26 @@ def test_disabling_removes_subscription_and_rows(stack: Stack) -> None:
     assert stack.stores.mailboxes.get(stack.demo.tenant_id, user.id) is None
 
 
-def test_bulk_enable_fans_out_through_the_queue(stack: Stack) -> None:
-    users = [mailbox(stack, "room") for _ in range(3)]
-    body = {"mailboxes": [{"id": u.id, "kind": "room"} for u in users]}
-    answer = stack.admin("POST", f"tenants/{stack.demo.tenant_id}/mailboxes", json=body)
-    assert (answer.status_code, answer.json()) == (202, {"queued": 3})
-    assert eventually(lambda: all((b := stack.stores.mailboxes.get(stack.demo.tenant_id, u.id)) and b.subscription_id
-                                  for u in users), timeout=30)
-    bad = stack.admin("POST", f"tenants/{stack.demo.tenant_id}/mailboxes", json={"mailboxes": [{"id": "a@b.c"}]})
+def test_bulk_enable_fans_out_through_the_queue_and_reports_each_result(stack: Stack) -> None:
+    users, missing, tenant = [mailbox(stack, "room") for _ in range(3)], str(uuid.uuid4()), stack.demo.tenant_id
+    body = {"mailboxes": [{"id": u.id, "kind": "room"} for u in users] + [{"id": missing}, {"id": users[0].id.upper(),
+                                                                                            "kind": "room"}]}
+    answer = stack.admin("POST", f"tenants/{tenant}/mailboxes", json=body)
+    assert answer.status_code == 202 and answer.json()["queued"] == 4
+    status = answer.json()["status"]
+    assert answer.headers["Location"] == status == f"/api/tenants/{tenant}/operations/{answer.json()['operation']}"
+    done = eventually(lambda: (lambda o: o if o["complete"] else None)(
+        stack.admin("GET", status.removeprefix("/api/")).json()), timeout=30)
+    assert (done["total"], done["succeeded"], done["failed"], done["pending"]) == (4, 3, 1, 0)
+    failed = [item for item in done["items"] if item["state"] == "failed"]
+    assert [(f["mailbox"], f["error"]["code"]) for f in failed] == [(missing, "mailbox_not_found")]
+    assert all(stack.stores.mailboxes.get(tenant, u.id).subscription_id for u in users)
+    listed = {m["id"]: m for m in stack.admin("GET", f"tenants/{tenant}/status").json()["mailboxes"]}
+    assert listed[missing]["enabled"] is False and listed[missing]["lastError"]["code"] == "mailbox_not_found"
+    bad = stack.admin("POST", f"tenants/{tenant}/mailboxes", json={"mailboxes": [{"id": "a@b.c"}]})
     assert bad.status_code == 400 and "object id" in bad.json()["error"]["message"]
+    unknown = stack.admin("GET", f"tenants/{tenant}/operations/20200101T000000-00000000")
+    assert (unknown.status_code, unknown.json()["error"]["code"]) == (404, "not_found")
 
 
 def test_the_daily_catch_up_brings_in_the_horizon_and_purge_drops_the_past(stack: Stack) -> None:

@@ -13,7 +13,7 @@ from local.graphsim.demo import GCC_HIGH_TENANT_ID, Demo
 from local.graphsim.server import GraphSim
 from local.graphsim.signin import CLOUD_FIELDS
 from local.graphsim.store import Tenant
-from shared.errors import AuthError, CloudNotSupportedError, ReauthorizationRequiredError
+from shared.errors import AuthError, CloudNotSupportedError, ReauthorizationRequiredError, TenantNotFoundError
 from shared.graph.auth import AppCredentials
 from tests.graph.conftest import control, make_client
 
@@ -68,8 +68,9 @@ def test_a_government_deployment_serves_gcc_high_with_its_scope(sim: GraphSim, d
 
 
 def test_unknown_tenant(sim: GraphSim) -> None:
-    with pytest.raises(AuthError, match="no such tenant"):
+    with pytest.raises(TenantNotFoundError, match="no such tenant") as raised:
         make_client(sim).get_user("nobody.example", "x")
+    assert (raised.value.status, raised.value.code) == (404, "tenant_not_found")
 
 
 def test_certificate_credentials(sim: GraphSim, demo: Demo, tmp_path) -> None:

@@ -44,7 +44,7 @@ def test_route_parameter_query_header_and_body_reach_the_function(host: str) -> 
 def test_unknown_route_is_a_json_404(host: str) -> None:
     answer = requests.get(f"{host}/api/nothing/here", timeout=5)
     assert answer.status_code == 404
-    assert answer.json()["error"] == "not_found"
+    assert answer.json()["error"]["code"] == "not_found"
     assert requests.get(f"{host}/elsewhere", timeout=5).status_code == 404
 
 
@@ -52,7 +52,8 @@ def test_wrong_method_is_a_json_405_with_allow(host: str) -> None:
     answer = requests.delete(f"{host}/api/items/x", headers={"x-functions-key": FUNCTION_KEY}, timeout=5)
     assert answer.status_code == 405
     assert answer.headers["Allow"] == "GET, POST"
-    assert answer.json() == {"error": "method_not_allowed", "message": "DELETE is not allowed here; allowed: GET, POST"}
+    assert answer.json() == {"error": {"code": "method_not_allowed",
+                                       "message": "DELETE is not allowed here; allowed: GET, POST"}}
 
 
 @pytest.mark.parametrize("how", [{}, {"headers": {"x-functions-key": "wrong-key-000000000"}},
@@ -60,7 +61,7 @@ def test_wrong_method_is_a_json_405_with_allow(host: str) -> None:
 def test_function_route_refuses_missing_or_wrong_keys(host: str, how: dict) -> None:
     answer = requests.get(f"{host}/api/items/x", timeout=5, **how)
     assert answer.status_code == 401
-    assert answer.json()["error"] == "unauthorized"
+    assert answer.json()["error"]["code"] == "unauthorized"
 
 
 @pytest.mark.parametrize("how", [{"headers": {"x-functions-key": FUNCTION_KEY}}, {"params": {"code": FUNCTION_KEY}},
@@ -72,7 +73,7 @@ def test_function_route_accepts_function_or_master_key(host: str, how: dict) -> 
 def test_admin_route_needs_the_master_key(host: str) -> None:
     refused = requests.get(f"{host}/api/admin/ping", headers={"x-functions-key": FUNCTION_KEY}, timeout=5)
     assert refused.status_code == 401
-    assert "admin (master) key" in refused.json()["message"]
+    assert "admin (master) key" in refused.json()["error"]["message"]
     accepted = requests.get(f"{host}/api/admin/ping", headers={"x-functions-key": MASTER_KEY}, timeout=5)
     assert (accepted.status_code, accepted.text) == (200, "pong")
 
@@ -89,7 +90,7 @@ def test_disabled_functions_do_not_run_and_their_routes_answer_404_but_to_the_ma
             assert "DISABLED typed" in host.describe_lines()
             for how in ({}, {"headers": {"x-functions-key": FUNCTION_KEY}}):
                 answer = requests.get(f"{host.url}/api/typed/7", timeout=5, **how)
-                assert (answer.status_code, answer.json()["error"]) == (404, "not_found")
+                assert (answer.status_code, answer.json()["error"]["code"]) == (404, "not_found")
             by_master = requests.get(f"{host.url}/api/typed/7", headers={"x-functions-key": MASTER_KEY}, timeout=5)
             assert (by_master.status_code, by_master.text) == (200, "n=7")
             assert requests.get(f"{host.url}/api/typed/latest", timeout=5).status_code == 200
@@ -114,7 +115,7 @@ def test_route_constraints_and_specificity(host: str) -> None:
 def test_handler_exception_is_a_500_that_leaks_nothing(host: str, caplog: pytest.LogCaptureFixture) -> None:
     answer = requests.get(f"{host}/api/boom", timeout=5)
     assert answer.status_code == 500
-    assert answer.json()["error"] == "internal_error"
+    assert answer.json()["error"]["code"] == "internal_error"
     assert "secret" not in answer.text and "RuntimeError" not in answer.text
     assert "alice@example.com" not in caplog.text
 

@@ -59,9 +59,9 @@ def the_readme_demo_lists_meetings(host: str, sim: str, ca: str) -> None:
     assert "Project kickoff" in [m["subject"] for m in mine.json()["value"]], mine.text
     issued = requests.post(f"{host}/api/tenants/{TENANT_ID}/rooms/{ROOM}/credentials", headers=admin, timeout=30)
     room = requests.get(f"{host}/api/rooms/{ROOM}/meetings",
-                        headers={"Authorization": f"Bearer {issued.json()['credential']}"}, timeout=30)
+                        headers={"Authorization": f"Bearer {issued.json()['secret']}"}, timeout=30)
     assert [m["subject"] for m in room.json()["value"]] == ["Project kickoff"], room.text
-    the_readme_demo_schedules_a_keyword(host, sim, ca, token, issued.json()["credential"])
+    the_readme_demo_schedules_a_keyword(host, sim, ca, token, issued.json()["secret"])
 
 
 def the_readme_demo_schedules_a_keyword(host: str, sim: str, ca: str, alice_token: str, room_credential: str) -> None:
