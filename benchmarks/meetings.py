@@ -59,10 +59,9 @@ def percentile(samples: list[float], share: float) -> float:
 
 def seed(host_url: str, sim_url: str, ca: str) -> tuple[str, float]:
     """A user with MEETINGS meetings, enabled (subscribed and synced); the user's id and the seconds it took."""
-    from shared.graph.factory import get_graph_client
-    from shared.storage.stores import get_stores
+    from shared.runtime import get_runtime
 
-    tenant, graph, started = Demo().tenant_id, get_graph_client(), time.perf_counter()
+    tenant, graph, started = Demo().tenant_id, get_runtime().graph, time.perf_counter()
     user = requests.post(f"{sim_url}/_sim/users", json={"tenantId": tenant, "mail": "bench@contoso.example"},
                          verify=ca, timeout=10).json()["id"]
     now = datetime.now(timezone.utc)
@@ -71,7 +70,7 @@ def seed(host_url: str, sim_url: str, ca: str) -> tuple[str, float]:
     answer = requests.post(f"{host_url}/api/tenants/{tenant}/mailboxes/{user}", headers={"x-functions-key":
                                                                                           FUNCTION_KEY}, timeout=300)
     assert answer.status_code == 200, answer.text
-    held = get_stores().meetings.list_meetings(tenant, user, start=now - timedelta(days=8), end=now + timedelta(days=40))
+    held = get_runtime().stores.meetings.list_meetings(tenant, user, start=now - timedelta(days=8), end=now + timedelta(days=40))
     assert len(held) == MEETINGS, f"{len(held)} of {MEETINGS} meetings stored"
     return user, time.perf_counter() - started
 
@@ -89,13 +88,9 @@ def timed(session: requests.Session, url: str, bearer: str, params: dict[str, st
 
 def drop_process_caches() -> None:
     """What a new instance starts without: the API, stores (data keys), Graph client (discovery)."""
-    from shared.api.service import get_api
-    from shared.graph.factory import get_graph_client
-    from shared.storage.stores import get_stores
-    from shared.sync.engine import get_engine, get_verifier
+    from shared.runtime import get_runtime
 
-    for cached in (get_api, get_stores, get_graph_client, get_engine, get_verifier):
-        cached.cache_clear()
+    get_runtime.cache_clear()
 
 
 def run(host_url: str, sim_url: str, ca: str) -> list[str]:

@@ -70,12 +70,11 @@ def state(sim_url: str, ca: str) -> dict[str, int]:
 
 class Pipeline:
     def __init__(self, host_url: str, sim_url: str, ca: str) -> None:
-        from shared.graph.factory import get_graph_client
-        from shared.storage.stores import get_stores
-        from shared.sync.engine import get_engine
+        from shared.runtime import get_runtime
 
         self.host_url, self.sim_url, self.ca = host_url, sim_url, ca
-        self.graph, self.stores, self.engine = get_graph_client(), get_stores(), get_engine()
+        runtime = get_runtime()
+        self.graph, self.stores, self.engine = runtime.graph, runtime.stores, runtime.engine
         self.tenant = Demo().tenant_id
         self.mailboxes: list[str] = []
 

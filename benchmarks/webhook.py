@@ -57,11 +57,11 @@ def hostile_bodies(tenant: str) -> list[bytes]:
 def genuine(tenant: str, mailbox: str) -> tuple[str, str]:
     """A subscription the product holds (stored as an enable would store it) and one notification for it."""
     from shared.storage.records import Subscription, digest
-    from shared.storage.stores import get_stores
+    from shared.runtime import get_runtime
 
     subscription = Subscription(tenant, str(uuid.uuid4()), mailbox, datetime.now(timezone.utc) + timedelta(days=2),
                                 digest("benchmark-state"))
-    get_stores().subscriptions.save(subscription)
+    get_runtime().stores.subscriptions.save(subscription)
     item = {"subscriptionId": subscription.subscription_id, "tenantId": tenant, "changeType": "updated",
             "clientState": "benchmark-state", "resource": f"Users/{mailbox}/Events/AAMkprobe=",
             "resourceData": {"id": "AAMkprobe=", "@odata.etag": 'W/"probe"'}}

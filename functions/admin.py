@@ -22,7 +22,7 @@ import azure.functions as func
 
 from functions.responses import error_response, invalid_request, json_response, read_json
 from shared.api.tokens import is_guid
-from shared.sync.engine import JOBS_QUEUE
+from shared.sync.messages import JOBS_QUEUE
 
 bp = func.Blueprint()
 MAX_BULK = 10_000
@@ -36,7 +36,7 @@ _OPERATION = re.compile(r"\d{8}T\d{6}-[0-9a-f]{8}")
 @bp.route(route="tenants/{tenant}/mailboxes/{mailbox}", methods=["POST", "DELETE"])
 def mailbox(req: func.HttpRequest) -> func.HttpResponse:
     from shared.errors import HybridCalendarError
-    from shared.sync.engine import get_engine
+    from shared.runtime import get_runtime
 
     tenant, mailbox_id = req.route_params["tenant"], req.route_params["mailbox"]
     if not is_guid(tenant):
@@ -49,8 +49,8 @@ def mailbox(req: func.HttpRequest) -> func.HttpResponse:
         return invalid_request("kind must be user or room")
     try:
         if req.method == "DELETE":
-            return json_response(200, {"mailbox": mailbox_id, "rowsRemoved": get_engine().disable(tenant, mailbox_id)})
-        enabled = get_engine().enable(tenant, mailbox_id, kind=kind)
+            return json_response(200, {"mailbox": mailbox_id, "rowsRemoved": get_runtime().engine.disable(tenant, mailbox_id)})
+        enabled = get_runtime().engine.enable(tenant, mailbox_id, kind=kind)
     except HybridCalendarError as error:
         return error_response(error)
     return json_response(200, {"mailbox": enabled.mailbox_id, "kind": enabled.kind,
@@ -62,9 +62,10 @@ def mailbox(req: func.HttpRequest) -> func.HttpResponse:
 def mailboxes(req: func.HttpRequest, jobs: func.Out[list[str]]) -> func.HttpResponse:
     """202 with the operation to follow; its jobs leave only if the operation was recorded."""
     from shared.errors import HybridCalendarError
+    from shared.runtime import get_runtime
     from shared.storage.operations import Operation, new_operation_id
+    from shared.sync.messages import JobKind, JobRef
     from shared.storage.queues import reference_message
-    from shared.storage.stores import get_stores
     from shared.timezones import utcnow
 
     tenant = req.route_params["tenant"]
@@ -73,11 +74,11 @@ def mailboxes(req: func.HttpRequest, jobs: func.Out[list[str]]) -> func.HttpResp
         items = _bulk_items(tenant, document)
         tenant, now = tenant.lower(), utcnow()
         operation = Operation(tenant, new_operation_id(now), "enable", len(items), now)
-        get_stores().operations.create(operation)
+        get_runtime().stores.operations.create(operation)
     except HybridCalendarError as error:
         return error_response(error)
-    jobs.set([reference_message({"tenant_id": tenant, "mailbox_id": mailbox_id, "kind": "enable", "reason": kind,
-                                 "operation": operation.operation_id}) for mailbox_id, kind in items])
+    jobs.set([reference_message(JobRef(tenant, JobKind.ENABLE, mailbox_id, kind, operation.operation_id).fields())
+              for mailbox_id, kind in items])
     status = f"/api/tenants/{tenant}/operations/{operation.operation_id}"
     return json_response(202, {"queued": len(items), "operation": operation.operation_id, "status": status},
                          headers={"Location": status})
@@ -105,14 +106,14 @@ def _bulk_items(tenant: str, document: object) -> list[tuple[str, str]]:
 def operation_status(req: func.HttpRequest) -> func.HttpResponse:
     from shared.api.service import check_guid, operation_json
     from shared.errors import HybridCalendarError, InvalidParameterError, NotFoundError
-    from shared.storage.stores import get_stores
+    from shared.runtime import get_runtime
 
     try:
         tenant = check_guid("tenant", req.route_params["tenant"])
         operation_id = req.route_params["operation"]
         if not _OPERATION.fullmatch(operation_id):
             raise InvalidParameterError("operation", "must be an operation id as a bulk request returned it")
-        status = get_stores().operations.get(tenant, operation_id)
+        status = get_runtime().stores.operations.get(tenant, operation_id)
         if status is None:
             raise NotFoundError("no operation with this id in this tenant (operations are kept 7 days)")
     except HybridCalendarError as error:
@@ -122,20 +123,21 @@ def operation_status(req: func.HttpRequest) -> func.HttpResponse:
 
 @bp.route(route="tenants/{tenant}/rooms/{room}/credentials", methods=["POST", "GET"])
 def room_credentials(req: func.HttpRequest) -> func.HttpResponse:
-    from shared.api.service import check_guid, get_api
+    from shared.api.service import check_guid
     from shared.errors import HybridCalendarError
+    from shared.runtime import get_runtime
 
     try:
         tenant, room = check_guid("tenant", req.route_params["tenant"]), check_guid("room", req.route_params["room"])
         if req.method == "GET":
-            page = get_api().list_credentials(tenant, room, req.params)
+            page = get_runtime().api.list_credentials(tenant, room, req.params)
             after = page.pop("after", None)
             if after:
                 path = urlsplit(req.url)
                 page["nextLink"] = f"{path.scheme}://{path.netloc}{path.path}?" + urlencode(
                     {k: v for k, v in req.params.items() if k == "top"} | {"after": after})
             return json_response(200, page)
-        issued = get_api().issue_credential(tenant, room)
+        issued = get_runtime().api.issue_credential(tenant, room)
     except HybridCalendarError as error:
         return error_response(error)
     return json_response(201, {"id": issued.credential_id, "room": issued.room_id, "secret": issued.credential,
@@ -144,12 +146,13 @@ def room_credentials(req: func.HttpRequest) -> func.HttpResponse:
 
 @bp.route(route="tenants/{tenant}/rooms/{room}/credentials/{credential}", methods=["DELETE"])
 def room_credential(req: func.HttpRequest) -> func.HttpResponse:
-    from shared.api.service import check_credential_id, check_guid, credential_json, get_api
+    from shared.api.service import check_credential_id, check_guid, credential_json
     from shared.errors import HybridCalendarError
+    from shared.runtime import get_runtime
 
     try:
         tenant, room = check_guid("tenant", req.route_params["tenant"]), check_guid("room", req.route_params["room"])
-        revoked = get_api().revoke_credential(tenant, room, check_credential_id(req.route_params["credential"]))
+        revoked = get_runtime().api.revoke_credential(tenant, room, check_credential_id(req.route_params["credential"]))
     except HybridCalendarError as error:
         return error_response(error)
     return json_response(200, credential_json(revoked))
@@ -157,11 +160,12 @@ def room_credential(req: func.HttpRequest) -> func.HttpResponse:
 
 @bp.route(route="tenants/{tenant}/status", methods=["GET"])
 def tenant_status(req: func.HttpRequest) -> func.HttpResponse:
-    from shared.api.service import check_guid, get_api
+    from shared.api.service import check_guid
     from shared.errors import HybridCalendarError
+    from shared.runtime import get_runtime
 
     try:
-        return json_response(200, get_api().tenant_status(check_guid("tenant", req.route_params["tenant"])))
+        return json_response(200, get_runtime().api.tenant_status(check_guid("tenant", req.route_params["tenant"])))
     except HybridCalendarError as error:
         return error_response(error)
 
@@ -170,12 +174,13 @@ def tenant_status(req: func.HttpRequest) -> func.HttpResponse:
 def scheduling(req: func.HttpRequest) -> func.HttpResponse:
     """Only for tenants this deployment serves: a configuration is sealed with the tenant's data key,
     and a stranger's tenant id must not make one."""
-    from shared.api.service import check_guid, get_api
+    from shared.api.service import check_guid
     from shared.errors import HybridCalendarError
+    from shared.runtime import get_runtime
     from shared.scheduling.factory import read_config, write_config
 
     try:
-        tenant = get_api().served_tenant(check_guid("tenant", req.route_params["tenant"]))
+        tenant = get_runtime().api.served_tenant(check_guid("tenant", req.route_params["tenant"]))
         if req.method == "GET":
             return json_response(200, read_config(tenant).public())
         return json_response(200, write_config(tenant, read_json(req)).public())

@@ -3,7 +3,9 @@
 Anonymous, as Graph calls them; authenticity is each notification's clientState. The
 validation handshake echoes the decoded token with no I/O (Graph sends it as text/plain; a JSON
 body beside a token must still be a collection, as the description says, and is not read further);
-an empty POST has nothing to queue; otherwise verified notifications
+an empty POST has nothing to queue; a POST that cannot be queued (storage down) answers 503 and
+its mailboxes (or, unverified, its tenants) are owed a catch-up, queued by the first POST that
+queues fine afterwards (``shared.sync.recovery``); otherwise verified notifications
 become queue references and the answer is 202 once they are in the queue (Graph gives 10 s; we
 aim for ms). The references are written by the process's group commit (``GroupSender``): POSTs
 that arrive while a write is in flight share the next one. A write that fails answers 503, so
@@ -35,14 +37,35 @@ def _answer(req: func.HttpRequest) -> func.HttpResponse:
         return raw_response(200, token)
     if not req.get_body():
         return raw_response(202)
-    from shared.sync.engine import CHANGES_QUEUE, LIFECYCLE_QUEUE, get_group_sender, get_verifier
+    return _queued(req.get_body())
 
+
+def _queued(body: bytes) -> func.HttpResponse:
+    """Verify and queue; what cannot be queued is owed a catch-up, paid once a later POST queues fine."""
+    from shared.errors import TransientError
+    from shared.runtime import get_runtime
+    from shared.sync.messages import CHANGES_QUEUE, LIFECYCLE_QUEUE
+    from shared.sync.notifications import tenants_named
+
+    runtime = get_runtime()
     try:
-        verdict = get_verifier().verify(req.get_body())
-        get_group_sender(CHANGES_QUEUE).submit(verdict.changes)
-        get_group_sender(LIFECYCLE_QUEUE).submit(verdict.lifecycle)
+        verdict = runtime.verifier.verify(body)
+    except TransientError as error:
+        runtime.recovery.owe_tenants(tenants_named(body))
+        return error_response(error)
     except HybridCalendarError as error:
         return error_response(error)
+    try:
+        runtime.sender(CHANGES_QUEUE).submit(verdict.changes)
+        runtime.sender(LIFECYCLE_QUEUE).submit(verdict.lifecycle)
+    except HybridCalendarError as error:
+        runtime.recovery.owe_mailboxes([*verdict.changes, *verdict.lifecycle])
+        return error_response(error)
+    if runtime.recovery.owing:
+        try:
+            runtime.recovery.settle()
+        except HybridCalendarError:
+            pass
     return raw_response(202)
 
 

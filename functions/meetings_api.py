@@ -17,11 +17,11 @@ bp = func.Blueprint()
 
 @bp.route(route="me/meetings", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def my_meetings(req: func.HttpRequest) -> func.HttpResponse:
-    from shared.api.service import get_api
     from shared.errors import HybridCalendarError
+    from shared.runtime import get_runtime
 
     try:
-        page = get_api().user_meetings(req.headers.get("Authorization"), req.params)
+        page = get_runtime().api.user_meetings(req.headers.get("Authorization"), req.params)
     except HybridCalendarError as error:
         return error_response(error)
     return _page(req, page)
@@ -29,11 +29,11 @@ def my_meetings(req: func.HttpRequest) -> func.HttpResponse:
 
 @bp.route(route="rooms/{room}/meetings", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def room_meetings(req: func.HttpRequest) -> func.HttpResponse:
-    from shared.api.service import get_api
     from shared.errors import HybridCalendarError
+    from shared.runtime import get_runtime
 
     try:
-        page = get_api().room_meetings(req.route_params["room"], req.headers.get("Authorization"), req.params)
+        page = get_runtime().api.room_meetings(req.route_params["room"], req.headers.get("Authorization"), req.params)
     except HybridCalendarError as error:
         return error_response(error)
     return _page(req, page)

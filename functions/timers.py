@@ -1,8 +1,9 @@
 """Timers of the sync engine; each only fans work out to the jobs queue (one message per tenant or mailbox).
 
-* every 30 minutes: renew each tenant's subscriptions that expire within the margin ($batch), and
-  catch up (by delta) mailboxes that heard nothing for ``QUIET`` — a subscription can fall
-  silent without Graph saying so;
+* every 15 seconds: when ``HC_CATCHUP_MINUTES`` have passed since the last sweep (one instance wins
+  the run, see ``RunMarks``), a sweep job per tenant, which queues a resumed delta round for each of
+  its mailboxes spread over the period: any change Graph failed to deliver comes back within it;
+* every 30 minutes: renew each tenant's subscriptions that expire within the margin (``$batch``);
 * daily at 02:00 UTC: reconcile subscriptions with Graph, catch every mailbox up from scratch
   (meetings entering the horizon appear, vanished ones go), purge rows and data keys past retention
   and bulk operations older than ``OPERATIONS_KEPT``.
@@ -12,27 +13,24 @@ from datetime import datetime, timedelta, timezone
 
 import azure.functions as func
 
-from shared.sync.engine import JOBS_QUEUE
+from shared.sync.messages import JOBS_QUEUE
 
 bp = func.Blueprint()
 
-
-QUIET = timedelta(hours=24)
 OPERATIONS_KEPT = timedelta(days=7)
+SWEEP = "catchup-sweep"
 
 
-def _jobs(kinds_per_tenant: tuple[str, ...], kinds_per_mailbox: tuple[str, ...], *, quiet: bool = False) -> list[str]:
+def _jobs(kinds_per_tenant: tuple[str, ...], kinds_per_mailbox: tuple[str, ...]) -> list[str]:
+    from shared.runtime import get_runtime
     from shared.storage.queues import reference_message
-    from shared.storage.stores import get_stores
+    from shared.sync.messages import JobKind, JobRef
 
-    stores, messages = get_stores(), []
-    since = datetime.now(timezone.utc) - QUIET
+    stores, messages = get_runtime().stores, []
     for tenant in stores.tenants.list_ids():
-        messages += [reference_message({"tenant_id": tenant, "kind": kind}) for kind in kinds_per_tenant]
-        for mailbox in stores.mailboxes.list_quiet(tenant, since) if quiet else []:
-            messages.append(reference_message({"tenant_id": tenant, "mailbox_id": mailbox, "kind": "resume"}))
+        messages += [reference_message(JobRef(tenant, JobKind(kind)).fields()) for kind in kinds_per_tenant]
         for mailbox in stores.mailboxes.list_ids(tenant) if kinds_per_mailbox else []:
-            messages += [reference_message({"tenant_id": tenant, "mailbox_id": mailbox, "kind": kind})
+            messages += [reference_message(JobRef(tenant, JobKind(kind), mailbox).fields())
                          for kind in kinds_per_mailbox]
         if kinds_per_mailbox:
             stores.keyring.purge_expired(tenant)
@@ -40,10 +38,27 @@ def _jobs(kinds_per_tenant: tuple[str, ...], kinds_per_mailbox: tuple[str, ...],
     return messages
 
 
+def _sweeps() -> list[str]:
+    """One sweep job per tenant when the catch-up period has come round, else none."""
+    from shared.runtime import get_runtime
+
+    runtime = get_runtime()
+    every = timedelta(minutes=runtime.settings.catchup_minutes)
+    if not runtime.stores.marks.claim(SWEEP, every=every, now=datetime.now(timezone.utc)):
+        return []
+    return _jobs(("sweep",), ())
+
+
+@bp.timer_trigger(arg_name="timer", schedule="*/15 * * * * *", run_on_startup=False)
+@bp.queue_output(arg_name="jobs", queue_name=JOBS_QUEUE, connection="AzureWebJobsStorage")
+def catch_up_sweep(timer: func.TimerRequest, jobs: func.Out[list[str]]) -> None:
+    jobs.set(_sweeps())
+
+
 @bp.timer_trigger(arg_name="timer", schedule="0 */30 * * * *", run_on_startup=False)
 @bp.queue_output(arg_name="jobs", queue_name=JOBS_QUEUE, connection="AzureWebJobsStorage")
 def renew_subscriptions(timer: func.TimerRequest, jobs: func.Out[list[str]]) -> None:
-    jobs.set(_jobs(("renew",), (), quiet=True))
+    jobs.set(_jobs(("renew",), ()))
 
 
 @bp.timer_trigger(arg_name="timer", schedule="0 0 2 * * *", run_on_startup=False)

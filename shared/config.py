@@ -297,9 +297,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HC_WINDOW_FUTURE_DAYS", "window_future_days", "31", "a whole number from 1 to 90",
             "Meetings kept this many days ahead; the daily catch-up brings in what enters the horizon.",
             _int_between(1, 90)),
-    Setting("HC_SUBSCRIPTION_MINUTES", "subscription_minutes", "10000", "a whole number from 60 to 10080",
-            "Lifetime asked for each subscription (Graph allows at most 10,080 minutes for events).",
-            _int_between(60, 10080)),
+    Setting("HC_SUBSCRIPTION_MINUTES", "subscription_minutes", "10000", "a whole number from 60 to 10000",
+            "Lifetime asked for each subscription. Graph allows at most 10,080 minutes for events, counted on its "
+            "own clock; the 80 minutes kept back absorb clock skew (Graph stores the expiry it grants).",
+            _int_between(60, 10000)),
+    Setting("HC_CATCHUP_MINUTES", "catchup_minutes", "30", "a number of minutes from 0.25 to 1440",
+            "Every enabled mailbox gets a delta round from its stored link at least this often, spread evenly over "
+            "the period: whatever Graph failed to deliver is restored within it, without Graph's help.",
+            _float_between(0.25, 1440)),
     Setting("HC_RENEWAL_MARGIN_HOURS", "renewal_margin_hours", "48", "a whole number from 1 to 160",
             "Subscriptions expiring within this many hours are renewed by the renewal timer.", _int_between(1, 160)),
     Setting("HC_API_AUDIENCE", "api_audiences", "api://hybrid-calendar", "audiences separated by commas",
@@ -354,6 +359,7 @@ class Settings:
     window_past_days: int
     window_future_days: int
     subscription_minutes: int
+    catchup_minutes: float
     renewal_margin_hours: int
     api_audiences: tuple[str, ...]
     api_scope: str

@@ -87,9 +87,10 @@ def check_key_provider(settings: Settings) -> tuple[str, Mapping[str, int]]:
 
 def key_provider_calls() -> Mapping[str, int]:
     """``keyWraps`` and ``keyUnwraps`` of this process's key ring (zero if nothing has needed it yet)."""
-    from shared.storage.stores import get_stores
+    from shared.runtime import get_runtime
 
-    calls = get_stores().keyring.providers.calls() if get_stores.cache_info().currsize else {"wraps": 0, "unwraps": 0}
+    stores = get_runtime().built("stores")
+    calls = stores.keyring.providers.calls() if stores is not None else {"wraps": 0, "unwraps": 0}
     return {"keyWraps": calls["wraps"], "keyUnwraps": calls["unwraps"]}
 
 

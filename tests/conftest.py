@@ -92,11 +92,8 @@ def app_environment(values: dict[str, str]) -> Iterator[Settings]:
 
 
 def _clear_process_caches() -> None:
-    """Settings and everything built from them once per process (stores, Graph client, engine, API)."""
-    from shared.api.service import get_api
-    from shared.graph.factory import get_graph_client
-    from shared.storage.stores import get_stores
-    from shared.sync.engine import get_engine, get_group_sender, get_verifier
+    """Settings and the runtime built from them once per process (stores, Graph client, engine, API)."""
+    from shared.runtime import get_runtime
 
-    for cached in (get_settings, get_stores, get_graph_client, get_engine, get_verifier, get_group_sender, get_api):
+    for cached in (get_settings, get_runtime):
         cached.cache_clear()

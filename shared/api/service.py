@@ -18,7 +18,6 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from functools import lru_cache
 from typing import Any
 
 from shared.api.meetings import MeetingsService
@@ -212,13 +211,11 @@ def check_credential_id(value: str) -> str:
     return value.lower()
 
 
-def build_api(settings: Any) -> MeetingsApi:
+def build_api(settings: Any, stores: Stores, graph: Any) -> MeetingsApi:
     """The API over the process's stores and Graph sign-in discovery, as the settings describe."""
-    from shared.graph.factory import get_graph_client
-    from shared.storage.stores import get_stores
     from shared.sync.window import Window
 
-    stores, auth = get_stores(), get_graph_client().auth
+    auth = graph.auth
     service = MeetingsService(stores.meetings, Window(settings.window_past_days, settings.window_future_days),
                               timedelta(minutes=settings.join_lead_minutes), settings.meetings_page_size)
     tenants: TtlCache[bool] = TtlCache(ttl=KNOWN_FOR_SECONDS)
@@ -237,10 +234,3 @@ def _served(stores: Stores, tenant_id: str) -> bool:
     tenant = stores.tenants.get(tenant_id)
     return tenant is not None and tenant.enabled
 
-
-@lru_cache(maxsize=1)
-def get_api() -> MeetingsApi:
-    """The process's API object (one token-key cache, one mailbox cache)."""
-    from shared.config import get_settings
-
-    return build_api(get_settings())

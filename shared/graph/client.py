@@ -8,6 +8,7 @@ Deletes are idempotent: deleting what Graph no longer has is success.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
@@ -31,12 +32,20 @@ def graph_time(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
+_TIMESTAMP = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?)(?:\.(\d+))?\s*(Z|z|[+-]\d{2}:?\d{2})?")
+
+
 def parse_graph_time(text: str) -> datetime:
-    """A UTC timestamp as Graph writes it (``...0000000Z``, ``+00:00``, up to 7 fractional digits)."""
-    cleaned = text.rstrip("Z")
-    if "+" in cleaned[19:]:
-        cleaned = cleaned[:cleaned.rindex("+")]
-    return datetime.fromisoformat(cleaned[:26]).replace(tzinfo=timezone.utc)
+    """A timestamp as Graph writes it, as an aware UTC datetime: ``...0000000Z``, ``+00:00``, or another
+    offset (``+05:30``, ``-08:00``; Graph's own examples use them), up to 7 fractional digits, or no zone
+    at all (then UTC, as Graph means it). ValueError for anything else."""
+    match = _TIMESTAMP.fullmatch(text.strip())
+    if match is None:
+        raise ValueError(f"not a Graph timestamp ({len(text)} characters)")
+    base, fraction, zone = match.groups()
+    offset = "+00:00" if zone in (None, "Z", "z") else (zone if ":" in zone else f"{zone[:3]}:{zone[3:]}")
+    moment = datetime.fromisoformat(f"{base}.{(fraction or '0')[:6].ljust(6, '0')}{offset}")
+    return moment.astimezone(timezone.utc)
 
 
 def _segment(value: str) -> str:

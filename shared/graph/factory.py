@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
-from shared.config import Settings, app_path, get_settings
+from shared.config import Settings, app_path
 from shared.graph.auth import AppCredentials, GraphAuth, TokenCacheStore
 from shared.graph.client import GraphClient
 from shared.graph.transport import GraphTransport
@@ -34,10 +32,3 @@ def build_graph_client(settings: Settings, *, token_caches: TokenCacheStore | No
                      http_client=session, token_caches=token_caches, timeout=settings.graph_timeout)
     return GraphClient(auth, GraphTransport(session=session, timeout=settings.graph_timeout))
 
-
-@lru_cache(maxsize=1)
-def get_graph_client() -> GraphClient:
-    """The process's client (MSAL token caches and connection pools live as long as the worker)."""
-    from shared.storage.stores import get_stores
-
-    return build_graph_client(get_settings(), token_caches=get_stores().token_caches)

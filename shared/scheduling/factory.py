@@ -16,17 +16,17 @@ _CONFIGS: TtlCache[SchedulingConfig] = TtlCache(ttl=CONFIG_FOR_SECONDS)
 
 
 def read_config(tenant_id: str) -> SchedulingConfig:
-    from shared.storage.stores import get_stores
+    from shared.runtime import get_runtime
 
-    return load_config(get_stores().tenant_settings.load(tenant_id, CONFIG_ROW))
+    return load_config(get_runtime().stores.tenant_settings.load(tenant_id, CONFIG_ROW))
 
 
 def write_config(tenant_id: str, document: Any) -> SchedulingConfig:
     """Validate and store (sealed) an admin's change; omitted parts keep their value."""
-    from shared.storage.stores import get_stores
+    from shared.runtime import get_runtime
 
     config = parse_config(document, current=read_config(tenant_id))
-    get_stores().tenant_settings.save(tenant_id, CONFIG_ROW, config.to_json())
+    get_runtime().stores.tenant_settings.save(tenant_id, CONFIG_ROW, config.to_json())
     _CONFIGS.discard(tenant_id)
     return config
 

@@ -28,8 +28,6 @@ LONGEST_MEETING = timedelta(days=14)
 _TIME = "%Y%m%dT%H%M%SZ"
 FILTER_KEYS = 14
 """Row keys per index query: Tables allows 15 comparisons in a ``$filter``, one is the partition."""
-UNREAD: Any = object()
-"""``replace_event(index=...)`` not given: the index row is read there."""
 
 
 @dataclass(frozen=True)
@@ -51,15 +49,44 @@ class MeetingRecord:
 
 
 @dataclass(frozen=True)
+class EventIndex:
+    """An event's index row as read: the version held (``changeKey``; ``lastModifiedDateTime`` when the
+    version came with one), the keys of its occurrence rows, and the row's etag for the next write."""
+
+    change_key: str
+    last_modified: datetime | None
+    rows: tuple[str, ...]
+    etag: str
+    entity: Entity
+
+    @classmethod
+    def from_entity(cls, row: Entity) -> EventIndex:
+        held = row.get("LastModifiedUtc")
+        return cls(str(row.get("ChangeKey") or ""), _utc(held) if held is not None else None,
+                   tuple(json.loads(row["Rows"])), str(row["etag"]), row)
+
+    def holds(self, change_key: str | None) -> bool:
+        """The index already holds this version."""
+        return bool(change_key) and self.change_key == change_key
+
+    def is_newer_than(self, change_key: str, last_modified: datetime | None) -> bool:
+        """What is held is this version or a later one. A version without ``lastModifiedDateTime`` (a delta
+        stub has none) is judged by its changeKey alone, never as older than everything."""
+        if self.holds(change_key):
+            return True
+        return last_modified is not None and self.last_modified is not None and self.last_modified > _utc(last_modified)
+
+
+@dataclass(frozen=True)
 class EventRows:
-    """What :meth:`MeetingRepository.replace_events` writes for one event: its occurrences in the window,
-    the version they come from, and its index row as already read (None: not held)."""
+    """What :meth:`MeetingRepository.write_events` writes for one event: its occurrences in the window,
+    the version they come from, and its index as already read (None: not held)."""
 
     event_id: str
     occurrences: tuple[MeetingRecord, ...]
     change_key: str
-    last_modified: datetime
-    index: Any = None
+    last_modified: datetime | None
+    index: EventIndex | None = None
 
 
 def partition_of(tenant_id: str, mailbox_id: str) -> str:
@@ -107,49 +134,54 @@ class MeetingRepository:
     def held_change_key(self, tenant_id: str, mailbox_id: str, event_id: str) -> str | None:
         """The changeKey stored for an event: a notification carrying it needs no Graph call."""
         index = self.event_index(tenant_id, mailbox_id, event_id)
-        return index.get("ChangeKey") if index else None
+        return index.change_key if index else None
 
-    def event_index(self, tenant_id: str, mailbox_id: str, event_id: str) -> Entity | None:
-        """The event's index row (changeKey, rows, etag), to check and then hand to :meth:`replace_event`."""
-        return self.table.get(partition_of(tenant_id, mailbox_id), index_key(event_id))
+    def event_index(self, tenant_id: str, mailbox_id: str, event_id: str) -> EventIndex | None:
+        """The event's index (changeKey, rows, etag), to check and then hand to :meth:`write_event`."""
+        row = self.table.get(partition_of(tenant_id, mailbox_id), index_key(event_id))
+        return EventIndex.from_entity(row) if row else None
 
-    def event_indexes(self, tenant_id: str, mailbox_id: str, event_ids: Iterable[str]) -> dict[str, Entity | None]:
-        """Several events' index rows (None: not held), in one query per ``FILTER_KEYS`` events.
+    def event_indexes(self, tenant_id: str, mailbox_id: str,
+                      event_ids: Iterable[str]) -> dict[str, EventIndex | None]:
+        """Several events' indexes (None: not held), in one query per ``FILTER_KEYS`` events.
 
         Azure Tables accepts at most 15 comparisons in one ``$filter``: the partition and 14 row keys.
         """
         by_key = {index_key(event_id): event_id for event_id in event_ids}
-        found: dict[str, Entity | None] = dict.fromkeys(by_key.values())
+        found: dict[str, EventIndex | None] = dict.fromkeys(by_key.values())
         keys = list(by_key)
         for start in range(0, len(keys), FILTER_KEYS):
             query, parameters = rows_filter(partition_of(tenant_id, mailbox_id), keys[start:start + FILTER_KEYS])
             for row in self.table.query(query, parameters=parameters):
-                found[by_key[row["RowKey"]]] = row
+                found[by_key[row["RowKey"]]] = EventIndex.from_entity(row)
         return found
 
     def replace_event(self, tenant_id: str, mailbox_id: str, event_id: str, occurrences: Iterable[MeetingRecord],
-                      *, change_key: str, last_modified: datetime, index: Any = UNREAD) -> bool:
-        """Make the event's rows exactly ``occurrences``; False when what is held is as new or newer.
+                      *, change_key: str, last_modified: datetime | None) -> bool:
+        """Read the event's index, then :meth:`write_event`."""
+        index = self.event_index(tenant_id, mailbox_id, event_id)
+        return self.write_event(tenant_id, mailbox_id, EventRows(event_id, tuple(occurrences), change_key,
+                                                                 last_modified, index))
 
-        ``index`` is the index row as the caller already read it (None: there was none), which saves
-        reading it again; it is written only over that version (etag), so a stale one is a ConflictError.
-        An event with no occurrence in the window keeps no rows at all, not even its index.
+    def write_event(self, tenant_id: str, mailbox_id: str, rows: EventRows) -> bool:
+        """Make the event's rows exactly ``rows.occurrences``; False when what is held is as new or newer.
+
+        The index is written only over the version read (its etag), so one changed meanwhile is a
+        ConflictError: read it again and decide again. An event with no occurrence in the window keeps
+        no rows at all, not even its index.
         """
-        if index is UNREAD:
-            index = self.table.get(partition_of(tenant_id, mailbox_id), index_key(event_id))
-        rows = EventRows(event_id, tuple(occurrences), change_key, last_modified, index)
         operations = self._operations(tenant_id, mailbox_id, rows)
         if operations is not None:
             self.table.transact(operations)
         return operations != []
 
-    def replace_events(self, tenant_id: str, mailbox_id: str, events: Iterable[EventRows]) -> dict[str, str]:
-        """Several events of one mailbox as :meth:`replace_event` does each, sharing transactions.
+    def write_events(self, tenant_id: str, mailbox_id: str, events: Iterable[EventRows]) -> dict[str, str]:
+        """Several events of one mailbox as :meth:`write_event` does each, sharing transactions.
 
         A transaction costs the SDK and the service far more than the rows in it, so the events go
         into as few as fit (100 operations each, an event never split). Outcome per event id:
         ``stored``, ``stale`` (newer held), or ``conflict`` when its transaction was refused because
-        a row changed meanwhile; the caller then replaces those one by one, which finds the culprit.
+        a row changed meanwhile; the caller then writes those one by one, which finds the culprit.
         """
         outcomes: dict[str, str] = {}
         pending: list[tuple[str, list[Operation]]] = []
@@ -171,14 +203,14 @@ class MeetingRepository:
         """The transaction that replaces an event's rows: [] when what is held is as new or newer, None
         when the event has no occurrence in the window (its rows are deleted here, not in the transaction)."""
         partition, index = partition_of(tenant_id, mailbox_id), rows.index
-        if index and _is_stale(index, rows.change_key, _utc(rows.last_modified)):
+        if index is not None and index.is_newer_than(rows.change_key, rows.last_modified):
             return []
         if not rows.occurrences:
             self.delete_event(tenant_id, mailbox_id, rows.event_id)
             return None
         entities = {_row_key(r): self._entity(tenant_id, partition, index_key(rows.event_id), r)
                     for r in rows.occurrences}
-        stale = set(json.loads(index["Rows"])) - entities.keys() if index else set()
+        stale = set(index.rows) - entities.keys() if index else set()
         operations: list[Operation] = [("delete", {"PartitionKey": partition, "RowKey": key}) for key in sorted(stale)]
         operations += [("upsert", entity) for entity in entities.values()]
         operations.append(self._index_operation(partition, rows.event_id, index, sorted(entities), rows.change_key,
@@ -280,13 +312,13 @@ class MeetingRepository:
             operations.append((verb, entity, {**condition, **({"mode": _replace()} if left else {})}))
         self.table.transact(operations)
 
-    def _index_operation(self, partition: str, event_id: str, index: Entity | None, keys: list[str],
-                         change_key: str, last_modified: datetime) -> Operation:
+    def _index_operation(self, partition: str, event_id: str, index: EventIndex | None, keys: list[str],
+                         change_key: str, last_modified: datetime | None) -> Operation:
         entity = {"PartitionKey": partition, "RowKey": index_key(event_id), "Rows": json.dumps(keys),
-                  "ChangeKey": change_key, "LastModifiedUtc": _utc(last_modified)}
+                  "ChangeKey": change_key, "LastModifiedUtc": _utc(last_modified) if last_modified else None}
         if index is None:
             return ("create", entity)
-        return ("update", entity, {"etag": index["etag"], "match_condition": _if_not_modified(), "mode": _replace()})
+        return ("update", entity, {"etag": index.etag, "match_condition": _if_not_modified(), "mode": _replace()})
 
     def _entity(self, tenant_id: str, partition: str, event_key: str, record: MeetingRecord) -> dict[str, Any]:
         entity = {"PartitionKey": partition, "RowKey": _row_key(record), "EventKey": event_key,
@@ -317,13 +349,6 @@ def _packed(pending: list[tuple[str, list[Operation]]]) -> Iterator[list[tuple[s
         size += len(item[1])
     if group:
         yield group
-
-
-def _is_stale(index: Entity, change_key: str, last_modified: datetime) -> bool:
-    held = index.get("LastModifiedUtc")
-    if index.get("ChangeKey") == change_key:
-        return True
-    return held is not None and _utc(held) > last_modified
 
 
 def _index_fields(index: Entity) -> dict[str, Any]:

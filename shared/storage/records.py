@@ -8,7 +8,7 @@ import hashlib
 import hmac
 from itertools import islice
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from shared.crypto.fields import FieldCipher
@@ -161,6 +161,7 @@ class Subscription:
     expires: datetime
     client_state_hash: str
     etag: str | None = None
+    reauthorized: datetime | None = None
 
     def accepts(self, client_state: str) -> bool:
         """Constant-time check of a notification's clientState against the stored hash."""
@@ -178,7 +179,7 @@ class SubscriptionRepository:
     def save(self, subscription: Subscription) -> None:
         entity = {"PartitionKey": subscription.tenant_id, "RowKey": subscription.subscription_id,
                   "MailboxId": subscription.mailbox_id, "ExpiresUtc": subscription.expires,
-                  "ClientStateHash": subscription.client_state_hash}
+                  "ClientStateHash": subscription.client_state_hash, "ReauthorizedUtc": subscription.reauthorized}
         if subscription.etag:
             self.table.replace(entity, etag=subscription.etag)
         else:
@@ -197,7 +198,7 @@ class SubscriptionRepository:
     @staticmethod
     def _subscription(row: Entity) -> Subscription:
         return Subscription(row["PartitionKey"], row["RowKey"], row["MailboxId"], row["ExpiresUtc"],
-                            row["ClientStateHash"], row["etag"])
+                            row["ClientStateHash"], row["etag"], row.get("ReauthorizedUtc"))
 
 
 class DataKeyRepository:
@@ -324,3 +325,35 @@ class DeviceCredentialRepository:
     def _credential(row: Entity) -> DeviceCredential:
         return DeviceCredential(row["PartitionKey"], row["RowKey"], row["RoomId"], row["SecretHash"],
                                 row["CreatedUtc"], row.get("RevokedUtc"))
+
+
+class RunMarks:
+    """When each periodic job last ran (table ``timers``), so that it runs once per period across instances.
+
+    A timer may fire on several instances, and more often than its period (the catch-up sweep's timer
+    ticks every 15 seconds and its period is a setting); the first to claim a due run wins, over the
+    row's etag, and the others do nothing.
+    """
+
+    TABLE = "timers"
+    PARTITION = "timer"
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    def claim(self, name: str, *, every: timedelta, now: datetime) -> bool:
+        """True for the one caller that may run ``name`` now (it had not run within ``every``)."""
+        from shared.errors import ConflictError
+
+        row = self.table.get(self.PARTITION, name)
+        if row is not None and now - row["LastRunUtc"] < every:
+            return False
+        entity = {"PartitionKey": self.PARTITION, "RowKey": name, "LastRunUtc": now}
+        try:
+            if row is None:
+                self.table.insert(entity)
+            else:
+                self.table.replace(entity, etag=row["etag"])
+        except ConflictError:
+            return False
+        return True

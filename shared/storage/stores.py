@@ -6,10 +6,9 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from shared.config import Settings, get_settings
+from shared.config import Settings
 from shared.crypto.factory import build_key_provider, provider_factories
 from shared.crypto.fields import FieldCipher
 from shared.crypto.keyring import KeyPolicy, KeyProviders, KeyRing
@@ -18,7 +17,7 @@ from shared.storage.clients import table_service
 from shared.storage.meetings import MeetingRepository
 from shared.storage.operations import OperationRepository
 from shared.storage.queues import QueueWriter
-from shared.storage.records import (DataKeyRepository, DeviceCredentialRepository, MailboxRepository,
+from shared.storage.records import (DataKeyRepository, DeviceCredentialRepository, MailboxRepository, RunMarks,
                                     SealedValueRepository, SubscriptionRepository, TenantRepository)
 from shared.storage.tables import Table
 from shared.timezones import utcnow
@@ -44,6 +43,7 @@ class Stores:
     schedulings: SchedulingRepository
     tenant_settings: SealedValueRepository
     operations: OperationRepository
+    marks: RunMarks
 
 
 def key_policy(settings: Settings) -> KeyPolicy:
@@ -78,10 +78,5 @@ def build_stores(settings: Settings, *, provider: KeyProvider | None = None, pol
                   DeviceCredentialRepository(table(DeviceCredentialRepository.TABLE)),
                   SchedulingRepository(table(SchedulingRepository.TABLE), cipher),
                   SealedValueRepository(table("tenantsettings"), cipher, field="Value"),
-                  OperationRepository(table(OperationRepository.TABLE)))
+                  OperationRepository(table(OperationRepository.TABLE)), RunMarks(table(RunMarks.TABLE)))
 
-
-@lru_cache(maxsize=1)
-def get_stores() -> Stores:
-    """The process's stores (one key ring, so the data-key cache is shared by every function)."""
-    return build_stores(get_settings())

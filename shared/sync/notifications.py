@@ -19,6 +19,9 @@ The endpoint is anonymous, so its cost per POST must not grow with what a strang
   ``unknown_subscription`` without reads. A POST from Graph carries the notifications of many
   subscriptions, all of them ours, so it never meets that limit however many it carries.
 
+``reauthorizationRequired`` is queued at most once per subscription per
+``REAUTHORIZATION_QUIET_SECONDS`` (the worker answers it at most every 30 minutes anyway).
+
 The unknown period is short because a subscription's first notification can race its own row
 (Graph may notify before the create call has returned and the row is written); what such a
 race drops, the periodic catch-up restores.
@@ -46,6 +49,8 @@ MAX_UNKNOWN = 20
 LIFECYCLE_EVENTS = frozenset({"reauthorizationRequired", "subscriptionRemoved", "missed"})
 CHANGE_TYPES = frozenset({"created", "updated", "deleted"})
 KNOWN_FOR_SECONDS = 60.0
+REAUTHORIZATION_QUIET_SECONDS = 600.0
+"""Graph may send ``reauthorizationRequired`` every few minutes per subscription; one is queued per period."""
 UNKNOWN_FOR_SECONDS = 15.0
 HELD = 50_000
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -77,6 +82,15 @@ def parse_collection(body: bytes) -> list[Any]:
     return items
 
 
+def tenants_named(body: bytes) -> set[str]:
+    """The tenant ids (GUIDs) a notification body names, read without any lookup (for recovery)."""
+    try:
+        items = parse_collection(body)
+    except ValidationError:
+        return set()
+    return {item["tenantId"].lower() for item in items if isinstance(item, dict) and _is_guid(item.get("tenantId"))}
+
+
 def change_key_of(resource_data: Mapping[str, Any]) -> str | None:
     """The changeKey inside ``@odata.etag`` (``W/"<changeKey>"``)."""
     etag = str(resource_data.get("@odata.etag") or "")
@@ -91,6 +105,7 @@ class NotificationVerifier:
     def __init__(self, subscriptions: SubscriptionRepository, *, clock: Any = time.monotonic) -> None:
         self.subscriptions = subscriptions
         self._held: TtlCache[Subscription | None] = TtlCache(ttl=KNOWN_FOR_SECONDS, maxsize=HELD, clock=clock)
+        self._answered: TtlCache[bool] = TtlCache(ttl=REAUTHORIZATION_QUIET_SECONDS, maxsize=HELD, clock=clock)
         self.lookups = 0
 
     def verify(self, body: bytes) -> Verdict:
@@ -113,9 +128,13 @@ class NotificationVerifier:
         reference = {"tenant_id": subscription.tenant_id, "mailbox_id": subscription.mailbox_id,
                      "subscription_id": subscription.subscription_id}
         if item.get("lifecycleEvent"):
-            if item["lifecycleEvent"] not in LIFECYCLE_EVENTS:
+            event = item["lifecycleEvent"]
+            if event not in LIFECYCLE_EVENTS:
                 return verdict.refuse("unknown_lifecycle_event")
-            verdict.lifecycle.append(reference | {"reason": str(item["lifecycleEvent"])})
+            if event == "reauthorizationRequired" and \
+                    not self._answered.add((subscription.tenant_id, subscription.subscription_id), True):
+                return verdict.refuse("reauthorization_already_queued")
+            verdict.lifecycle.append(reference | {"reason": str(event)})
             return None
         return self._change(item, reference, verdict)
 

@@ -7,6 +7,7 @@ come from the parser, with ``onlineMeeting.joinUrl`` as the authoritative link w
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from typing import Any
 
@@ -20,12 +21,15 @@ EVENT_FIELDS = ("id", "subject", "start", "end", "originalStartTimeZone", "locat
 
 
 def graph_moment(value: dict[str, Any] | None) -> datetime:
-    """A dateTimeTimeZone Graph returned in UTC (``2026-12-01T10:00:00.0000000``) as an aware datetime."""
+    """A dateTimeTimeZone as an aware UTC datetime: ``2026-12-01T10:00:00.0000000`` in its ``timeZone``
+    (Windows or IANA; Graph returns UTC when asked), or a ``dateTime`` that carries an offset of its own."""
     if not value or not value.get("dateTime"):
         raise ValueError("event has no start or end")
-    text = str(value["dateTime"])[:26].rstrip("Z")
-    moment = datetime.fromisoformat(text)
-    zone = (value.get("timeZone") or "UTC").strip()
+    text = str(value["dateTime"]).strip()
+    if _OFFSET.search(text):
+        return parse_graph_time(text)
+    moment = parse_graph_time(text).replace(tzinfo=None)
+    zone = str(value.get("timeZone") or "UTC").strip()
     if zone.upper() not in ("UTC", "ETC/UTC", "COORDINATED UNIVERSAL TIME"):
         from shared.timezones import zone as lookup
 
@@ -33,9 +37,7 @@ def graph_moment(value: dict[str, Any] | None) -> datetime:
     return moment.replace(tzinfo=timezone.utc)
 
 
-def last_modified(event: dict[str, Any]) -> datetime:
-    """``lastModifiedDateTime`` (always UTC, up to 7 fractional digits) as an aware datetime."""
-    return parse_graph_time(str(event.get("lastModifiedDateTime") or "1970-01-01T00:00:00Z"))
+_OFFSET = re.compile(r"(Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
 
 
 def to_record(event: dict[str, Any]) -> MeetingRecord:

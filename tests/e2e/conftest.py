@@ -16,8 +16,9 @@ from local.graphsim.demo import Demo, seed_demo
 from local.graphsim.server import GraphSim
 from local.host import DevHost
 from shared.config import Settings
-from shared.storage.stores import Stores, get_stores
-from shared.sync.engine import SyncEngine, get_engine
+from shared.runtime import get_runtime
+from shared.storage.stores import Stores
+from shared.sync.engine import SyncEngine
 from tests.conftest import app_environment
 
 FUNCTION_KEY = "e2e-function-key-000001"
@@ -33,11 +34,11 @@ class Stack:
 
     @property
     def stores(self) -> Stores:
-        return get_stores()
+        return get_runtime().stores
 
     @property
     def engine(self) -> SyncEngine:
-        return get_engine()
+        return get_runtime().engine
 
     def admin(self, method: str, path: str, **options: Any) -> requests.Response:
         return requests.request(method, f"{self.url}/api/{path}", headers={"x-functions-key": FUNCTION_KEY},
@@ -53,7 +54,8 @@ def stack(azurite: str, session_key_file: Path) -> Iterator[Stack]:
                   f"http://127.0.0.1:{port}", "HC_GRAPH_BASE_URL": sim.url, "HC_GRAPH_CA_BUNDLE": sim.ca_bundle,
                   "HC_LOCAL_KEY_FILE": str(session_key_file),
                   "HC_FUNCTION_KEY": FUNCTION_KEY, "HC_MASTER_KEY": "e2e-master-key-0000001",
-                  "HC_MEETINGS_PAGE_SIZE": str(PAGE_SIZE)}
+                  "HC_MEETINGS_PAGE_SIZE": str(PAGE_SIZE),
+                  "AzureWebJobs.catch_up_sweep.Disabled": "true"}
         with app_environment(values) as settings, DevHost(settings) as host:
             yield Stack(host.url, sim, demo, settings)
 

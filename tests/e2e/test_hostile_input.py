@@ -11,7 +11,7 @@ from typing import Any
 import requests
 
 from shared.api.service import MAX_ACTIVE_CREDENTIALS
-from shared.sync.engine import get_verifier
+from shared.runtime import get_runtime
 from shared.sync.notifications import MAX_ITEMS, MAX_UNKNOWN
 from tests.e2e.conftest import Stack, eventually
 from tests.e2e.test_meetings_api import conforms, error_of, issue, me, token
@@ -32,7 +32,7 @@ def item(tenant: str, subscription: str, **more: Any) -> dict[str, Any]:
 
 
 def test_ids_not_shaped_as_graph_sends_them_are_refused_without_a_read(stack: Stack) -> None:
-    verifier, tenant = get_verifier(), stack.demo.tenant_id
+    verifier, tenant = get_runtime().verifier, stack.demo.tenant_id
     before = verifier.lookups
     raw = ('{"value": [{"tenantId": "\\ud800", "subscriptionId": "%s"}, {"tenantId": "%s", "subscriptionId": '
            '"\\udfff-0000"}]}' % (uuid.uuid4(), tenant)).encode()
@@ -45,7 +45,7 @@ def test_ids_not_shaped_as_graph_sends_them_are_refused_without_a_read(stack: St
 
 
 def test_a_flood_of_forged_notifications_costs_one_read_per_pair(stack: Stack) -> None:
-    verifier, tenant, forged = get_verifier(), stack.demo.tenant_id, str(uuid.uuid4())
+    verifier, tenant, forged = get_runtime().verifier, stack.demo.tenant_id, str(uuid.uuid4())
     before = verifier.lookups
     assert notify(stack, {"value": [item(tenant, forged)] * MAX_ITEMS}).status_code == 202
     assert notify(stack, {"value": [item(tenant, forged.upper())] * 10}).status_code == 202

@@ -178,7 +178,7 @@ def test_the_webhook_answers_503_at_once_when_its_queue_write_fails(azurite: str
     from local.azurite import free_port
     from shared.config import azurite_connection_string, parse_connection_string
     from shared.storage.records import Subscription, digest
-    from shared.storage.stores import get_stores
+    from shared.runtime import get_runtime
 
     table_port = int(parse_connection_string(azurite)["TableEndpoint"].rsplit(":", 1)[1].split("/")[0])
     queues_down = azurite_connection_string(free_port(), table_port)
@@ -188,7 +188,7 @@ def test_the_webhook_answers_503_at_once_when_its_queue_write_fails(azurite: str
     item = {"subscriptionId": subscription_id, "tenantId": tenant, "clientState": "state-0001", "changeType": "updated",
             "resource": f"Users/{mailbox}/Events/AAMk1=", "resourceData": {"id": "AAMk1=", "@odata.etag": 'W/"ck1"'}}
     with app_environment(env_for(queues_down, graph_stand_in, **workers_off)) as settings:
-        get_stores().subscriptions.save(Subscription(tenant, subscription_id, mailbox,
+        get_runtime().stores.subscriptions.save(Subscription(tenant, subscription_id, mailbox,
                                                      datetime.now(timezone.utc) + timedelta(days=2),
                                                      digest("state-0001")))
         with DevHost(settings) as running:

@@ -173,7 +173,7 @@ def test_index_rows_of_many_events_in_one_query_per_fourteen(stores: Stores) -> 
     before = table_requests()
     indexes = stores.meetings.event_indexes(tenant, mailbox, events)
     assert table_requests() - before == 2
-    assert [indexes[e]["ChangeKey"] if indexes[e] else None for e in events] == \
+    assert [indexes[e].change_key if indexes[e] else None for e in events] == \
         [f"ck{n}" for n in range(15)] + [None] * 5
 
 
@@ -192,7 +192,7 @@ def test_events_replaced_together_share_transactions_and_keep_every_rule(stores:
     many = [EventRows(event, (occurrence(f"bulk{event}", 3),), "b1", later) for event in
             (f"AAMk{new_id()}" for _ in range(60))]
     before = table_requests()
-    outcomes = stores.meetings.replace_events(tenant, mailbox, [
+    outcomes = stores.meetings.write_events(tenant, mailbox, [
         EventRows(held, (occurrence(held, 0, subject="Older"),), "h0", EDITED - timedelta(days=1), indexes[held]),
         EventRows(moved, (occurrence(moved, 4, subject="Moved"),), "m2", later, indexes[moved]),
         EventRows(new, (occurrence(new, 5),), "n1", later, None),
@@ -216,7 +216,7 @@ def test_a_refused_transaction_reports_its_events_as_conflicts(stores: Stores) -
     stores.meetings.replace_event(tenant, mailbox, raced, [occurrence(raced, 1)], change_key="r2",
                                   last_modified=EDITED + timedelta(minutes=1))
     later = EDITED + timedelta(minutes=2)
-    outcomes = stores.meetings.replace_events(tenant, mailbox, [
+    outcomes = stores.meetings.write_events(tenant, mailbox, [
         EventRows(raced, (occurrence(raced, 2),), "r3", later, read), EventRows(other, (occurrence(other, 3),), "x1",
                                                                             later, None)])
     assert outcomes == {raced: "conflict", other: "conflict"}

@@ -161,7 +161,7 @@ def test_outcomes_reach_logs_only_as_words_numbers_and_counts() -> None:
 
 
 def test_the_jobs_worker_knows_the_hosts_last_attempt() -> None:
-    from functions.sync_queues import MAX_ATTEMPTS
+    from shared.sync.worker import MAX_ATTEMPTS
 
     host = json.loads((Path(__file__).parents[2] / "host.json").read_text())
     assert host["extensions"]["queues"]["maxDequeueCount"] == MAX_ATTEMPTS
