@@ -22,6 +22,7 @@ from typing import Any
 import jwt
 
 from local.graphsim.graph_api import GraphApi, batch_items, split_relative
+from local.graphsim.limits import MAILBOX_CONCURRENCY, MailboxLimits
 from local.graphsim.notify import Deliverer
 from local.graphsim.signin import CLOUD_FIELDS, SignIn, graph_resource
 from local.graphsim.store import App, GraphFault, Store, Tenant, User
@@ -68,9 +69,8 @@ class GraphSimApp:
         self.base_url = ""
         self._random = random.Random(11)
         self._lock = threading.Lock()
-        self.inflight: dict[str, int] = {}
+        self.limits = MailboxLimits()
         self._scopes = threading.local()
-        self.peak: dict[str, int] = {}
         self.graph = self._graph_routes()
         self.login = self._login_routes()
         self.control = self._control_routes()
@@ -125,20 +125,34 @@ class GraphSimApp:
         request.params = params
         if request.path == "/$batch":
             return handler(request)
-        mailbox = request.params.get("user") or request.context.get("user_id") or ""
-        self._count(mailbox, +1)
+        user = self._mailbox_of(request)
+        if user is None:
+            self._inject(request)
+            return handler(request)
+        app = request.context["app_id"]
+        inner = request.context.get("in_batch", False)
+        if not inner:
+            self.limits.enter(app, user.id)
         try:
+            self.limits.spend(app, user.id)
             self._inject(request)
             return handler(request)
         finally:
-            self._count(mailbox, -1)
+            if not inner:
+                self.limits.leave(app, user.id)
 
-    def _count(self, mailbox: str, step: int) -> None:
-        """Concurrent requests per mailbox, and the peak seen (Outlook allows 4 per app and mailbox)."""
-        with self._lock:
-            now = self.inflight.get(mailbox, 0) + step
-            self.inflight[mailbox] = now
-            self.peak[mailbox] = max(self.peak.get(mailbox, 0), now)
+    @property
+    def peak(self) -> dict[str, int]:
+        """The most requests of one app seen at once per mailbox (Outlook allows 4)."""
+        return self.limits.peak
+
+    def _mailbox_of(self, request: Request) -> User | None:
+        """The user or room a request is about, for the per-mailbox limits (None: not a mailbox's)."""
+        key = request.params.get("user") or request.context.get("user_id")
+        if not key:
+            return None
+        with self.store.lock:
+            return self.store.users.get(key) or self.store.user_by_mail(key)
 
     def _authenticate(self, request: Request) -> None:
         header = request.headers.get("authorization", "")
@@ -189,14 +203,49 @@ class GraphSimApp:
             raise GraphFault(403, "ErrorAccessDenied", POLICY_DENIED)
 
     def batch(self, request: Request) -> Response:
+        """Items run in order; each mailbox among them holds one slot per item, up to 4, for the whole batch,
+        and a mailbox over its limit gets 429 for every item of it (the others run)."""
         items = batch_items(request.json())
         results: dict[str, Response] = {}
-        for item in items:
-            results[str(item["id"])] = self._batch_item(request, item, results)
+        app, held, refused = request.context["app_id"], [], {}
+        for mailbox, count in self._batch_mailboxes(request, items).items():
+            try:
+                self.limits.enter(app, mailbox, min(count, MAILBOX_CONCURRENCY))
+                held.append((mailbox, min(count, MAILBOX_CONCURRENCY)))
+            except GraphFault as fault:
+                refused[mailbox] = fault
+        try:
+            for item in items:
+                fault = refused.get(self._batch_mailbox(request, item) or "")
+                results[str(item["id"])] = fault_response(fault) if fault else self._batch_item(request, item, results)
+        finally:
+            for mailbox, slots in held:
+                self.limits.leave(app, mailbox, slots)
         answers = [{"id": key, "status": r.status, "headers": r.headers | ({"Content-Type": "application/json"}
                                                                              if r.body is not None else {}),
                     **({"body": r.body} if r.body is not None else {})} for key, r in results.items()]
         return Response(200, {"responses": answers})
+
+    def _batch_mailboxes(self, outer: Request, items: list[dict[str, Any]]) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for item in items:
+            mailbox = self._batch_mailbox(outer, item)
+            if mailbox:
+                counts[mailbox] = counts.get(mailbox, 0) + 1
+        return counts
+
+    def _batch_mailbox(self, outer: Request, item: dict[str, Any]) -> str | None:
+        path, _ = split_relative(str(item.get("url", "")))
+        parts = [p for p in path.split("/") if p]
+        if parts[:1] == ["v1.0"]:
+            parts = parts[1:]
+        key = parts[1] if len(parts) > 1 and parts[0].lower() == "users" else \
+            outer.context.get("user_id") if parts[:1] == ["me"] else None
+        if not key:
+            return None
+        with self.store.lock:
+            user = self.store.users.get(key) or self.store.user_by_mail(key)
+        return user.id if user else None
 
     def _batch_item(self, outer: Request, item: dict[str, Any], done: dict[str, Response]) -> Response:
         if any(done.get(str(d)) is None or done[str(d)].status >= 400 for d in item.get("dependsOn") or []):
@@ -209,7 +258,7 @@ class GraphSimApp:
         headers = {k.lower(): str(v) for k, v in (item.get("headers") or {}).items()}
         body = json.dumps(item["body"]).encode() if item.get("body") is not None else b""
         inner = Request(str(item.get("method", "GET")).upper(), path, query, headers, body, self.base_url,
-                        context=outer.context)
+                        context=outer.context | {"in_batch": True})
         try:
             return self.graph_call(inner, inner=True)
         except GraphFault as fault:
@@ -273,6 +322,8 @@ class GraphSimApp:
         router.add("POST", "/_sim/faults/access-policy", self._access_policy)
         router.add("POST", "/_sim/faults/notifications", self._notification_faults)
         router.add("POST", "/_sim/faults/clear", self._clear)
+        router.add("POST", "/_sim/faults/budget", self._budget)
+        router.add("POST", "/_sim/faults/lifecycle-noise", self._lifecycle_noise)
         router.add("POST", "/_sim/grants/{user}/revoke", lambda r: self._revoke(r, "revoked"))
         router.add("POST", "/_sim/grants/{user}/expire", lambda r: self._revoke(r, "expired"))
         router.add("POST", "/_sim/subscriptions/{subscription}/lifecycle", self._lifecycle)
@@ -329,6 +380,17 @@ class GraphSimApp:
         self.deliverer.faults.delay_seconds = float(body.get("delayMs", 0)) / 1000
         return Response(204)
 
+    def _lifecycle_noise(self, request: Request) -> Response:
+        """``{"everySeconds": 2}``: reauthorizationRequired to every live subscription that often (0 stops)."""
+        self.deliverer.noise(float((request.json() or {}).get("everySeconds", 0)))
+        return Response(204)
+
+    def _budget(self, request: Request) -> Response:
+        """Lower (or restore) each mailbox's request budget: ``{"requests": 20, "seconds": 5}``."""
+        body = request.json() or {}
+        self.limits.set_budget(int(body.get("requests", 10_000)), float(body.get("seconds", 600)))
+        return Response(204)
+
     def _clear(self, request: Request) -> Response:
         with self._lock:
             counted = self.faults
@@ -337,6 +399,8 @@ class GraphSimApp:
                                  http_by_scope=counted.http_by_scope)
         self.deliverer.faults.drop = self.deliverer.faults.duplicate = self.deliverer.faults.delay_seconds = 0
         self.signin.deny_consent.clear()
+        self.limits.set_budget(10_000, 600)
+        self.deliverer.noise(0)
         return Response(204)
 
     def _revoke(self, request: Request, state: str) -> Response:

@@ -6,6 +6,10 @@ mailbox whose change types match, with ``clientState``, ``tenantId``, ``resource
 answered 2xx within 10 s is retried with back-off (Graph keeps trying for up to 4 hours; the
 stand-in's schedule is compressed, see ``RETRY_DELAYS``). Expired subscriptions stop delivering.
 Faults can drop, duplicate or delay deliveries.
+
+Lifecycle noise: the real service may send ``reauthorizationRequired`` every few minutes for every
+subscription (its documentation: "from once every few minutes for every subscription to rarely").
+``noise(every)`` sends one to each live subscription every ``every`` seconds until set to 0.
 """
 
 from __future__ import annotations
@@ -56,9 +60,31 @@ class Deliverer:
         self._random = random.Random(7)
         self._lock = threading.Lock()
         self.delivered: list[dict[str, Any]] = []
+        self._noise_every = 0.0
+        self._noise: threading.Thread | None = None
+        self.noise_sent = 0
+        self.given_up = 0
 
     def close(self) -> None:
+        self._noise_every = 0.0
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def noise(self, every: float) -> None:
+        """Send ``reauthorizationRequired`` to every live subscription each ``every`` seconds (0: stop)."""
+        self._noise_every = every
+        if every > 0 and (self._noise is None or not self._noise.is_alive()):
+            self._noise = threading.Thread(target=self._make_noise, name="graphsim-noise", daemon=True)
+            self._noise.start()
+
+    def _make_noise(self) -> None:
+        while self._noise_every > 0:
+            time.sleep(self._noise_every)
+            now = datetime.now(timezone.utc)
+            with self.store.lock:
+                live = [s for s in self.store.subscriptions.values() if s.expires > now and s.lifecycle_url]
+            for subscription in live:
+                self.lifecycle(subscription, "reauthorizationRequired")
+                self.noise_sent += 1
 
     def changed(self, mailbox: str, event_id: str, change: str) -> None:
         """Called by the store (under its lock): schedule one notification per matching subscription."""
@@ -131,6 +157,8 @@ class Deliverer:
                     return
             except requests.RequestException:
                 pass
+        with self._lock:
+            self.given_up += 1
         log.warning("graphsim: gave up delivering %d notification(s)", len(payload["value"]))
 
 

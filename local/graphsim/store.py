@@ -28,6 +28,8 @@ from shared.timezones import zone
 PROPAGATED = ("subject", "body", "location", "locations", "start", "end", "recurrence", "isAllDay", "isOnlineMeeting",
               "onlineMeeting", "onlineMeetingProvider", "attendees", "organizer", "sensitivity", "importance",
               "originalStartTimeZone", "originalEndTimeZone", "isCancelled", "allowNewTimeProposals", "hideAttendees")
+STUB_FIELDS = ("@odata.etag", "id", "type", "seriesMasterId", "start", "end")
+"""What calendarView delta keeps of an occurrence or exception (see ``Store.delta_items``)."""
 WRITABLE = set(PROPAGATED) | {"showAs", "categories", "responseRequested", "isReminderOn", "reminderMinutesBeforeStart",
                               "singleValueExtendedProperties", "transactionId", "isDraft"}
 
@@ -341,6 +343,30 @@ class Store:
                 items += found
         return sorted(items, key=lambda item: (item["start"]["dateTime"], item["id"]))
 
+    def delta_items(self, mailbox: str, start: datetime, end: datetime,
+                    only: Iterable[Event] | None = None) -> list[dict[str, Any]]:
+        """What calendarView delta returns for [start, end), as observed of the real service rather than as
+        documented: a single event in full; a series as its master in full (its own first times) followed by
+        a stub per occurrence and exception in the window (``id``, ``type``, ``seriesMasterId``, ``start``,
+        ``end``, ``@odata.etag`` only: no subject, organizer, location or body); cancelled occurrences are
+        simply absent. Public reports on the Graph documentation repositories describe all three; the
+        documentation says delta returns what calendarView returns."""
+        with self.lock:
+            events = list(only) if only is not None else list(self.events.get(mailbox, {}).values())
+            items: list[dict[str, Any]] = []
+            for event in events:
+                if not event.is_series:
+                    if event.start < end and event.end > start:
+                        items.append(self.render(event))
+                        event.ever_ids.add(event.id)
+                    continue
+                instances = self.instances(event, start, end)
+                if instances:
+                    items.append(self.render(event))
+                    items += [{key: item[key] for key in STUB_FIELDS if key in item} for item in instances]
+                    event.ever_ids.update(item["id"] for item in instances)
+        return [{"@odata.type": "#microsoft.graph.event", **item} for item in items]
+
     def changed_since(self, mailbox: str, seq: int) -> list[str]:
         with self.lock:
             return list(dict.fromkeys(event_id for s, event_id in self.changes.get(mailbox, []) if s > seq))
@@ -370,8 +396,7 @@ class Store:
             raise GraphFault(400, "ErrorInvalidRequest", "An event needs a start and an end.")
         if utc(data["end"]["dateTime"]) < utc(data["start"]["dateTime"]):
             raise GraphFault(400, "ErrorInvalidRequest", "The end of the event is before its start.")
-        if "location" in body:
-            data["locations"] = [copy.deepcopy(body["location"])] if body["location"].get("displayName") else []
+        _correspond(body, data)
         if data.get("isOnlineMeeting") and not data.get("onlineMeeting") and \
                 data.get("onlineMeetingProvider") == "teamsForBusiness":
             data["onlineMeeting"] = {"joinUrl": "https://teams.microsoft.com/l/meetup-join/19%3ameeting_"
@@ -402,6 +427,7 @@ class Store:
                 override[key] = graph_datetime(moment)
             elif key in WRITABLE and key != "recurrence":
                 override[key] = copy.deepcopy(value)
+        _correspond(body, override)
         event.exceptions[original.isoformat()] = override
 
     def _by_transaction(self, mailbox: str, transaction_id: str | None) -> Event | None:
@@ -464,6 +490,24 @@ class Store:
         for attendee in organizer.data.get("attendees", []):
             if (attendee.get("emailAddress") or {}).get("address", "").lower() == room.mail.lower():
                 attendee["status"] = {"response": "accepted", "time": _now_text()}
+
+
+def _correspond(body: dict[str, Any], data: dict[str, Any]) -> None:
+    """Keep ``location`` and ``locations`` in step after a write of either (see ``_joined``)."""
+    if "locations" in body:
+        data["location"] = _joined(data["locations"])
+    elif "location" in body:
+        data["locations"] = [copy.deepcopy(body["location"])] if body["location"].get("displayName") else []
+
+
+def _joined(locations: list[dict[str, Any]]) -> dict[str, Any]:
+    """``location`` as Exchange derives it from ``locations``: the one entry itself, or the display names
+    joined with "; " (``location`` and ``locations`` always correspond; writing ``location`` alone replaces
+    ``locations`` with that one entry, so a room's structured entry is lost unless ``locations`` is written)."""
+    if len(locations) == 1:
+        return copy.deepcopy(locations[0])
+    names = [str(entry.get("displayName") or "") for entry in locations if entry.get("displayName")]
+    return {"displayName": "; ".join(names), "locationType": "default", "uniqueIdType": "unknown"}
 
 
 def _extended(body: dict[str, Any]) -> dict[str, str]:

@@ -68,13 +68,13 @@ class GraphClient:
 
     def call(self, tenant_id: str, method: str, url_or_path: str, *, what: str, mailbox: str | None = None,
              json: Any = None, params: Mapping[str, Any] | None = None, headers: Mapping[str, str] | None = None,
-             prefer: Iterable[str] = (), user_id: str | None = None) -> Any:
+             prefer: Iterable[str] = (), user_id: str | None = None, whole_mailbox: bool = False) -> Any:
         """One request; ``user_id`` uses that user's delegated token instead of the app's."""
         url = url_or_path if url_or_path.startswith("https://") or url_or_path.startswith("http://") \
             else self.url(tenant_id, url_or_path, params)
         token = self.auth.user_token(tenant_id, user_id) if user_id else self.auth.app_token(tenant_id)
         return self.transport.request(method, url, token=token, what=what, mailbox=mailbox, json=json,
-                                      headers=headers, prefer=prefer).body
+                                      headers=headers, prefer=prefer, whole_mailbox=whole_mailbox).body
 
     # events -------------------------------------------------------------------------------------
 
@@ -214,9 +214,11 @@ class GraphClient:
               mailbox: str | None = None) -> dict[str, BatchResult]:
         """Any number of requests, 20 per ``$batch``; inner 429/503 retried; results by id.
 
-        ``mailbox``: every item is for that mailbox, so the batch counts as one of its concurrent requests."""
+        ``mailbox``: every item is for that mailbox; Graph counts each item as one of the mailbox's concurrent
+        requests (up to 4 at once), so the batch takes all of this process's slots for the mailbox."""
         def send(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-            answer = self.call(tenant_id, "POST", "/$batch", json={"requests": items}, what="batch", mailbox=mailbox)
+            answer = self.call(tenant_id, "POST", "/$batch", json={"requests": items}, what="batch", mailbox=mailbox,
+                               whole_mailbox=True)
             return list(answer.get("responses", []))
 
         policy = self.transport.retry

@@ -1,9 +1,14 @@
-"""HTTP to Graph: one pooled session, timeouts on every call, bounded retries, 4 calls per mailbox.
+"""HTTP to Graph: one pooled session, timeouts on every call, bounded retries, few calls per mailbox.
 
-Graph throttles per app and mailbox: 4 concurrent requests and 10,000 per 10 minutes
-(graph.md §7.1). A 429, 503 or 504 and connection failures are retried as :mod:`shared.retry` says (Retry-After
-or jittered back-off, attempts and total time bounded; a wait that does not fit is returned as
-``retry_after`` for the queue).
+Graph throttles per app and mailbox: 4 concurrent requests across every instance of the app, each
+item of a ``$batch`` counted (Graph runs up to 4 of a batch's items at once), and 10,000 requests
+per 10 minutes. One instance cannot see the others, so it keeps its own share low:
+``MAILBOX_SLOTS`` requests per mailbox at a time, and a ``$batch`` for a mailbox takes them all.
+What the other instances add beyond 4 comes back as 429 (``ApplicationThrottled``,
+MailboxConcurrency) and is expected: a 429, 503 or 504 and connection failures are retried as
+:mod:`shared.retry` says (Retry-After or jittered back-off, attempts and total time bounded; a
+wait that does not fit is returned as ``retry_after``, and the queue worker defers the message
+by it instead of failing it).
 """
 
 from __future__ import annotations
@@ -12,7 +17,8 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +30,7 @@ from shared.retry import RetryPolicy, call_with_retries
 __all__ = ["GraphResponse", "GraphTransport", "RetryPolicy"]
 
 PREFER_DEFAULTS = ('IdType="ImmutableId"', 'outlook.timezone="UTC"')
-MAILBOX_CONCURRENCY = 4
+MAILBOX_SLOTS = 2
 
 
 @dataclass(frozen=True)
@@ -45,22 +51,23 @@ class GraphTransport:
         self.session = session or pooled_session(verify)
         self.timeout, self.retry, self._sleep = timeout, retry, sleep
         self._rng = rng or random.Random()
-        self._mailboxes: dict[str, threading.BoundedSemaphore] = {}
-        self._lock = threading.Lock()
+        self._slots = MailboxSlots(MAILBOX_SLOTS)
         self.sent = 0
 
     def request(self, method: str, url: str, *, token: str, what: str, mailbox: str | None = None,
-                json: Any = None, headers: Mapping[str, str] | None = None, prefer: Iterable[str] = ()) -> GraphResponse:
-        """Send one request (retrying as the policy says); a typed error for any failure."""
+                json: Any = None, headers: Mapping[str, str] | None = None, prefer: Iterable[str] = (),
+                whole_mailbox: bool = False) -> GraphResponse:
+        """Send one request (retrying as the policy says); a typed error for any failure. ``whole_mailbox``:
+        the request takes every slot of the mailbox (a ``$batch`` of its items)."""
         prepared = self._headers(token, headers, prefer)
-        return call_with_retries(lambda: self._attempt(method, url, prepared, json, mailbox, what),
+        return call_with_retries(lambda: self._attempt(method, url, prepared, json, mailbox, what, whole_mailbox),
                                  policy=self.retry, sleep=self._sleep, rng=self._rng)
 
     def _attempt(self, method: str, url: str, headers: dict[str, str], body: Any, mailbox: str | None,
-                 what: str) -> GraphResponse:
+                 what: str, whole_mailbox: bool) -> GraphResponse:
         import requests
 
-        with self._slot(mailbox):
+        with self._slots.hold(mailbox, MAILBOX_SLOTS if whole_mailbox else 1):
             try:
                 self.sent += 1
                 response = self.session.request(method, url, headers=headers, json=body, timeout=self.timeout)
@@ -76,22 +83,35 @@ class GraphTransport:
                    "client-request-id": str(uuid.uuid4()), "Accept": "application/json"}
         return headers | dict(extra or {})
 
-    def _slot(self, mailbox: str | None) -> Any:
+
+
+class MailboxSlots:
+    """At most ``limit`` slots per mailbox in use by this process; a request waits for the slots it needs."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._used: dict[str, int] = {}
+        self._changed = threading.Condition()
+
+    @contextmanager
+    def hold(self, mailbox: str | None, slots: int) -> Iterator[None]:
         if mailbox is None:
-            return _NoSlot()
-        key = mailbox.lower()
-        with self._lock:
-            if key not in self._mailboxes:
-                self._mailboxes[key] = threading.BoundedSemaphore(MAILBOX_CONCURRENCY)
-            return self._mailboxes[key]
-
-
-class _NoSlot:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
+            yield
+            return
+        key, slots = mailbox.lower(), min(slots, self.limit)
+        with self._changed:
+            self._changed.wait_for(lambda: self._used.get(key, 0) + slots <= self.limit)
+            self._used[key] = self._used.get(key, 0) + slots
+        try:
+            yield
+        finally:
+            with self._changed:
+                left = self._used[key] - slots
+                if left:
+                    self._used[key] = left
+                else:
+                    del self._used[key]
+                self._changed.notify_all()
 
 
 def _json(response: Any) -> Any:

@@ -14,7 +14,9 @@ import html
 import re
 from collections.abc import Mapping
 from string import Template
+from typing import Any
 
+from shared.parsing.keywords import keyword_span
 from shared.platforms.base import PlatformMeeting
 
 HTML_START, HTML_END = "<!--hc:join:start-->", "<!--hc:join:end-->"
@@ -127,3 +129,33 @@ def location_with_link(location: str, span: tuple[int, int] | None, join_url: st
     if span is None:
         return location
     return location[:span[0]] + join_url + location[span[1]:]
+
+
+ROOM_KEYS = ("locationEmailAddress", "locationUri", "uniqueId")
+
+
+def locations_with_link(locations: list[dict[str, Any]], location: str, join_url: str) -> list[dict[str, Any]]:
+    """The event's ``locations`` with the keyword replaced by the join link, every other entry kept as it is.
+
+    Graph keeps ``location`` and ``locations`` in step, and writing ``location`` replaces ``locations`` with
+    that one entry: a room booked through the room finder (an entry with its address and ids) would lose
+    its structure and show as plain text. So the write is ``locations``: the entry whose name holds the
+    keyword gets the link in its place (as plain text: its old ids named the keyword), the rest stay.
+    Without such an entry, the Location text becomes the first entry and the rooms are kept after it.
+    """
+    written: list[dict[str, Any]] = []
+    replaced = False
+    for entry in locations:
+        name = str(entry.get("displayName") or "")
+        span = keyword_span(name)
+        if span is not None and not replaced:
+            written.append({"displayName": location_with_link(name, span, join_url), "locationType": "default"})
+            replaced = True
+        else:
+            written.append(dict(entry))
+    if replaced:
+        return written
+    rooms = [entry for entry in written if entry.get("locationType") == "conferenceRoom"
+             or any(entry.get(key) for key in ROOM_KEYS)]
+    return [{"displayName": location_with_link(location, keyword_span(location), join_url),
+             "locationType": "default"}, *rooms]

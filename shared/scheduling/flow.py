@@ -30,7 +30,7 @@ from typing import Any
 from shared.errors import AuthError, ConflictError, PermanentError, TransientError, ValidationError
 from shared.parsing.keywords import find_keyword, keyword_span
 from shared.platforms.base import MeetingPlatform, MeetingRequest
-from shared.scheduling.blocks import block_hash, has_block, location_with_link, with_block, without_block
+from shared.scheduling.blocks import block_hash, has_block, locations_with_link, with_block, without_block
 from shared.scheduling.config import SchedulingConfig
 from shared.scheduling.records import Scheduling, SchedulingRepository
 
@@ -140,8 +140,8 @@ class KeywordScheduler:
         changes = {"body": {"contentType": content_type,
                             "content": with_block(content, record.meeting, content_type=content_type,
                                                   templates=templates)},
-                   "location": {"displayName": location_with_link(location, keyword_span(location),
-                                                                  record.meeting.join_url)},
+                   "locations": locations_with_link(list(event.get("locations") or []), location,
+                                                    record.meeting.join_url),
                    "singleValueExtendedProperties": [{"id": PROPERTY, "value": self._property(record, templates)}]}
         patched = self.graph.update_event(record.tenant_id, record.mailbox_id, record.event_id, changes,
                                           etag=event.get("@odata.etag"))

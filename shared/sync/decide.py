@@ -209,8 +209,9 @@ def single_rows(event: GraphEvent, index: EventIndex | None, bounds: Bounds) -> 
 
 def decide_series(master: GraphEvent, instances: Iterable[GraphEvent], index: EventIndex | None,
                   bounds: Bounds) -> Replace | Unchanged:
-    """A series as its instances in the window (cancelled ones are not listed by Graph, and dropped here
-    too if marked), under the master's version. The master itself is never a row."""
+    """A series as its instances in the window, under the master's version. Graph does not list an occurrence
+    the organizer deleted, so it has no row; one marked ``isCancelled`` (an attendee's copy) keeps its row,
+    marked, as a cancelled single event does. The master itself is never a row."""
     if index is not None and index.is_newer_than(master.change_key, master.last_modified):
         return Unchanged("stale")
     records = tuple(record for record in (item.record() for item in instances if not item.is_stub)

@@ -15,7 +15,7 @@ from shared.graph.client import parse_graph_time
 from shared.parsing import extract_join_info
 from shared.storage.meetings import MeetingRecord
 
-EVENT_FIELDS = ("id", "subject", "start", "end", "originalStartTimeZone", "location", "body", "organizer",
+EVENT_FIELDS = ("id", "subject", "start", "end", "originalStartTimeZone", "location", "locations", "body", "organizer",
                 "isCancelled", "isOnlineMeeting", "onlineMeeting", "type", "seriesMasterId", "iCalUId",
                 "changeKey", "lastModifiedDateTime", "recurrence", "isAllDay", "isOrganizer")
 

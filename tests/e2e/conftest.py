@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ class Stack:
     sim: GraphSim
     demo: Demo
     settings: Settings
+    host: DevHost
 
     @property
     def stores(self) -> Stores:
@@ -45,19 +47,27 @@ class Stack:
                                 timeout=60, **options)
 
 
-@pytest.fixture(scope="module")
-def stack(azurite: str, session_key_file: Path) -> Iterator[Stack]:
+@contextmanager
+def running_stack(azurite: str, key_file: Path, **settings: str) -> Iterator[Stack]:
+    """The stand-in with its demo tenant, and the dev host over ``azurite`` with the e2e settings. The periodic
+    catch-up sweep is off unless ``settings`` turn it on: its rounds would land in other tests' counts."""
     port = free_port()
     with GraphSim() as sim:
         demo = seed_demo(sim.app, meetings=False)
         values = {"AzureWebJobsStorage": azurite, "HC_LOCAL_PORT": str(port), "HC_PUBLIC_BASE_URL":
                   f"http://127.0.0.1:{port}", "HC_GRAPH_BASE_URL": sim.url, "HC_GRAPH_CA_BUNDLE": sim.ca_bundle,
-                  "HC_LOCAL_KEY_FILE": str(session_key_file),
+                  "HC_LOCAL_KEY_FILE": str(key_file),
                   "HC_FUNCTION_KEY": FUNCTION_KEY, "HC_MASTER_KEY": "e2e-master-key-0000001",
                   "HC_MEETINGS_PAGE_SIZE": str(PAGE_SIZE),
-                  "AzureWebJobs.catch_up_sweep.Disabled": "true"}
-        with app_environment(values) as settings, DevHost(settings) as host:
-            yield Stack(host.url, sim, demo, settings)
+                  "AzureWebJobs.catch_up_sweep.Disabled": "true"} | settings
+        with app_environment(values) as applied, DevHost(applied) as host:
+            yield Stack(host.url, sim, demo, applied, host)
+
+
+@pytest.fixture(scope="module")
+def stack(azurite: str, session_key_file: Path) -> Iterator[Stack]:
+    with running_stack(azurite, session_key_file) as started:
+        yield started
 
 
 def eventually(check: Callable[[], Any], timeout: float = 20.0) -> Any:
