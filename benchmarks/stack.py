@@ -43,6 +43,18 @@ def cpu_seconds() -> dict[str, float]:
     return used
 
 
+def function_cpu_seconds() -> dict[str, float]:
+    """CPU seconds spent inside the app's functions so far, per host role (the dev host counts them; the
+    machinery around them, polling queues and serving HTTP, is the Functions host's in Azure)."""
+    import requests
+
+    spent: dict[str, float] = {}
+    for role, url in HOSTS.items():
+        answer = requests.get(f"{url}/admin/host/invocations", headers={"x-functions-key": MASTER_KEY}, timeout=30)
+        spent[role] = sum(f["cpuSeconds"] for f in answer.json()["functions"].values())
+    return spent
+
+
 def key_provider_calls() -> int:
     """Key-provider calls (wraps and unwraps) every host of the app has made so far, from its ``/api/health``.
 

@@ -72,6 +72,8 @@ class HttpApp:
         raw = urlsplit(environ.get("REQUEST_URI") or environ.get("RAW_URI") or environ.get("PATH_INFO", "/"))
         method = environ["REQUEST_METHOD"].upper()
         path = raw.path
+        if path == "/admin/host/invocations" and method == "GET":
+            return self._invocations(environ, raw.query, start_response)
         if not (path == self._prefix or path.startswith(self._prefix + "/")):
             return _not_found(start_response, path)
         matches = match_route(self._routes, path[len(self._prefix):])
@@ -99,6 +101,15 @@ class HttpApp:
         request = func.HttpRequest(method=method, url=url, headers=headers, params=query, route_params=params,
                                    body=body)
         return self._run(route.target, request, start_response)
+
+    def _invocations(self, environ: dict[str, Any], query: str, start_response: StartResponse) -> Iterable[bytes]:
+        """The host's own admin route (master key): per function, invocations and their CPU seconds."""
+        if not self._is_master(_headers(environ), dict(parse_qsl(query))):
+            return _error(start_response, 401, "unauthorized", "this route needs the admin (master) key")
+        body = json.dumps({"functions": self._invoke.counts}).encode()
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
+                                  *SAFE_HEADERS])
+        return [body]
 
     def _authorize(self, function: Function, headers: dict[str, str], query: dict[str, str]) -> str | None:
         level = str(function.setting("authLevel") or "FUNCTION").lower()

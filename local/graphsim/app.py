@@ -316,7 +316,7 @@ class GraphSimApp:
         router.add("POST", "/_sim/tenants", self._add_tenant)
         router.add("POST", "/_sim/apps", self._add_app)
         router.add("POST", "/_sim/users", self._add_user)
-        router.add("GET", "/_sim/state", lambda r: Response(200, self.summary()))
+        router.add("GET", "/_sim/state", lambda r: Response(200, self.summary(r.query.get("mailbox"))))
         router.add("POST", "/_sim/faults/throttle", self._throttle)
         router.add("POST", "/_sim/faults/latency", self._latency)
         router.add("POST", "/_sim/faults/access-policy", self._access_policy)
@@ -324,10 +324,12 @@ class GraphSimApp:
         router.add("POST", "/_sim/faults/clear", self._clear)
         router.add("POST", "/_sim/faults/budget", self._budget)
         router.add("POST", "/_sim/faults/lifecycle-noise", self._lifecycle_noise)
+        router.add("POST", "/_sim/faults/offsets", self._offsets)
         router.add("POST", "/_sim/grants/{user}/revoke", lambda r: self._revoke(r, "revoked"))
         router.add("POST", "/_sim/grants/{user}/expire", lambda r: self._revoke(r, "expired"))
         router.add("POST", "/_sim/subscriptions/{subscription}/lifecycle", self._lifecycle)
         router.add("POST", "/_sim/users/{user}/delta-reset", self._delta_reset)
+        router.add("POST", "/_sim/users/{user}/events", self._outlook_creates)
         router.add("POST", "/_sim/keys/rollover", self._rollover)
         router.add("POST", "/_sim/consent/{tenant}/deny", self._deny_consent)
         router.add("POST", "/_sim/api-token", self._api_token)
@@ -380,6 +382,12 @@ class GraphSimApp:
         self.deliverer.faults.delay_seconds = float(body.get("delayMs", 0)) / 1000
         return Response(204)
 
+    def _offsets(self, request: Request) -> Response:
+        """``{"minutes": 330}``: write subscription expiries with that UTC offset (absent or null: in UTC)."""
+        minutes = (request.json() or {}).get("minutes")
+        self.api.offset = timedelta(minutes=int(minutes)) if minutes is not None else None
+        return Response(204)
+
     def _lifecycle_noise(self, request: Request) -> Response:
         """``{"everySeconds": 2}``: reauthorizationRequired to every live subscription that often (0 stops)."""
         self.deliverer.noise(float((request.json() or {}).get("everySeconds", 0)))
@@ -401,6 +409,7 @@ class GraphSimApp:
         self.signin.deny_consent.clear()
         self.limits.set_budget(10_000, 600)
         self.deliverer.noise(0)
+        self.api.offset = None
         return Response(204)
 
     def _revoke(self, request: Request, state: str) -> Response:
@@ -416,6 +425,17 @@ class GraphSimApp:
             with self.store.lock:
                 self.store.subscriptions.pop(subscription.id, None)
         return Response(202)
+
+    def _outlook_creates(self, request: Request) -> Response:
+        """An organizer creates an event in Outlook: no app's token, no app's limits (benchmarks' load)."""
+        user = self.store.users.get(request.params["user"])
+        if user is None:
+            return Response(404, {"error": "unknown user"})
+        try:
+            event = self.store.create_event(user.id, request.json() or {})
+        except GraphFault as fault:
+            return fault_response(fault)
+        return Response(201, self.store.render(event))
 
     def _delta_reset(self, request: Request) -> Response:
         with self.store.lock:
@@ -441,14 +461,17 @@ class GraphSimApp:
                   "iat": issued, "nbf": issued, "exp": issued + int(body.get("expiresIn", 3600)), "ver": "2.0"}
         return Response(200, {"access_token": self.signin.keys.sign(claims)})
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self, mailbox: str | None = None) -> dict[str, Any]:
+        """Counts for the control API; with ``mailbox``, that mailbox's requests by method too."""
         with self.store.lock:
             return {"tenants": len(self.store.tenants), "users": len(self.store.users),
                     "events": sum(len(e) for e in self.store.events.values()),
                     "subscriptions": len(self.store.subscriptions), "requests": self.faults.requests,
                     "httpRequests": self.faults.http_requests,
                     "requestsByMethod": dict(self.faults.by_method),
-                    "notificationsDelivered": len(self.deliverer.delivered)}
+                    "notificationsDelivered": self.deliverer.notifications_delivered,
+                    "throttled": dict(self.limits.refused)} | (
+                {"mailboxRequests": dict(self.faults.by_mailbox.get(mailbox, {}))} if mailbox else {})
 
     def expire_subscription(self, subscription_id: str) -> None:
         """Let a subscription lapse (tests): it stops delivering and is unknown to renewals."""

@@ -78,6 +78,9 @@ class GraphApi:
     def __init__(self, store: Store, *, validate: Callable[[str], None]) -> None:
         self.store = store
         self.validate = validate
+        self.offset: timedelta | None = None
+        """When set, subscription expiries are written with this UTC offset (``+05:30``), as Graph's own
+        examples write them; the product must read the offset, not assume UTC."""
 
     # helpers ------------------------------------------------------------------------------------
 
@@ -338,7 +341,7 @@ class GraphApi:
                 "changeType": ",".join(sorted(subscription.change_types, key=["created", "updated", "deleted"].index)),
                 "clientState": subscription.client_state, "notificationUrl": subscription.notification_url,
                 "notificationQueryOptions": None, "lifecycleNotificationUrl": subscription.lifecycle_url,
-                "expirationDateTime": subscription.expires.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z",
+                "expirationDateTime": _with_offset(subscription.expires, self.offset),
                 "creatorId": subscription.creator_id, "includeResourceData": None,
                 "latestSupportedTlsVersion": subscription.tls, "encryptionCertificate": None,
                 "encryptionCertificateId": None, "notificationUrlAppId": None}
@@ -387,6 +390,12 @@ def _object(request: Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise GraphFault(400, "BadRequest", "The request body must be a JSON object.")
     return body
+
+
+def _with_offset(moment: datetime, offset: timedelta | None) -> str:
+    if offset is None:
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
+    return moment.astimezone(timezone(offset)).isoformat(timespec="microseconds")
 
 
 def _acceptable_url(url: str) -> bool:

@@ -2,7 +2,10 @@
 
 Notifications are POSTed asynchronously after each change, to every live subscription on the
 mailbox whose change types match, with ``clientState``, ``tenantId``, ``resource``
-(``Users/{id}/Events/{id}``) and ``resourceData`` (``@odata.etag``). A delivery that is not
+(``Users/{id}/Events/{id}``) and ``resourceData`` (``@odata.etag``). As Graph does ("if there are many
+queued notifications, Microsoft Graph sends them in a single request"), notifications waiting for
+the same URL leave together, up to ``PER_POST`` in one POST, at most ``POSTS_PER_URL`` POSTs to a URL
+at a time; a lone notification leaves at once, alone. A delivery that is not
 answered 2xx within 10 s is retried with back-off (Graph keeps trying for up to 4 hours; the
 stand-in's schedule is compressed, see ``RETRY_DELAYS``). Expired subscriptions stop delivering.
 Faults can drop, duplicate or delay deliveries.
@@ -34,6 +37,8 @@ DELIVERY_TIMEOUT = 10.0
 RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0)
 DELIVERY_THREADS = 16
 """Graph delivers to an endpoint in parallel; 16 senders keep a slow endpoint from capping throughput."""
+PER_POST = 50
+POSTS_PER_URL = 8
 
 
 @dataclass
@@ -64,6 +69,8 @@ class Deliverer:
         self._noise: threading.Thread | None = None
         self.noise_sent = 0
         self.given_up = 0
+        self._waiting: dict[str, list[dict[str, Any]]] = {}
+        self._posting: dict[str, int] = {}
 
     def close(self) -> None:
         self._noise_every = 0.0
@@ -86,12 +93,52 @@ class Deliverer:
                 self.lifecycle(subscription, "reauthorizationRequired")
                 self.noise_sent += 1
 
+    @property
+    def notifications_delivered(self) -> int:
+        """Notifications (not POSTs) answered 2xx so far."""
+        with self._lock:
+            return sum(len(payload["value"]) for payload in self.delivered)
+
     def changed(self, mailbox: str, event_id: str, change: str) -> None:
-        """Called by the store (under its lock): schedule one notification per matching subscription."""
+        """Called by the store (under its lock): queue one notification per matching subscription."""
         now = datetime.now(timezone.utc)
         for subscription in list(self.store.subscriptions.values()):
             if subscription.mailbox == mailbox and change in subscription.change_types and subscription.expires > now:
-                self._pool.submit(self._deliver, subscription, self._item(subscription, event_id, change))
+                self._queue(subscription, self._item(subscription, event_id, change))
+
+    def _queue(self, subscription: Subscription, item: dict[str, Any]) -> None:
+        """Faults decide per notification; what is sent waits for its URL's next POST."""
+        with self._lock:
+            if self._random.random() < self.faults.drop:
+                return
+            copies = max(2, self.faults.copies) if self._random.random() < self.faults.duplicate else 1
+            url = subscription.notification_url
+            self._waiting.setdefault(url, []).extend([item] * copies)
+            if self._posting.get(url, 0) >= POSTS_PER_URL:
+                return
+            self._posting[url] = self._posting.get(url, 0) + 1
+        self._pool.submit(self._drain, url)
+
+    def _drain(self, url: str) -> None:
+        """POST what waits for ``url``, ``PER_POST`` at a time, until nothing waits."""
+        try:
+            while True:
+                if self.faults.delay_seconds:
+                    time.sleep(self.faults.delay_seconds)
+                with self._lock:
+                    waiting = self._waiting.get(url, [])
+                    batch, self._waiting[url] = waiting[:PER_POST], waiting[PER_POST:]
+                if not batch:
+                    return
+                self._post_with_retries(url, {"value": batch})
+        finally:
+            with self._lock:
+                self._posting[url] -= 1
+                again = bool(self._waiting.get(url)) and self._posting[url] == 0
+                if again:
+                    self._posting[url] += 1
+            if again:
+                self._pool.submit(self._drain, url)
 
     def lifecycle(self, subscription: Subscription, event: str) -> None:
         item = {"subscriptionId": subscription.id, "subscriptionExpirationDateTime": _iso(subscription.expires),
@@ -130,17 +177,6 @@ class Deliverer:
         return {"subscriptionId": subscription.id, "subscriptionExpirationDateTime": _iso(subscription.expires),
                 "changeType": change, "resource": resource, "resourceData": data,
                 "clientState": subscription.client_state, "tenantId": subscription.tenant_id}
-
-    def _deliver(self, subscription: Subscription, item: dict[str, Any]) -> None:
-        with self._lock:
-            drop = self._random.random() < self.faults.drop
-            twice = self._random.random() < self.faults.duplicate
-        if self.faults.delay_seconds:
-            time.sleep(self.faults.delay_seconds)
-        if drop:
-            return
-        for _ in range(max(2, self.faults.copies) if twice else 1):
-            self._post_with_retries(subscription.notification_url, {"value": [item]})
 
     def _post_with_retries(self, url: str, payload: dict[str, Any]) -> None:
         import requests

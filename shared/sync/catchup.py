@@ -63,6 +63,10 @@ def spread_delay(mailbox_id: str, period: timedelta) -> int:
     return int.from_bytes(hashlib.sha256(mailbox_id.encode()).digest()[:4], "big") % seconds
 
 
+DELTA_PAGE_SIZE = 50
+"""Items per delta page (Graph's default is 10): fewer requests per round, pages of bodies still small."""
+
+
 class CatchUp:
     """Delta rounds of one mailbox at a time."""
 
@@ -88,7 +92,7 @@ class CatchUp:
     def _round(self, tenant_id: str, mailbox_id: str, link: DeltaLink | None) -> dict[str, int]:
         bounds = self.bounds()
         round_ = self.graph.calendar_view_delta(tenant_id, mailbox_id, start=bounds.start, end=bounds.end,
-                                                delta_link=link.link if link else None)
+                                                delta_link=link.link if link else None, page_size=DELTA_PAGE_SIZE)
         plan = plan_round(round_)
         unknown = [event_id for event_id in plan.removed
                    if not self.changes.delete_event(tenant_id, mailbox_id, event_id)]

@@ -37,10 +37,19 @@ CONFLICT_TRIES = 4
 
 @dataclass
 class Batch:
-    """What :meth:`ChangeApplier.apply_many` did: outcomes, and the changes left for one at a time."""
+    """What :meth:`ChangeApplier.apply_many` did: the outcome of each change applied (by the change
+    object's identity: two equal references of one message are two changes), and the changes left
+    for one at a time."""
 
-    outcomes: list[Outcome] = field(default_factory=list)
+    applied: dict[int, Outcome] = field(default_factory=dict)
     left: list[ChangeRef] = field(default_factory=list)
+
+    @property
+    def outcomes(self) -> list[Outcome]:
+        return list(self.applied.values())
+
+    def done(self, change: ChangeRef, outcome: Outcome) -> None:
+        self.applied[id(change)] = outcome
 
 
 class ChangeApplier:
@@ -188,8 +197,11 @@ class ChangeApplier:
             batch.left = list(changes)
             return batch
         tenant, mailbox = changes[0].mailbox
-        latest, superseded = latest_per_event(changes)
-        batch.outcomes += [Outcome.SUPERSEDED] * superseded
+        latest, _ = latest_per_event(changes)
+        kept = {id(change) for change in latest.values()}
+        for change in changes:
+            if id(change) not in kept:
+                batch.done(change, Outcome.SUPERSEDED)
         self.status.notified(tenant, mailbox)
         batch.left = [c for c in latest.values() if c.change_type is ChangeType.DELETED]
         wanted = {event_id: c for event_id, c in latest.items() if c.change_type is not ChangeType.DELETED}
@@ -199,12 +211,12 @@ class ChangeApplier:
         claims: dict[str, Claim] = {}
         for event_id, change in list(wanted.items()):
             if isinstance(decide(change, indexes[event_id], None, self.bounds()), Unchanged):
-                batch.outcomes.append(Outcome.UNCHANGED)
+                batch.done(change, Outcome.UNCHANGED)
                 del wanted[event_id]
                 continue
             claim = (tenant, mailbox, event_id, change.change_key or "")
             if change.change_key and not self.inflight.claim(claim):
-                batch.outcomes.append(Outcome.DUPLICATE)
+                batch.done(change, Outcome.DUPLICATE)
                 del wanted[event_id]
                 continue
             claims[event_id] = claim
@@ -238,7 +250,7 @@ class ChangeApplier:
             if written == "conflict":
                 batch.left.append(wanted[event_id])
             else:
-                batch.outcomes.append(Outcome.STORED if written == "stored" else Outcome.STALE)
+                batch.done(wanted[event_id], Outcome.STORED if written == "stored" else Outcome.STALE)
                 done.add(event_id)
 
     def _alone(self, change: ChangeRef, decision: Decision, got: Fetched, batch: Batch, done: set[str]) -> None:
@@ -249,7 +261,7 @@ class ChangeApplier:
         except HybridCalendarError:
             batch.left.append(change)
             return
-        batch.outcomes.append(outcome)
+        batch.done(change, outcome)
         done.add(change.event_id)
 
     def rows_of(self, events: Iterable[GraphEvent], indexes: dict[str, EventIndex | None]) -> list[EventRows]:

@@ -16,8 +16,9 @@ failure, if any, decides (:func:`disposition`):
 * **poison** — input that can never succeed (not a reference, a validation error): the message
   goes to ``<queue>-poison`` at once, intact, for inspection, not through five attempts.
 
-Several changes of one mailbox are first applied together (``ChangeApplier.apply_many``); only
-what that leaves goes one at a time.
+The changes of a message are first applied together, with those of every other message of the
+same mailbox being applied at that moment (``shared.sync.combine``, then
+``ChangeApplier.apply_many``); only what that leaves goes one at a time.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from typing import Any, TypeVar
 from shared.errors import HybridCalendarError, QueueOutcome, ThrottledError, ValidationError, queue_outcome
 from shared.logs import describe_exception, describe_outcome
 from shared.storage.queues import QueueWriter, parse_references, references_message
+from shared.sync.combine import Combiner
 from shared.sync.engine import RECOVERY_SPREAD, SyncEngine
 from shared.sync.messages import ChangeRef, JobKind, JobRef, LifecycleEvent, LifecycleRef, Outcome
 
@@ -73,6 +75,7 @@ class QueueWorker:
 
     def __init__(self, engine: SyncEngine, queues: QueueWriter) -> None:
         self.engine, self.queues = engine, queues
+        self.combiner = Combiner(engine.apply_changes)
 
     def changes(self, delivery: Delivery) -> Counter[str]:
         return self._run(delivery, ChangeRef.parse, self.engine.apply_change, together=self._together)
@@ -112,7 +115,7 @@ class QueueWorker:
         return actions[job.kind]()
 
     def _together(self, changes: list[ChangeRef]) -> tuple[list[Outcome], list[ChangeRef]]:
-        batch = self.engine.apply_changes(changes)
+        batch = self.combiner.apply(changes)
         return batch.outcomes, batch.left
 
     # the policy ---------------------------------------------------------------------------------
@@ -127,7 +130,8 @@ class QueueWorker:
             self._poison(delivery, error)
             counts["poisoned"] += 1
             return counts
-        if together is not None and len(items) > 1:
+        if together is not None and items and all(getattr(item, "mailbox", None) == getattr(items[0][1], "mailbox", None)
+                                                  for _, item in items):
             items = self._apply_together(delivery, items, together, counts)
         for position, (fields, item) in enumerate(items):
             try:

@@ -164,3 +164,28 @@ def test_instances_together_over_four_on_a_mailbox_meet_429_and_retry_through(si
         assert list(pool.map(work, instances * 2)) == [4] * 6
     assert sim.app.peak[busy.id] <= 4
     assert sim.app.limits.refused.get("concurrency", 0) > refused.get("concurrency", 0)
+
+
+def test_a_mailboxs_request_budget_answers_429_with_retry_after(sim: GraphSim, demo: Demo) -> None:
+    busy = new_user(sim, demo)
+    control(sim, "/_sim/faults/budget", {"requests": 3, "seconds": 2})
+    token = make_client(sim).auth.app_token(demo.tenant_id)
+    answers = [requests.get(f"{sim.url}/v1.0/users/{busy.id}/mailboxSettings", headers={"Authorization":
+                            f"Bearer {token}"}, verify=sim.ca_bundle, timeout=10) for _ in range(4)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert answers[3].json()["error"]["code"] == "ApplicationThrottled" and 1 <= int(answers[3].headers["Retry-After"]) <= 2
+    patient = make_client(sim, retry=RetryPolicy(max_attempts=4, max_total_seconds=30))
+    assert patient.get_mailbox_settings(demo.tenant_id, busy.id)["timeZone"] == "UTC", "retried after Retry-After"
+
+
+def test_subscription_expiries_written_with_an_offset_are_read_as_the_same_moment(sim: GraphSim, client: GraphClient,
+                                                                                   demo: Demo, receiver: Receiver) -> None:
+    from shared.graph.client import parse_graph_time
+
+    user = new_user(sim, demo)
+    control(sim, "/_sim/faults/offsets", {"minutes": 330})
+    expires = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=2)
+    created = client.create_subscription(demo.tenant_id, user.id, notification_url=receiver.url,
+                                         lifecycle_url=receiver.url, client_state="s", expires=expires)
+    assert created["expirationDateTime"].endswith("+05:30")
+    assert parse_graph_time(created["expirationDateTime"]) == expires

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import Counter
 
 import pytest
@@ -179,3 +180,54 @@ def test_owed_rounds_are_paid_once_and_kept_when_the_queue_still_fails() -> None
     assert sorted((j.kind.value, j.mailbox_id or "", j.recover) for j in jobs) == [
         ("resume", "m1", False), ("resume", "m2", False), ("sweep", "", True)]
     assert all(delay is None or 0 < delay < 60 for _, _, delay in working.messages + failing.messages)
+
+
+def test_changes_of_one_mailbox_applied_at_the_same_moment_are_applied_together() -> None:
+    from shared.sync.combine import Combiner
+
+    entered, release, groups = threading.Event(), threading.Event(), []
+
+    def apply(changes: list[ChangeRef]) -> Batch:
+        groups.append([c.event_id for c in changes])
+        if len(groups) == 1:
+            entered.set()
+            release.wait(5)
+        batch = Batch(left=[c for c in changes if c.event_id.endswith("left=")])
+        for change in changes:
+            if change not in batch.left:
+                batch.done(change, Outcome.STORED)
+        return batch
+
+    combiner, results = Combiner(apply), {}
+
+    def call(name: str, *event_ids: str) -> None:
+        results[name] = combiner.apply([ChangeRef(TENANT, "m1", e) for e in event_ids])
+
+    first = threading.Thread(target=call, args=("first", "AAMk0="))
+    first.start()
+    entered.wait(5)
+    others = [threading.Thread(target=call, args=(f"c{i}", f"AAMk{i}=", f"AAMk{i}left=")) for i in range(1, 4)]
+    for thread in others:
+        thread.start()
+    deadline = time.monotonic() + 5
+    while len(combiner._waiting.get((TENANT, "m1"), [])) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    release.set()
+    for thread in [first, *others]:
+        thread.join(5)
+    assert groups[0] == ["AAMk0="] and sorted(groups[1]) == sorted(
+        [f"AAMk{i}{tail}=" for i in range(1, 4) for tail in ("", "left")]), "the three that waited, in one group"
+    assert results["first"].outcomes == [Outcome.STORED] and results["first"].left == []
+    for i in range(1, 4):
+        assert results[f"c{i}"].outcomes == [Outcome.STORED]
+        assert [c.event_id for c in results[f"c{i}"].left] == [f"AAMk{i}left="]
+
+
+def test_every_change_of_a_failed_group_meets_its_error() -> None:
+    from shared.sync.combine import Combiner
+
+    def apply(changes: list[ChangeRef]) -> Batch:
+        raise DependencyUnavailableError("storage down")
+
+    with pytest.raises(DependencyUnavailableError):
+        Combiner(apply).apply([ChangeRef(TENANT, "m1", "AAMk1=")])
