@@ -118,7 +118,8 @@ class NotificationVerifier:
         if not isinstance(item, dict):
             return verdict.refuse("malformed")
         tenant, subscription_id = item.get("tenantId"), item.get("subscriptionId")
-        if not _is_guid(tenant) or not _is_guid(subscription_id):
+        if not isinstance(tenant, str) or not isinstance(subscription_id, str) or not _is_guid(tenant) \
+                or not _is_guid(subscription_id):
             return verdict.refuse("malformed")
         subscription = self._subscription(tenant.lower(), subscription_id.lower(), post)
         if subscription is None:
@@ -139,13 +140,14 @@ class NotificationVerifier:
         return self._change(item, reference, verdict)
 
     def _change(self, item: dict[str, Any], reference: dict[str, str], verdict: Verdict) -> None:
-        data = item.get("resourceData") if isinstance(item.get("resourceData"), dict) else {}
-        event_id = data.get("id")
-        if item.get("changeType") not in CHANGE_TYPES or not is_reference(event_id):
+        data = item.get("resourceData")
+        event_id = data.get("id") if isinstance(data, dict) else None
+        if item.get("changeType") not in CHANGE_TYPES or not isinstance(event_id, str) or not is_reference(event_id):
             return verdict.refuse("malformed")
+        assert isinstance(data, dict)
         change_key = change_key_of(data)
         verdict.changes.append(reference | {"event_id": event_id, "change_type": str(item["changeType"])}
-                               | ({"change_key": change_key} if is_reference(change_key) else {}))
+                               | ({"change_key": change_key} if change_key and is_reference(change_key) else {}))
         return None
 
     def _subscription(self, tenant: str, subscription_id: str, post: _Post) -> Subscription | None:

@@ -125,7 +125,7 @@ class QueueWorker:
         counts: Counter[str] = Counter()
         try:
             raw = parse_references(delivery.text)
-            items = [(fields, parse(fields)) for fields in raw]
+            items: list[tuple[Mapping[str, str], T]] = [(fields, parse(fields)) for fields in raw]
         except ValidationError as error:
             self._poison(delivery, error)
             counts["poisoned"] += 1
