@@ -31,7 +31,29 @@ def test_json_is_read_strictly() -> None:
                          (b"\xed\xa0\x80", "not JSON"), (b"{", "not JSON")):
         with pytest.raises(ValidationError, match=problem):
             load_json(raw, what="body")
-    assert load_json(b"[" * 40 + b"]" * 40, what="body", walk=False)
+    assert load_json(b"[" * 32 + b"]" * 32, what="body", walk=False)
+    with pytest.raises(ValidationError, match="nested too deeply"):
+        load_json(b"[" * 33 + b"]" * 33, what="body", walk=False)
+    quoted = {"a": "[" * 40 + '\\"{', "b": [[1]]}
+    assert load_json(json.dumps(quoted).encode(), what="body") == quoted
+
+
+@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(alphabet='[]{}"\\ab', max_size=6),
+                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(alphabet='[]{}"a', max_size=3),
+                                                                                 inner, max_size=3), max_leaves=30))
+def test_the_nesting_is_measured_as_a_walk_would(document: object) -> None:
+    from shared.inputs import _deeper_than
+
+    def depth(value: object) -> int:
+        if isinstance(value, dict):
+            return 1 + max((depth(v) for v in value.values()), default=0)
+        if isinstance(value, list):
+            return 1 + max((depth(v) for v in value), default=0)
+        return 0
+
+    raw = json.dumps(document).encode()
+    for levels in (1, 2, 3, 5):
+        assert _deeper_than(raw, levels) == (depth(document) > levels), (raw, levels)
     with pytest.raises(ValidationError, match="lone surrogate"):
         load_json(b'[{"x": "\\ud800"}]', what="body", walk=False)
 
