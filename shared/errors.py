@@ -315,8 +315,20 @@ def error_body(error: BaseException) -> dict[str, dict[str, str]]:
     return {"error": {"code": HybridCalendarError.code, "message": "internal error"}}
 
 
+WARNINGS = {
+    "custom_time_zone": "An event's organizer zone is a custom zone Outlook cannot name: its times are kept as "
+                        "Graph gave them in UTC, and a meeting scheduled for it is made in UTC.",
+    "unknown_time_zone": "An event names a time zone that is neither a Windows nor an IANA zone: its times are kept "
+                         "in UTC, and a meeting scheduled for it is made in UTC.",
+}
+"""Codes of mailbox warnings (work done, with something an admin should know) and what they mean."""
+
+
 def describe_code(code: str | None) -> str | None:
-    """What an error code means, for admins: the first line of its class's description."""
+    """What an error or warning code means, for admins: a warning's text, or the first line of an error
+    class's description."""
+    if code in WARNINGS:
+        return WARNINGS[code]
     kinds: list[type[HybridCalendarError]] = [HybridCalendarError]
     while kinds:
         kind = kinds.pop()

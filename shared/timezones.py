@@ -1,65 +1,115 @@
-"""Time zone names as Outlook gives them: Windows names ("W. Europe Standard Time") or IANA names.
+"""Time zone names as Outlook gives them, resolved to zones: never a silent UTC.
 
-Graph returns event zones in the mailbox's format, which is Windows by default and IANA when
-an admin set it so (graph.md §4). The Windows names map to IANA zones per CLDR's
-windowsZones table (territory 001); ``zoneinfo`` does the rest, DST included.
+Outlook writes the Windows name of the organizer's zone ("W. Europe Standard Time") in an
+event's ``originalStartTimeZone`` and in mailbox settings, or an IANA name ("Europe/Berlin") when
+an admin chose that format. Windows names map to IANA zones through CLDR's windowsZones table
+(territory 001), the table Windows itself follows; it comes from ``tzlocal.windows_tz``, which
+is generated from CLDR and kept current by its maintainers (about 140 names), and ``zoneinfo``
+does the rest, DST included (``tzdata`` supplies the database where the system has none).
+
+Besides those, Outlook writes ``UTC`` / ``Coordinated Universal Time``, and for events made by
+other clients with a zone Outlook cannot name, a custom zone (``tzone://Microsoft/Custom``, or
+"Customized Time Zone"). A custom or unknown name is never guessed: :func:`resolve` says so
+(``known`` is False), callers fall back to UTC on purpose and record why (a mailbox warning),
+and every fallback is counted in :data:`FALLBACKS`.
 """
 
 from __future__ import annotations
 
+import logging
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-WINDOWS_TO_IANA = {
-    "Dateline Standard Time": "Etc/GMT+12", "UTC-11": "Etc/GMT+11", "Hawaiian Standard Time": "Pacific/Honolulu",
-    "Alaskan Standard Time": "America/Anchorage", "Pacific Standard Time": "America/Los_Angeles",
-    "US Mountain Standard Time": "America/Phoenix", "Mountain Standard Time": "America/Denver",
-    "Central America Standard Time": "America/Guatemala", "Central Standard Time": "America/Chicago",
-    "Canada Central Standard Time": "America/Regina", "Mexico Standard Time": "America/Mexico_City",
-    "Central Standard Time (Mexico)": "America/Mexico_City", "SA Pacific Standard Time": "America/Bogota",
-    "Eastern Standard Time": "America/New_York", "US Eastern Standard Time": "America/Indianapolis",
-    "Atlantic Standard Time": "America/Halifax", "Venezuela Standard Time": "America/Caracas",
-    "SA Western Standard Time": "America/La_Paz", "Pacific SA Standard Time": "America/Santiago",
-    "Newfoundland Standard Time": "America/St_Johns", "E. South America Standard Time": "America/Sao_Paulo",
-    "Argentina Standard Time": "America/Buenos_Aires", "Greenland Standard Time": "America/Godthab",
-    "UTC-02": "Etc/GMT+2", "Azores Standard Time": "Atlantic/Azores", "Cape Verde Standard Time": "Atlantic/Cape_Verde",
-    "UTC": "Etc/UTC", "Coordinated Universal Time": "Etc/UTC", "GMT Standard Time": "Europe/London",
-    "Greenwich Standard Time": "Atlantic/Reykjavik", "Morocco Standard Time": "Africa/Casablanca",
-    "W. Europe Standard Time": "Europe/Berlin", "Central Europe Standard Time": "Europe/Budapest",
-    "Romance Standard Time": "Europe/Paris", "Central European Standard Time": "Europe/Warsaw",
-    "W. Central Africa Standard Time": "Africa/Lagos", "GTB Standard Time": "Europe/Bucharest",
-    "E. Europe Standard Time": "Europe/Chisinau", "Egypt Standard Time": "Africa/Cairo",
-    "South Africa Standard Time": "Africa/Johannesburg", "FLE Standard Time": "Europe/Kiev",
-    "Israel Standard Time": "Asia/Jerusalem", "Jordan Standard Time": "Asia/Amman",
-    "Turkey Standard Time": "Europe/Istanbul", "Arabic Standard Time": "Asia/Baghdad",
-    "Arab Standard Time": "Asia/Riyadh", "Russian Standard Time": "Europe/Moscow",
-    "E. Africa Standard Time": "Africa/Nairobi", "Iran Standard Time": "Asia/Tehran",
-    "Arabian Standard Time": "Asia/Dubai", "Afghanistan Standard Time": "Asia/Kabul",
-    "Pakistan Standard Time": "Asia/Karachi", "West Asia Standard Time": "Asia/Tashkent",
-    "India Standard Time": "Asia/Calcutta", "Sri Lanka Standard Time": "Asia/Colombo",
-    "Nepal Standard Time": "Asia/Katmandu", "Central Asia Standard Time": "Asia/Almaty",
-    "Bangladesh Standard Time": "Asia/Dhaka", "Myanmar Standard Time": "Asia/Rangoon",
-    "SE Asia Standard Time": "Asia/Bangkok", "China Standard Time": "Asia/Shanghai",
-    "North Asia East Standard Time": "Asia/Irkutsk", "Singapore Standard Time": "Asia/Singapore",
-    "W. Australia Standard Time": "Australia/Perth", "Taipei Standard Time": "Asia/Taipei",
-    "Tokyo Standard Time": "Asia/Tokyo", "Korea Standard Time": "Asia/Seoul",
-    "Cen. Australia Standard Time": "Australia/Adelaide", "AUS Central Standard Time": "Australia/Darwin",
-    "E. Australia Standard Time": "Australia/Brisbane", "AUS Eastern Standard Time": "Australia/Sydney",
-    "West Pacific Standard Time": "Pacific/Port_Moresby", "Tasmania Standard Time": "Australia/Hobart",
-    "New Zealand Standard Time": "Pacific/Auckland", "Fiji Standard Time": "Pacific/Fiji",
-    "Tonga Standard Time": "Pacific/Tongatapu", "Samoa Standard Time": "Pacific/Apia",
+log = logging.getLogger("hybridcalendar.timezones")
+
+Kind = Literal["windows", "iana", "utc", "custom", "unknown"]
+UTC_NAMES = frozenset({"utc", "etc/utc", "coordinated universal time", "z", "gmt", "etc/gmt"})
+CUSTOM_NAMES = frozenset({"tzone://microsoft/custom", "customized time zone", "custom time zone"})
+UTC = ZoneInfo("UTC")
+FALLBACKS: Counter[str] = Counter()
+"""How often this process fell back to UTC, by the kind of name it could not resolve."""
+WARNING_CODES: Mapping[str, str] = {
+    "custom": "custom_time_zone",
+    "unknown": "unknown_time_zone",
 }
+"""The mailbox warning recorded when a zone is not known, by kind."""
 
 
-@lru_cache(maxsize=256)
-def zone(name: str) -> ZoneInfo:
-    """The zone for a Windows or IANA name; ValueError naming it when it is neither."""
-    iana = WINDOWS_TO_IANA.get(name.strip(), name.strip())
+class UnknownZoneError(ValueError):
+    """A zone name that is neither a Windows nor an IANA name (a custom zone, or nonsense)."""
+
+
+@dataclass(frozen=True)
+class ZoneName:
+    """What a zone name turned out to be; ``zone`` is None when it is custom or unknown."""
+
+    given: str
+    kind: Kind
+    zone: ZoneInfo | None
+
+    @property
+    def known(self) -> bool:
+        return self.zone is not None
+
+    @property
+    def iana(self) -> str:
+        """The IANA name (``UTC`` for a zone not known: the caller's explicit fallback)."""
+        return self.zone.key if self.zone is not None else "UTC"
+
+    @property
+    def warning(self) -> str | None:
+        """The mailbox warning code for a zone not known, None otherwise."""
+        return WARNING_CODES.get(self.kind)
+
+
+def windows_zones() -> Mapping[str, str]:
+    """CLDR's Windows-to-IANA table (territory 001), as ``tzlocal`` ships it."""
+    from tzlocal.windows_tz import win_tz
+
+    return win_tz
+
+
+@lru_cache(maxsize=512)
+def resolve(name: str | None) -> ZoneName:
+    """What ``name`` is, without raising: a Windows name, an IANA name, UTC, a custom zone, or unknown."""
+    given = (name or "").strip()
+    folded = given.lower()
+    if folded in UTC_NAMES or folded == "":
+        return ZoneName(given, "utc", UTC)
+    if folded in CUSTOM_NAMES or folded.startswith("tzone://"):
+        return ZoneName(given, "custom", None)
+    iana = windows_zones().get(given)
+    if iana:
+        return ZoneName(given, "windows", ZoneInfo(iana))
     try:
-        return ZoneInfo(iana)
+        return ZoneName(given, "iana", ZoneInfo(given))
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {name!r}") from None
+        return ZoneName(given, "unknown", None)
+
+
+def zone(name: str) -> ZoneInfo:
+    """The zone for a Windows or IANA name (or UTC); UnknownZoneError naming it when it is neither."""
+    found = resolve(name)
+    if found.zone is None:
+        raise UnknownZoneError(f"unknown time zone {name!r}" if found.kind == "unknown" else
+                               f"custom time zone {name!r} (the event's own UTC times stand)")
+    return found.zone
+
+
+def fell_back(found: ZoneName, where: str) -> str:
+    """Record an explicit fallback to UTC for a zone not known: counted, and logged (without the name) at
+    the 1st, 10th, 100th... of its kind in this process, so a tenant full of custom zones cannot flood
+    the log; 'UTC'."""
+    FALLBACKS[found.kind] += 1
+    count = FALLBACKS[found.kind]
+    if str(count).rstrip("0") == "1":
+        log.info("time zone fallback to UTC in %s: a %s zone (%d so far in this process)", where, found.kind, count)
+    return "UTC"
 
 
 def utcnow() -> datetime:

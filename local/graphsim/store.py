@@ -391,7 +391,9 @@ class Store:
             if name in body:
                 moment, tz_name = parse_datetime_tz(body[name], name)
                 data[name] = graph_datetime(moment)
-                data["originalStartTimeZone" if name == "start" else "originalEndTimeZone"] = tz_name
+                original = "originalStartTimeZone" if name == "start" else "originalEndTimeZone"
+                if original not in body:  # a client importing an event may name a zone Outlook cannot resolve
+                    data[original] = tz_name
         if "start" not in data or "end" not in data:
             raise GraphFault(400, "ErrorInvalidRequest", "An event needs a start and an end.")
         if utc(data["end"]["dateTime"]) < utc(data["start"]["dateTime"]):

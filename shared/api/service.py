@@ -165,10 +165,12 @@ class MeetingsApi:
 def _mailbox_status(mailbox: Mailbox, expires: datetime | None) -> dict[str, Any]:
     error = {"code": mailbox.last_error, "description": describe_code(mailbox.last_error)} \
         if mailbox.last_error else None
+    warning = {"code": mailbox.last_warning, "description": describe_code(mailbox.last_warning)} \
+        if mailbox.last_warning else None
     return {"id": mailbox.mailbox_id, "kind": mailbox.kind, "address": mailbox.address,
             "displayName": mailbox.display_name, "enabled": mailbox.enabled, "subscriptionExpires": _iso(expires),
             "lastNotification": _iso(mailbox.last_notification), "lastSync": _iso(mailbox.last_sync),
-            "lastError": error}
+            "lastError": error, "lastWarning": warning}
 
 
 def _iso(moment: datetime | None) -> str | None:

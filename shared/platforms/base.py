@@ -18,7 +18,8 @@ KINDS: tuple[MeetingKind, ...] = ("scheduled", "personal_room", "space")
 
 @dataclass(frozen=True)
 class MeetingRequest:
-    """What the organizer's event asks for; times are aware (UTC), ``time_zone`` an IANA name."""
+    """What the organizer's event asks for; times are aware (UTC), ``time_zone`` the organizer's IANA zone,
+    ``recurrence`` an RFC 5545 RRULE for a series (expanded in ``time_zone``, from the first start)."""
 
     organizer: str
     subject: str
@@ -27,6 +28,13 @@ class MeetingRequest:
     time_zone: str
     kind: MeetingKind
     idempotency_key: str
+    recurrence: str | None = None
+
+    def local(self, moment: datetime) -> str:
+        """``moment`` as wall-clock time in the organizer's zone, with its offset (``2026-03-16T09:00:00+01:00``)."""
+        from zoneinfo import ZoneInfo
+
+        return moment.astimezone(ZoneInfo(self.time_zone)).isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True)

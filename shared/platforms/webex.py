@@ -56,17 +56,21 @@ class WebexPlatform:
         found = self._find(request)
         if found is not None:
             return _meeting(found)
-        body = {"title": request.subject or "Meeting", "start": _iso(request.start), "end": _iso(request.end),
-                "timezone": request.time_zone, "hostEmail": request.organizer,
+        body = {"title": request.subject or "Meeting", "start": request.local(request.start),
+                "end": request.local(request.end), "timezone": request.time_zone, "hostEmail": request.organizer,
                 "agenda": f"[hc:{request.idempotency_key}]", "enabledAutoRecordMeeting": False}
+        if request.recurrence:
+            body["recurrence"] = request.recurrence
         self.created += 1
         return _meeting(self._call("POST", "/meetings", json=body, what="create meeting"))
 
     def update_meeting(self, meeting: PlatformMeeting, request: MeetingRequest) -> PlatformMeeting:
         if meeting.meeting_id.startswith(PERSONAL_ROOM):
             return meeting
-        body = {"start": _iso(request.start), "end": _iso(request.end), "timezone": request.time_zone,
-                "hostEmail": request.organizer}
+        body = {"start": request.local(request.start), "end": request.local(request.end),
+                "timezone": request.time_zone, "hostEmail": request.organizer}
+        if request.recurrence:
+            body["recurrence"] = request.recurrence
         return _meeting(self._call("PATCH", f"/meetings/{meeting.meeting_id}", json=body, what="update meeting"))
 
     def delete_meeting(self, meeting: PlatformMeeting, *, organizer: str) -> None:

@@ -35,7 +35,6 @@ def build_scheduler(settings: Any, engine: Any) -> KeywordScheduler:
     """A scheduler writing through the engine's Graph client and stores, as the settings describe."""
     from shared.platforms.builtin import BuiltinPlatform
     from shared.sync.records import graph_moment
-    from shared.timezones import zone
 
     stores = engine.stores
     builtin = BuiltinPlatform(settings.builtin_meeting_url, sip_domain=settings.builtin_sip_domain,
@@ -51,11 +50,6 @@ def build_scheduler(settings: Any, engine: Any) -> KeywordScheduler:
             return WebexPlatform(config.webex_token, timeout=settings.graph_timeout)
         return builtin
 
-    def iana(name: str) -> str:
-        try:
-            return str(zone(name).key)
-        except Exception:
-            return "UTC"
-
     return KeywordScheduler(engine.graph, stores.schedulings, config_of=config_of, platform_of=platform_of,
-                            moment=graph_moment, iana_zone=iana, record_failure=engine.record_failure)
+                            moment=graph_moment, record_failure=engine.record_failure,
+                            record_warning=engine.record_warning)

@@ -32,6 +32,8 @@ from shared.parsing.keywords import find_keyword, keyword_span
 from shared.platforms.base import MeetingPlatform, MeetingRequest
 from shared.scheduling.blocks import block_hash, has_block, locations_with_link, with_block, without_block
 from shared.scheduling.config import SchedulingConfig
+from shared.scheduling.recurrence import to_rrule
+from shared.timezones import UTC, fell_back, resolve
 from shared.scheduling.records import Scheduling, SchedulingRepository
 
 PROPERTY = "String {b7c1f1e2-3c4d-4e5f-8a9b-0c1d2e3f4a5b} Name HybridCalendarMeeting"
@@ -55,9 +57,11 @@ class KeywordScheduler:
 
     def __init__(self, graph: Any, records: SchedulingRepository, *, config_of: Callable[[str], SchedulingConfig],
                  platform_of: PlatformFactory, moment: Callable[[Mapping[str, Any]], datetime],
-                 iana_zone: Callable[[str], str], record_failure: Callable[[str, str, Exception], None]) -> None:
+                 record_failure: Callable[[str, str, Exception], None],
+                 record_warning: Callable[[str, str, str], None] = lambda tenant, mailbox, code: None) -> None:
         self.graph, self.records = graph, records
-        self._config_of, self.platform_of, self._moment, self._zone = config_of, platform_of, moment, iana_zone
+        self._config_of, self.platform_of, self._moment = config_of, platform_of, moment
+        self._record_warning = record_warning
         self._record_failure = record_failure
         self.creates = 0
         self.patches = 0
@@ -127,10 +131,18 @@ class KeywordScheduler:
                                          end=self._moment(event["end"])))
 
     def _request(self, record: Scheduling, event: Mapping[str, Any], config: SchedulingConfig) -> MeetingRequest:
+        """The platform meeting in the organizer's own zone (a series with its recurrence, expanded in that
+        zone). A zone Outlook could not name (a custom zone) is not guessed: the meeting is made in UTC,
+        which keeps its moment right, and the mailbox shows the warning."""
+        found = resolve(str(event.get("originalStartTimeZone") or "UTC"))
+        if not found.known:
+            fell_back(found, "keyword scheduling")
+            self._record_warning(record.tenant_id, record.mailbox_id, found.warning or "unknown_time_zone")
+        recurrence = to_rrule(event.get("recurrence"), found.zone or UTC) if event.get("type") == "seriesMaster" \
+            else None
         return MeetingRequest(record.organizer, str(event.get("subject") or ""),
-                              self._moment(event["start"]), self._moment(event["end"]),
-                              self._zone(str(event.get("originalStartTimeZone") or "UTC")),
-                              config.kind_of(record.modifier), record.key)
+                              self._moment(event["start"]), self._moment(event["end"]), found.iana,
+                              config.kind_of(record.modifier), record.key, recurrence)
 
     def _write(self, record: Scheduling, event: Mapping[str, Any]) -> dict[str, Any]:
         assert record.meeting is not None

@@ -98,6 +98,7 @@ class Mailbox:
     last_sync: datetime | None = None
     last_error: str | None = None
     etag: str | None = None
+    last_warning: str | None = None
 
 
 class MailboxRepository:
@@ -114,7 +115,8 @@ class MailboxRepository:
         entity = {"PartitionKey": mailbox.tenant_id, "RowKey": mailbox.mailbox_id, "Kind": mailbox.kind,
                   "Address": mailbox.address, "DisplayName": mailbox.display_name, "Enabled": mailbox.enabled,
                   "SubscriptionId": mailbox.subscription_id, "LastNotificationUtc": mailbox.last_notification,
-                  "LastSyncUtc": mailbox.last_sync, "LastError": mailbox.last_error}
+                  "LastSyncUtc": mailbox.last_sync, "LastError": mailbox.last_error,
+                  "LastWarning": mailbox.last_warning}
         sealed = self.cipher.seal_fields(self.TABLE, entity, self.SEALED, tenant_id=mailbox.tenant_id)
         if mailbox.etag:
             self.table.replace(sealed, etag=mailbox.etag)
@@ -148,7 +150,8 @@ class MailboxRepository:
         row = self.cipher.open_fields(self.TABLE, row, self.SEALED, tenant_id=row["PartitionKey"])
         return Mailbox(row["PartitionKey"], row["RowKey"], row.get("Kind", "user"), row.get("Address"),
                        row.get("DisplayName"), bool(row.get("Enabled", True)), row.get("SubscriptionId"),
-                       row.get("LastNotificationUtc"), row.get("LastSyncUtc"), row.get("LastError"), row["etag"])
+                       row.get("LastNotificationUtc"), row.get("LastSyncUtc"), row.get("LastError"), row["etag"],
+                       row.get("LastWarning"))
 
 
 @dataclass(frozen=True)

@@ -112,6 +112,7 @@ class CatchUp:
         transaction met another writer, on its own."""
         scheduler = self.changes.scheduler
         alone = {event_id for event_id, event in singles.items() if scheduler is not None and scheduler.wants(event.raw)}
+        self.changes.warn_of_zones(tenant_id, mailbox_id, singles.values())
         indexes = self.meetings.event_indexes(tenant_id, mailbox_id, [e for e in singles if e not in alone])
         rows = self.changes.rows_of([singles[e] for e in indexes], indexes)
         for event_id, written in self.meetings.write_events(tenant_id, mailbox_id, rows).items():

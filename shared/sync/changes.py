@@ -25,7 +25,8 @@ from shared.sync.decide import (ABSENT, Bounds, Decision, Defer, Delete, Fetched
                                 Throttled, Unchanged, decide, decide_series, latest_per_event, replace_single)
 from shared.sync.inflight import Claim, Inflight
 from shared.sync.messages import ChangeRef, ChangeType, Outcome
-from shared.sync.records import EVENT_FIELDS
+from shared.sync.records import EVENT_FIELDS, zone_warning
+from shared.timezones import fell_back, resolve
 from shared.sync.status import MailboxStatus
 
 if TYPE_CHECKING:
@@ -124,6 +125,7 @@ class ChangeApplier:
 
     def store_single(self, tenant: str, mailbox: str, event: GraphEvent, *, index: EventIndex | None) -> Outcome:
         """A single event's row, through keyword scheduling first when it wants the event."""
+        self.warn_of_zones(tenant, mailbox, [event])
         if self.scheduler is not None and self.scheduler.wants(event.raw):
             with self.inflight.writing((tenant, mailbox, event.id)):
                 event = self._scheduled(tenant, mailbox, event)
@@ -156,7 +158,17 @@ class ChangeApplier:
         return [GraphEvent(item) for item in self.graph.list_instances(tenant, mailbox, master_id, start=bounds.start,
                                                                       end=bounds.end, select=EVENT_FIELDS)]
 
+    def warn_of_zones(self, tenant: str, mailbox: str, events: Iterable[GraphEvent]) -> None:
+        """A mailbox warning when an event's organizer zone is not known (its rows then show UTC)."""
+        for event in events:
+            warning = zone_warning(dict(event.raw)) if not event.is_stub else None
+            if warning:
+                fell_back(resolve(str(event.raw.get("originalStartTimeZone"))), "an event's display zone")
+                self.status.warned(tenant, mailbox, warning)
+                return
+
     def _write_series(self, tenant: str, mailbox: str, master: GraphEvent, instances: list[GraphEvent]) -> Outcome:
+        self.warn_of_zones(tenant, mailbox, [master])
         return self._write(tenant, mailbox, lambda held: decide_series(master, instances, held, self.bounds()),
                            self._index(tenant, mailbox, master.id), event_id=master.id)
 
@@ -241,6 +253,7 @@ class ChangeApplier:
             decision = decide(change, indexes[event_id], got, self.bounds())
             if isinstance(decision, Replace) and isinstance(got, GraphEvent) and decision.rows.event_id == event_id \
                     and not (self.scheduler is not None and self.scheduler.wants(got.raw)):
+                self.warn_of_zones(tenant, mailbox, [got])
                 plain.append(decision.rows)
             elif isinstance(decision, Defer):
                 batch.left.append(change)

@@ -209,6 +209,10 @@ class SyncEngine:
         """What an admin sees on the mailbox: the error's code, never its message."""
         self.status.failed(tenant_id, mailbox_id, error)
 
+    def record_warning(self, tenant_id: str, mailbox_id: str, code: str) -> None:
+        """A warning an admin sees on the mailbox (its code; see ``shared.errors.WARNINGS``)."""
+        self.status.warned(tenant_id, mailbox_id, code)
+
 
 def build_engine(settings: Any, stores: Stores, graph: GraphClient) -> SyncEngine:
     """The engine over the process's stores and Graph client, as the settings describe."""

@@ -13,6 +13,7 @@ from typing import Any
 
 from shared.graph.client import parse_graph_time
 from shared.parsing import extract_join_info
+from shared.timezones import fell_back, resolve
 from shared.storage.meetings import MeetingRecord
 
 EVENT_FIELDS = ("id", "subject", "start", "end", "originalStartTimeZone", "location", "locations", "body", "organizer",
@@ -29,15 +30,25 @@ def graph_moment(value: dict[str, Any] | None) -> datetime:
     if _OFFSET.search(text):
         return parse_graph_time(text)
     moment = parse_graph_time(text).replace(tzinfo=None)
-    zone = str(value.get("timeZone") or "UTC").strip()
-    if zone.upper() not in ("UTC", "ETC/UTC", "COORDINATED UNIVERSAL TIME"):
-        from shared.timezones import zone as lookup
-
-        return moment.replace(tzinfo=lookup(zone)).astimezone(timezone.utc)
-    return moment.replace(tzinfo=timezone.utc)
+    found = resolve(str(value.get("timeZone") or "UTC"))
+    if not found.known:
+        fell_back(found, "an event's times")
+    return moment.replace(tzinfo=found.zone or timezone.utc).astimezone(timezone.utc)
 
 
 _OFFSET = re.compile(r"(Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
+
+
+def display_zone(event: dict[str, Any]) -> str:
+    """The organizer's zone for display, as Outlook named it; ``UTC`` for a custom or unknown zone (the
+    times are UTC anyway; the mailbox shows a warning, see ``zone_warning``)."""
+    found = resolve(str(event.get("originalStartTimeZone") or "UTC"))
+    return (found.given or "UTC") if found.known else "UTC"
+
+
+def zone_warning(event: dict[str, Any]) -> str | None:
+    """The mailbox warning for an event whose organizer zone is not known (custom or unknown), else None."""
+    return resolve(str(event.get("originalStartTimeZone") or "UTC")).warning
 
 
 def to_record(event: dict[str, Any]) -> MeetingRecord:
@@ -49,6 +60,6 @@ def to_record(event: dict[str, Any]) -> MeetingRecord:
                              online_meeting_url=online)
     organizer = ((event.get("organizer") or {}).get("emailAddress") or {}).get("name")
     return MeetingRecord(str(event["id"]), graph_moment(event.get("start")), graph_moment(event.get("end")),
-                         str(event.get("originalStartTimeZone") or "UTC"), event.get("subject"), organizer,
+                         display_zone(event), event.get("subject"), organizer,
                          info.provider, info.join_url, info.sip_uri, event.get("iCalUId"),
                          bool(info.join_url or event.get("isOnlineMeeting")), bool(event.get("isCancelled")))

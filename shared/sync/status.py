@@ -26,6 +26,7 @@ class MailboxStatus:
     def __init__(self, mailboxes: MailboxRepository, *, now: Callable[[], datetime]) -> None:
         self.mailboxes, self.now = mailboxes, now
         self._noted: dict[tuple[str, str], datetime] = {}
+        self._warned: dict[tuple[str, str], str] = {}
         self._lock = threading.Lock()
 
     def notified(self, tenant_id: str, mailbox_id: str) -> None:
@@ -44,6 +45,15 @@ class MailboxStatus:
         """The error's code on the mailbox (``internal_error`` for an exception that is not ours)."""
         code = error.code if isinstance(error, HybridCalendarError) else HybridCalendarError.code
         self.update(tenant_id, mailbox_id, last_error=code)
+
+    def warned(self, tenant_id: str, mailbox_id: str, code: str) -> None:
+        """Something the admin should know that did not stop the work (a zone not known, ...); written only
+        when it changes, so a mailbox whose every event has a custom zone costs one write, not one each."""
+        with self._lock:
+            if self._warned.get((tenant_id, mailbox_id)) == code:
+                return
+            self._warned[(tenant_id, mailbox_id)] = code
+        self.update(tenant_id, mailbox_id, last_warning=code)
 
     def update(self, tenant_id: str, mailbox_id: str, **changes: Any) -> Mailbox | None:
         """Change status fields; the row as it was before (None when there is no row, or both tries lost)."""

@@ -325,7 +325,7 @@ def test_webex_meetings_are_created_moved_and_deleted_through_the_api(stack: Sta
             assert "26554857231@contoso.webex.com" in content and "+1-415-527-5035" in content
             stack.sim.app.store.update_event(alice.id, event_id, {"start": when(4), "end": when(5)})
             assert eventually(lambda: mine("PATCH"))
-            assert mine("PATCH")[0]["json"]["start"] == when(4)["dateTime"] + "Z"
+            assert mine("PATCH")[0]["json"]["start"] == when(4)["dateTime"] + "+00:00"
             assert eventually(lambda: "+1-415-527-5035" not in organizer_event(stack, alice, event_id)["data"]["body"][
                 "content"])
             assert "26554857231@contoso.webex.com" in organizer_event(stack, alice, event_id)["data"]["body"]["content"]

@@ -86,8 +86,8 @@ def test_webex_creates_a_scheduled_meeting_for_the_host_with_the_idempotency_key
     fake.on("POST", "/meetings", Answer(200, shape("meeting")))
     meeting = webex(fake).create_meeting(request())
     posted = fake.requests[-1]
-    assert posted["json"] == {"title": "Project kickoff", "start": "2026-12-01T08:00:00Z",
-                              "end": "2026-12-01T09:00:00Z", "timezone": "Europe/Berlin",
+    assert posted["json"] == {"title": "Project kickoff", "start": "2026-12-01T09:00:00+01:00",
+                              "end": "2026-12-01T10:00:00+01:00", "timezone": "Europe/Berlin",
                               "hostEmail": "alice@contoso.example", "agenda": "[hc:key-1]",
                               "enabledAutoRecordMeeting": False}
     assert posted["headers"]["Authorization"] == "Bearer webex-token"
@@ -127,7 +127,7 @@ def test_webex_personal_room_moves_and_deletes() -> None:
     from shared.platforms.webex import _meeting
 
     moved = platform.update_meeting(_meeting(scheduled), request())
-    assert fake.requests[-1]["json"]["start"] == "2026-12-01T08:00:00Z" and moved.meeting_id == "870f51ff287b41be84648412901e0402"
+    assert fake.requests[-1]["json"]["start"] == "2026-12-01T09:00:00+01:00" and moved.meeting_id == "870f51ff287b41be84648412901e0402"
     platform.delete_meeting(_meeting(scheduled), organizer="alice@contoso.example")
     platform.delete_meeting(_meeting(scheduled), organizer="alice@contoso.example")
     assert fake.requests[-1]["params"] == {"hostEmail": "alice@contoso.example"}
