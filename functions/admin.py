@@ -10,6 +10,9 @@ shows its progress and each mailbox's result.
 
 ``POST /api/tenants/{tenant}/rooms/{room}/credentials`` issues a room device's credential
 (shown once), ``GET`` lists them a page at a time, ``DELETE .../credentials/{id}`` revokes one.
+``.../rooms/{room}/endpoints`` registers the room's webhook endpoints for Join-button pushes (the
+secret shown once), lists them, and under ``/{id}`` shows, enables or disables (PATCH), deletes,
+rotates the secret (``POST .../rotate``) and lists recent attempts (``GET .../deliveries``).
 ``GET /api/tenants/{tenant}/status`` reports every mailbox's sync state and the tenant's totals.
 ``GET`` / ``PUT /api/tenants/{tenant}/scheduling`` read and change which platform each scheduling
 keyword uses and what each modifier makes (the Webex token is never shown back).
@@ -156,6 +159,45 @@ def room_credential(req: func.HttpRequest) -> func.HttpResponse:
     except HybridCalendarError as error:
         return error_response(error)
     return json_response(200, credential_json(revoked))
+
+
+@bp.route(route="tenants/{tenant}/rooms/{room}/endpoints", methods=["GET", "POST"])
+def room_endpoints(req: func.HttpRequest) -> func.HttpResponse:
+    return _room_endpoint(req, None, None)
+
+
+@bp.route(route="tenants/{tenant}/rooms/{room}/endpoints/{endpoint}", methods=["GET", "PATCH", "DELETE"])
+def room_endpoint(req: func.HttpRequest) -> func.HttpResponse:
+    return _room_endpoint(req, req.route_params["endpoint"], None)
+
+
+@bp.route(route="tenants/{tenant}/rooms/{room}/endpoints/{endpoint}/rotate", methods=["POST"])
+def room_endpoint_rotate(req: func.HttpRequest) -> func.HttpResponse:
+    return _room_endpoint(req, req.route_params["endpoint"], "rotate")
+
+
+@bp.route(route="tenants/{tenant}/rooms/{room}/endpoints/{endpoint}/deliveries", methods=["GET"])
+def room_endpoint_deliveries(req: func.HttpRequest) -> func.HttpResponse:
+    return _room_endpoint(req, req.route_params["endpoint"], "deliveries")
+
+
+def _room_endpoint(req: func.HttpRequest, endpoint: str | None, action: str | None) -> func.HttpResponse:
+    """A room's webhook endpoints (Join button pushes): create, list, show, enable/disable, rotate, delete,
+    and recent delivery attempts."""
+    from functions.meetings_api import endpoint_answer
+    from shared.errors import HybridCalendarError
+    from shared.runtime import get_runtime
+
+    tenant, room = req.route_params["tenant"], req.route_params["room"]
+    if not is_guid(tenant):
+        return invalid_request(TENANT_IS_GUID)
+    if not is_guid(room):
+        return invalid_request(MAILBOX_IS_GUID)
+    try:
+        room = get_runtime().api.room(tenant.lower(), room.lower())
+    except HybridCalendarError as error:
+        return error_response(error)
+    return endpoint_answer(req, tenant.lower(), room, "room", endpoint, action)
 
 
 @bp.route(route="tenants/{tenant}/status", methods=["GET"])

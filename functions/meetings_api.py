@@ -53,3 +53,91 @@ def _page(req: func.HttpRequest, page: dict) -> func.HttpResponse:
         path = urlsplit(req.url)
         page["nextLink"] = f"{path.scheme}://{path.netloc}{path.path}?{urlencode({'continuation': token})}"
     return json_response(200, page)
+
+
+@bp.route(route="me/join-button", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def my_join_button(req: func.HttpRequest) -> func.HttpResponse:
+    from shared.errors import HybridCalendarError
+    from shared.runtime import get_runtime
+
+    try:
+        body, max_age = get_runtime().api.user_join_button(req.headers.get("Authorization"))
+    except HybridCalendarError as error:
+        return error_response(error)
+    return json_response(200, body, headers={"Cache-Control": f"private, max-age={max_age}"})
+
+
+@bp.route(route="rooms/{room}/join-button", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def room_join_button(req: func.HttpRequest) -> func.HttpResponse:
+    from shared.errors import HybridCalendarError
+    from shared.runtime import get_runtime
+
+    try:
+        body, max_age = get_runtime().api.room_join_button(req.route_params["room"], req.headers.get("Authorization"))
+    except HybridCalendarError as error:
+        return error_response(error)
+    return json_response(200, body, headers={"Cache-Control": f"private, max-age={max_age}"})
+
+
+@bp.route(route="me/endpoints", methods=["GET", "POST"], auth_level=func.AuthLevel.ANONYMOUS)
+def my_endpoints(req: func.HttpRequest) -> func.HttpResponse:
+    return _mine(req, None, None)
+
+
+@bp.route(route="me/endpoints/{endpoint}", methods=["GET", "PATCH", "DELETE"], auth_level=func.AuthLevel.ANONYMOUS)
+def my_endpoint(req: func.HttpRequest) -> func.HttpResponse:
+    return _mine(req, req.route_params["endpoint"], None)
+
+
+@bp.route(route="me/endpoints/{endpoint}/rotate", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+def my_endpoint_rotate(req: func.HttpRequest) -> func.HttpResponse:
+    return _mine(req, req.route_params["endpoint"], "rotate")
+
+
+@bp.route(route="me/endpoints/{endpoint}/deliveries", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def my_endpoint_deliveries(req: func.HttpRequest) -> func.HttpResponse:
+    return _mine(req, req.route_params["endpoint"], "deliveries")
+
+
+def _mine(req: func.HttpRequest, endpoint: str | None, action: str | None) -> func.HttpResponse:
+    from shared.errors import HybridCalendarError
+    from shared.runtime import get_runtime
+
+    api = get_runtime().api
+    try:
+        tenant, mailbox = api.user(req.headers.get("Authorization"))
+    except HybridCalendarError as error:
+        return error_response(error)
+    return endpoint_answer(req, tenant, mailbox, "user", endpoint, action)
+
+
+def endpoint_answer(req: func.HttpRequest, tenant: str, mailbox: str, kind: str, endpoint: str | None,
+                    action: str | None) -> func.HttpResponse:
+    """One endpoint route of a mailbox, for the user's own routes and the admin's room routes alike."""
+    from functions.responses import read_json
+    from shared.errors import HybridCalendarError
+    from shared.runtime import get_runtime
+
+    registry = get_runtime().api.registry
+    assert registry is not None
+    method = req.method.upper()
+    try:
+        if endpoint is None:
+            if method == "POST":
+                created = registry.create(tenant, mailbox, kind, read_json(req))
+                return json_response(201, created, headers={"Location": f"{urlsplit(req.url).path}/{created['id']}"})
+            return json_response(200, registry.list(tenant, mailbox))
+        if action is None:
+            if method == "DELETE":
+                registry.delete(tenant, mailbox, endpoint)
+                return raw_response(204)
+            if method == "PATCH":
+                return json_response(200, registry.update(tenant, mailbox, endpoint, read_json(req)))
+            from shared.delivery.registry import endpoint_json
+
+            return json_response(200, endpoint_json(registry.get(tenant, mailbox, endpoint)))
+        if action == "rotate":
+            return json_response(200, registry.rotate(tenant, mailbox, endpoint))
+        return json_response(200, registry.attempts_json(tenant, mailbox, endpoint, req.params))
+    except HybridCalendarError as error:
+        return error_response(error)

@@ -313,7 +313,19 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HC_API_SCOPE", "api_scope", "Meetings.Read", "a scope name",
             "The delegated scope (`scp`) a user's token must carry to read `/api/me/meetings`.", _scope_name),
     Setting("HC_JOIN_LEAD_MINUTES", "join_lead_minutes", "5", "a whole number from 0 to 60",
-            "A meeting is `joinableNow` from this many minutes before its start until its end.", _int_between(0, 60)),
+            "A meeting is `joinableNow`, and its Join button is pushed, from this many minutes before its start "
+            "until its end.", _int_between(0, 60)),
+    Setting("HC_DELIVERY_RETRY_HOURS", "delivery_retry_hours", "26", "a number of hours from 0.001 to 72",
+            "How long an outgoing webhook (a Join button, ...) is retried with exponential back-off before it is "
+            "given up; every retry carries the same `webhook-id`.", _float_between(0.001, 72)),
+    Setting("HC_DELIVERY_FIRST_RETRY_SECONDS", "delivery_first_retry_seconds", "5", "a whole number from 1 to 300",
+            "The first retry's delay; each next one waits four times longer, at most 10 hours.", _int_between(1, 300)),
+    Setting("HC_ENDPOINT_DISABLE_HOURS", "endpoint_disable_hours", "72", "a number of hours from 0.0005 to 720",
+            "An endpoint whose deliveries have all failed for this long is disabled (the tenant status shows it).",
+            _float_between(0.0005, 720)),
+    Setting("HC_SECRET_OVERLAP_HOURS", "secret_overlap_hours", "24", "a number of hours from 0 to 168",
+            "After an endpoint's secret is rotated, deliveries are signed with the old one too for this long.",
+            _float_between(0, 168)),
     Setting("HC_BUILTIN_MEETING_URL", "builtin_meeting_url", "https://meet.jit.si", "an https URL",
             "The built-in meeting platform's base URL: keyword meetings become rooms `{this}/hc-<20 hex digits>` "
             "(a Jitsi deployment, public or your own).", _https_url),
@@ -364,6 +376,10 @@ class Settings:
     api_audiences: tuple[str, ...]
     api_scope: str
     join_lead_minutes: int
+    delivery_retry_hours: float
+    delivery_first_retry_seconds: int
+    endpoint_disable_hours: float
+    secret_overlap_hours: float
     builtin_meeting_url: str
     builtin_sip_domain: str
     builtin_room_secret: str

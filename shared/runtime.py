@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from shared.sync.notifications import NotificationVerifier
     from shared.sync.recovery import Recovery
     from shared.sync.worker import QueueWorker
+    from shared.timeline.timeline import Timeline
 
 T = TypeVar("T")
 WEBHOOK_WRITE_SECONDS = 1.5
@@ -106,6 +107,12 @@ class Runtime:
         from shared.sync.recovery import Recovery
 
         return self._part("recovery", lambda: Recovery(self.webhook_writer))
+
+    @property
+    def timeline(self) -> Timeline:
+        timeline = self.engine.timeline
+        assert timeline is not None
+        return timeline
 
     @property
     def api(self) -> MeetingsApi:

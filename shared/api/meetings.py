@@ -130,10 +130,12 @@ class MeetingsService:
     page_size: int
     now: Callable[[], datetime] = utcnow
 
-    def page(self, tenant_id: str, mailbox_id: str, params: Mapping[str, str]) -> dict[str, Any]:
+    def page(self, tenant_id: str, mailbox_id: str, params: Mapping[str, str], *, room: bool = False) -> dict[str, Any]:
         """``{"from", "to", "value": [...], "continuation"?}`` for the mailbox, as ``params`` ask.
 
         One storage query reads at most one page and one meeting more (to know whether more follow).
+        A room's list shows private meetings as "Private meeting" without organizer, and invitees as a
+        count only; a user's list names the invitees.
         """
         now = self.now()
         start, end, after = self._position(params, now)
@@ -141,7 +143,7 @@ class MeetingsService:
                                            limit=self.page_size + 1)
         shown = rows[:self.page_size]
         body: dict[str, Any] = {"from": _text(start), "to": _text(end),
-                                "value": [self.item(meeting_id(r), r, now) for _, r in shown]}
+                                "value": [self.item(meeting_id(r), r, now, room=room) for _, r in shown]}
         if len(rows) > self.page_size:
             body["continuation"] = Position(start, end, shown[-1][0]).encode()
         return body
@@ -160,11 +162,38 @@ class MeetingsService:
                                                         "with from and to") from None
         return start, end, position.after
 
-    def item(self, identifier: str, record: MeetingRecord, now: datetime) -> dict[str, Any]:
+    def join_buttons(self, tenant_id: str, mailbox_id: str, *, room: bool) -> tuple[list[dict[str, Any]], int]:
+        """The Join buttons showing now, and the seconds until that changes (at most ``PULL_MAX_AGE``):
+        one range query, the same rule as ``joinableNow`` and the pushed timeline."""
+        from shared.timeline.timeline import button_data
+
+        now = self.now()
+        rows = self.meetings.page_meetings(tenant_id, mailbox_id, start=now, end=now + self.join_lead + PULL_MAX_AGE)
+        shown = [button_data(record, room=room) for _, record in rows if joinable_now(record, now, self.join_lead)]
+        moments = [m for _, r in rows if r.has_join_details for m in (r.start - self.join_lead, r.end) if m > now]
+        wait = min(moments, default=now + PULL_MAX_AGE) - now
+        return shown, max(1, min(int(wait.total_seconds()), int(PULL_MAX_AGE.total_seconds())))
+
+    def item(self, identifier: str, record: MeetingRecord, now: datetime, *, room: bool = False) -> dict[str, Any]:
         """One meeting as the list shows it; times in UTC, the organizer's zone for display."""
-        joinable = (not record.is_cancelled and bool(record.join_url or record.sip_uri)
-                    and record.start - self.join_lead <= now < record.end)
-        return {"id": identifier, "subject": record.subject, "start": _text(record.start), "end": _text(record.end),
-                "timeZone": record.time_zone, "organizerName": record.organizer_name, "provider": record.provider,
+        hidden = room and record.is_private
+        item = {"id": identifier, "subject": PRIVATE_SUBJECT if hidden else record.subject,
+                "start": _text(record.start), "end": _text(record.end), "timeZone": record.time_zone,
+                "organizerName": None if hidden else record.organizer_name, "provider": record.provider,
                 "joinUrl": record.join_url, "videoAddress": record.sip_uri, "isOnline": record.is_online,
-                "joinableNow": joinable, "isCancelled": record.is_cancelled}
+                "joinableNow": joinable_now(record, now, self.join_lead), "isCancelled": record.is_cancelled,
+                "isPrivate": record.is_private, "inviteeCount": record.invitee_count}
+        if not room:
+            item["invitees"] = list(record.invitees)
+        return item
+
+
+PRIVATE_SUBJECT = "Private meeting"
+PULL_MAX_AGE = timedelta(minutes=5)
+"""The longest a pull answer may be kept: a meeting changed in Outlook reaches a polling device within it."""
+
+
+def joinable_now(record: MeetingRecord, now: datetime, lead: timedelta) -> bool:
+    """The Join button shows: from ``lead`` before the start until the end, while the meeting has join details.
+    The lists, the pull route and the pushed timeline all decide by this rule."""
+    return record.has_join_details and record.start - lead <= now < record.end

@@ -18,7 +18,7 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.api.meetings import MeetingsService
 from shared.api.tokens import ApiTokenValidator, bearer_token, is_guid
@@ -29,6 +29,9 @@ from shared.errors import (CredentialRevokedError, ForbiddenError, InvalidParame
 from shared.storage.operations import OperationStatus
 from shared.storage.records import DeviceCredential, Mailbox, digest
 from shared.storage.stores import Stores
+
+if TYPE_CHECKING:
+    from shared.delivery.registry import EndpointRegistry
 from shared.timezones import utcnow
 
 KNOWN_FOR_SECONDS = 60.0
@@ -56,8 +59,9 @@ class MeetingsApi:
     """Authenticates callers and answers the meetings, credential and status routes."""
 
     def __init__(self, stores: Stores, service: MeetingsService, validator: ApiTokenValidator, *,
-                 now: Callable[[], datetime] = utcnow) -> None:
+                 registry: EndpointRegistry | None = None, now: Callable[[], datetime] = utcnow) -> None:
         self.stores, self.service, self.validator, self.now = stores, service, validator, now
+        self.registry = registry
         self._mailboxes: TtlCache[Mailbox | None] = TtlCache(ttl=KNOWN_FOR_SECONDS)
 
     # users and rooms ----------------------------------------------------------------------------
@@ -72,7 +76,36 @@ class MeetingsApi:
         if credential.room_id != room_id.lower():
             raise ForbiddenError("the device credential is for another room")
         self._enabled(credential.tenant_id, credential.room_id, "room")
-        return self.service.page(credential.tenant_id, credential.room_id, params)
+        return self.service.page(credential.tenant_id, credential.room_id, params, room=True)
+
+    def room_join_button(self, room_id: str, authorization: str | None) -> tuple[dict[str, Any], int]:
+        credential = self._device(bearer_token(authorization))
+        if credential.room_id != room_id.lower():
+            raise ForbiddenError("the device credential is for another room")
+        self._enabled(credential.tenant_id, credential.room_id, "room")
+        return self._buttons(credential.tenant_id, credential.room_id, room=True)
+
+    def user_join_button(self, authorization: str | None) -> tuple[dict[str, Any], int]:
+        caller = self.validator.validate(bearer_token(authorization))
+        self._enabled(caller.tenant_id, caller.object_id, "user")
+        return self._buttons(caller.tenant_id, caller.object_id, room=False)
+
+    def _buttons(self, tenant_id: str, mailbox_id: str, *, room: bool) -> tuple[dict[str, Any], int]:
+        shown, max_age = self.service.join_buttons(tenant_id, mailbox_id, room=room)
+        return {"value": shown, "nextCheckSeconds": max_age}, max_age
+
+    def user(self, authorization: str | None) -> tuple[str, str]:
+        """(tenant, mailbox) of a user whose token is valid and whose mailbox is enabled."""
+        caller = self.validator.validate(bearer_token(authorization))
+        self._enabled(caller.tenant_id, caller.object_id, "user")
+        return caller.tenant_id, caller.object_id
+
+    def room(self, tenant_id: str, room_id: str) -> str:
+        """An enabled room of the tenant (for its admin routes); NotFoundError otherwise."""
+        room = self.stores.mailboxes.get(tenant_id, room_id)
+        if room is None or not room.enabled or room.kind != "room":
+            raise NotFoundError("no enabled room mailbox with this id in the tenant; enable it with kind=room first")
+        return room_id
 
     def _enabled(self, tenant_id: str, mailbox_id: str, kind: str) -> Mailbox:
         mailbox = self._mailboxes.get_or_load((tenant_id, mailbox_id),
@@ -150,6 +183,7 @@ class MeetingsApi:
         if not rows and self.stores.tenants.get(tenant_id) is None:
             raise NotFoundError("this tenant has no enabled mailboxes in this deployment")
         live = [e for e in expiries.values() if e > now]
+        endpoints = self.stores.endpoints.list_tenant(tenant_id)
         return {"tenant": tenant_id, "generatedAt": _iso(now), "totals": {
             "mailboxes": len(rows), "enabled": sum(m.enabled for m in mailboxes),
             "users": sum(m.kind == "user" for m in mailboxes), "rooms": sum(m.kind == "room" for m in mailboxes),
@@ -158,8 +192,14 @@ class MeetingsApi:
             "subscriptionsExpiringWithin24h": sum(1 for e in live if e - now <= SOON),
             "nearestSubscriptionExpiry": _iso(min(expiries.values(), default=None)),
             "lastNotification": _iso(max((m.last_notification for m in mailboxes if m.last_notification),
-                                         default=None))},
-            "mailboxes": rows}
+                                         default=None)),
+            "endpoints": len(endpoints), "endpointsFailing": sum(1 for e in endpoints if e.enabled and e.failing_since),
+            "endpointsDisabled": sum(1 for e in endpoints if not e.enabled)},
+            "mailboxes": rows,
+            "disabledEndpoints": [{"id": e.endpoint_id, "mailbox": e.mailbox_id, "kind": e.kind,
+                                   "reason": e.disabled_reason, "failingSince": _iso(e.failing_since)}
+                                  for e in sorted(endpoints, key=lambda e: (e.mailbox_id, e.endpoint_id))
+                                  if not e.enabled]}
 
 
 def _mailbox_status(mailbox: Mailbox, expires: datetime | None) -> dict[str, Any]:
@@ -229,7 +269,12 @@ def build_api(settings: Any, stores: Stores, graph: Any) -> MeetingsApi:
                                   discover=auth.openid_configuration,
                                   fetch_json=lambda url: auth.sign_in_document(url, what="sign-in keys"),
                                   is_served=is_served)
-    return MeetingsApi(stores, service, validator)
+    from shared.config import loopback_storage_ports
+    from shared.delivery.registry import EndpointRegistry
+
+    registry = EndpointRegistry(stores.endpoints, stores.deliveries, overlap=timedelta(hours=settings.secret_overlap_hours),
+                                local=loopback_storage_ports(settings.storage_connection) is not None)
+    return MeetingsApi(stores, service, validator, registry=registry)
 
 
 def _served(stores: Stores, tenant_id: str) -> bool:

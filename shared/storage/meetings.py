@@ -12,17 +12,19 @@ stored; subject, organizer name, ids and join details are sealed.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable, Iterator
 from itertools import islice
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Protocol
 
 from shared.crypto.fields import FieldCipher
 from shared.storage.records import digest
 from shared.errors import ConflictError
 from shared.storage.tables import MAX_TRANSACTION, Entity, Operation, Table
 
+log = logging.getLogger("hybridcalendar.storage")
 LONGEST_MEETING = timedelta(days=14)
 """How far before a range's start a meeting may begin and still overlap it (multi-day events)."""
 _TIME = "%Y%m%dT%H%M%SZ"
@@ -46,6 +48,24 @@ class MeetingRecord:
     ical_uid: str | None = None
     is_online: bool = False
     is_cancelled: bool = False
+    sensitivity: str = "normal"
+    invitees: tuple[str, ...] = ()
+    """Display names of the people invited (never addresses), at most ``MAX_INVITEE_NAMES``."""
+    invitee_count: int = 0
+
+    @property
+    def is_private(self) -> bool:
+        """Outlook's private or confidential: rooms show neither subject nor organizer."""
+        return self.sensitivity in ("private", "confidential")
+
+    @property
+    def has_join_details(self) -> bool:
+        """A meeting one can join: not cancelled, with a join link or a video address."""
+        return not self.is_cancelled and bool(self.join_url or self.sip_uri)
+
+
+MAX_INVITEE_NAMES = 50
+"""Names kept per meeting: what a list can show; the count stays exact."""
 
 
 @dataclass(frozen=True)
@@ -120,16 +140,46 @@ def _utc(moment: datetime) -> datetime:
     return moment.astimezone(timezone.utc)
 
 
+class RowsObserver(Protocol):
+    """Told about occurrence rows after their transaction committed (the Join button's timeline).
+
+    Only events that have or had an occurrence with join details are told (the index row's
+    ``Buttons`` flag), so an event no button concerns costs nothing more.
+    """
+
+    def written(self, tenant_id: str, mailbox_id: str, event_key: str, rows: dict[str, MeetingRecord]) -> None: ...
+
+    def removed(self, tenant_id: str, mailbox_id: str, event_key: str, row_keys: Iterable[str]) -> None: ...
+
+    def mailbox_removed(self, tenant_id: str, mailbox_id: str) -> None: ...
+
+
 class MeetingRepository:
-    """A mailbox's meetings: replace an event's occurrences, list a range, purge the past."""
+    """A mailbox's meetings: replace an event's occurrences, list a range, purge the past.
+
+    ``observer`` (None: nobody) hears of every committed change to rows that have or had join details.
+    Its failures are logged and left to its own reconcile pass: the rows are written, and a retry of the
+    change would find them current and tell nobody.
+    """
 
     TABLE = "meetings"
-    SEALED = ("EventId", "ICalUId", "Subject", "OrganizerName", "JoinUrl", "SipUri")
-    LISTED = ["PartitionKey", "RowKey", "StartUtc", "EndUtc", "TimeZone", "Provider", "IsOnline", "IsCancelled", *SEALED]
+    SEALED = ("EventId", "ICalUId", "Subject", "OrganizerName", "JoinUrl", "SipUri", "Invitees")
+    LISTED = ["PartitionKey", "RowKey", "StartUtc", "EndUtc", "TimeZone", "Provider", "IsOnline", "IsCancelled",
+              "Sensitivity", "InviteeCount", *SEALED]
     """What a list reads: not the service's Timestamp, nor the index key (less to move and parse)."""
 
     def __init__(self, table: Table, cipher: FieldCipher) -> None:
         self.table, self.cipher = table, cipher
+        self.observer: RowsObserver | None = None
+
+    def _tell(self, what: str, *args: Any) -> None:
+        if self.observer is None:
+            return
+        try:
+            getattr(self.observer, what)(*args)
+        except Exception as exc:  # the rows are written; the observer's reconcile pass restores its state
+            log.warning("meeting rows observer %s failed (%s); its reconcile pass will restore it", what,
+                        type(exc).__name__)
 
     def held_change_key(self, tenant_id: str, mailbox_id: str, event_id: str) -> str | None:
         """The changeKey stored for an event: a notification carrying it needs no Graph call."""
@@ -173,7 +223,14 @@ class MeetingRepository:
         operations = self._operations(tenant_id, mailbox_id, rows)
         if operations is not None:
             self.table.transact(operations)
+            if operations:
+                self._written(tenant_id, mailbox_id, rows)
         return operations != []
+
+    def _written(self, tenant_id: str, mailbox_id: str, rows: EventRows) -> None:
+        if _has_buttons(rows.occurrences) or (rows.index is not None and rows.index.entity.get("Buttons")):
+            self._tell("written", tenant_id, mailbox_id, index_key(rows.event_id),
+                       {_row_key(r): r for r in rows.occurrences})
 
     def write_events(self, tenant_id: str, mailbox_id: str, events: Iterable[EventRows]) -> dict[str, str]:
         """Several events of one mailbox as :meth:`write_event` does each, sharing transactions.
@@ -185,7 +242,9 @@ class MeetingRepository:
         """
         outcomes: dict[str, str] = {}
         pending: list[tuple[str, list[Operation]]] = []
+        by_id: dict[str, EventRows] = {}
         for rows in events:
+            by_id[rows.event_id] = rows
             operations = self._operations(tenant_id, mailbox_id, rows)
             if operations:
                 pending.append((rows.event_id, operations))
@@ -195,6 +254,8 @@ class MeetingRepository:
             try:
                 self.table.transact([operation for _, operations in group for operation in operations])
                 outcomes.update((event_id, "stored") for event_id, _ in group)
+                for event_id, _ in group:
+                    self._written(tenant_id, mailbox_id, by_id[event_id])
             except ConflictError:
                 outcomes.update((event_id, "conflict") for event_id, _ in group)
         return outcomes
@@ -212,9 +273,9 @@ class MeetingRepository:
                     for r in rows.occurrences}
         stale = set(index.rows) - entities.keys() if index else set()
         operations: list[Operation] = [("delete", {"PartitionKey": partition, "RowKey": key}) for key in sorted(stale)]
-        operations += [("upsert", entity) for entity in entities.values()]
+        operations += [("upsert", entity, {"mode": _replace()}) for entity in entities.values()]
         operations.append(self._index_operation(partition, rows.event_id, index, sorted(entities), rows.change_key,
-                                                rows.last_modified))
+                                                rows.last_modified, _has_buttons(rows.occurrences)))
         return operations
 
     def delete_event(self, tenant_id: str, mailbox_id: str, event_id: str) -> int:
@@ -242,6 +303,8 @@ class MeetingRepository:
         operations.append(("delete", {"PartitionKey": partition, "RowKey": event_key},
                            {"etag": index["etag"], "match_condition": _if_not_modified()}))
         self.table.transact(operations)
+        if index.get("Buttons"):
+            self._tell("written", tenant_id, mailbox_id, event_key, {})
         return len(keys)
 
     def list_meetings(self, tenant_id: str, mailbox_id: str, *, start: datetime, end: datetime) -> list[MeetingRecord]:
@@ -259,6 +322,21 @@ class MeetingRepository:
         rows = self.table.query(query, parameters=parameters, page_size=min(limit, 1000) if limit else None,
                                 select=self.LISTED)
         return [(row["RowKey"], self._record(tenant_id, row)) for row in islice(rows, limit)]
+
+    def get_row(self, tenant_id: str, mailbox_id: str, row_key: str) -> MeetingRecord | None:
+        """One occurrence by its row key (a Join button's meeting), or None when it is gone."""
+        row = self.table.get(partition_of(tenant_id, mailbox_id), row_key)
+        return self._record(tenant_id, row) if row else None
+
+    def rows_between(self, tenant_id: str, mailbox_id: str, *, start: datetime,
+                     end: datetime) -> list[tuple[str, MeetingRecord, str]]:
+        """(row key, occurrence, its event's index key) overlapping [start, end): one range query."""
+        low = "m|" + (_utc(start) - LONGEST_MEETING).strftime(_TIME)
+        rows = self.table.query("PartitionKey eq @p and RowKey ge @lo and RowKey lt @hi and EndUtc gt @start",
+                                parameters={"p": partition_of(tenant_id, mailbox_id), "start": _utc(start), "lo": low,
+                                            "hi": "m|" + _utc(end).strftime(_TIME)},
+                                select=[*self.LISTED, "EventKey"])
+        return [(row["RowKey"], self._record(tenant_id, row), str(row["EventKey"])) for row in rows]
 
     def purge_before(self, tenant_id: str, mailbox_id: str, cutoff: datetime) -> int:
         """Delete occurrences that ended before ``cutoff`` and update their event indexes."""
@@ -298,7 +376,9 @@ class MeetingRepository:
         partition = partition_of(tenant_id, mailbox_id)
         keys = [row["RowKey"] for row in self.table.query("PartitionKey eq @p", parameters={"p": partition},
                                                           select=["RowKey"])]
-        return self.table.transact(("delete", {"PartitionKey": partition, "RowKey": key}) for key in keys)
+        removed = self.table.transact(("delete", {"PartitionKey": partition, "RowKey": key}) for key in keys)
+        self._tell("mailbox_removed", tenant_id, mailbox_id)
+        return removed
 
     def _purge_event(self, partition: str, event_key: str, gone: set[str]) -> None:
         index = self.table.get(partition, event_key)
@@ -311,11 +391,15 @@ class MeetingRepository:
                 {"PartitionKey": partition, "RowKey": event_key}
             operations.append((verb, entity, {**condition, **({"mode": _replace()} if left else {})}))
         self.table.transact(operations)
+        if index is not None and index.get("Buttons"):
+            tenant_id, _, mailbox_id = partition.partition("|")
+            self._tell("removed", tenant_id, mailbox_id, event_key, gone)
 
     def _index_operation(self, partition: str, event_id: str, index: EventIndex | None, keys: list[str],
-                         change_key: str, last_modified: datetime | None) -> Operation:
+                         change_key: str, last_modified: datetime | None, buttons: bool) -> Operation:
         entity = {"PartitionKey": partition, "RowKey": index_key(event_id), "Rows": json.dumps(keys),
-                  "ChangeKey": change_key, "LastModifiedUtc": _utc(last_modified) if last_modified else None}
+                  "ChangeKey": change_key, "LastModifiedUtc": _utc(last_modified) if last_modified else None,
+                  "Buttons": buttons}
         if index is None:
             return ("create", entity)
         return ("update", entity, {"etag": index.etag, "match_condition": _if_not_modified(), "mode": _replace()})
@@ -325,7 +409,9 @@ class MeetingRepository:
                   "StartUtc": _utc(record.start), "EndUtc": _utc(record.end), "TimeZone": record.time_zone,
                   "Provider": record.provider, "IsOnline": record.is_online, "IsCancelled": record.is_cancelled,
                   "EventId": record.event_id, "ICalUId": record.ical_uid, "Subject": record.subject,
-                  "OrganizerName": record.organizer_name, "JoinUrl": record.join_url, "SipUri": record.sip_uri}
+                  "OrganizerName": record.organizer_name, "JoinUrl": record.join_url, "SipUri": record.sip_uri,
+                  "Sensitivity": record.sensitivity, "InviteeCount": record.invitee_count,
+                  "Invitees": json.dumps(list(record.invitees)) if record.invitees else None}
         return self.cipher.seal_fields(self.TABLE, entity, self.SEALED, tenant_id=tenant_id)
 
     def _record(self, tenant_id: str, row: Entity) -> MeetingRecord:
@@ -333,7 +419,9 @@ class MeetingRepository:
         return MeetingRecord(row["EventId"], row["StartUtc"], row["EndUtc"], row.get("TimeZone", "UTC"),
                              row.get("Subject"), row.get("OrganizerName"), row.get("Provider"), row.get("JoinUrl"),
                              row.get("SipUri"), row.get("ICalUId"), bool(row.get("IsOnline")),
-                             bool(row.get("IsCancelled")))
+                             bool(row.get("IsCancelled")), str(row.get("Sensitivity") or "normal"),
+                             tuple(json.loads(row["Invitees"])) if row.get("Invitees") else (),
+                             int(row.get("InviteeCount") or 0))
 
 
 def _packed(pending: list[tuple[str, list[Operation]]]) -> Iterator[list[tuple[str, list[Operation]]]]:
@@ -352,8 +440,12 @@ def _packed(pending: list[tuple[str, list[Operation]]]) -> Iterator[list[tuple[s
 
 
 def _index_fields(index: Entity) -> dict[str, Any]:
-    return {key: index[key] for key in ("PartitionKey", "RowKey", "Rows", "ChangeKey", "LastModifiedUtc")
+    return {key: index[key] for key in ("PartitionKey", "RowKey", "Rows", "ChangeKey", "LastModifiedUtc", "Buttons")
             if key in index}
+
+
+def _has_buttons(occurrences: Iterable[MeetingRecord]) -> bool:
+    return any(record.has_join_details for record in occurrences)
 
 
 def _if_not_modified() -> Any:

@@ -21,7 +21,8 @@ from shared.inputs import load_json
 from shared.storage.clients import ensure_queue, queue_client, storage_error
 
 REFERENCE_FIELDS = frozenset({"tenant_id", "mailbox_id", "subscription_id", "event_id", "change_type",
-                              "change_key", "reason", "kind", "operation", "deferred"})
+                              "change_key", "reason", "kind", "operation", "deferred", "button", "version",
+                              "action"})
 _REFERENCE = re.compile(r"[A-Za-z0-9._:=+/\-]{1,512}")
 
 

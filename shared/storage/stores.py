@@ -23,7 +23,9 @@ from shared.storage.tables import Table
 from shared.timezones import utcnow
 
 if TYPE_CHECKING:
+    from shared.delivery.endpoints import DeliveryLog, EndpointRepository
     from shared.scheduling.records import SchedulingRepository
+    from shared.timeline.store import ButtonRepository
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,9 @@ class Stores:
     tenant_settings: SealedValueRepository
     operations: OperationRepository
     marks: RunMarks
+    endpoints: EndpointRepository
+    deliveries: DeliveryLog
+    buttons: ButtonRepository
 
 
 def key_policy(settings: Settings) -> KeyPolicy:
@@ -59,7 +64,9 @@ def build_stores(settings: Settings, *, provider: KeyProvider | None = None, pol
     (for benchmarks and tests that count calls or point a client at a local endpoint); ``now``
     (UTC dates: rotation, expiry) and ``clock`` (monotonic seconds: cache lifetime) are the clocks.
     """
+    from shared.delivery.endpoints import DeliveryLog, EndpointRepository
     from shared.scheduling.records import SchedulingRepository
+    from shared.timeline.store import ButtonRepository
 
     service = table_service(settings.storage_connection)
     table = lambda name: Table(service, name)  # noqa: E731
@@ -78,5 +85,7 @@ def build_stores(settings: Settings, *, provider: KeyProvider | None = None, pol
                   DeviceCredentialRepository(table(DeviceCredentialRepository.TABLE)),
                   SchedulingRepository(table(SchedulingRepository.TABLE), cipher),
                   SealedValueRepository(table("tenantsettings"), cipher, field="Value"),
-                  OperationRepository(table(OperationRepository.TABLE)), RunMarks(table(RunMarks.TABLE)))
+                  OperationRepository(table(OperationRepository.TABLE)), RunMarks(table(RunMarks.TABLE)),
+                  EndpointRepository(table(EndpointRepository.TABLE), cipher), DeliveryLog(table(DeliveryLog.TABLE)),
+                  ButtonRepository(table(ButtonRepository.TABLE)))
 

@@ -33,6 +33,7 @@ from shared.timezones import utcnow
 
 if TYPE_CHECKING:
     from shared.scheduling.flow import KeywordScheduler
+    from shared.timeline.timeline import Timeline
 
 RECOVERY_SPREAD = timedelta(minutes=1)
 """How widely the rounds owed after an outage are spread: soon, but not all in the same second."""
@@ -74,6 +75,13 @@ class SyncEngine:
                                 options.renewal_margin),
             now=now, catch_up=lambda tenant, mailbox: self.catch_up(tenant, mailbox))
         self.scheduler = scheduler
+        self.timeline: Timeline | None = None
+
+    def attach_timeline(self, timeline: Timeline) -> None:
+        """The Join button's timeline hears of every committed meeting row change and reconciles with each
+        mailbox's catch-up round."""
+        self.timeline = timeline
+        self.stores.meetings.observer = timeline
 
     @property
     def scheduler(self) -> KeywordScheduler | None:
@@ -143,6 +151,7 @@ class SyncEngine:
         self.subscriptions.remove(tenant_id, mailbox_id)
         removed = self.stores.meetings.delete_mailbox(tenant_id, mailbox_id)
         self.stores.delta_links.delete(tenant_id, mailbox_id)
+        self.stores.endpoints.delete_mailbox(tenant_id, mailbox_id)
         if mailbox is not None:
             self.stores.mailboxes.delete(tenant_id, mailbox_id)
         return removed
@@ -186,7 +195,11 @@ class SyncEngine:
     # catch-up -----------------------------------------------------------------------------------
 
     def catch_up(self, tenant_id: str, mailbox_id: str, *, fresh: bool = False) -> dict[str, int]:
-        return self.catchup.run(tenant_id, mailbox_id, fresh=fresh)
+        """A delta round, then the mailbox's Join buttons reconciled with what is stored."""
+        counts = self.catchup.run(tenant_id, mailbox_id, fresh=fresh)
+        if self.timeline is not None:
+            counts["buttonMessages"] = self.timeline.reconcile(tenant_id, mailbox_id)
+        return counts
 
     def sweep(self, tenant_id: str, *, within: timedelta | None = None) -> int:
         """Queue a resumed delta round for every enabled mailbox of the tenant, each at its own delay within
@@ -224,4 +237,19 @@ def build_engine(settings: Any, stores: Stores, graph: GraphClient) -> SyncEngin
                           timedelta(minutes=settings.catchup_minutes))
     engine = SyncEngine(stores, graph, options)
     engine.scheduler = build_scheduler(settings, engine)
+    engine.attach_timeline(build_timeline(settings, stores, horizon=2 * options.catch_up_every))
     return engine
+
+
+def build_timeline(settings: Any, stores: Stores, *, horizon: timedelta) -> Timeline:
+    """The Join button's timeline and its deliverer, as the settings describe."""
+    from shared.config import loopback_storage_ports
+    from shared.delivery.deliver import Deliverer, DeliveryOptions
+    from shared.timeline.timeline import Timeline
+
+    options = DeliveryOptions(timedelta(hours=settings.delivery_retry_hours), settings.delivery_first_retry_seconds,
+                              timedelta(hours=settings.endpoint_disable_hours),
+                              local=loopback_storage_ports(settings.storage_connection) is not None)
+    deliverer = Deliverer(stores.endpoints, stores.deliveries, stores.queues, stores.keyring, options=options)
+    return Timeline(stores.buttons, stores.meetings, stores.mailboxes, deliverer, stores.queues,
+                    lead=timedelta(minutes=settings.join_lead_minutes), horizon=horizon)

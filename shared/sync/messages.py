@@ -22,6 +22,10 @@ E = TypeVar("E", bound=enum.Enum)
 CHANGES_QUEUE = "hc-changes"
 LIFECYCLE_QUEUE = "hc-lifecycle"
 JOBS_QUEUE = "hc-jobs"
+TIMELINE_QUEUE = "hc-timeline"
+"""Join-button messages, each visible at the second its button appears or is withdrawn."""
+DELIVERIES_QUEUE = "hc-deliveries"
+"""Outgoing webhooks waiting for their next attempt."""
 
 
 class ChangeType(str, enum.Enum):

@@ -14,11 +14,11 @@ from typing import Any
 from shared.graph.client import parse_graph_time
 from shared.parsing import extract_join_info
 from shared.timezones import fell_back, resolve
-from shared.storage.meetings import MeetingRecord
+from shared.storage.meetings import MAX_INVITEE_NAMES, MeetingRecord
 
 EVENT_FIELDS = ("id", "subject", "start", "end", "originalStartTimeZone", "location", "locations", "body", "organizer",
                 "isCancelled", "isOnlineMeeting", "onlineMeeting", "type", "seriesMasterId", "iCalUId",
-                "changeKey", "lastModifiedDateTime", "recurrence", "isAllDay", "isOrganizer")
+                "changeKey", "lastModifiedDateTime", "recurrence", "isAllDay", "isOrganizer", "sensitivity", "attendees")
 
 
 def graph_moment(value: dict[str, Any] | None) -> datetime:
@@ -62,4 +62,23 @@ def to_record(event: dict[str, Any]) -> MeetingRecord:
     return MeetingRecord(str(event["id"]), graph_moment(event.get("start")), graph_moment(event.get("end")),
                          display_zone(event), event.get("subject"), organizer,
                          info.provider, info.join_url, info.sip_uri, event.get("iCalUId"),
-                         bool(info.join_url or event.get("isOnlineMeeting")), bool(event.get("isCancelled")))
+                         bool(info.join_url or event.get("isOnlineMeeting")), bool(event.get("isCancelled")),
+                         _sensitivity(event.get("sensitivity")), *_invitees(event.get("attendees")))
+
+
+SENSITIVITIES = ("normal", "personal", "private", "confidential")
+
+
+def _sensitivity(value: Any) -> str:
+    """Graph's sensitivity; anything else (absent, a value added later) counts as private, never as public."""
+    if value is None:
+        return "normal"
+    return str(value) if value in SENSITIVITIES else "private"
+
+
+def _invitees(attendees: Any) -> tuple[tuple[str, ...], int]:
+    """The people invited (resources such as rooms left out): their display names, and how many they are."""
+    people = [a for a in attendees or [] if isinstance(a, dict) and a.get("type") != "resource"]
+    names = [str(name) for a in people if (name := ((a.get("emailAddress") or {}).get("name") or "").strip())
+             and "@" not in name]
+    return tuple(names[:MAX_INVITEE_NAMES]), len(people)

@@ -86,6 +86,38 @@ class QueueWorker:
     def jobs(self, delivery: Delivery) -> Counter[str]:
         return self._run(delivery, JobRef.parse, lambda job: self._job(job, delivery.dequeue_count))
 
+    def buttons(self, delivery: Delivery) -> Counter[str]:
+        """A Join-button timeline message (``shared.timeline``): show or withdraw, version-checked."""
+        from shared.timeline.timeline import parse_fields
+
+        timeline = self.engine.timeline
+        if timeline is None:
+            raise RuntimeError("the engine has no Join-button timeline")
+        return self._run(delivery, parse_fields, lambda item: timeline.handle(*item))
+
+    def deliveries(self, delivery: Delivery) -> Counter[str]:
+        """A waiting outgoing webhook's next attempt (``shared.delivery``)."""
+        from shared.delivery.deliver import RetryRef
+
+        timeline = self.engine.timeline
+        if timeline is None:
+            raise RuntimeError("the engine has no deliverer")
+        counts: Counter[str] = Counter()
+        try:
+            ref = RetryRef.parse(delivery.text)
+            counts[timeline.deliverer.retry(ref)] += 1
+        except Exception as error:  # the same fates as a reference's failure
+            if disposition(error) is Disposition.POISON:
+                self._poison(delivery, error)
+                counts["poisoned"] += 1
+                return counts
+            if disposition(error) is Disposition.DROP:
+                log.warning("%s message %s dropped: %s", delivery.queue, delivery.message_id, describe_exception(error))
+                counts["dropped"] += 1
+                return counts
+            raise
+        return self._logged(delivery, counts)
+
     # dispatch -----------------------------------------------------------------------------------
 
     def _lifecycle(self, event: LifecycleRef) -> object:
