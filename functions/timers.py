@@ -35,6 +35,10 @@ def _jobs(kinds_per_tenant: tuple[str, ...], kinds_per_mailbox: tuple[str, ...])
         if kinds_per_mailbox:
             stores.keyring.purge_expired(tenant)
             stores.operations.purge_before(tenant, datetime.now(timezone.utc) - OPERATIONS_KEPT)
+    if kinds_per_mailbox:
+        from shared.delivery.endpoints import RECENT_DAYS
+
+        stores.deliveries.purge_before(datetime.now(timezone.utc) - timedelta(days=RECENT_DAYS))
     return messages
 
 

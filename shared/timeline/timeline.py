@@ -43,6 +43,7 @@ from shared.timezones import utcnow
 log = logging.getLogger("hybridcalendar.timeline")
 from shared.sync.messages import TIMELINE_QUEUE
 TRIES = 4
+RECONCILE_AFTER = timedelta(seconds=5)
 SHOWN, WITHDRAWN = "join_button.shown", "join_button.withdrawn"
 EVENT_TYPES = (SHOWN, WITHDRAWN)
 
@@ -55,9 +56,9 @@ def message_fields(tenant_id: str, mailbox_id: str, send: Send) -> dict[str, str
 def parse_fields(fields: Mapping[str, str]) -> tuple[str, str, Send]:
     """(tenant, mailbox, what to do) from a timeline message's fields; ValidationError for anything else."""
     if set(fields) != {"tenant_id", "mailbox_id", "button", "version", "action"} or \
-            fields["action"] not in ("show", "withdraw"):
+            fields["action"] not in ("show", "withdraw", "reconcile"):
         raise ValidationError("timeline message must name tenant_id, mailbox_id, button, version and action "
-                              "(show or withdraw)")
+                              "(show, withdraw or reconcile)")
     return fields["tenant_id"], fields["mailbox_id"], Send(fields["action"], fields["button"], fields["version"],
                                                            utcnow())
 
@@ -83,17 +84,28 @@ class Timeline:
         want = {b.key: b for row_key, record in rows.items()
                 if (b := wanted(record, event_key=event_key, row_key=row_key, meeting_id=meeting_id(record),
                                 lead=self.lead, now=now)) is not None}
-        self._settle(tenant_id, mailbox_id, lambda: self.buttons.for_event(tenant_id, mailbox_id, event_key),
-                     lambda held: (want, held.keys()))
+        self._settle_or_later(tenant_id, mailbox_id,
+                              lambda: self.buttons.for_event(tenant_id, mailbox_id, event_key),
+                              lambda held: (want, held.keys()))
 
     def removed(self, tenant_id: str, mailbox_id: str, event_key: str, row_keys: Iterable[str]) -> None:
         """Some occurrences of an event are gone (purged, or cancelled one by one)."""
         gone = {key.rpartition("|")[2] for key in row_keys}
-        self._settle(tenant_id, mailbox_id, lambda: self.buttons.for_event(tenant_id, mailbox_id, event_key),
+        self._settle_or_later(tenant_id, mailbox_id, lambda: self.buttons.for_event(tenant_id, mailbox_id, event_key),
                      lambda held: ({k: b for k, b in held.items() if k not in gone}, held.keys()))
 
     def mailbox_removed(self, tenant_id: str, mailbox_id: str) -> None:
         self.buttons.delete_mailbox(tenant_id, mailbox_id)
+
+    def _settle_or_later(self, tenant_id: str, mailbox_id: str, read: Callable[[], dict[str, Button]],
+                         target: Callable[[dict[str, Button]], tuple[Mapping[str, Button], Iterable[str]]]) -> None:
+        """Settle now; when storage fails, a reconcile of the mailbox is queued for a few seconds later, since
+        the change that caused this will not come again (its rows are written)."""
+        try:
+            self._settle(tenant_id, mailbox_id, read, target)
+        except Exception:
+            self._queue(tenant_id, mailbox_id, Send("reconcile", "mailbox", "any", self.now() + RECONCILE_AFTER))
+            raise
 
     def _settle(self, tenant_id: str, mailbox_id: str, read: Callable[[], dict[str, Button]],
                 target: Callable[[dict[str, Button]], tuple[Mapping[str, Button], Iterable[str]]],
@@ -127,6 +139,9 @@ class Timeline:
         """Carry out one timeline message; its outcome (``shown``, ``withdrawn``, ``later`` or why nothing)."""
         if not all(is_reference(v) for v in (tenant_id, mailbox_id, send.key, send.version)):
             raise ValidationError("timeline message has a malformed id")
+        if send.action == "reconcile":
+            self.reconcile(tenant_id, mailbox_id)
+            return "reconciled"
         for _ in range(TRIES):
             button = self.buttons.get(tenant_id, mailbox_id, send.key)
             step = on_due(button, send, self.now())

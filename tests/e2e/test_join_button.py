@@ -219,3 +219,63 @@ def test_a_user_registers_an_endpoint_with_their_token_and_pulls_their_button(st
         again = requests.delete(f"{stack.url}/api/me/endpoints/{created.json()['id']}", headers=bearer, timeout=30)
         assert gone.status_code == again.status_code == 204
     assert requests.get(f"{stack.url}/api/me/endpoints", timeout=30).status_code == 401
+
+
+class Crash(BaseException):
+    """A worker dying (a BaseException, so nothing in the product catches it)."""
+
+
+class Sent:
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, dict[str, str], int | None]] = []
+
+    def send(self, queue: str, fields: dict[str, str], *, delay_seconds: int | None = None) -> None:
+        self.messages.append((queue, dict(fields), delay_seconds))
+
+
+def test_a_worker_killed_between_due_and_delivered_still_delivers_once_in_effect(stack: Stack) -> None:
+    """The product's timeline and deliverer over the stack's storage and a real receiver; the first worker
+    dies right after its POST succeeded and before the row records the push, as a killed process would.
+    The message is then handled again (the queue redelivers it) by a healthy worker."""
+    from shared.delivery.deliver import Deliverer, DeliveryOptions
+    from shared.storage.meetings import EventRows, MeetingRecord, MeetingRepository
+    from shared.sync.messages import TIMELINE_QUEUE
+    from shared.timeline.timeline import Timeline, parse_fields
+
+    stores = stack.stores
+    with Receiver([]) as receiver:
+        room, _, _ = room_with_receiver(stack, receiver)
+        meetings = MeetingRepository(stores.meetings.table, stores.meetings.cipher)
+        start = datetime.now(timezone.utc) - timedelta(seconds=1)
+        queue = Sent()
+
+        def timeline(publish_then: type[BaseException] | None) -> Timeline:
+            deliverer = Deliverer(stores.endpoints, stores.deliveries, stores.queues, stores.keyring,
+                                  options=DeliveryOptions(local=True))
+            if publish_then is not None:
+                real = deliverer.publish
+
+                def dying(*args: Any) -> Any:
+                    real(*args)
+                    raise publish_then()
+
+                deliverer.publish = dying  # type: ignore[method-assign]
+            return Timeline(stores.buttons, meetings, stores.mailboxes, deliverer, queue,  # type: ignore[arg-type]
+                            lead=timedelta(0), horizon=timedelta(minutes=60))
+
+        first = timeline(Crash)
+        meetings.observer = first
+        meetings.write_event(stack.demo.tenant_id, room.id, EventRows("killed-event", (MeetingRecord(
+            "killed-event", start, start + timedelta(minutes=5), subject="Survives", join_url=JOIN_URL),), "ck1", None))
+        (queue_name, fields, _), = queue.messages
+        assert queue_name == TIMELINE_QUEUE and fields["action"] == "show"
+        with pytest.raises(Crash):
+            first.handle(*parse_fields(fields))
+        assert len(receiver.accepted) == 1
+        assert timeline(None).handle(*parse_fields(fields)) == "shown"
+        assert timeline(None).handle(*parse_fields(fields)) == "already_shown"
+        assert len(receiver.attempts) == 2 and len(set(receiver.attempts)) == 1, "the same webhook-id both times"
+        assert [d.data["subject"] for d in receiver.accepted] == ["Survives"]
+
+
+JOIN_URL = "https://contoso.zoom.us/j/987654321?pwd=abc"

@@ -305,7 +305,9 @@ def test_webex_meetings_are_created_moved_and_deleted_through_the_api(stack: Sta
     from tests.unit.platforms.test_platforms import Answer, FakeWebex, shape
 
     path = f"tenants/{stack.demo.tenant_id}/scheduling"
-    stack.admin("PUT", path, json={"keywords": {"@webex": "webex"}, "webexToken": "wx-token"})
+    alice = enabled(stack)
+    configured = stack.admin("PUT", path, json={"keywords": {"@webex": "webex"}, "webexToken": "wx-token"})
+    assert configured.status_code == 200, "the tenant is served once a mailbox of it is enabled"
     fake = FakeWebex()
     meeting_path = "/meetings/870f51ff287b41be84648412901e0402"
     fake.on("GET", "/meetings", Answer(200, {"items": []}))
@@ -314,7 +316,6 @@ def test_webex_meetings_are_created_moved_and_deleted_through_the_api(stack: Sta
     fake.on("DELETE", meeting_path, Answer(204))
     try:
         with webex_over(stack, fake):
-            alice = enabled(stack)
             event_id, event = schedule(stack, alice, "@webex", {"contentType": "html", "content": "<p>Webex</p>"})
             mine = lambda method: [r for r in fake.requests if r["method"] == method and alice.mail in  # noqa: E731
                                    json.dumps(r["json"] or r["params"])]
