@@ -177,7 +177,7 @@ class MeetingsService:
     def item(self, identifier: str, record: MeetingRecord, now: datetime, *, room: bool = False) -> dict[str, Any]:
         """One meeting as the list shows it; times in UTC, the organizer's zone for display."""
         hidden = room and record.is_private
-        item = {"id": identifier, "subject": PRIVATE_SUBJECT if hidden else record.subject,
+        item: dict[str, Any] = {"id": identifier, "subject": PRIVATE_SUBJECT if hidden else record.subject,
                 "start": _text(record.start), "end": _text(record.end), "timeZone": record.time_zone,
                 "organizerName": None if hidden else record.organizer_name, "provider": record.provider,
                 "joinUrl": record.join_url, "videoAddress": record.sip_uri, "isOnline": record.is_online,

@@ -32,10 +32,10 @@ from shared.delivery.urls import Resolver, check_addresses, system_resolver
 from shared.errors import ConflictError, IntegrityError, InvalidParameterError, ValidationError
 from shared.inputs import load_json
 from shared.storage.queues import QueueWriter
+from shared.sync.messages import DELIVERIES_QUEUE
 from shared.timezones import utcnow
 
 log = logging.getLogger("hybridcalendar.delivery")
-from shared.sync.messages import DELIVERIES_QUEUE
 LONGEST_RETRY = 10 * 3600
 QUEUE_MAX_DELAY = 7 * 24 * 3600 - 60
 """Azure Queue messages may stay invisible for at most 7 days."""

@@ -89,7 +89,8 @@ def queue_client(connection: str, name: str, *, base64: bool = True, timeout: fl
 
 def storage_error(exc: Exception, service: str) -> Exception:
     """An Azure Storage SDK error as the product's error tree has it (``service``: "table" or "queue")."""
-    from azure.core.exceptions import HttpResponseError, ResourceModifiedError, ServiceRequestError
+    from azure.core.exceptions import (HttpResponseError, ResourceModifiedError, ServiceRequestError,
+                                       ServiceResponseError)
 
     from shared.errors import ConflictError, DependencyUnavailableError, ThrottledError
 
@@ -98,7 +99,7 @@ def storage_error(exc: Exception, service: str) -> Exception:
         return ConflictError("the row changed since it was read (etag mismatch or already exists)")
     if status in (429, 503):
         return ThrottledError(f"{service} storage is busy (HTTP {status})")
-    if isinstance(exc, (ServiceRequestError, HttpResponseError)):
+    if isinstance(exc, (ServiceRequestError, ServiceResponseError, HttpResponseError)):
         return DependencyUnavailableError(f"{service} storage failed ({type(exc).__name__}, HTTP {status})")
     return exc
 

@@ -17,7 +17,7 @@ import requests
 from local.graphsim.store import User
 from local.receiver import Receiver
 from tests.e2e.conftest import Stack, eventually, running_stack
-from tests.e2e.test_meetings_api import conforms, issue, token
+from tests.e2e.test_meetings_api import conforms, invite, issue, token
 from tests.e2e.test_sync import enabled
 
 JOIN = {"contentType": "html", "content": '<p><a href="https://contoso.zoom.us/j/987654321?pwd=abc">Join Zoom</a></p>'}
@@ -219,6 +219,27 @@ def test_a_user_registers_an_endpoint_with_their_token_and_pulls_their_button(st
         again = requests.delete(f"{stack.url}/api/me/endpoints/{created.json()['id']}", headers=bearer, timeout=30)
         assert gone.status_code == again.status_code == 204
     assert requests.get(f"{stack.url}/api/me/endpoints", timeout=30).status_code == 401
+
+
+def test_the_organizers_and_the_rooms_copies_follow_a_keyword_meeting_and_its_removal(stack: Stack) -> None:
+    alice = enabled(stack)
+    bearer = {"Authorization": f"Bearer {token(stack, alice)}"}
+    with Receiver([]) as mine, Receiver([]) as rooms:
+        created = requests.post(f"{stack.url}/api/me/endpoints", json={"url": mine.url}, headers=bearer, timeout=30)
+        mine.secrets.append(created.json()["secret"])
+        room, credential, _ = room_with_receiver(stack, rooms)
+        event = stack.sim.app.store.create_event(alice.id, {
+            "subject": "Keyword", "start": at(-1), "end": at(120), "location": {"displayName": "@meet"},
+            "attendees": invite(room), "sensitivity": "confidential"})
+        ours = eventually(lambda: mine.of("join_button.shown"), timeout=20)[0]
+        theirs = eventually(lambda: rooms.of("join_button.shown"), timeout=20)[0]
+        assert ours.data["meetingId"] == theirs.data["meetingId"] and ours.data["joinUrl"] == theirs.data["joinUrl"]
+        assert ours.data["subject"] == "Keyword" and theirs.data["subject"] == "Private meeting"
+        assert pulled(stack, room, credential) == [theirs.data["meetingId"]]
+        stack.sim.app.store.update_event(alice.id, event.id, {"location": {"displayName": "Board room"}})
+        assert eventually(lambda: mine.of("join_button.withdrawn"), timeout=20)[0].data["reason"] == "removed"
+        assert eventually(lambda: rooms.of("join_button.withdrawn"), timeout=20)[0].data["reason"] == "removed"
+        assert pulled(stack, room, credential) == []
 
 
 class Crash(BaseException):
