@@ -5,7 +5,7 @@ configuration names ``jwks_uri`` and ``issuer``): RS256 only, signature, ``iss``
 tenant's v2 issuer, ``aud`` one of ``HC_API_AUDIENCE``, ``exp``/``nbf`` with one minute of clock
 skew, and the delegated scope in ``scp``. Keys are cached per tenant for a day; a token signed
 by a key we have not seen refreshes them at most once per ``REFRESH_EVERY`` seconds per tenant
-(key rollover, graph.md §9), so forged ``kid`` values cannot make us hammer the sign-in service.
+(key rollover), so forged ``kid`` values cannot make us hammer the sign-in service.
 Only tenants this deployment serves are looked up at all.
 
 The caller is the token's ``tid`` and ``oid``: nothing in the request can choose another mailbox.

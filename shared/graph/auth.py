@@ -1,7 +1,7 @@
 """Tokens for Graph: app-only per tenant (admin consent) and delegated per user (connect my calendar).
 
 One MSAL ``ConfidentialClientApplication`` per tenant and cloud (the authority includes the
-tenant, graph.md §10.1), with a client secret or a certificate. App-only tokens come from
+tenant, as Microsoft's OpenID configuration names it), with a client secret or a certificate. App-only tokens come from
 ``acquire_token_for_client``, which caches them itself. Delegated tokens use the auth-code
 flow with PKCE; each user's serialized MSAL cache is kept through :class:`TokenCacheStore`
 (the sealed ``tokencaches`` table) and written back only when it changed.
@@ -22,7 +22,7 @@ from shared.errors import AuthError, DependencyUnavailableError, Reauthorization
 from shared.graph.clouds import WORLDWIDE, Cloud, cloud_for, with_base_url
 
 REAUTHORIZE_CODES = frozenset({700082, 50173, 65001, 70008, 700084, 50076, 50079, 53003, 70000, 700016})
-"""AADSTS codes that mean a person must sign in or consent again (graph.md §10.3)."""
+"""AADSTS codes that mean a person must sign in or consent again."""
 DELEGATED_SCOPES = ("Calendars.ReadWrite", "MailboxSettings.ReadWrite", "User.Read")
 
 

@@ -1,4 +1,4 @@
-"""JSON batching: up to 20 requests per ``$batch`` call, results per item (graph.md §6).
+"""JSON batching: up to 20 requests per ``$batch`` call, results per item.
 
 The batch answers 200 even when items inside it were throttled: those items (429, 503, 504)
 are sent again in a new batch after the longest Retry-After among them, within the transport's

@@ -89,7 +89,7 @@ class GraphClient:
 
     def get_event(self, tenant_id: str, mailbox: str, event_id: str, *, select: Sequence[str] = (),
                   extended_property: str | None = None, body_type: str = "html") -> dict[str, Any]:
-        """One event, optionally with one single-value extended property expanded (graph.md §2.3)."""
+        """One event, optionally with one single-value extended property expanded in the same GET."""
         params: dict[str, str] = {"$select": ",".join(select)} if select else {}
         if extended_property:
             params["$expand"] = f"singleValueExtendedProperties($filter=id eq '{extended_property}')"
@@ -100,7 +100,7 @@ class GraphClient:
                    body_type: str = "html") -> dict[str, dict[str, Any] | HybridCalendarError]:
         """Several events of one mailbox in ``$batch`` calls of 20: each id maps to its event, or to the
         typed error of its item (a 404 is ``NotFoundError``). One HTTP request instead of 20; Graph still
-        works on at most 4 of a mailbox's items at a time (graph.md §6) and retries nothing itself, so
+        works on at most 4 of a mailbox's items at a time (Graph's per-mailbox concurrency) and retries nothing itself, so
         throttled items are sent again here (``run_batch``). Inner requests do not inherit the outer
         request's headers: each carries the ``Prefer`` values that :meth:`get_event` sends."""
         query = f"?{urlencode({'$select': ','.join(select)}, quote_via=quote, safe='$,')}" if select else ""

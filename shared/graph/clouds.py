@@ -1,4 +1,4 @@
-"""National clouds: where a tenant signs in and which Graph it talks to (graph.md §8).
+"""National clouds: where a tenant signs in and which Graph it talks to.
 
 A deployment is ``commercial`` (serves Worldwide tenants) or ``government`` (serves GCC, which
 uses the Worldwide endpoints, and GCC High). DoD and China tenants are refused: their Graph

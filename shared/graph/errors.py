@@ -1,4 +1,4 @@
-"""Graph error answers as typed exceptions (graph.md §7.3–7.4, §1.10, §3.2).
+"""Graph error answers as typed exceptions (Graph's error codes, throttling answers and expired delta tokens).
 
 Branch on ``error.code`` and status, never on the message — with two documented exceptions:
 an application access policy denial is only told apart from a missing permission by its

@@ -1,4 +1,4 @@
-"""Following Graph's continuation links: ``@odata.nextLink`` pages and delta rounds (graph.md §3.2).
+"""Following Graph's continuation links: ``@odata.nextLink`` pages and delta rounds.
 
 A page may be empty and still carry a nextLink; only its absence ends a listing. A delta
 round ends with ``@odata.deltaLink``, the URL to store for the next round. Removed items come

@@ -12,8 +12,6 @@ one of its shapes matches.
 
 Video-address domains map a SIP domain to a provider (rule for ``sip_uri``).
 Adding a service means adding an entry here, not code.
-
-Sources: ../shared/reference/joinlinks.md §1 (formats) and §5 (provider ids).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Join-info detection: which meeting an event holds, and whether Location asks for one.
 
-The rules are reference/joinlinks.md §5, applied in this order:
+The rules, applied in this order:
 
 - R1: every link is unwrapped (Safe Links, Proofpoint, ...) before it is matched.
 - ``online_meeting_url`` (Graph's ``onlineMeeting.joinUrl``) wins when present.

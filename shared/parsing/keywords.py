@@ -1,6 +1,6 @@
 """Scheduling keywords typed into Location: ``@webex`` / ``@meet`` with an optional modifier.
 
-Grammar (reference/joinlinks.md §5): a standalone token, case-insensitive, not
+Grammar: a standalone token, case-insensitive, not
 preceded by a word character, ``.``, ``@`` or ``-`` and not followed by one (so
 ``team@webex.com`` is an address, not a keyword); an optional ``:space``,
 ``:myroom`` or ``:onetime`` modifier. ``@webex:other`` is not a keyword: an

@@ -36,7 +36,7 @@ class Candidate(NamedTuple):
 
 @dataclass(frozen=True)
 class JoinInfo:
-    """The contract of ``extract_join_info`` (DESIGN.md; reference/joinlinks.md §5)."""
+    """The contract of ``extract_join_info``."""
 
     provider: str | None
     join_url: str | None

@@ -3,7 +3,7 @@
 Gateways rewrite links in invitations (Safe Links, Proofpoint, Mimecast, ...).
 Each wrapper is recognised by host and path and decoded exactly once per layer;
 unwrapping repeats, bounded to ``MAX_LAYERS``, because wrappers nest (Safe Links
-around Proofpoint). Decoding follows ../shared/reference/joinlinks.md §2: a
+around Proofpoint). Each layer is decoded once: a
 Teams target that reads ``19%253ameeting`` inside Safe Links must read
 ``19%3ameeting`` after one layer, so the target itself is never decoded again.
 Mimecast cannot be reversed offline: such a link is reported as unresolved.

@@ -128,7 +128,7 @@ class GroupSender:
     is a storage round trip with milliseconds of client CPU. While one write is in flight, callers
     that arrive wait for the next and share it, so a burst of N concurrent POSTs costs about one
     write per mailbox instead of N, and a lone POST is written at once, with no added wait. A message
-    holds one mailbox's references only: Graph throttles per app and mailbox (graph.md §7.1), so a
+    holds one mailbox's references only: Graph throttles per app and mailbox, so a
     mailbox that fails retries, and in the end poisons, only messages of its own. Exact duplicates
     (Graph's repeated deliveries in one batch) are written once.
     """
