@@ -133,9 +133,7 @@ class MeetingsApi:
     def issue_credential(self, tenant_id: str, room_id: str) -> IssuedCredential:
         """A new credential for an enabled room; NotFoundError if the room is not enabled as a room,
         LimitReachedError when it already has ``MAX_ACTIVE_CREDENTIALS`` that are not revoked."""
-        room = self.stores.mailboxes.get(tenant_id, room_id)
-        if room is None or not room.enabled or room.kind != "room":
-            raise NotFoundError("no enabled room mailbox with this id in the tenant; enable it with kind=room first")
+        self.room(tenant_id, room_id)
         if self.stores.devices.count_active(tenant_id, room_id) >= MAX_ACTIVE_CREDENTIALS:
             raise LimitReachedError(f"this room already has {MAX_ACTIVE_CREDENTIALS} active credentials; revoke one "
                                     "it no longer needs before issuing another")

@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from shared.delivery.endpoints import MAX_ENDPOINTS, DeliveryLog, Endpoint, EndpointRepository, new_endpoint_id
+from shared.delivery.endpoints import MAX_ENDPOINTS, DeliveryLog, Endpoint, EndpointRepository, Secret, new_endpoint_id
 from shared.delivery.signing import new_secret
 from shared.delivery.urls import Resolver, check_url, system_resolver
 from shared.errors import InvalidParameterError, LimitReachedError, NotFoundError, ValidationError
@@ -47,8 +47,7 @@ class EndpointRegistry:
             raise LimitReachedError(f"this mailbox already has {MAX_ENDPOINTS} endpoints; delete one it no longer "
                                     "needs first")
         secret = new_secret()
-        endpoint = Endpoint(tenant_id, mailbox_id, new_endpoint_id(), kind, url,
-                            (_secret(secret),), self.now())
+        endpoint = Endpoint(tenant_id, mailbox_id, new_endpoint_id(), kind, url, (Secret(secret),), self.now())
         self.endpoints.add(endpoint)
         return {**endpoint_json(endpoint), "secret": secret}
 
@@ -110,12 +109,6 @@ def endpoint_json(endpoint: Endpoint) -> dict[str, Any]:
             "enabled": endpoint.enabled, "disabledReason": endpoint.disabled_reason,
             "failingSince": _iso(endpoint.failing_since), "lastSuccess": _iso(endpoint.last_success),
             "created": _iso(endpoint.created), "eventTypes": ["join_button.shown", "join_button.withdrawn"]}
-
-
-def _secret(value: str) -> Any:
-    from shared.delivery.endpoints import Secret
-
-    return Secret(value)
 
 
 def _object(body: Any) -> dict[str, Any]:

@@ -315,13 +315,18 @@ class MeetingRepository:
                       after: str | None = None, limit: int | None = None) -> list[tuple[str, MeetingRecord]]:
         """(row key, occurrence) overlapping [start, end) in row-key order (by start), after the row key
         ``after``, at most ``limit``: one range query, and only the rows returned are read and opened."""
+        rows = self._overlapping(tenant_id, mailbox_id, start, end, after=after, limit=limit, select=self.LISTED)
+        return [(row["RowKey"], self._record(tenant_id, row)) for row in rows]
+
+    def _overlapping(self, tenant_id: str, mailbox_id: str, start: datetime, end: datetime, *, select: list[str],
+                     after: str | None = None, limit: int | None = None) -> list[Entity]:
         low = "m|" + (_utc(start) - LONGEST_MEETING).strftime(_TIME)
         query = f"PartitionKey eq @p and RowKey {'gt' if after else 'ge'} @lo and RowKey lt @hi and EndUtc gt @start"
         parameters = {"p": partition_of(tenant_id, mailbox_id), "start": _utc(start),
                       "lo": max(low, after) if after else low, "hi": "m|" + _utc(end).strftime(_TIME)}
         rows = self.table.query(query, parameters=parameters, page_size=min(limit, 1000) if limit else None,
-                                select=self.LISTED)
-        return [(row["RowKey"], self._record(tenant_id, row)) for row in islice(rows, limit)]
+                                select=select)
+        return list(islice(rows, limit))
 
     def get_row(self, tenant_id: str, mailbox_id: str, row_key: str) -> MeetingRecord | None:
         """One occurrence by its row key (a Join button's meeting), or None when it is gone."""
@@ -331,11 +336,7 @@ class MeetingRepository:
     def rows_between(self, tenant_id: str, mailbox_id: str, *, start: datetime,
                      end: datetime) -> list[tuple[str, MeetingRecord, str]]:
         """(row key, occurrence, its event's index key) overlapping [start, end): one range query."""
-        low = "m|" + (_utc(start) - LONGEST_MEETING).strftime(_TIME)
-        rows = self.table.query("PartitionKey eq @p and RowKey ge @lo and RowKey lt @hi and EndUtc gt @start",
-                                parameters={"p": partition_of(tenant_id, mailbox_id), "start": _utc(start), "lo": low,
-                                            "hi": "m|" + _utc(end).strftime(_TIME)},
-                                select=[*self.LISTED, "EventKey"])
+        rows = self._overlapping(tenant_id, mailbox_id, start, end, select=[*self.LISTED, "EventKey"])
         return [(row["RowKey"], self._record(tenant_id, row), str(row["EventKey"])) for row in rows]
 
     def purge_before(self, tenant_id: str, mailbox_id: str, cutoff: datetime) -> int:

@@ -163,7 +163,9 @@ def test_time_change_a_new_keyword_removal_and_deletion(stack: Stack) -> None:
     content = organizer_event(stack, alice, event_id)["data"]["body"]["content"]
     assert content.count(HTML_START) == 1 and join_url in content
     stack.sim.app.store.update_event(alice.id, event_id, {"location": {"displayName": "Room 2"}})
-    assert eventually(lambda: stack.stores.schedulings.get(tenant, alice.id, event_id) is None)
+    assert eventually(lambda: stack.stores.schedulings.get(tenant, alice.id, event_id) is None, timeout=30), (
+        stack.stores.mailboxes.get(tenant, alice.id), stack.stores.schedulings.get(tenant, alice.id, event_id),
+        organizer_event(stack, alice, event_id))
     body = organizer_event(stack, alice, event_id)["data"]["body"]["content"]
     assert HTML_START not in body and body == "<p>Life</p>" and join_url not in body
     again, _ = schedule(stack, alice, "@meet", {"contentType": "html", "content": "<p>Gone soon</p>"})
@@ -325,7 +327,9 @@ def test_webex_meetings_are_created_moved_and_deleted_through_the_api(stack: Sta
             assert event["data"]["location"]["displayName"].startswith("https://contoso.webex.com/contoso/j.php?MTID=")
             assert "26554857231@contoso.webex.com" in content and "+1-415-527-5035" in content
             stack.sim.app.store.update_event(alice.id, event_id, {"start": when(4), "end": when(5)})
-            assert eventually(lambda: mine("PATCH"))
+            assert eventually(lambda: mine("PATCH"), timeout=30), (
+                stack.stores.mailboxes.get(stack.demo.tenant_id, alice.id),
+                stack.stores.schedulings.get(stack.demo.tenant_id, alice.id, event_id), fake.requests)
             assert mine("PATCH")[0]["json"]["start"] == when(4)["dateTime"] + "+00:00"
             assert eventually(lambda: "+1-415-527-5035" not in organizer_event(stack, alice, event_id)["data"]["body"][
                 "content"])
