@@ -115,3 +115,8 @@ def fell_back(found: ZoneName, where: str) -> str:
 def utcnow() -> datetime:
     """The current time, aware, in UTC: every default clock of the product."""
     return datetime.now(timezone.utc)
+
+
+def utc_text(moment: datetime) -> str:
+    """An aware moment as every answer and push writes it: UTC to the second, ``2026-12-01T09:00:00Z``."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

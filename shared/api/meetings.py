@@ -27,7 +27,7 @@ from shared.errors import InvalidParameterError
 from shared.storage.meetings import LONGEST_MEETING, MeetingRecord, MeetingRepository
 from shared.storage.records import digest
 from shared.sync.window import Window
-from shared.timezones import utcnow
+from shared.timezones import utc_text, utcnow
 
 DEFAULT_BEFORE = timedelta(hours=1)
 DEFAULT_SPAN = timedelta(days=7)
@@ -64,7 +64,7 @@ def parse_range(params: Mapping[str, str], *, now: datetime, window: Window) -> 
     for name, moment in (("from", start), ("to", end)):
         if not low <= moment <= high:
             raise InvalidParameterError(name, f"is outside the retention window: meetings are kept from "
-                                              f"{_text(low)} to {_text(high)}")
+                                              f"{utc_text(low)} to {utc_text(high)}")
     if end <= start:
         raise InvalidParameterError("to", "must be after from")
     return start, end
@@ -111,13 +111,9 @@ def _moment(text: Any) -> datetime:
     return moment.astimezone(timezone.utc)
 
 
-def _text(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def meeting_id(record: MeetingRecord) -> str:
     """The same opaque id for every copy of one occurrence (iCalendar UID and start)."""
-    return digest(f"{record.ical_uid or record.event_id}|{_text(record.start)}")[:32]
+    return digest(f"{record.ical_uid or record.event_id}|{utc_text(record.start)}")[:32]
 
 
 @dataclass(frozen=True)
@@ -142,7 +138,7 @@ class MeetingsService:
         rows = self.meetings.page_meetings(tenant_id, mailbox_id, start=start, end=end, after=after,
                                            limit=self.page_size + 1)
         shown = rows[:self.page_size]
-        body: dict[str, Any] = {"from": _text(start), "to": _text(end),
+        body: dict[str, Any] = {"from": utc_text(start), "to": utc_text(end),
                                 "value": [self.item(meeting_id(r), r, now, room=room) for _, r in shown]}
         if len(rows) > self.page_size:
             body["continuation"] = Position(start, end, shown[-1][0]).encode()
@@ -155,7 +151,7 @@ class MeetingsService:
             raise InvalidParameterError("continuation", "cannot be combined with from or to; follow nextLink as it is")
         position = Position.decode(params["continuation"])
         try:
-            start, end = parse_range({"from": _text(position.start), "to": _text(position.end)}, now=now,
+            start, end = parse_range({"from": utc_text(position.start), "to": utc_text(position.end)}, now=now,
                                      window=self.window)
         except InvalidParameterError as problem:
             raise InvalidParameterError("continuation", f"its range is no longer valid ({problem}); ask again "
@@ -178,7 +174,7 @@ class MeetingsService:
         """One meeting as the list shows it; times in UTC, the organizer's zone for display."""
         hidden = room and record.is_private
         item: dict[str, Any] = {"id": identifier, "subject": PRIVATE_SUBJECT if hidden else record.subject,
-                "start": _text(record.start), "end": _text(record.end), "timeZone": record.time_zone,
+                "start": utc_text(record.start), "end": utc_text(record.end), "timeZone": record.time_zone,
                 "organizerName": None if hidden else record.organizer_name, "provider": record.provider,
                 "joinUrl": record.join_url, "videoAddress": record.sip_uri, "isOnline": record.is_online,
                 "joinableNow": joinable_now(record, now, self.join_lead), "isCancelled": record.is_cancelled,

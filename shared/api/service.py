@@ -17,7 +17,7 @@ import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from shared.api.meetings import MeetingsService
@@ -32,7 +32,7 @@ from shared.storage.stores import Stores
 
 if TYPE_CHECKING:
     from shared.delivery.registry import EndpointRegistry
-from shared.timezones import utcnow
+from shared.timezones import utc_text, utcnow
 
 KNOWN_FOR_SECONDS = 60.0
 CREDENTIAL_PREFIX = "hcd1"
@@ -67,9 +67,7 @@ class MeetingsApi:
     # users and rooms ----------------------------------------------------------------------------
 
     def user_meetings(self, authorization: str | None, params: Mapping[str, str]) -> dict[str, Any]:
-        caller = self.validator.validate(bearer_token(authorization))
-        self._enabled(caller.tenant_id, caller.object_id, "user")
-        return self.service.page(caller.tenant_id, caller.object_id, params)
+        return self.service.page(*self.user(authorization), params)
 
     def room_meetings(self, room_id: str, authorization: str | None, params: Mapping[str, str]) -> dict[str, Any]:
         credential = self._device(bearer_token(authorization))
@@ -86,9 +84,7 @@ class MeetingsApi:
         return self._buttons(credential.tenant_id, credential.room_id, room=True)
 
     def user_join_button(self, authorization: str | None) -> tuple[dict[str, Any], int]:
-        caller = self.validator.validate(bearer_token(authorization))
-        self._enabled(caller.tenant_id, caller.object_id, "user")
-        return self._buttons(caller.tenant_id, caller.object_id, room=False)
+        return self._buttons(*self.user(authorization), room=False)
 
     def _buttons(self, tenant_id: str, mailbox_id: str, *, room: bool) -> tuple[dict[str, Any], int]:
         shown, max_age = self.service.join_buttons(tenant_id, mailbox_id, room=room)
@@ -212,7 +208,7 @@ def _mailbox_status(mailbox: Mailbox, expires: datetime | None) -> dict[str, Any
 
 
 def _iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
+    return utc_text(moment) if moment else None
 
 
 def _whole(text: str | None, name: str, low: int, high: int, default: int) -> int:

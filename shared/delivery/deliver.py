@@ -20,7 +20,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -33,7 +33,7 @@ from shared.errors import ConflictError, IntegrityError, InvalidParameterError, 
 from shared.inputs import load_json
 from shared.storage.queues import QueueWriter
 from shared.sync.messages import DELIVERIES_QUEUE
-from shared.timezones import utcnow
+from shared.timezones import utc_text, utcnow
 
 log = logging.getLogger("hybridcalendar.delivery")
 LONGEST_RETRY = 10 * 3600
@@ -64,7 +64,7 @@ class OutgoingEvent:
     occurred: datetime
 
     def body(self) -> bytes:
-        text = json.dumps({"type": self.event_type, "timestamp": _iso(self.occurred), "data": dict(self.data)},
+        text = json.dumps({"type": self.event_type, "timestamp": utc_text(self.occurred), "data": dict(self.data)},
                           separators=(",", ":"), ensure_ascii=False).encode("utf-8")
         if len(text) > MAX_BODY_BYTES:
             raise ValidationError(f"an outgoing event is larger than {MAX_BODY_BYTES} bytes")
@@ -86,7 +86,7 @@ class RetryRef:
 
     def to_text(self) -> str:
         return json.dumps({"tenant": self.tenant_id, "mailbox": self.mailbox_id, "endpoint": self.endpoint_id,
-                           "id": self.webhook_id, "type": self.event_type, "first": _iso(self.first),
+                           "id": self.webhook_id, "type": self.event_type, "first": utc_text(self.first),
                            "attempt": self.attempt, "body": self.sealed_body}, separators=(",", ":"))
 
     @classmethod
@@ -248,7 +248,3 @@ class Deliverer:
             raise IntegrityError("a waiting delivery's body is not base64") from None
         key = self.keyring.get(ref.tenant_id, key_id_of(record))
         return open_sealed(key, record, self._location(ref.tenant_id, ref.endpoint_id, ref.webhook_id))
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -10,14 +10,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from shared.delivery.endpoints import MAX_ENDPOINTS, DeliveryLog, Endpoint, EndpointRepository, Secret, new_endpoint_id
 from shared.delivery.signing import new_secret
 from shared.delivery.urls import Resolver, check_url, system_resolver
 from shared.errors import InvalidParameterError, LimitReachedError, NotFoundError, ValidationError
-from shared.timezones import utcnow
+from shared.timezones import utc_text, utcnow
 
 _ENDPOINT_ID = re.compile(r"^[0-9a-f]{16}$")
 FIELDS = frozenset({"url", "enabled"})
@@ -118,4 +118,4 @@ def _object(body: Any) -> dict[str, Any]:
 
 
 def _iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
+    return utc_text(moment) if moment else None

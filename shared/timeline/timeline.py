@@ -23,10 +23,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from shared.api.meetings import PRIVATE_SUBJECT, meeting_id
@@ -39,7 +38,7 @@ from shared.sync.messages import TIMELINE_QUEUE
 from shared.storage.records import MailboxRepository, digest
 from shared.timeline.buttons import Button, Later, Nothing, Send, Show, Wait, Withdraw, on_due, plan, wanted
 from shared.timeline.store import ButtonRepository
-from shared.timezones import utcnow
+from shared.timezones import utc_text, utcnow
 
 log = logging.getLogger("hybridcalendar.timeline")
 TRIES = 4
@@ -73,7 +72,6 @@ class Timeline:
         self.deliverer, self.queues, self.lead, self.horizon = deliverer, queues, lead, horizon
         self.now, self.sleep = now, sleep
         self._kinds: TtlCache[str] = TtlCache(ttl=300.0)
-        self.counts: Counter[str] = Counter()
 
     # after meeting rows changed (MeetingRepository's observer) -----------------------------------
 
@@ -124,7 +122,6 @@ class Timeline:
                 continue
             for send in steps.send:
                 self._queue(tenant_id, mailbox_id, send)
-            self.counts["planned"] += len(steps.save) + len(steps.delete)
             return len(steps.send)
         return 0
 
@@ -136,7 +133,6 @@ class Timeline:
         the rounding plus the poller's back-off (p50 1.3 s)."""
         delay = max(0, min(round((send.at - self.now()).total_seconds()), QUEUE_MAX_DELAY))
         self.queues.send(TIMELINE_QUEUE, message_fields(tenant_id, mailbox_id, send), delay_seconds=delay or None)
-        self.counts["queued"] += 1
 
     # a message falls due -----------------------------------------------------------------------
 
@@ -180,7 +176,6 @@ class Timeline:
         self.buttons.write(tenant_id, mailbox_id, [replace(button, shown=button.version,
                                                            shown_meeting=button.meeting_id)], [])
         self._queue(tenant_id, mailbox_id, Send("withdraw", button.key, button.version, button.end_at))
-        self.counts["shown"] += 1
         return "shown"
 
     def _withdraw(self, tenant_id: str, mailbox_id: str, button: Button, version: str, reason: str,
@@ -192,7 +187,6 @@ class Timeline:
             self.buttons.write(tenant_id, mailbox_id, [replace(button, shown="", shown_meeting="")], [])
             if button.version and button.show_at <= self.now() < button.end_at:
                 self._queue(tenant_id, mailbox_id, Send("show", button.key, button.version, self.now()))
-        self.counts["withdrawn"] += 1
         return "withdrawn"
 
     def _publish(self, tenant_id: str, mailbox_id: str, event_type: str, button: Button, version: str,
@@ -237,10 +231,6 @@ def button_data(record: MeetingRecord, *, room: bool) -> dict[str, Any]:
     """What a button carries; a room shows a private meeting as "Private meeting", without organizer."""
     hidden = room and record.is_private
     return {"meetingId": meeting_id(record), "subject": PRIVATE_SUBJECT if hidden else record.subject,
-            "start": _iso(record.start), "end": _iso(record.end), "timeZone": record.time_zone,
+            "start": utc_text(record.start), "end": utc_text(record.end), "timeZone": record.time_zone,
             "provider": record.provider, "joinUrl": record.join_url, "videoAddress": record.sip_uri,
             "organizerName": None if hidden else record.organizer_name, "isPrivate": record.is_private}
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
