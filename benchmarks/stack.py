@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,7 +72,7 @@ def key_provider_calls() -> int:
 
 
 def on_local_stack(run: Callable[[str, str, str], list[str]], *, function_key: str,
-                   host_process: bool = False) -> list[str]:
+                   host_process: bool = False, workers: int = 1) -> list[str]:
     from local.azurite import Azurite, free_port
     from local.graphsim.server import spawn
     from local.host import DevHost
@@ -91,7 +91,7 @@ def on_local_stack(run: Callable[[str, str, str], list[str]], *, function_key: s
                                "HC_FUNCTION_KEY": function_key, "HC_MASTER_KEY": MASTER_KEY,
                                "HC_LOG_LEVEL": "WARNING"})
             if host_process:
-                with front_and_worker_hosts(port) as url:
+                with front_and_worker_hosts(port, workers=workers) as url:
                     return run(url, sim_url, ca)
             with DevHost(get_settings()) as host:
                 HOSTS["host"] = host.url
@@ -102,17 +102,23 @@ def on_local_stack(run: Callable[[str, str, str], list[str]], *, function_key: s
 
 
 @contextmanager
-def front_and_worker_hosts(port: int) -> Iterator[str]:
-    """Two ``python -m local.host`` processes of the app, as two Function Apps would run it in Azure: a front
-    serving the HTTP functions on ``port`` and a worker running the queue and timer functions (each disables
-    the other's functions with ``AzureWebJobs.<name>.Disabled``). Yields the front's URL once both answer."""
+def front_and_worker_hosts(port: int, *, workers: int = 1) -> Iterator[str]:
+    """``python -m local.host`` processes of the app, as Azure runs it with per-function scaling: a front
+    serving the HTTP functions on ``port`` and ``workers`` instances running the queue functions (each disables
+    the others' functions with ``AzureWebJobs.<name>.Disabled``); timers run on the first worker only, as
+    Azure runs a timer on one instance. Yields the front's URL once all answer."""
     from local.azurite import free_port
     from local.devhost.metadata import describe, load_app
 
     functions = describe(load_app(ROOT))
     front = {f"AzureWebJobs.{f.name}.Disabled": "true" for f in functions if f.trigger_type != "httpTrigger"}
     worker = {f"AzureWebJobs.{f.name}.Disabled": "true" for f in functions if f.trigger_type == "httpTrigger"}
-    with _host_process(port, front, role="front") as url, _host_process(free_port(), worker, role="worker"):
+    more = worker | {f"AzureWebJobs.{f.name}.Disabled": "true" for f in functions if f.trigger_type == "timerTrigger"}
+    with ExitStack() as stack:
+        url = stack.enter_context(_host_process(port, front, role="front"))
+        for n in range(workers):
+            stack.enter_context(_host_process(free_port(), more if n else worker,
+                                              role="worker" if n == 0 else f"worker{n + 1}"))
         yield url
 
 

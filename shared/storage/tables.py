@@ -160,6 +160,8 @@ class Table:
     def _submit(self, batch: list[Operation]) -> int:
         from azure.data.tables import TableTransactionError
 
+        if len(batch) == 1:
+            return self._single(batch[0])
         try:
             self.client.submit_transaction(batch)
         except TableTransactionError as exc:
@@ -169,6 +171,29 @@ class Table:
         except Exception as exc:
             raise storage_error(exc, "table") from None
         return len(batch)
+
+    def _single(self, operation: Operation) -> int:
+        """One operation as its own request, with the same etag conditions and outcome as a transaction of
+        one: a one-entity transaction is atomic anyway, and its multipart body costs the SDK about twice the
+        CPU of a plain request (measured on the Join button's push path)."""
+        from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+
+        verb, entity, options = operation[0], operation[1], dict(operation[2]) if len(operation) > 2 else {}
+        methods = {"create": self.client.create_entity, "upsert": self.client.upsert_entity,
+                   "update": self.client.update_entity}
+        try:
+            if verb == "delete":
+                self.client.delete_entity(entity["PartitionKey"], entity["RowKey"], **options)
+            else:
+                methods[verb](entity, **options)
+        except ResourceNotFoundError as exc:
+            if verb != "delete":
+                raise storage_error(exc, "table") from None
+        except ResourceExistsError:
+            raise ConflictError("the row already exists") from None
+        except Exception as exc:
+            raise storage_error(exc, "table") from None
+        return 1
 
     def _delete_each(self, batch: list[Operation]) -> int:
         """A batch failed on a delete of a row already gone: delete one by one, then the rest."""
