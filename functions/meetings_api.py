@@ -55,6 +55,18 @@ def _page(req: func.HttpRequest, page: dict) -> func.HttpResponse:
     return json_response(200, page)
 
 
+@bp.route(route="me/presence", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def my_presence(req: func.HttpRequest) -> func.HttpResponse:
+    from shared.errors import HybridCalendarError
+    from shared.runtime import get_runtime
+
+    try:
+        body = get_runtime().api.user_presence(req.headers.get("Authorization"))
+    except HybridCalendarError as error:
+        return error_response(error)
+    return json_response(200, body, headers={"Cache-Control": "private, no-cache"})
+
+
 @bp.route(route="me/join-button", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def my_join_button(req: func.HttpRequest) -> func.HttpResponse:
     from shared.errors import HybridCalendarError

@@ -315,6 +315,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HC_JOIN_LEAD_MINUTES", "join_lead_minutes", "5", "a whole number from 0 to 60",
             "A meeting is `joinableNow`, and its Join button is pushed, from this many minutes before its start "
             "until its end.", _int_between(0, 60)),
+    Setting("HC_PRESENCE_POLL_MINUTES", "presence_poll_minutes", "15", "a whole number from 1 to 1440",
+            "Every enabled user mailbox's automatic replies (out of office) are read once per this many minutes "
+            "(Graph sends no notifications for them); scheduled windows still flip on the minute.",
+            _int_between(1, 1440)),
     Setting("HC_DELIVERY_RETRY_HOURS", "delivery_retry_hours", "26", "a number of hours from 0.001 to 72",
             "How long an outgoing webhook (a Join button, ...) is retried with exponential back-off before it is "
             "given up; every retry carries the same `webhook-id`.", _float_between(0.001, 72)),
@@ -376,6 +380,7 @@ class Settings:
     api_audiences: tuple[str, ...]
     api_scope: str
     join_lead_minutes: int
+    presence_poll_minutes: int
     delivery_retry_hours: float
     delivery_first_retry_seconds: int
     endpoint_disable_hours: float

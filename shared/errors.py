@@ -320,6 +320,9 @@ WARNINGS = {
                         "Graph gave them in UTC, and a meeting scheduled for it is made in UTC.",
     "unknown_time_zone": "An event names a time zone that is neither a Windows nor an IANA zone: its times are kept "
                          "in UTC, and a meeting scheduled for it is made in UTC.",
+    "no_exchange_mailbox": "The user has no Exchange Online mailbox Graph can read (no licence, hosted on-premises, "
+                           "or soft-deleted): automatic replies cannot be read, so no presence is shown.",
+    "no_answer": "Graph's batch answer left this mailbox out; it is read again at the next poll.",
 }
 """Codes of mailbox warnings (work done, with something an admin should know) and what they mean."""
 

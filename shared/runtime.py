@@ -21,6 +21,7 @@ from shared.config import Settings, get_settings
 if TYPE_CHECKING:
     from shared.api.service import MeetingsApi
     from shared.graph.client import GraphClient
+    from shared.presence.service import PresenceService
     from shared.storage.queues import GroupSender
     from shared.storage.stores import Stores
     from shared.sync.engine import SyncEngine
@@ -113,6 +114,12 @@ class Runtime:
         timeline = self.engine.timeline
         assert timeline is not None
         return timeline
+
+    @property
+    def presence(self) -> PresenceService:
+        presence = self.engine.presence
+        assert presence is not None
+        return presence
 
     @property
     def api(self) -> MeetingsApi:

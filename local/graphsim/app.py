@@ -24,6 +24,7 @@ import jwt
 from local.graphsim.graph_api import GraphApi, batch_items, split_relative
 from local.graphsim.limits import MAILBOX_CONCURRENCY, MailboxLimits
 from local.graphsim.notify import Deliverer
+from local.graphsim.settings import apply_patch, no_exchange, settings_body
 from local.graphsim.signin import CLOUD_FIELDS, SignIn, graph_resource
 from local.graphsim.store import App, GraphFault, Store, Tenant, User
 from local.graphsim.web import Request, Response, Router, wsgi_response
@@ -201,6 +202,8 @@ class GraphSimApp:
         mailbox_data = request.path.count("/") > 2 or request.path.startswith("/me/")
         if user is not None and user.id in self.faults.denied_mailboxes and mailbox_data:
             raise GraphFault(403, "ErrorAccessDenied", POLICY_DENIED)
+        if user is not None and not user.exchange and mailbox_data:
+            raise no_exchange()
 
     def batch(self, request: Request) -> Response:
         """Items run in order; each mailbox among them holds one slot per item, up to 4, for the whole batch,
@@ -269,6 +272,7 @@ class GraphSimApp:
         for prefix in ("/users/{user}", "/me"):
             router.add("GET", prefix, api.get_user)
             router.add("GET", f"{prefix}/mailboxSettings", api.mailbox_settings)
+            router.add("PATCH", f"{prefix}/mailboxSettings", api.update_mailbox_settings)
             router.add("POST", f"{prefix}/calendar/getSchedule", api.get_schedule)
             router.add("GET", f"{prefix}/events", api.list_events)
             router.add("POST", f"{prefix}/events", api.create_event)
@@ -330,6 +334,7 @@ class GraphSimApp:
         router.add("POST", "/_sim/subscriptions/{subscription}/lifecycle", self._lifecycle)
         router.add("POST", "/_sim/users/{user}/delta-reset", self._delta_reset)
         router.add("POST", "/_sim/users/{user}/events", self._outlook_creates)
+        router.add("PATCH", "/_sim/users/{user}/mailboxSettings", self._outlook_settings)
         router.add("POST", "/_sim/keys/rollover", self._rollover)
         router.add("POST", "/_sim/consent/{tenant}/deny", self._deny_consent)
         router.add("POST", "/_sim/api-token", self._api_token)
@@ -354,7 +359,8 @@ class GraphSimApp:
     def _add_user(self, request: Request) -> Response:
         body = request.json() or {}
         user = User(body.get("id") or str(uuid.uuid4()), body["tenantId"], body["mail"],
-                    body.get("displayName", body["mail"]), body.get("kind", "user"), body.get("timeZone", "UTC"))
+                    body.get("displayName", body["mail"]), body.get("kind", "user"), body.get("timeZone", "UTC"),
+                    body.get("language", "en-US"), bool(body.get("exchange", True)))
         self.store.add_user(user)
         return Response(201, {"id": user.id})
 
@@ -436,6 +442,18 @@ class GraphSimApp:
         except GraphFault as fault:
             return fault_response(fault)
         return Response(201, self.store.render(event))
+
+    def _outlook_settings(self, request: Request) -> Response:
+        """A user changes their own settings in Outlook (automatic replies, time zone, language): no app's token."""
+        user = self.store.users.get(request.params["user"])
+        if user is None:
+            return Response(404, {"error": "unknown user"})
+        try:
+            with self.store.lock:
+                apply_patch(user, request.json())
+        except GraphFault as fault:
+            return fault_response(fault)
+        return Response(200, settings_body(user))
 
     def _delta_reset(self, request: Request) -> Response:
         with self.store.lock:

@@ -4,7 +4,7 @@ Users and rooms; events (create, get with ``$select``/``$expand`` of a single-va
 property, update with ``If-Match``, delete, accept/decline/tentativelyAccept); ``instances``,
 ``calendarView`` and ``calendarView/delta`` (``@odata.nextLink`` paging with
 ``Prefer: odata.maxpagesize`` or ``$top``, ``@removed`` entries, 410 after the sync state was
-reset); ``getSchedule``; ``mailboxSettings``; subscriptions (validation handshake, 7-day limit,
+reset); ``getSchedule``; ``mailboxSettings`` (see ``settings``); subscriptions (validation handshake, 7-day limit,
 duplicates 409, application access policy 403 ``ExtensionError``); ``$batch`` (20 requests,
 ``dependsOn``, per-item statuses inside a 200).
 """
@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from local.graphsim.store import (Event, GraphFault, Store, Subscription, User, graph_datetime, split_occurrence_id,
                                   utc)
+from local.graphsim.settings import apply_patch, settings_body
 from local.graphsim.web import Request, Response
 
 MAX_SUBSCRIPTION_MINUTES = 10080
@@ -109,14 +110,17 @@ class GraphApi:
     def mailbox_settings(self, request: Request) -> Response:
         user = self.mailbox(request)
         return Response(200, {"@odata.context": context_url(request, f"users('{user.id}')/mailboxSettings"),
-                              "timeZone": user.time_zone, "automaticRepliesSetting": user.automatic_replies,
-                              "language": {"locale": "en-US", "displayName": "English (United States)"},
-                              "dateFormat": "M/d/yyyy", "timeFormat": "h:mm tt",
-                              "delegateMeetingMessageDeliveryOptions": "sendToDelegateOnly",
-                              "userPurpose": "room" if user.kind == "room" else "user",
-                              "workingHours": {"daysOfWeek": ["monday", "tuesday", "wednesday", "thursday", "friday"],
-                                               "startTime": "08:00:00.0000000", "endTime": "17:00:00.0000000",
-                                               "timeZone": {"name": user.time_zone}}})
+                              **settings_body(user)})
+
+    def update_mailbox_settings(self, request: Request) -> Response:
+        user = self.mailbox(request)
+        body = request.json()
+        with self.store.lock:
+            apply_patch(user, body)
+            answer = settings_body(user)
+        changed = {k: answer[k] for k in body if k in answer}
+        return Response(200, {"@odata.context": context_url(request, f"users('{user.id}')/mailboxSettings"),
+                              **changed})
 
     def get_schedule(self, request: Request) -> Response:
         self.mailbox(request)

@@ -99,6 +99,8 @@ class User:
     display_name: str
     kind: str = "user"
     time_zone: str = "UTC"
+    language: str = "en-US"
+    exchange: bool = True
     automatic_replies: dict[str, Any] = field(default_factory=lambda: {
         "status": "disabled", "externalAudience": "all", "internalReplyMessage": "", "externalReplyMessage": "",
         "scheduledStartDateTime": graph_datetime(datetime(2026, 1, 1, tzinfo=timezone.utc)),

@@ -32,6 +32,7 @@ from shared.storage.stores import Stores
 
 if TYPE_CHECKING:
     from shared.delivery.registry import EndpointRegistry
+    from shared.presence.model import PresenceRecord
 from shared.timezones import utc_text, utcnow
 
 KNOWN_FOR_SECONDS = 60.0
@@ -67,7 +68,17 @@ class MeetingsApi:
     # users and rooms ----------------------------------------------------------------------------
 
     def user_meetings(self, authorization: str | None, params: Mapping[str, str]) -> dict[str, Any]:
-        return self.service.page(*self.user(authorization), params)
+        """The user's meetings, with whether the user is out of office now and until when."""
+        tenant_id, mailbox_id = self.user(authorization)
+        page = self.service.page(tenant_id, mailbox_id, params)
+        presence = self.stores.presence.get(tenant_id, mailbox_id)
+        out = presence is not None and presence.presence.out_of_office
+        return page | {"outOfOffice": out, "until": utc_text(presence.presence.until)
+                       if out and presence is not None and presence.presence.until else None}
+
+    def user_presence(self, authorization: str | None) -> dict[str, Any]:
+        """The user's own presence from their automatic replies, with the reply message (no one else's)."""
+        return presence_body(self.stores.presence.get(*self.user(authorization)))
 
     def room_meetings(self, room_id: str, authorization: str | None, params: Mapping[str, str]) -> dict[str, Any]:
         credential = self._device(bearer_token(authorization))
@@ -178,6 +189,7 @@ class MeetingsApi:
             raise NotFoundError("this tenant has no enabled mailboxes in this deployment")
         live = [e for e in expiries.values() if e > now]
         endpoints = self.stores.endpoints.list_tenant(tenant_id)
+        presence = self.stores.presence.list_tenant(tenant_id)
         return {"tenant": tenant_id, "generatedAt": _iso(now), "totals": {
             "mailboxes": len(rows), "enabled": sum(m.enabled for m in mailboxes),
             "users": sum(m.kind == "user" for m in mailboxes), "rooms": sum(m.kind == "room" for m in mailboxes),
@@ -188,8 +200,12 @@ class MeetingsApi:
             "lastNotification": _iso(max((m.last_notification for m in mailboxes if m.last_notification),
                                          default=None)),
             "endpoints": len(endpoints), "endpointsFailing": sum(1 for e in endpoints if e.enabled and e.failing_since),
-            "endpointsDisabled": sum(1 for e in endpoints if not e.enabled)},
+            "endpointsDisabled": sum(1 for e in endpoints if not e.enabled),
+            "outOfOffice": sum(1 for p in presence if p.presence.out_of_office),
+            "presenceErrors": sum(1 for p in presence if p.error)},
             "mailboxes": rows,
+            "presenceErrors": [{"mailbox": p.mailbox_id, "code": p.error, "description": describe_code(p.error),
+                                "since": _iso(p.error_since)} for p in presence if p.error],
             "disabledEndpoints": [{"id": e.endpoint_id, "mailbox": e.mailbox_id, "kind": e.kind,
                                    "reason": e.disabled_reason, "failingSince": _iso(e.failing_since)}
                                   for e in sorted(endpoints, key=lambda e: (e.mailbox_id, e.endpoint_id))
@@ -275,3 +291,18 @@ def _served(stores: Stores, tenant_id: str) -> bool:
     tenant = stores.tenants.get(tenant_id)
     return tenant is not None and tenant.enabled
 
+
+
+def presence_body(record: PresenceRecord | None) -> dict[str, Any]:
+    """``GET /api/me/presence``: ``known`` false until the first poll has read the mailbox."""
+    if record is None:
+        return {"known": False, "outOfOffice": False, "since": None, "until": None, "automaticReplies": None,
+                "language": None, "timeZone": None, "error": None}
+    replies, presence = record.replies, record.presence
+    when = lambda moment: utc_text(moment) if moment else None  # noqa: E731
+    return {"known": True, "outOfOffice": presence.out_of_office, "since": when(presence.since),
+            "until": when(presence.until),
+            "automaticReplies": {"status": replies.status, "scheduledStart": when(replies.start),
+                                 "scheduledEnd": when(replies.end), "message": replies.message},
+            "language": record.language, "timeZone": record.time_zone, "error": record.error,
+            "errorSince": when(record.error_since)}

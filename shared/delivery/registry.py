@@ -108,7 +108,12 @@ def endpoint_json(endpoint: Endpoint) -> dict[str, Any]:
     return {"id": endpoint.endpoint_id, "mailbox": endpoint.mailbox_id, "kind": endpoint.kind, "url": endpoint.url,
             "enabled": endpoint.enabled, "disabledReason": endpoint.disabled_reason,
             "failingSince": _iso(endpoint.failing_since), "lastSuccess": _iso(endpoint.last_success),
-            "created": _iso(endpoint.created), "eventTypes": ["join_button.shown", "join_button.withdrawn"]}
+            "created": _iso(endpoint.created), "eventTypes": event_types(endpoint.kind)}
+
+
+def event_types(kind: str) -> list[str]:
+    """What an endpoint receives: Join buttons; a user's endpoints also their presence."""
+    return ["join_button.shown", "join_button.withdrawn"] + (["presence.updated"] if kind == "user" else [])
 
 
 def _object(body: Any) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from shared.timezones import utcnow
 
 if TYPE_CHECKING:
     from shared.delivery.endpoints import DeliveryLog, EndpointRepository
+    from shared.presence.store import PresenceRepository
     from shared.scheduling.records import SchedulingRepository
     from shared.timeline.store import ButtonRepository
 
@@ -49,6 +50,7 @@ class Stores:
     endpoints: EndpointRepository
     deliveries: DeliveryLog
     buttons: ButtonRepository
+    presence: PresenceRepository
 
 
 def key_policy(settings: Settings) -> KeyPolicy:
@@ -65,6 +67,7 @@ def build_stores(settings: Settings, *, provider: KeyProvider | None = None, pol
     (UTC dates: rotation, expiry) and ``clock`` (monotonic seconds: cache lifetime) are the clocks.
     """
     from shared.delivery.endpoints import DeliveryLog, EndpointRepository
+    from shared.presence.store import PresenceRepository
     from shared.scheduling.records import SchedulingRepository
     from shared.timeline.store import ButtonRepository
 
@@ -87,5 +90,6 @@ def build_stores(settings: Settings, *, provider: KeyProvider | None = None, pol
                   SealedValueRepository(table("tenantsettings"), cipher, field="Value"),
                   OperationRepository(table(OperationRepository.TABLE)), RunMarks(table(RunMarks.TABLE)),
                   EndpointRepository(table(EndpointRepository.TABLE), cipher), DeliveryLog(table(DeliveryLog.TABLE)),
-                  ButtonRepository(table(ButtonRepository.TABLE)))
+                  ButtonRepository(table(ButtonRepository.TABLE)),
+                  PresenceRepository(table(PresenceRepository.TABLE), cipher))
 

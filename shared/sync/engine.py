@@ -33,6 +33,7 @@ from shared.timezones import utcnow
 
 if TYPE_CHECKING:
     from shared.scheduling.flow import KeywordScheduler
+    from shared.presence.service import PresenceService
     from shared.timeline.timeline import Timeline
 
 RECOVERY_SPREAD = timedelta(minutes=1)
@@ -76,6 +77,7 @@ class SyncEngine:
             now=now, catch_up=lambda tenant, mailbox: self.catch_up(tenant, mailbox))
         self.scheduler = scheduler
         self.timeline: Timeline | None = None
+        self.presence: PresenceService | None = None
 
     def attach_timeline(self, timeline: Timeline) -> None:
         """The Join button's timeline hears of every committed meeting row change and reconciles with each
@@ -152,6 +154,7 @@ class SyncEngine:
         removed = self.stores.meetings.delete_mailbox(tenant_id, mailbox_id)
         self.stores.delta_links.delete(tenant_id, mailbox_id)
         self.stores.endpoints.delete_mailbox(tenant_id, mailbox_id)
+        self.stores.presence.delete(tenant_id, mailbox_id)
         if mailbox is not None:
             self.stores.mailboxes.delete(tenant_id, mailbox_id)
         return removed
@@ -238,7 +241,16 @@ def build_engine(settings: Any, stores: Stores, graph: GraphClient) -> SyncEngin
     engine = SyncEngine(stores, graph, options)
     engine.scheduler = build_scheduler(settings, engine)
     engine.attach_timeline(build_timeline(settings, stores, horizon=2 * options.catch_up_every))
+    engine.presence = build_presence(settings, stores, graph, engine.timeline)
     return engine
+
+
+def build_presence(settings: Any, stores: Stores, graph: GraphClient, timeline: Timeline | None) -> PresenceService:
+    """Out-of-office presence, pushing through the Join button's deliverer (one mechanism for both)."""
+    from shared.presence.service import PresenceService
+
+    return PresenceService(stores.presence, stores.mailboxes, graph, timeline.deliverer if timeline else None,
+                           stores.queues, every=timedelta(minutes=settings.presence_poll_minutes))
 
 
 def build_timeline(settings: Any, stores: Stores, *, horizon: timedelta) -> Timeline:

@@ -25,6 +25,7 @@ JOBS_QUEUE = "hc-jobs"
 TIMELINE_QUEUE = "hc-timeline"
 """Join-button messages, each visible at the second its button appears or is withdrawn."""
 DELIVERIES_QUEUE = "hc-deliveries"
+PRESENCE_QUEUE = "hc-presence"
 """Outgoing webhooks waiting for their next attempt."""
 
 

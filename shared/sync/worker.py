@@ -95,6 +95,15 @@ class QueueWorker:
             raise RuntimeError("the engine has no Join-button timeline")
         return self._run(delivery, parse_fields, lambda item: timeline.handle(*item))
 
+    def presence(self, delivery: Delivery) -> Counter[str]:
+        """A presence poll of up to 20 mailboxes, or a scheduled window's timed flip (``shared.presence``)."""
+        from shared.presence.service import PresenceRef
+
+        presence = self.engine.presence
+        if presence is None:
+            raise RuntimeError("the engine has no presence service")
+        return self._run(delivery, PresenceRef.parse, presence.handle, together=presence.handle_together)
+
     def deliveries(self, delivery: Delivery) -> Counter[str]:
         """A waiting outgoing webhook's next attempt (``shared.delivery``)."""
         from shared.delivery.deliver import RetryRef

@@ -50,7 +50,8 @@ class Stack:
 @contextmanager
 def running_stack(azurite: str, key_file: Path, **settings: str) -> Iterator[Stack]:
     """The stand-in with its demo tenant, and the dev host over ``azurite`` with the e2e settings. The periodic
-    catch-up sweep is off unless ``settings`` turn it on: its rounds would land in other tests' counts."""
+    catch-up sweep and presence round are off unless ``settings`` turn them on: their Graph requests would
+    land in other tests' counts."""
     port = free_port()
     with GraphSim() as sim:
         demo = seed_demo(sim.app, meetings=False)
@@ -59,7 +60,8 @@ def running_stack(azurite: str, key_file: Path, **settings: str) -> Iterator[Sta
                   "HC_LOCAL_KEY_FILE": str(key_file),
                   "HC_FUNCTION_KEY": FUNCTION_KEY, "HC_MASTER_KEY": "e2e-master-key-0000001",
                   "HC_MEETINGS_PAGE_SIZE": str(PAGE_SIZE),
-                  "AzureWebJobs.catch_up_sweep.Disabled": "true"} | settings
+                  "AzureWebJobs.catch_up_sweep.Disabled": "true",
+                  "AzureWebJobs.presence_round.Disabled": "true"} | settings
         with app_environment(values) as applied, DevHost(applied) as host:
             yield Stack(host.url, sim, demo, applied, host)
 

@@ -134,3 +134,47 @@ def test_a_field_swapped_between_fields_fails(stores: Stores) -> None:
     client.upsert_entity(entity)
     with pytest.raises(IntegrityError, match="failed authentication"):
         stores.mailboxes.get(tenant, mailbox)
+
+
+def test_a_transaction_of_one_keeps_a_transactions_conditions(stores: Stores) -> None:
+    """One operation goes as a plain request: the same etag checks, and a delete of a row gone is success."""
+    from azure.core import MatchConditions
+    from azure.data.tables import UpdateMode
+
+    table, partition = stores.buttons.table, new_id()
+    row = {"PartitionKey": partition, "RowKey": "r", "Value": 1}
+    assert table.transact([("create", row)]) == 1
+    with pytest.raises(ConflictError):
+        table.transact([("create", row)])
+    etag = table.get(partition, "r")["etag"]
+    stale = {"etag": etag, "match_condition": MatchConditions.IfNotModified, "mode": UpdateMode.REPLACE}
+    table.transact([("update", row | {"Value": 2}, stale)])
+    with pytest.raises(ConflictError):
+        table.transact([("update", row | {"Value": 3}, stale)])
+    assert table.get(partition, "r")["Value"] == 2
+    with pytest.raises(ConflictError):
+        table.transact([("delete", {"PartitionKey": partition, "RowKey": "r"},
+                         {"etag": etag, "match_condition": MatchConditions.IfNotModified})])
+    table.transact([("delete", {"PartitionKey": partition, "RowKey": "r"})])
+    assert table.transact([("delete", {"PartitionKey": partition, "RowKey": "r"})]) == 1, "gone already: success"
+    assert table.get(partition, "r") is None
+
+
+def test_presence_rows_seal_the_message_and_read_a_polls_neighbours_with_one_query(stores: Stores) -> None:
+    from shared.presence.model import AutoReplies, Presence, PresenceRecord
+
+    tenant, now = new_id(), datetime(2026, 12, 4, 9, 0, tzinfo=timezone.utc)
+    ids = sorted(new_id() for _ in range(5))
+    for mailbox in ids:
+        stores.presence.save(PresenceRecord(tenant, mailbox, AutoReplies("alwaysEnabled", message="Away until Monday"),
+                                            Presence(True, now), "de-DE", "W. Europe Standard Time", changed=now))
+    raw = stores.presence.table.get(tenant, ids[0])
+    assert raw is not None and "Away" not in repr(raw)
+    got = stores.presence.get_many(tenant, ids[1:4])
+    assert sorted(got) == ids[1:4] and got[ids[2]].replies.message == "Away until Monday"
+    assert got[ids[2]].presence == Presence(True, now) and got[ids[2]].language == "de-DE"
+    stores.presence.save(got[ids[2]])
+    with pytest.raises(ConflictError):
+        stores.presence.save(got[ids[2]])
+    listed = stores.presence.list_tenant(tenant)
+    assert len(listed) == 5 and all(r.replies.message == "" for r in listed), "status pages never open messages"
