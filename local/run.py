@@ -2,13 +2,14 @@
 
 Starts Azurite when the storage setting points at 127.0.0.1 (the default), then the
 dev host serving ``function_app.py``, prints what runs where, and on Ctrl-C or
-SIGTERM stops the host (in-flight work finishes) and then Azurite.
+SIGTERM stops the host (in-flight work finishes) and then Azurite. Presence is polled every minute
+here (``HC_PRESENCE_POLL_MINUTES`` unless set), so a demo's automatic replies show within two.
 """
 
 from __future__ import annotations
 
+import os
 import sys
-
 from urllib.parse import urlsplit
 
 from local.azurite import Azurite, port_open
@@ -49,6 +50,7 @@ def start_graph(settings: Settings) -> GraphSim | None:
 
 
 def main() -> int:
+    os.environ.setdefault("HC_PRESENCE_POLL_MINUTES", "1")
     try:
         settings = load_settings()
     except ConfigError as exc:

@@ -214,12 +214,15 @@ class PresenceService:
     # writing, pushing, timing ------------------------------------------------------------------------
 
     def _carry_out(self, decision: Decision, changed: str) -> str:
+        """Push, then write, then time the next flip. The push goes first: one that fails leaves the row as
+        it was, so the retried message decides the same change again and pushes it (the same webhook-id,
+        which receivers drop as a repeat); written first, the retry would find nothing left to do."""
         record = decision.write
         if record is None:
             return "unchanged"
-        self.repository.save(record)
         if decision.pushed:
             self._push(record)
+        self.repository.save(record)
         if decision.flip_at is not None:
             self._queue_flip(record.tenant_id, record.mailbox_id, record.replies.version, decision.flip_at)
         return changed

@@ -13,11 +13,14 @@ import hashlib
 import html
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from string import Template
 from typing import Any
 
 from shared.parsing.keywords import keyword_span
 from shared.platforms.base import PlatformMeeting
+from shared.timezones import resolve
 
 HTML_START, HTML_END = "<!--hc:join:start-->", "<!--hc:join:end-->"
 TEXT_START = "-- Join details from Hybrid Calendar (do not edit) --"
@@ -38,15 +41,32 @@ def block_lines(meeting: PlatformMeeting, subject: str | None = None) -> list[tu
     return lines
 
 
-PLACEHOLDERS = ("join_url", "meeting_number", "password", "video_address", "dial_in")
+PLACEHOLDERS = ("join_url", "meeting_number", "password", "video_address", "dial_in", "start", "end", "time_zone")
 """What a tenant's block template may use (``$join_url`` ...); ``$join_url`` is required."""
 
 
-def template_values(meeting: PlatformMeeting, *, for_html: bool) -> dict[str, str]:
+@dataclass(frozen=True)
+class BlockTime:
+    """When the meeting is, shown in the organizer's time zone (their mailbox's, a Windows or IANA name)."""
+
+    start: datetime | None
+    end: datetime | None
+    time_zone: str = "UTC"
+
+    def values(self) -> dict[str, str]:
+        """``start``/``end`` as ``2026-12-10 14:00`` in the zone (UTC when the name is not known), and its name."""
+        found = resolve(self.time_zone)
+        zone = found.zone or timezone.utc
+        shown = lambda moment: moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else ""  # noqa: E731
+        return {"start": shown(self.start), "end": shown(self.end), "time_zone": self.time_zone if found.known else "UTC"}
+
+
+def template_values(meeting: PlatformMeeting, *, for_html: bool, when: BlockTime | None = None) -> dict[str, str]:
     """The placeholders' values; escaped for HTML, dial-in numbers one per line."""
     dial_in = [f"{d.label}: {d.number}" if d.label else d.number for d in meeting.dial_in]
     values = {"join_url": meeting.join_url, "meeting_number": meeting.meeting_number or "",
-              "password": meeting.password or "", "video_address": meeting.sip_uri or "", "dial_in": "\n".join(dial_in)}
+              "password": meeting.password or "", "video_address": meeting.sip_uri or "", "dial_in": "\n".join(dial_in),
+              **(when or BlockTime(None, None)).values()}
     if not for_html:
         return values
     escaped = {key: html.escape(value, quote=True) for key, value in values.items()}
@@ -66,9 +86,10 @@ def check_template(text: str) -> str | None:
     return None
 
 
-def render_html(meeting: PlatformMeeting, template: str | None = None) -> str:
+def render_html(meeting: PlatformMeeting, template: str | None = None, when: BlockTime | None = None) -> str:
     if template:
-        return f"{HTML_START}{Template(template).substitute(template_values(meeting, for_html=True))}{HTML_END}"
+        return f"{HTML_START}{Template(template).substitute(template_values(meeting, for_html=True, when=when))}" \
+               f"{HTML_END}"
     rows = "".join(f'<p style="margin:0">{html.escape(label)}: <a href="{html.escape(value, quote=True)}">'
                    f"{html.escape(value)}</a></p>" if link else
                    f'<p style="margin:0">{html.escape(label)}: {html.escape(value)}</p>'
@@ -76,27 +97,32 @@ def render_html(meeting: PlatformMeeting, template: str | None = None) -> str:
     return f'{HTML_START}<div style="margin-top:12px">{rows}</div>{HTML_END}'
 
 
-def render_text(meeting: PlatformMeeting, template: str | None = None) -> str:
+def render_text(meeting: PlatformMeeting, template: str | None = None, when: BlockTime | None = None) -> str:
     if template:
-        return f"{TEXT_START}\n{Template(template).substitute(template_values(meeting, for_html=False))}\n{TEXT_END}"
+        return f"{TEXT_START}\n{Template(template).substitute(template_values(meeting, for_html=False, when=when))}" \
+               f"\n{TEXT_END}"
     rows = "\n".join(f"{label}: {value}" for label, value, _ in block_lines(meeting))
     return f"{TEXT_START}\n{rows}\n{TEXT_END}"
 
 
-def block_hash(meeting: PlatformMeeting, templates: Mapping[str, str] | None = None) -> str:
-    """What the block says, hashed: a rewrite happens only when this changes."""
+def block_hash(meeting: PlatformMeeting, templates: Mapping[str, str] | None = None,
+               when: BlockTime | None = None) -> str:
+    """What the block says, hashed: a rewrite happens only when this changes (a template showing times
+    changes when the meeting moves; the default block does not show them)."""
     templates = templates or {}
-    said = render_text(meeting, templates.get("text")) + render_html(meeting, templates.get("html"))
+    said = render_text(meeting, templates.get("text"), when) + render_html(meeting, templates.get("html"), when)
     return hashlib.sha256(said.encode()).hexdigest()[:16]
 
 
 def with_block(body: str, meeting: PlatformMeeting, *, content_type: str,
-               templates: Mapping[str, str] | None = None) -> str:
+               templates: Mapping[str, str] | None = None, when: BlockTime | None = None) -> str:
     """``body`` with the meeting's block (the tenant's template, or the default) in place of any earlier one."""
     templates = templates or {}
     if content_type.lower() == "text":
-        return _place(without_block(body, content_type="text"), render_text(meeting, templates.get("text")), text=True)
-    return _place(without_block(body, content_type="html"), render_html(meeting, templates.get("html")), text=False)
+        return _place(without_block(body, content_type="text"), render_text(meeting, templates.get("text"), when),
+                      text=True)
+    return _place(without_block(body, content_type="html"), render_html(meeting, templates.get("html"), when),
+                  text=False)
 
 
 def without_block(body: str, *, content_type: str) -> str:

@@ -9,6 +9,7 @@ token it is scheduled with (sealed, like every secret of a tenant).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +21,8 @@ PLATFORMS = ("builtin", "webex")
 KEYWORDS = ("@webex", "@meet")
 MODIFIER_NAMES = ("", "onetime", "myroom", "space")
 MAX_TEMPLATE_CHARS = 8192
+MAX_LANGUAGES = 40
+_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8}){0,2}")
 DEFAULT_MODIFIERS: Mapping[str, MeetingKind] = {"": "scheduled", "onetime": "scheduled", "myroom": "personal_room",
                                                 "space": "space"}
 
@@ -32,6 +35,16 @@ class SchedulingConfig:
     modifiers: Mapping[str, MeetingKind] = field(default_factory=lambda: dict(DEFAULT_MODIFIERS))
     webex_token: str | None = None
     templates: Mapping[str, str] = field(default_factory=dict)
+    language_templates: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """Templates by language tag (``de``, ``fr-CA``), for organizers whose mailbox uses that language."""
+
+    def templates_for(self, locale: str | None) -> Mapping[str, str]:
+        """The organizer's language's templates (``de-DE`` matches ``de-DE``, then ``de``), else the default."""
+        held = {tag.lower(): templates for tag, templates in self.language_templates.items()}
+        for tag in ((locale or "").lower(), (locale or "").lower().partition("-")[0]):
+            if tag and tag in held:
+                return held[tag]
+        return self.templates
 
     def platform_of(self, keyword: str) -> str:
         return self.keywords.get(keyword, "builtin")
@@ -41,20 +54,24 @@ class SchedulingConfig:
 
     def to_json(self) -> str:
         return json.dumps({"keywords": dict(self.keywords), "modifiers": dict(self.modifiers),
-                           "webexToken": self.webex_token, "templates": dict(self.templates)})
+                           "webexToken": self.webex_token, "templates": dict(self.templates),
+                           "languageTemplates": {k: dict(v) for k, v in self.language_templates.items()}})
 
     def public(self) -> dict[str, Any]:
         """What the admin API shows: never the token, only whether one is set."""
         return {"keywords": dict(self.keywords), "modifiers": dict(self.modifiers),
-                "webexToken": "set" if self.webex_token else None, "templates": dict(self.templates)}
+                "webexToken": "set" if self.webex_token else None, "templates": dict(self.templates),
+                "languageTemplates": {k: dict(v) for k, v in self.language_templates.items()}}
 
 
 def parse_config(document: Any, *, current: SchedulingConfig | None = None) -> SchedulingConfig:
     """A configuration from an admin's JSON; ValidationError naming what is wrong. Omitted parts keep
     their current value (so the token need not be sent again)."""
     current = current or SchedulingConfig()
-    if not isinstance(document, dict) or set(document) - {"keywords", "modifiers", "webexToken", "templates"}:
-        raise ValidationError("body must be an object with keywords, modifiers, webexToken and/or templates")
+    if not isinstance(document, dict) or set(document) - {"keywords", "modifiers", "webexToken", "templates",
+                                                          "languageTemplates"}:
+        raise ValidationError("body must be an object with keywords, modifiers, webexToken, templates and/or "
+                              "languageTemplates")
     keywords = {**current.keywords, **_mapping(document.get("keywords", {}), "keywords", KEYWORDS, PLATFORMS)}
     modifiers = {**current.modifiers, **_mapping(document.get("modifiers", {}), "modifiers", MODIFIER_NAMES, KINDS)}
     token = document.get("webexToken", current.webex_token)
@@ -64,7 +81,31 @@ def parse_config(document: Any, *, current: SchedulingConfig | None = None) -> S
         raise ValidationError("a keyword uses webex, so webexToken (a Webex access token with "
                               "meeting:admin_schedule_write) is needed")
     templates = {**current.templates, **_templates(document.get("templates", {}))}
-    return SchedulingConfig(keywords, modifiers, token, {k: v for k, v in templates.items() if v})  # type: ignore[arg-type]
+    languages = _language_templates(document.get("languageTemplates", {}), current.language_templates)
+    return SchedulingConfig(keywords, modifiers, token, {k: v for k, v in templates.items() if v},  # type: ignore[arg-type]
+                            languages)
+
+
+def _language_templates(value: Any, current: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, str]]:
+    """``{"de": {"html": ..., "text": ...}}`` merged into what is held; a language mapped to null is removed."""
+    if not isinstance(value, dict):
+        raise ValidationError("languageTemplates maps language tags (de, fr-CA) to templates, or null to remove one")
+    held = {tag: dict(templates) for tag, templates in current.items()}
+    for tag, templates in value.items():
+        if not isinstance(tag, str) or not _LANGUAGE.fullmatch(tag):
+            raise ValidationError("languageTemplates keys must be language tags such as de, pt-BR or zh-Hant-TW")
+        known = next((k for k in held if k.lower() == tag.lower()), tag)
+        if templates is None:
+            held.pop(known, None)
+            continue
+        merged = {k: v for k, v in {**held.get(known, {}), **_templates(templates)}.items() if v}
+        if merged:
+            held[known] = merged
+        else:
+            held.pop(known, None)
+    if len(held) > MAX_LANGUAGES:
+        raise ValidationError(f"languageTemplates may hold at most {MAX_LANGUAGES} languages")
+    return held
 
 
 def _templates(value: Any) -> dict[str, str]:
@@ -94,4 +135,5 @@ def load_config(text: str | None) -> SchedulingConfig:
     if not text:
         return SchedulingConfig()
     data = json.loads(text)
-    return SchedulingConfig(data["keywords"], data["modifiers"], data.get("webexToken"), data.get("templates") or {})
+    return SchedulingConfig(data["keywords"], data["modifiers"], data.get("webexToken"), data.get("templates") or {},
+                            data.get("languageTemplates") or {})

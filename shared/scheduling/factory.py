@@ -50,6 +50,10 @@ def build_scheduler(settings: Any, engine: Any) -> KeywordScheduler:
             return WebexPlatform(config.webex_token, timeout=settings.graph_timeout)
         return builtin
 
+    def locale_of(tenant_id: str, mailbox_id: str) -> tuple[str | None, str | None]:
+        held = stores.presence.get(tenant_id, mailbox_id)
+        return (held.language, held.time_zone) if held is not None else (None, None)
+
     return KeywordScheduler(engine.graph, stores.schedulings, config_of=config_of, platform_of=platform_of,
                             moment=graph_moment, record_failure=engine.record_failure,
-                            record_warning=engine.record_warning)
+                            record_warning=engine.record_warning, locale_of=locale_of)

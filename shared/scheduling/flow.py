@@ -30,7 +30,8 @@ from typing import Any
 from shared.errors import AuthError, ConflictError, PermanentError, TransientError, ValidationError
 from shared.parsing.keywords import find_keyword, keyword_span
 from shared.platforms.base import MeetingPlatform, MeetingRequest
-from shared.scheduling.blocks import block_hash, has_block, locations_with_link, with_block, without_block
+from shared.scheduling.blocks import (BlockTime, block_hash, has_block, locations_with_link, with_block,
+                                      without_block)
 from shared.scheduling.config import SchedulingConfig
 from shared.scheduling.recurrence import to_rrule
 from shared.timezones import UTC, fell_back, resolve
@@ -58,8 +59,11 @@ class KeywordScheduler:
     def __init__(self, graph: Any, records: SchedulingRepository, *, config_of: Callable[[str], SchedulingConfig],
                  platform_of: PlatformFactory, moment: Callable[[Mapping[str, Any]], datetime],
                  record_failure: Callable[[str, str, Exception], None],
-                 record_warning: Callable[[str, str, str], None] = lambda tenant, mailbox, code: None) -> None:
+                 record_warning: Callable[[str, str, str], None] = lambda tenant, mailbox, code: None,
+                 locale_of: Callable[[str, str], tuple[str | None, str | None]] = lambda tenant, mailbox: (None, None)
+                 ) -> None:
         self.graph, self.records = graph, records
+        self._locale_of = locale_of
         self._config_of, self.platform_of, self._moment = config_of, platform_of, moment
         self._record_warning = record_warning
         self._record_failure = record_failure
@@ -148,17 +152,18 @@ class KeywordScheduler:
         assert record.meeting is not None
         content, content_type = _body(event)
         location = _location(event)
-        templates = self._config_of(record.tenant_id).templates
+        templates, when = self._block_of(record, event, self._config_of(record.tenant_id))
         changes = {"body": {"contentType": content_type,
                             "content": with_block(content, record.meeting, content_type=content_type,
-                                                  templates=templates)},
+                                                  templates=templates, when=when)},
                    "locations": locations_with_link(list(event.get("locations") or []), location,
                                                     record.meeting.join_url),
-                   "singleValueExtendedProperties": [{"id": PROPERTY, "value": self._property(record, templates)}]}
+                   "singleValueExtendedProperties": [{"id": PROPERTY, "value": self._property(record, templates,
+                                                                                               when)}]}
         patched = self.graph.update_event(record.tenant_id, record.mailbox_id, record.event_id, changes,
                                           etag=event.get("@odata.etag"))
         self.patches += 1
-        self.records.save(replace(record, state="written", block=block_hash(record.meeting, templates),
+        self.records.save(replace(record, state="written", block=block_hash(record.meeting, templates, when),
                                   change_key=str(patched.get("changeKey") or "")))
         return patched
 
@@ -176,7 +181,7 @@ class KeywordScheduler:
         moved = self.platform_of(record.tenant_id, record.platform, config).update_meeting(
             record.meeting, replace(self._request(record, event, config), start=start, end=end))
         record = self.records.save(replace(record, meeting=moved, start=start, end=end))
-        if block_hash(moved, config.templates) == record.block:
+        if block_hash(moved, *self._block_of(record, event, config)) == record.block:
             return None
         return self._write(replace(record, state="created"), event)
 
@@ -190,9 +195,17 @@ class KeywordScheduler:
         self.forget(record.tenant_id, record.mailbox_id, record.event_id)
         return patched
 
+    def _block_of(self, record: Scheduling, event: Mapping[str, Any],
+                  config: SchedulingConfig) -> tuple[Mapping[str, str], BlockTime]:
+        """The organizer's language's templates and the meeting's times in the organizer's zone: their
+        mailbox's settings when known (read by the presence polls), else the event's own zone."""
+        language, zone = self._locale_of(record.tenant_id, record.mailbox_id)
+        zone = zone or str(event.get("originalStartTimeZone") or "UTC")
+        return config.templates_for(language), BlockTime(record.start, record.end, zone)
+
     @staticmethod
-    def _property(record: Scheduling, templates: Mapping[str, str]) -> str:
+    def _property(record: Scheduling, templates: Mapping[str, str], when: BlockTime) -> str:
         assert record.meeting is not None
         return json.dumps({"platform": record.platform, "meetingId": record.meeting.meeting_id,
                            "keyword": record.keyword, "modifier": record.modifier,
-                           "block": block_hash(record.meeting, templates)})
+                           "block": block_hash(record.meeting, templates, when)})

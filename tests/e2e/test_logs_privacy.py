@@ -22,6 +22,7 @@ from tests.e2e.test_sync import enabled, mailbox, stored, when
 SUBJECT = "Quarterly merger talk with Globex"
 BODY_WORDS = "confidential acquisition numbers"
 JOIN_URL = "https://contoso.zoom.us/j/8811223344?pwd=s3cretPwd"
+REPLY = "On parental leave until spring"
 
 
 class _Lines(logging.Handler):
@@ -71,13 +72,20 @@ def test_no_log_line_holds_personal_data_or_secrets(lines: list[str], stack: Sta
     device = issue(stack, room)["secret"]
     assert me(stack, bearer).status_code == 200 and room_list(stack, room.id, device).status_code == 200
     assert me(stack, bearer + "x").status_code == 401 and room_list(stack, room.id, device + "x").status_code == 401
+    stack.sim.app.store.users[alice.id].automatic_replies.update(
+        {"status": "alwaysEnabled", "internalReplyMessage": f"<p>{REPLY}</p>"})
+    stack.sim.app.store.users[bob.id].exchange = False
+    stack.engine.presence.poll(stack.demo.tenant_id, [alice.id, bob.id])  # type: ignore[union-attr]
+    stack.sim.app.store.users[bob.id].exchange = True
+    assert requests.get(f"{stack.url}/api/me/presence", headers={"Authorization": f"Bearer {bearer}"},
+                        timeout=30).json()["outOfOffice"] is True
     stack.admin("GET", f"tenants/{stack.demo.tenant_id}/status")
     stack.sim.app.store.delete_event(alice.id, event.id)
     assert eventually(lambda: [r.is_cancelled for r in stored(stack, bob)] == [True])
     stack.admin("DELETE", f"tenants/{stack.demo.tenant_id}/mailboxes/{bob.id}")
     requests.get(f"{stack.url}/api/tenants/{stack.demo.tenant_id}/status", params={"code": "wrong-key"}, timeout=10)
 
-    secrets = {SUBJECT, BODY_WORDS, JOIN_URL, "s3cretPwd", bearer, device, device.rsplit(".", 1)[1],
+    secrets = {SUBJECT, BODY_WORDS, JOIN_URL, REPLY, "s3cretPwd", bearer, device, device.rsplit(".", 1)[1],
                DEMO_CLIENT_SECRET, FUNCTION_KEY}
     for person in (alice, bob, room, spare):
         secrets |= {person.mail, person.display_name, person.mail.split("@")[0]}

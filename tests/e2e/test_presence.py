@@ -221,3 +221,58 @@ def test_an_oversized_or_broken_reply_message_is_stored_cut_and_readable(stack: 
     poll(stack, lee)
     message = presence(stack, lee)["automaticReplies"]["message"]
     assert message.startswith("<p>Ferien 🌴") and len(message.encode()) <= 16_000
+
+
+def test_the_join_block_uses_the_organizers_language_template_and_time_zone(stack: Stack) -> None:
+    from tests.e2e.test_scheduling import HTML_START, schedule
+
+    otto, pat = enabled(stack), enabled(stack)
+    path = f"tenants/{stack.demo.tenant_id}/scheduling"
+    german = '<p>Besprechung beitreten: <a href="$join_url">Link</a>, Beginn $start ($time_zone)</p>'
+    answer = stack.admin("PUT", path, json={"languageTemplates": {"de": {"html": german}}})
+    assert answer.status_code == 200, answer.text
+    assert conforms(answer.json(), "SchedulingConfig")["languageTemplates"] == {"de": {"html": german}}
+    try:
+        settings = requests.patch(f"{stack.sim.url}/_sim/users/{otto.id}/mailboxSettings",
+                                  json={"language": {"locale": "de-DE"}, "timeZone": "W. Europe Standard Time"},
+                                  verify=stack.sim.ca_bundle, timeout=10)
+        assert settings.status_code == 200
+        poll(stack, otto, pat)
+        assert presence(stack, otto)["language"] == "de-DE"
+        _, event = schedule(stack, otto, "@meet", {"contentType": "html", "content": "<p>Agenda</p>"},
+                            originalStartTimeZone="UTC")
+        body = event["data"]["body"]["content"]
+        start = datetime.fromisoformat(event["data"]["start"]["dateTime"][:19]).replace(tzinfo=timezone.utc)
+        berlin = start.astimezone(ZoneInfo("Europe/Berlin"))
+        assert f"{HTML_START}<p>Besprechung beitreten:" in body
+        assert f"Beginn {berlin:%Y-%m-%d %H:%M} (W. Europe Standard Time)" in body
+        _, english = schedule(stack, pat, "@meet", {"contentType": "html", "content": "<p>Agenda</p>"})
+        assert "Besprechung" not in english["data"]["body"]["content"], "en-US has no template: the default block"
+    finally:
+        stack.admin("PUT", path, json={"languageTemplates": {"de": None}})
+
+
+def test_a_push_that_fails_is_pushed_again_by_the_retried_flip(stack: Stack) -> None:
+    from shared.presence.service import PresenceService
+
+    mo = enabled(stack)
+    original = PresenceService._push
+    failures = []
+
+    def failing_once(self: PresenceService, record: Any) -> None:
+        if not failures:
+            failures.append(record.mailbox_id)
+            raise RuntimeError("the worker died while pushing")
+        original(self, record)
+
+    with Receiver([]) as receiver:
+        with_receiver(stack, mo, receiver)
+        outlook(stack, mo, status="scheduled", scheduledStartDateTime=local(3), scheduledEndDateTime=local(600))
+        poll(stack, mo)
+        PresenceService._push = failing_once  # type: ignore[method-assign]
+        try:
+            went = eventually(lambda: receiver.of("presence.updated"), timeout=30)
+        finally:
+            PresenceService._push = original  # type: ignore[method-assign]
+        assert failures == [mo.id] and went[0].data["outOfOffice"] is True
+    assert presence(stack, mo)["outOfOffice"] is True

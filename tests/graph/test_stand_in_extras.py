@@ -116,3 +116,45 @@ def test_runs_on_its_own_with_the_demo_tenant(tmp_path: Path) -> None:
     finally:
         process.terminate()
         assert process.wait(timeout=10) == 0
+
+
+def test_mailbox_settings_patch_keeps_the_zone_and_case_and_refuses_like_exchange(sim: GraphSim, client: GraphClient,
+                                                                                  demo: Demo) -> None:
+    from shared.errors import MailboxNotFoundError, ValidationError
+
+    user = new_user(sim, demo)
+    path = f"/users/{user.id}/mailboxSettings"
+    window = {"status": "Scheduled", "internalReplyMessage": "<p>Away</p>",
+              "scheduledStartDateTime": {"dateTime": "2027-03-13T09:00:00", "timeZone": "Pacific Standard Time"},
+              "scheduledEndDateTime": {"dateTime": "2027-03-16T09:00:00", "timeZone": "Pacific Standard Time"}}
+    answered = client.call(demo.tenant_id, "PATCH", path, json={"automaticRepliesSetting": window,
+                                                                 "language": {"locale": "de-DE"}}, what="patch")
+    assert set(answered) == {"@odata.context", "automaticRepliesSetting", "language"}
+    got = client.get_mailbox_settings(demo.tenant_id, user.id)
+    replies = got["automaticRepliesSetting"]
+    assert replies["status"] == "Scheduled", "returned as written: readers compare without case"
+    assert replies["scheduledStartDateTime"] == {"dateTime": "2027-03-13T09:00:00.0000000",
+                                                 "timeZone": "Pacific Standard Time"}
+    assert got["language"] == {"locale": "de-DE", "displayName": "German (Germany)"}
+    refusals = [({"automaticRepliesSetting": {"scheduledEndDateTime": {"dateTime": "2027-03-01T00:00:00",
+                                                                       "timeZone": "UTC"}}}, "ErrorInvalidTimeSettings"),
+                ({"timeZone": "Mars Standard Time"}, "InvalidTimeZone"),
+                ({"automaticRepliesSetting": {"status": "sometimes"}}, "RequestBodyRead"),
+                ({"automaticRepliesSetting": {"colour": "red"}}, "RequestBodyRead")]
+    for body, code in refusals:
+        try:
+            client.call(demo.tenant_id, "PATCH", path, json=body, what="patch")
+        except ValidationError as error:
+            assert error.details is not None and error.details.code == code
+        else:
+            raise AssertionError(f"{body} was accepted")
+    assert client.get_mailbox_settings(demo.tenant_id, user.id)["automaticRepliesSetting"] == replies, \
+        "a refused PATCH changed nothing"
+    sim.app.store.users[user.id].exchange = False
+    try:
+        client.get_mailbox_settings(demo.tenant_id, user.id)
+    except MailboxNotFoundError as error:
+        assert error.details is not None and error.details.code == "MailboxNotEnabledForRESTAPI"
+    else:
+        raise AssertionError("a user without Exchange was read")
+    assert client.get_user(demo.tenant_id, user.id)["id"] == user.id, "the directory still has the user"

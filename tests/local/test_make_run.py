@@ -92,6 +92,31 @@ def the_readme_demo_schedules_a_keyword(host: str, sim: str, ca: str, alice_toke
     while time.monotonic() < deadline and listed(f"rooms/{ROOM}/meetings", room_credential) != join_url:
         time.sleep(0.2)
     assert listed(f"rooms/{ROOM}/meetings", room_credential) == join_url
+    the_readme_demo_shows_presence(host, sim, ca, alice_token)
+
+
+def the_readme_demo_shows_presence(host: str, sim: str, ca: str, alice_token: str) -> None:
+    """What the README's presence example shows: Alice turns on automatic replies; within the next round
+    (every minute in make run) her presence says so, and her receiver gets a signed presence.updated."""
+    from local.graphsim.demo import ALICE
+    from local.receiver import Receiver
+
+    bearer = {"Authorization": f"Bearer {alice_token}"}
+    with Receiver([]) as receiver:
+        endpoint = requests.post(f"{host}/api/me/endpoints", json={"url": receiver.url}, headers=bearer, timeout=30)
+        assert endpoint.status_code == 201, endpoint.text
+        receiver.secrets.append(endpoint.json()["secret"])
+        patched = requests.patch(f"{sim}/_sim/users/{ALICE}/mailboxSettings", verify=ca, timeout=10, json={
+            "automaticRepliesSetting": {"status": "alwaysEnabled", "internalReplyMessage": "On leave"}})
+        assert patched.status_code == 200, patched.text
+        deadline = time.monotonic() + 150
+        while time.monotonic() < deadline and not receiver.of("presence.updated"):
+            time.sleep(1)
+        assert [d.data["outOfOffice"] for d in receiver.of("presence.updated")] == [True]
+    mine = requests.get(f"{host}/api/me/presence", headers=bearer, timeout=30).json()
+    assert mine["outOfOffice"] is True and mine["automaticReplies"]["message"] == "On leave"
+    listed = requests.get(f"{host}/api/me/meetings", headers=bearer, timeout=30).json()
+    assert listed["outOfOffice"] is True
 
 
 @pytest.mark.e2e
@@ -100,7 +125,7 @@ def test_make_run_serves_health_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> N
     require(AZURITE_BIN.exists(), INSTALL_HINT)
     queue_port, table_port, http_port, graph_port = free_port(), free_port(), free_port(), free_port()
     env = os.environ | {"AzureWebJobsStorage": azurite_connection_string(queue_port, table_port),
-                        "HC_LOCAL_PORT": str(http_port), "PYTHONUNBUFFERED": "1",
+                        "HC_LOCAL_PORT": str(http_port), "PYTHONUNBUFFERED": "1", "HC_PRESENCE_POLL_MINUTES": "1",
                         "HC_GRAPH_BASE_URL": f"https://127.0.0.1:{graph_port}",
                         "HC_GRAPH_CA_BUNDLE": str(tmp_path / "graphsim" / "cert.pem")}
     make = subprocess.Popen(["make", "--no-print-directory", "run"], cwd=ROOT, env=env, stdout=subprocess.PIPE,

@@ -10,7 +10,7 @@ from shared.errors import ValidationError
 from shared.parsing.keywords import keyword_span
 from shared.platforms.base import DialIn, PlatformMeeting
 from shared.scheduling.blocks import HTML_START, TEXT_START, location_with_link, with_block, without_block
-from shared.scheduling.config import SchedulingConfig, parse_config
+from shared.scheduling.config import SchedulingConfig, load_config, parse_config
 
 MEETING = PlatformMeeting("webex", "m1", "https://contoso.webex.com/j.php?MTID=m1&x=<y>", "scheduled",
                           "123@contoso.webex.com", "123 456 789", "p@ss", (DialIn("US Toll", "+1-415-555-0100"),))
@@ -81,3 +81,38 @@ def test_a_tenant_template_shapes_the_block_with_escaped_values() -> None:
                          ({"rtf": "$join_url"}, "templates maps")):
         with pytest.raises(ValidationError, match=message):
             parse_config({"templates": bad})
+
+
+def test_the_organizers_language_picks_its_templates_and_times_show_in_the_organizers_zone() -> None:
+    from datetime import datetime, timezone
+
+    from shared.scheduling.blocks import BlockTime
+
+    config = parse_config({"templates": {"html": "<p>Join: $join_url</p>"},
+                           "languageTemplates": {"de": {"html": "<p>Beitreten: $join_url am $start ($time_zone)</p>"},
+                                                 "fr-CA": {"text": "Joindre : $join_url"}}})
+    assert config.templates_for("de-DE") == {"html": "<p>Beitreten: $join_url am $start ($time_zone)</p>"}
+    assert config.templates_for("DE") == config.templates_for("de-AT") == config.templates_for("de-DE")
+    assert config.templates_for("fr-FR") == config.templates == config.templates_for(None), "no fr, only fr-CA"
+    assert config.templates_for("fr-CA") == {"text": "Joindre : $join_url"}
+    when = BlockTime(datetime(2026, 7, 1, 12, 0, tzinfo=timezone.utc), datetime(2026, 7, 1, 13, 0, tzinfo=timezone.utc),
+                     "W. Europe Standard Time")
+    written = with_block("", MEETING, content_type="html", templates=config.templates_for("de-DE"), when=when)
+    assert "am 2026-07-01 14:00 (W. Europe Standard Time)" in written, "summer time in Berlin: UTC+2"
+    winter = BlockTime(datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc), None, "W. Europe Standard Time")
+    assert winter.values()["start"] == "2026-12-01 13:00"
+    assert BlockTime(when.start, when.end, "Mars Standard Time").values() == {
+        "start": "2026-07-01 12:00", "end": "2026-07-01 13:00", "time_zone": "UTC"}, "a zone not known shows UTC"
+    assert parse_config({"languageTemplates": {"de": None}}, current=config).language_templates == {
+        "fr-CA": {"text": "Joindre : $join_url"}}
+    assert load_config(config.to_json()) == config
+
+
+@pytest.mark.parametrize("bad", [{"languageTemplates": []}, {"languageTemplates": {"german!": {"html": "$join_url"}}},
+                                 {"languageTemplates": {"de": {"html": "no link"}}},
+                                 {"languageTemplates": {"de": {"rtf": "$join_url"}}},
+                                 {"languageTemplates": {"d\u0435": {"html": "$join_url"}}},
+                                 {"languageTemplates": {f"x{n:02d}": {"html": "$join_url"} for n in range(41)}}])
+def test_language_templates_that_cannot_be_used_are_refused(bad: dict) -> None:
+    with pytest.raises(ValidationError):
+        parse_config(bad)
