@@ -10,6 +10,9 @@ visibility timeout.
 Several changes of one mailbox (a message of the webhook's group commit) share one index query,
 one ``$batch`` of GETs, and the transactions of their plain single events; whatever fails there
 (an item still throttled, a row changed meanwhile, a series) is left to the one-at-a-time path.
+Several changes of one event count once: the GET returns the current version whichever is fetched
+for, so the one fetched for is the last whose version is not held yet (``decide.to_fetch``), never
+simply the last delivered, which may be an older version already stored.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ from shared.errors import ConflictError, HybridCalendarError, MailboxNotFoundErr
 from shared.graph.client import GraphClient
 from shared.storage.meetings import EventIndex, EventRows, MeetingRepository
 from shared.sync.decide import (ABSENT, Bounds, Decision, Defer, Delete, Fetched, FetchSeries, GraphEvent, Replace,
-                                Throttled, Unchanged, decide, decide_series, latest_per_event, replace_single)
+                                Throttled, Unchanged, decide, decide_series, replace_single, runs_per_event,
+                                to_fetch)
 from shared.sync.inflight import Claim, Inflight
 from shared.sync.messages import ChangeRef, ChangeType, Outcome
 from shared.sync.records import EVENT_FIELDS, zone_warning
@@ -209,29 +213,31 @@ class ChangeApplier:
             batch.left = list(changes)
             return batch
         tenant, mailbox = changes[0].mailbox
-        latest, _ = latest_per_event(changes)
-        kept = {id(change) for change in latest.values()}
-        for change in changes:
-            if id(change) not in kept:
-                batch.done(change, Outcome.SUPERSEDED)
+        runs = runs_per_event(changes)
         self.status.notified(tenant, mailbox)
-        batch.left = [c for c in latest.values() if c.change_type is ChangeType.DELETED]
-        wanted = {event_id: c for event_id, c in latest.items() if c.change_type is not ChangeType.DELETED}
+        batch.left = [run[-1] for run in runs.values() if run[-1].change_type is ChangeType.DELETED]
+        wanted = {event_id: run[-1] for event_id, run in runs.items() if run[-1].change_type is not ChangeType.DELETED}
         for event_id in wanted:
             self.inflight.wait_for_write((tenant, mailbox, event_id))
         indexes = self.meetings.event_indexes(tenant, mailbox, wanted)
         claims: dict[str, Claim] = {}
-        for event_id, change in list(wanted.items()):
-            if isinstance(decide(change, indexes[event_id], None, self.bounds()), Unchanged):
-                batch.done(change, Outcome.UNCHANGED)
+        for event_id, latest in list(wanted.items()):
+            change = to_fetch(runs[event_id], indexes[event_id])
+            if change is None:
+                batch.done(latest, Outcome.UNCHANGED)
                 del wanted[event_id]
                 continue
+            wanted[event_id] = change
             claim = (tenant, mailbox, event_id, change.change_key or "")
             if change.change_key and not self.inflight.claim(claim):
                 batch.done(change, Outcome.DUPLICATE)
                 del wanted[event_id]
                 continue
             claims[event_id] = claim
+        acted = {id(c) for c in [*wanted.values(), *batch.left]} | set(batch.applied)
+        for change in changes:
+            if id(change) not in acted:
+                batch.done(change, Outcome.SUPERSEDED)
         done: set[str] = set()
         try:
             self._fetch_and_write(tenant, mailbox, wanted, indexes, batch, done)

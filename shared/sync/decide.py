@@ -22,7 +22,7 @@ What Graph does that the rules answer (observed, more than documented):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -258,13 +258,22 @@ def plan_round(items: Iterable[DeltaItem]) -> RoundPlan:
     return plan
 
 
-def latest_per_event(changes: Iterable[ChangeRef]) -> tuple[dict[str, ChangeRef], int]:
-    """The last change per event of a message (the others are superseded), and how many were superseded.
-    A deletion wins over anything before it; anything after a deletion wins over it."""
-    latest: dict[str, ChangeRef] = {}
-    total = 0
+def runs_per_event(changes: Iterable[ChangeRef]) -> dict[str, list[ChangeRef]]:
+    """Each event's changes of a message since its last deletion (that deletion first), in order; events in
+    the order of their last change."""
+    runs: dict[str, list[ChangeRef]] = {}
     for change in changes:
-        total += 1
-        latest.pop(change.event_id, None)
-        latest[change.event_id] = change
-    return latest, total - len(latest)
+        run = [] if change.change_type is ChangeType.DELETED else runs.pop(change.event_id, [])
+        runs.pop(change.event_id, None)
+        runs[change.event_id] = run + [change]
+    return runs
+
+
+def to_fetch(run: Sequence[ChangeRef], index: EventIndex | None) -> ChangeRef | None:
+    """The change of an event's run to fetch for (its deletion, if first, is superseded by what follows): the last whose version is not held,
+    or None when every version is held. Notifications arrive out of order: the one of our own PATCH may
+    come last, after an organizer's later edit, and judging by the last alone would take that edit as
+    already held and lose it."""
+    fresh = [change for change in run if change.change_type is not ChangeType.DELETED
+             and not (index is not None and index.holds(change.change_key))]
+    return fresh[-1] if fresh else None

@@ -340,3 +340,29 @@ def test_webex_meetings_are_created_moved_and_deleted_through_the_api(stack: Sta
             assert eventually(lambda: stack.stores.schedulings.get(stack.demo.tenant_id, alice.id, event_id) is None)
     finally:
         stack.admin("PUT", path, json={"keywords": {"@webex": "builtin"}, "webexToken": None})
+
+
+def test_an_edit_notified_before_the_notification_of_our_own_patch_is_still_followed(stack: Stack) -> None:
+    """Graph delivers out of order: one message carries the organizer's edit first and the notification of
+    our own earlier PATCH (whose version is stored) after it. The edit must still be fetched and followed."""
+    from shared.sync.messages import ChangeRef, Outcome
+
+    alice = enabled(stack)
+    event_id, _ = schedule(stack, alice, "@meet; Room 2", {"contentType": "html", "content": "<p>Order</p>"})
+    tenant = stack.demo.tenant_id
+    ours = organizer_event(stack, alice, event_id)["change_key"]
+    assert eventually(lambda: (lambda i: i is not None and i.holds(ours))(
+        stack.stores.meetings.event_index(tenant, alice.id, event_id)))
+    answer = requests.post(f"{stack.sim.url}/_sim/faults/notifications", json={"drop": 1.0},
+                           verify=stack.sim.ca_bundle, timeout=10)
+    assert answer.status_code == 204
+    try:
+        stack.sim.app.store.update_event(alice.id, event_id, {"location": {"displayName": "Room 2"}})
+        edit = organizer_event(stack, alice, event_id)["change_key"]
+        batch = stack.engine.apply_changes([ChangeRef(tenant, alice.id, event_id, change_key=edit),
+                                            ChangeRef(tenant, alice.id, event_id, change_key=ours)])
+    finally:
+        requests.post(f"{stack.sim.url}/_sim/faults/clear", verify=stack.sim.ca_bundle, timeout=10)
+    assert sorted(o.value for o in batch.outcomes) == sorted([Outcome.STORED.value, Outcome.SUPERSEDED.value])
+    assert stack.stores.schedulings.get(tenant, alice.id, event_id) is None, "the keyword's removal was followed"
+    assert HTML_START not in organizer_event(stack, alice, event_id)["data"]["body"]["content"]

@@ -14,7 +14,8 @@ from shared.graph.paging import DeltaItem
 from shared.storage.meetings import EventIndex
 from shared.sync.catchup import DeltaLink, spread_delay
 from shared.sync.decide import (ABSENT, Bounds, Defer, Delete, Fetch, FetchSeries, GraphEvent, Replace, Throttled,
-                                Unchanged, decide, decide_series, latest_per_event, plan_round)
+                                Unchanged, decide, decide_series, plan_round, runs_per_event,
+                                to_fetch)
 from shared.sync.messages import ChangeRef, ChangeType
 
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=timezone.utc)
@@ -122,11 +123,24 @@ def test_a_delta_round_is_sorted_into_singles_series_and_removals() -> None:
     assert plan.removed == ["AAMkGone="] and plan.seen == {"AAMkS=", "AAMkT=", "AAMk1="}
 
 
-def test_the_last_change_of_an_event_in_a_message_wins() -> None:
+def test_an_events_changes_since_its_last_deletion_make_its_run() -> None:
     changes = [change(key="a"), change(key="b", event_id="AAMk2="), change(key="c"), change(ChangeType.DELETED)]
-    latest, superseded = latest_per_event(changes)
-    assert superseded == 2 and [c.change_type for c in latest.values()] == [ChangeType.UPDATED, ChangeType.DELETED]
-    assert list(latest) == ["AAMk2=", "AAMk1="]
+    runs = runs_per_event(changes)
+    assert list(runs) == ["AAMk2=", "AAMk1="] and [c.change_type for c in runs["AAMk1="]] == [ChangeType.DELETED]
+    again = runs_per_event([*changes, change(key="d")])
+    assert [(c.change_type, c.change_key) for c in again["AAMk1="]] == [(ChangeType.DELETED, "ck2"),
+                                                                          (ChangeType.UPDATED, "d")]
+
+
+def test_a_later_notification_of_a_version_held_does_not_hide_an_earlier_one_not_held() -> None:
+    """Out of order: the organizer's edit (b) is delivered before the notification of our own PATCH (a),
+    whose version is already stored; the edit must still be fetched."""
+    held = index("a")
+    run = [change(key="b"), change(key="a")]
+    assert to_fetch(run, held) is run[0]
+    assert to_fetch([change(key="a"), change(key="a")], held) is None
+    assert to_fetch(run, None) is run[1]
+    assert to_fetch([change(ChangeType.DELETED), change(key="a")], held) is None
 
 
 @given(st.text(min_size=1, max_size=60), st.integers(min_value=1, max_value=86_400))
