@@ -96,7 +96,8 @@ class PresenceService:
 
     def round(self, tenant_ids: Iterable[str]) -> int:
         """Queue this period's polls of every enabled user mailbox, spread evenly; the number of polls."""
-        polls = [(tenant, chunk) for tenant in tenant_ids for chunk in _chunks(sorted(self._polled(tenant)), MAX_BATCH)]
+        polls = [(tenant, chunk) for tenant in tenant_ids
+                 for chunk in _chunks(sorted(self.mailboxes.list_enabled(tenant, kind="user")), MAX_BATCH)]
         seconds = max(1, int(self.every.total_seconds()))
         for n, (tenant, chunk) in enumerate(polls):
             self._send_poll(tenant, chunk, delay=(n * seconds) // len(polls))
@@ -107,9 +108,6 @@ class PresenceService:
 
         text = references_message([PresenceRef(tenant_id, "poll", mailbox).fields() for mailbox in mailbox_ids])
         self.queues.send_text(PRESENCE_QUEUE, text, delay_seconds=delay or None)
-
-    def _polled(self, tenant_id: str) -> list[str]:
-        return [m.mailbox_id for m in self.mailboxes.list_mailboxes(tenant_id) if m.enabled and m.kind == "user"]
 
     def handle(self, ref: PresenceRef) -> str:
         """One reference on its own (a poll of one mailbox, or a flip)."""
@@ -137,8 +135,15 @@ class PresenceService:
     # a poll -----------------------------------------------------------------------------------------
 
     def poll(self, tenant_id: str, mailbox_ids: Iterable[str]) -> Counter[str]:
-        """Read up to 20 mailboxes' settings with one ``$batch`` and apply each; counts by outcome."""
-        ids = list(mailbox_ids)[:MAX_BATCH]
+        """Read up to 20 mailboxes' settings with one ``$batch`` and apply each; counts by outcome. A mailbox
+        disabled since the round queued the poll is left out (its presence row went with it)."""
+        asked = list(dict.fromkeys(mailbox_ids))[:MAX_BATCH]
+        if not asked:
+            return Counter()
+        still = set(self.mailboxes.list_enabled(tenant_id, kind="user", first=min(asked), last=max(asked)))
+        ids = [mailbox for mailbox in asked if mailbox in still]
+        if not ids:
+            return Counter({"disabled": len(asked)})
         requests = [BatchRequest(str(n), "GET", f"/users/{mailbox}/mailboxSettings") for n, mailbox in enumerate(ids)]
         results = self.graph.batch(tenant_id, requests)
         stored = self.repository.get_many(tenant_id, ids)

@@ -132,6 +132,16 @@ class MailboxRepository:
         rows = self.table.query("PartitionKey eq @t", parameters={"t": tenant_id}, select=["RowKey", "Enabled"])
         return [row["RowKey"] for row in rows if row.get("Enabled", True)]
 
+    def list_enabled(self, tenant_id: str, *, kind: str, first: str | None = None,
+                     last: str | None = None) -> list[str]:
+        """Ids of the tenant's enabled mailboxes of ``kind``, between ``first`` and ``last`` when given, in id
+        order, read without opening any sealed field."""
+        query, parameters = "PartitionKey eq @t", {"t": tenant_id}
+        if first is not None and last is not None:
+            query, parameters = query + " and RowKey ge @lo and RowKey le @hi", parameters | {"lo": first, "hi": last}
+        rows = self.table.query(query, parameters=parameters, select=["RowKey", "Enabled", "Kind"])
+        return [row["RowKey"] for row in rows if row.get("Enabled", True) and row.get("Kind", "user") == kind]
+
     def list_quiet(self, tenant_id: str, since: datetime) -> list[str]:
         """Enabled mailboxes with neither a notification nor a sync since ``since`` (no sealed field read)."""
         rows = self.table.query("PartitionKey eq @t", parameters={"t": tenant_id},

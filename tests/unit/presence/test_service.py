@@ -13,7 +13,6 @@ from shared.graph.batch import BatchResult
 from shared.graph.errors import graph_error
 from shared.presence.model import PresenceRecord
 from shared.presence.service import PresenceService
-from shared.storage.records import Mailbox
 
 NOW = datetime(2026, 12, 4, 9, 0, tzinfo=timezone.utc)
 ALWAYS = {"automaticRepliesSetting": {"status": "alwaysEnabled", "internalReplyMessage": "Away"},
@@ -74,9 +73,10 @@ class Mailboxes:
     def __init__(self, ids: list[str]) -> None:
         self.ids = ids
 
-    def list_mailboxes(self, tenant_id: str) -> list[Mailbox]:
-        return [Mailbox(tenant_id, m, "room" if m.startswith("room") else "user", enabled=not m.startswith("off"))
-                for m in self.ids]
+    def list_enabled(self, tenant_id: str, *, kind: str, first: str | None = None,
+                     last: str | None = None) -> list[str]:
+        return [m for m in sorted(self.ids) if not m.startswith(("room", "off")) and kind == "user"
+                and (first is None or first <= m <= str(last))]
 
 
 def service(answers: dict[str, Any], ids: list[str] | None = None) -> tuple[PresenceService, Rows, Graph, Queues]:
@@ -89,8 +89,8 @@ def test_a_mailbox_still_throttled_is_polled_again_after_retry_after_and_the_oth
     no_exchange = (404, {"error": {"code": "MailboxNotEnabledForRESTAPI", "message": "inactive"}})
     presence, rows, graph, queues = service({"a": ALWAYS, "b": ThrottledError("busy", retry_after=7.0),
                                              "c": no_exchange})
-    counts = presence.poll("t", ["a", "b", "c"])
-    assert counts == {"changed": 1, "throttled": 1, "no_exchange_mailbox": 1}
+    counts = presence.poll("t", ["a", "b", "c", "off-since"])
+    assert counts == {"changed": 1, "throttled": 1, "no_exchange_mailbox": 1}, "a mailbox disabled since: left out"
     assert len(graph.batches) == 1 and len(graph.batches[0]) == 3
     assert rows.rows["a"].presence.out_of_office and rows.rows["a"].language == "en-GB"
     assert rows.rows["c"].error == "no_exchange_mailbox" and "b" not in rows.rows
