@@ -31,14 +31,12 @@ from shared.delivery.signing import headers
 from shared.delivery.urls import Resolver, check_addresses, system_resolver
 from shared.errors import ConflictError, IntegrityError, InvalidParameterError, ValidationError
 from shared.inputs import load_json
-from shared.storage.queues import QueueWriter
+from shared.storage.queues import MAX_DELAY_SECONDS, QueueWriter
 from shared.sync.messages import DELIVERIES_QUEUE
 from shared.timezones import utc_text, utcnow
 
 log = logging.getLogger("hybridcalendar.delivery")
 LONGEST_RETRY = 10 * 3600
-QUEUE_MAX_DELAY = 7 * 24 * 3600 - 60
-"""Azure Queue messages may stay invisible for at most 7 days."""
 CONNECT_SECONDS = 3.0
 READ_SECONDS = 10.0
 MAX_BODY_BYTES = 32_000
@@ -214,7 +212,7 @@ class Deliverer:
             return "gave_up"
         ref = RetryRef(endpoint.tenant_id, endpoint.mailbox_id, endpoint.endpoint_id, webhook_id, event_type, first,
                        attempt + 1, self._seal(endpoint, webhook_id, body))
-        delay = max(0, min(int((due - now).total_seconds()), QUEUE_MAX_DELAY))
+        delay = min(max(0, int((due - now).total_seconds())), MAX_DELAY_SECONDS)
         self.queues.send_text(DELIVERIES_QUEUE, ref.to_text(), delay_seconds=delay or None)
         return "failed"
 

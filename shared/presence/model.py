@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, Literal
 
 from shared.errors import ValidationError
@@ -200,6 +200,3 @@ def _same(stored: PresenceRecord, record: PresenceRecord) -> bool:
 def _iso(moment: datetime | None) -> str:
     return moment.astimezone(timezone.utc).isoformat() if moment else ""
 
-
-EARLY = timedelta(seconds=1.5)
-"""A flip message may be visible up to half a second early (rounded to the queue's second); it waits."""

@@ -31,11 +31,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from shared.errors import ConflictError, HybridCalendarError, ValidationError
 from shared.graph.batch import MAX_BATCH, BatchRequest
-from shared.storage.queues import is_reference
-from shared.presence.model import (EARLY, Decision, PresenceRecord, decide, decide_error, decide_flip, next_flip,
+from shared.presence.model import (Decision, PresenceRecord, decide, decide_error, decide_flip, next_flip,
                                    read_settings)
+from shared.storage.queues import is_reference, references_message, visible_in
 from shared.storage.records import digest
 from shared.sync.messages import PRESENCE_QUEUE, Outcome
+from shared.timeline.buttons import EARLY
 from shared.timezones import utc_text, utcnow
 
 if TYPE_CHECKING:
@@ -48,8 +49,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PRESENCE_UPDATED = "presence.updated"
-QUEUE_MAX_DELAY = 7 * 24 * 3600 - 60
-"""Azure Queue messages may stay invisible for at most 7 days; a later flip is sent on again when it arrives."""
 NO_EXCHANGE_CODES = frozenset({"MailboxNotEnabledForRESTAPI", "MailboxNotSupportedForRESTAPI",
                                "ErrorMailboxNotEnabledForRESTAPI"})
 TRIES = 3
@@ -104,8 +103,6 @@ class PresenceService:
         return len(polls)
 
     def _send_poll(self, tenant_id: str, mailbox_ids: list[str], *, delay: int) -> None:
-        from shared.storage.queues import references_message
-
         text = references_message([PresenceRef(tenant_id, "poll", mailbox).fields() for mailbox in mailbox_ids])
         self.queues.send_text(PRESENCE_QUEUE, text, delay_seconds=delay or None)
 
@@ -123,7 +120,7 @@ class PresenceService:
             if ref.kind == "poll":
                 polls.setdefault(ref.tenant_id, []).append(ref.mailbox_id)
         for tenant_id, mailbox_ids in polls.items():
-            for chunk in _chunks(list(dict.fromkeys(mailbox_ids)), MAX_BATCH):
+            for chunk in _chunks(mailbox_ids, MAX_BATCH):
                 self._poll_logged(tenant_id, chunk)
         return [Outcome.DONE] * sum(len(ids) for ids in polls.values()), [ref for ref in refs if ref.kind == "flip"]
 
@@ -233,7 +230,7 @@ class PresenceService:
         return changed
 
     def _queue_flip(self, tenant_id: str, mailbox_id: str, version: str, at: datetime) -> None:
-        delay = max(0, min(round((at - self.now()).total_seconds()), QUEUE_MAX_DELAY))
+        delay = visible_in(at, self.now())
         self.queues.send(PRESENCE_QUEUE, PresenceRef(tenant_id, "flip", mailbox_id, version).fields(),
                          delay_seconds=delay or None)
 

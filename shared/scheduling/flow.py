@@ -28,7 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.errors import AuthError, ConflictError, PermanentError, TransientError, ValidationError
-from shared.parsing.keywords import find_keyword, keyword_span
+from shared.parsing.keywords import find_keyword
 from shared.platforms.base import MeetingPlatform, MeetingRequest
 from shared.scheduling.blocks import (BlockTime, block_hash, has_block, locations_with_link, with_block,
                                       without_block)

@@ -30,10 +30,10 @@ from typing import Any
 
 from shared.api.meetings import PRIVATE_SUBJECT, meeting_id
 from shared.cache import TtlCache
-from shared.delivery.deliver import QUEUE_MAX_DELAY, Deliverer, OutgoingEvent
+from shared.delivery.deliver import Deliverer, OutgoingEvent
 from shared.errors import ConflictError, ValidationError
 from shared.storage.meetings import MeetingRecord, MeetingRepository
-from shared.storage.queues import QueueWriter, is_reference
+from shared.storage.queues import QueueWriter, is_reference, visible_in
 from shared.sync.messages import TIMELINE_QUEUE
 from shared.storage.records import MailboxRepository, digest
 from shared.timeline.buttons import Button, Later, Nothing, Send, Show, Wait, Withdraw, on_due, plan, wanted
@@ -126,12 +126,8 @@ class Timeline:
         return 0
 
     def _queue(self, tenant_id: str, mailbox_id: str, send: Send) -> None:
-        """Send a timeline message visible at ``send.at``, to the nearest of the queue's whole seconds. One
-        visible up to half a second early waits in the worker: measured with 1,000 buttons due in one
-        minute, rounding down (waits of up to a second) held so many worker slots that the host stopped
-        fetching and a backlog grew (p99 4.5 s), and rounding up (never early) made every push late by
-        the rounding plus the poller's back-off (p50 1.3 s)."""
-        delay = max(0, min(round((send.at - self.now()).total_seconds()), QUEUE_MAX_DELAY))
+        """Send a timeline message visible at ``send.at`` (see ``visible_in``)."""
+        delay = visible_in(send.at, self.now())
         self.queues.send(TIMELINE_QUEUE, message_fields(tenant_id, mailbox_id, send), delay_seconds=delay or None)
 
     # a message falls due -----------------------------------------------------------------------

@@ -13,7 +13,7 @@ import requests
 from shared.api.service import MAX_ACTIVE_CREDENTIALS
 from shared.runtime import get_runtime
 from shared.sync.notifications import MAX_ITEMS, MAX_UNKNOWN
-from tests.e2e.conftest import Stack, eventually
+from tests.e2e.conftest import Stack
 from tests.e2e.test_meetings_api import conforms, error_of, issue, me, token
 from tests.e2e.test_sync import enabled
 
