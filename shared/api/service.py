@@ -7,8 +7,9 @@
   hash adds nothing); it is shown once, and revoking it takes effect on the next request.
 * Admins: issue, list and revoke device credentials; a tenant's status per mailbox.
 
-The tenant and mailbox checks are cached for ``KNOWN_FOR_SECONDS`` so that a warm meetings
-request costs exactly one storage query (the meetings range).
+The tenant and mailbox checks are cached for ``KNOWN_FOR_SECONDS``, and a user's presence for the
+lists for ``PRESENCE_FOR_SECONDS``, so that a warm meetings request costs exactly one storage query
+(the meetings range).
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ if TYPE_CHECKING:
 from shared.timezones import utc_text, utcnow
 
 KNOWN_FOR_SECONDS = 60.0
+PRESENCE_FOR_SECONDS = 30.0
+"""The lists' ``outOfOffice`` is read from the presence row at most this often per user, so a warm list
+stays one storage query; ``GET /api/me/presence`` always reads the row."""
 CREDENTIAL_PREFIX = "hcd1"
 _CREDENTIAL = re.compile(r"^hcd1\.([0-9a-f-]{36})\.([0-9a-f]{16})\.([A-Za-z0-9_-]{43})$")
 SOON = timedelta(hours=24)
@@ -64,6 +68,7 @@ class MeetingsApi:
         self.stores, self.service, self.validator, self.now = stores, service, validator, now
         self.registry = registry
         self._mailboxes: TtlCache[Mailbox | None] = TtlCache(ttl=KNOWN_FOR_SECONDS)
+        self._presence: TtlCache[PresenceRecord | None] = TtlCache(ttl=PRESENCE_FOR_SECONDS)
 
     # users and rooms ----------------------------------------------------------------------------
 
@@ -71,7 +76,8 @@ class MeetingsApi:
         """The user's meetings, with whether the user is out of office now and until when."""
         tenant_id, mailbox_id = self.user(authorization)
         page = self.service.page(tenant_id, mailbox_id, params)
-        presence = self.stores.presence.get(tenant_id, mailbox_id)
+        presence = self._presence.get_or_load((tenant_id, mailbox_id),
+                                              lambda: self.stores.presence.get(tenant_id, mailbox_id))
         out = presence is not None and presence.presence.out_of_office
         return page | {"outOfOffice": out, "until": utc_text(presence.presence.until)
                        if out and presence is not None and presence.presence.until else None}
