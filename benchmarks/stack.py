@@ -6,7 +6,9 @@ ca_bundle)``. The host runs in this process (so a benchmark can read its in-proc
 with ``host_process=True``, as two processes of their own: an HTTP front and a queue/timer worker
 (:func:`front_and_worker_hosts`). Then the benchmark's load generators and probes do not share the
 service's interpreter and GIL, as they never would in Azure, and acknowledgements do not wait
-behind change processing. ``report`` prints a benchmark's lines, writes them to
+behind change processing. The presence round's timer is off (its polls would land in the Graph
+counts of the benchmarks that measure the sync); ``presence.py`` queues its rounds itself.
+``report`` prints a benchmark's lines, writes them to
 ``benchmarks/results/<name>.md`` and gives the exit code (1 when a line says FAIL).
 """
 
@@ -78,6 +80,7 @@ def on_local_stack(run: Callable[[str, str, str], list[str]], *, function_key: s
     from local.host import DevHost
     from shared.config import get_settings
 
+    os.environ.setdefault("AzureWebJobs.presence_round.Disabled", "true")
     work = Path(tempfile.mkdtemp(prefix="bench-"))
     process, sim_url, ca = spawn(work / "graphsim")
     PROCESSES["stand-in"] = process.pid
