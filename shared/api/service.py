@@ -79,8 +79,7 @@ class MeetingsApi:
         presence = self._presence.get_or_load((tenant_id, mailbox_id),
                                               lambda: self.stores.presence.get(tenant_id, mailbox_id))
         out = presence is not None and presence.presence.out_of_office
-        return page | {"outOfOffice": out, "until": utc_text(presence.presence.until)
-                       if out and presence is not None and presence.presence.until else None}
+        return page | {"outOfOffice": out, "until": _iso(presence.presence.until) if out and presence else None}
 
     def user_presence(self, authorization: str | None) -> dict[str, Any]:
         """The user's own presence from their automatic replies, with the reply message (no one else's)."""
@@ -305,10 +304,9 @@ def presence_body(record: PresenceRecord | None) -> dict[str, Any]:
         return {"known": False, "outOfOffice": False, "since": None, "until": None, "automaticReplies": None,
                 "language": None, "timeZone": None, "error": None}
     replies, presence = record.replies, record.presence
-    when = lambda moment: utc_text(moment) if moment else None  # noqa: E731
-    return {"known": True, "outOfOffice": presence.out_of_office, "since": when(presence.since),
-            "until": when(presence.until),
-            "automaticReplies": {"status": replies.status, "scheduledStart": when(replies.start),
-                                 "scheduledEnd": when(replies.end), "message": replies.message},
+    return {"known": True, "outOfOffice": presence.out_of_office, "since": _iso(presence.since),
+            "until": _iso(presence.until),
+            "automaticReplies": {"status": replies.status, "scheduledStart": _iso(replies.start),
+                                 "scheduledEnd": _iso(replies.end), "message": replies.message},
             "language": record.language, "timeZone": record.time_zone, "error": record.error,
-            "errorSince": when(record.error_since)}
+            "errorSince": _iso(record.error_since)}

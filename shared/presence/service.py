@@ -86,8 +86,10 @@ class PresenceService:
 
     def __init__(self, repository: PresenceRepository, mailboxes: MailboxRepository, graph: GraphClient,
                  deliverer: Deliverer | None, queues: QueueWriter, *, every: timedelta,
-                 now: Callable[[], datetime] = utcnow, sleep: Callable[[float], None] = time.sleep) -> None:
+                 now: Callable[[], datetime] = utcnow, sleep: Callable[[float], None] = time.sleep,
+                 warn: Callable[[str, str, str], None] = lambda tenant, mailbox, code: None) -> None:
         self.repository, self.mailboxes, self.graph = repository, mailboxes, graph
+        self.warn = warn
         self.deliverer, self.queues, self.every = deliverer, queues, every
         self.now, self.sleep = now, sleep
 
@@ -166,6 +168,8 @@ class PresenceService:
             settings = read_settings(body)
         except ValidationError:
             return self._failed(tenant_id, mailbox_id, stored, ValidationError("unreadable mailbox settings"))
+        if settings.zone_warning:
+            self.warn(tenant_id, mailbox_id, settings.zone_warning)
         for _ in range(TRIES):
             decision = decide(stored, tenant_id, mailbox_id, settings, self.now())
             try:

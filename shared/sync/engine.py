@@ -241,16 +241,18 @@ def build_engine(settings: Any, stores: Stores, graph: GraphClient) -> SyncEngin
     engine = SyncEngine(stores, graph, options)
     engine.scheduler = build_scheduler(settings, engine)
     engine.attach_timeline(build_timeline(settings, stores, horizon=2 * options.catch_up_every))
-    engine.presence = build_presence(settings, stores, graph, engine.timeline)
+    engine.presence = build_presence(settings, stores, graph, engine.timeline, warn=engine.record_warning)
     return engine
 
 
-def build_presence(settings: Any, stores: Stores, graph: GraphClient, timeline: Timeline | None) -> PresenceService:
-    """Out-of-office presence, pushing through the Join button's deliverer (one mechanism for both)."""
+def build_presence(settings: Any, stores: Stores, graph: GraphClient, timeline: Timeline | None, *,
+                   warn: Callable[[str, str, str], None]) -> PresenceService:
+    """Out-of-office presence, pushing through the Join button's deliverer (one mechanism for both); a
+    window in a zone not known is read as UTC and the mailbox gets the warning (written once)."""
     from shared.presence.service import PresenceService
 
     return PresenceService(stores.presence, stores.mailboxes, graph, timeline.deliverer if timeline else None,
-                           stores.queues, every=timedelta(minutes=settings.presence_poll_minutes))
+                           stores.queues, every=timedelta(minutes=settings.presence_poll_minutes), warn=warn)
 
 
 def build_timeline(settings: Any, stores: Stores, *, horizon: timedelta) -> Timeline:

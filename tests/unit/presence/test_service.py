@@ -112,3 +112,16 @@ def test_the_round_polls_enabled_users_only_twenty_at_a_time_spread_over_the_per
     assert sizes == [20, 20, 5]
     polled = [ref["mailbox_id"] for _, text, _ in queues.sent for ref in json.loads(text)["references"]]
     assert polled == sorted(polled) and "room1" not in polled and "off1" not in polled
+
+
+def test_a_window_in_a_zone_not_known_warns_the_mailbox_and_is_read_as_utc() -> None:
+    mars = {"automaticRepliesSetting": {
+        "status": "scheduled", "scheduledStartDateTime": {"dateTime": "2026-12-04T08:00:00", "timeZone": "Mars/Olympus"},
+        "scheduledEndDateTime": {"dateTime": "2026-12-04T10:00:00", "timeZone": "Mars/Olympus"}}}
+    presence, rows, _, _ = service({"a": mars, "b": ALWAYS})
+    warned: list[tuple[str, str, str]] = []
+    presence.warn = lambda tenant, mailbox, code: warned.append((tenant, mailbox, code))
+    presence.poll("t", ["a", "b"])
+    assert warned == [("t", "a", "unknown_time_zone")]
+    assert rows.rows["a"].presence.out_of_office and rows.rows["a"].presence.until == datetime(
+        2026, 12, 4, 10, 0, tzinfo=timezone.utc)
