@@ -2,6 +2,7 @@
 
     python -m shared.parsing EVENT.json     # a Graph event: location, body, onlineMeeting
     python -m shared.parsing BODY.html      # an HTML body (a .txt file is read as text)
+    python -m shared.parsing --services     # the supported services, as the README lists them
 
 Prints the result and every candidate with where it came from, as JSON.
 """
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.parsing import extract_join_info
+from shared.parsing.catalogue import services_markdown
 
 
 def _event_fields(document: dict[str, Any]) -> dict[str, Any]:
@@ -32,6 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 1:
         print(__doc__, file=sys.stderr)
         return 2
+    if args[0] == "--services":
+        print(services_markdown())
+        return 0
     path = Path(args[0])
     try:
         text = path.read_text(encoding="utf-8", errors="replace")

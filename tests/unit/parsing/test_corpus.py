@@ -1,4 +1,4 @@
-"""The team's table-driven corpus for join-info detection (reference/joinlinks.md §1, §2, §5).
+"""The team's table-driven corpus for join-info detection (docs/joinlinks.md).
 
 Every provider of the catalogue and every wrapper appears at least once (checked
 below), and each rule R1-R4 has cases that fail if the rule is dropped.
@@ -12,7 +12,7 @@ from urllib.parse import quote
 import pytest
 
 from shared.parsing import extract_join_info
-from shared.parsing.catalogue import PROVIDERS
+from shared.parsing.catalogue import PROVIDERS, SERVICES, _entry
 from shared.parsing.urls import WRAPPERS
 from tests.unit.parsing import invites
 
@@ -63,12 +63,12 @@ JOIN_URLS = [
     ("google_meet", "https://meet.google.com/_meet/xyz-abcd-efg?pli=1"),
     ("google_meet", "https://stream.meet.google.com/stream/8c1d7a3e-52f4-4c59-9e1b-6a2f0d3c4b5a"),
     ("google_meet", "https://g.co/meet/team-standup"),
-    ("google_meet", "https://hangouts.google.com/call/AbCdEfGh123"),
-    ("google_meet", "https://duo.app.goo.gl/AbCd1234"),
+    ("google_hangouts", "https://hangouts.google.com/call/AbCdEfGh123"),
+    ("google_duo", "https://duo.app.goo.gl/AbCd1234"),
     ("gotomeeting", "https://meet.goto.com/123456789"),
     ("gotomeeting", "https://global.gotomeeting.com/join/123456789"),
     ("gotomeeting", "https://gotomeet.me/JaneDoe"),
-    ("gotomeeting", "https://attendee.gotowebinar.com/join/4567890123456789"),
+    ("gotowebinar", "https://attendee.gotowebinar.com/join/4567890123456789"),
     ("bluejeans", "https://bluejeans.com/123456789/4321?src=calendarLink"),
     ("chime", "https://chime.aws/1234567890"),
     ("chime", "https://app.chime.aws/meetings/1234567890"),
@@ -129,8 +129,88 @@ JOIN_URLS = [
     ("doxy", "https://clinic.doxy.me/drsmith"),
 ]
 
+# Group 1: a link on one of a service's join paths is a join link whatever its id looks like. Each of
+# these was refused while the catalogue checked id shapes; shapes now only mark ``usual_shape``.
+LOOSE_IDS = [
+    ("zoom", "https://zoom.us/j/12345678"),
+    ("zoom", "https://us02web.zoom.us/j/5551234?pwd=Ab1"),
+    ("zoom", "https://zoom.us/wc/join/7654321"),
+    ("webex", "https://acme.webex.com/acme/j.php?MTID=m3f2a1b0c9d"),
+    ("webex", "https://acme.webex.com/acme/k2/j.php?MTID=t0a1b2c3d4e5f60718293a4b5c6d7e8f9a"),
+    ("webex", "https://meetings.webex.com/collabs/meetings/join?uuid=M30CB3X9YLA9EIDDRQGM9C3HWW-B8HX"),
+    ("webex", "https://acme.webex.com/webappng/sites/acme/meeting/download/3f2a1b0c?launchApp=true"),
+    ("teams", "https://teams.microsoft.com/meet/AbCdEf123?p=XyZ987"),
+    ("teams", "https://teams.live.com/meet/9876543210123"),
+    ("teams", "https://teams.live.com/light-meetings/launch?agent=web&version=25072001100"
+              "&coords=eyJtZWV0aW5nQ29kZSI6IjEyMzQ1In0%3D&deeplinkId=0ac0a241"),
+    ("teams", "https://teams.microsoft.com/dl/launcher/launcher.html?url=/_#/l/meetup-join/19:meeting_AbC@thread.v2/0"
+              "&type=meetup-join&deeplinkId=1b2c&directDl=true&msLaunch=true"),
+    ("teams", "https://teams.microsoft.com/_#/l/meetup-join/19:meeting_AbC@thread.v2/0?context=%7b%7d"),
+    ("gotomeeting", "https://global.gotomeeting.com/join/acme-weekly"),
+    ("gotomeeting", "https://meet.goto.com/join/janedoe"),
+    ("ringcentral", "https://v.ringcentral.com/join/janedoe"),
+    ("ringcentral", "https://meetings.ringcentral.com/j/AbC123"),
+    ("vonage", "https://meetings.vonage.com/?room_token=982515622&participant_token=eyJhbGciOiJIUzI1NiJ9"),
+    ("chime", "https://chime.aws/123456"),
+    ("bluejeans", "https://bluejeans.com/janedoe"),
+    ("lifesize", "https://call.lifesizecloud.com/jdoe"),
+    ("google_meet", "https://meet.google.com/abcdefghij"),
+]
+
+# Group 2: hosts of known services that were missing (vanity, staging, regional, former names, self-hosted
+# Skype for Business forms, bare hosts) and whole services.
+MORE_HOSTS = [
+    ("gotomeeting", "https://www.gotomeet.me/CustomRoom"),
+    ("gotomeeting", "https://g2m.me/janedoe"),
+    ("gotomeeting", "https://app.goto.com/meeting/123456789"),
+    ("gototraining", "https://global.gototraining.com/join/training/1234567890123456789"),
+    ("8x8", "https://stage.8x8.vc/acme/weekly"),
+    ("bluejeans", "https://acme.bluejeans.com/123456789"),
+    ("bluejeans", "https://bjn.vc/AbCd12"),
+    ("yandex_telemost", "https://telemost.yandex.com/j/12345678901234"),
+    ("mts_link", "https://events.webinar.ru/acme/123456789"),
+    ("sberjazz", "https://salutejazz.ru/abc123?psw=XyZ"),
+    ("whereby", "https://appear.in/acme-standup"),
+    ("discord", "https://discordapp.com/invite/AbCdEf"),
+    ("skype_for_business", "https://lync.contoso.com/meet/jdoe/K9LM3N8P"),
+    ("skype_for_business", "https://join.contoso.com/meet/jane.doe/ABC12DEF?sl=1"),
+    ("livekit", "https://meet-staging.livekit.io/rooms/acme-sync"),
+    ("reclaim", "https://reclaim.ai/z/AbC123/xyz"),
+    ("jam", "https://jam.systems/acme-standup"),
+    ("vowel", "https://acme.vowel.com/#/g/AbCdEf"),
+    ("vimeo", "https://vimeo.com/event/1234567"),
+    ("vimeo", "https://venues.vimeo.com/acme/all-hands"),
+    ("youtube", "https://www.youtube.com/live/AbCdEfGhIjK?si=x"),
+    ("ovice", "https://acme.ovice.in/"),
+    ("luma", "https://lu.ma/join/g-AbCdEf"),
+    ("userzoom", "https://go.userzoom.com/participate/c1234s5678"),
+    ("venue", "https://app.venue.live/app/acme-summit"),
+    ("teemyco", "https://app.teemyco.com/room/AbCdEf"),
+    ("chorus", "https://go.chorus.ai/AbCdEf123"),
+    ("gong", "https://acme.join.gong.io/jane-doe/AbC123"),
+    ("suit_conference", "https://acme.conference.istesuit.com/jane"),
+    ("meetecho", "https://meetings.conf.meetecho.com/ietf119/?session=31919"),
+    ("daily", "https://acme.daily.co/weekly-sync"),
+    ("element_call", "https://call.element.io/room/#/acme-sync?password=AbCd"),
+    ("signal", "https://signal.link/call/#key=bcdf-ghkm-npqr-stxz-bcdf-ghkm-npqr-stxz"),
+    ("whatsapp", "https://call.whatsapp.com/video/AbCdEf123456"),
+    ("telegram", "https://t.me/acme_team?videochat"),
+    ("adobe_connect", "https://acme.adobeconnect.com/weekly-review/"),
+    ("on24", "https://event.on24.com/wcc/r/4567890/ABCDEF0123456789"),
+    ("airmeet", "https://www.airmeet.com/e/0a1b2c3d-4e5f-6789-abcd-ef0123456789"),
+    ("crowdcast", "https://www.crowdcast.io/e/acme-launch"),
+    ("huddle01", "https://app.huddle01.com/abc-defg-hij"),
+    ("vk_calls", "https://vk.com/call/join/AbCdEf_123-xyz"),
+    ("bigbluebutton", "https://bbb.example.edu/rooms/abc-d3f-gh1-jkl/join"),
+    ("avaya_spaces", "https://spaces.avayacloud.com/spaces/5f0a1b2c3d4e5f6a7b8c9d0e"),
+    ("freeconferencecall", "https://join.freeconferencecall.com/janedoe"),
+    ("butter", "https://app.butter.us/acme/weekly-sync"),
+    ("dingtalk", "https://meeting.dingtalk.com/j/AbCd1234"),
+    ("huawei_cloud_meeting", "https://meeting.huaweicloud.com/#/j/981924330"),
+]
+
 PROVIDER_CASES = [Case(f"{provider}: {url[:60]}", body=linked(url), provider=provider, join=url)
-                  for provider, url in JOIN_URLS]
+                  for provider, url in JOIN_URLS + LOOSE_IDS + MORE_HOSTS]
 
 # R4: same-domain non-join pages never count.
 NON_JOIN_CASES = [
@@ -147,6 +227,19 @@ NON_JOIN_CASES = [
         "https://whereby.com/information", "https://dialin.bluejeans.com/teams?id=1",
         "https://video.contoso.com/teams/?conf=123&ivr=teams&d=contoso.com", "https://welink.zhumu.com/wc/join/123456",
         "https://teams.microsoft.com/l/chat/0/0?users=a@b.com",
+        # Group 3: the site pages of services that let people name rooms are never rooms.
+        "https://whereby.com/sitemap", "https://whereby.com/sitemap.xml", "https://whereby.com/pricing",
+        "https://acme.whereby.com/login", "https://docs.whereby.com/reference", "https://meet.jit.si/static/close.html",
+        "https://8x8.vc/static/dialInInfo.html", "https://join.me/pricing", "https://gotomeet.me/pricing",
+        "https://streamyard.com/pricing", "https://www.uberconference.com/blog",
+        "https://freeconferencing.vonage.com/support", "https://go.teamviewer.com/download",
+        "https://acme.clickmeeting.com/login", "https://clinic.doxy.me/sign-in", "https://acme.daily.co/robots.txt",
+        "https://www.daily.co/pricing", "https://acme.adobeconnect.com/admin/meeting", "https://chime.aws/download-chime",
+        "https://bluejeans.com/s/AbCd", "https://meet.google.com/linkredirect?dest=x", "https://t.me/acme_team",
+        "https://www.youtube.com/watch?v=AbCdEfGhIjK", "https://vk.com/acme",
+        "https://teams.microsoft.com/dl/launcher/launcher.html?url=%2F_%23%2Fl%2Fchat%2F0%2F0&type=chat",
+        "https://acme.webex.com/acme/ldr.php?RCID=0a1b2c3d", "https://zoom.us/s/12345678",
+        "https://attendee.gotowebinar.com/register/123456789",
     ]
 ]
 
@@ -275,6 +368,13 @@ RULE_CASES = [
          join="https://meet.jit.si/Room"),
     Case("entities in href decoded", body='<a href="https://v.ringcentral.com/join/123456789?pw=ab&amp;x=1">Join</a>',
          provider="ringcentral", join="https://v.ringcentral.com/join/123456789?pw=ab&x=1"),
+    Case("a /meet/ path on an ordinary site is no Skype for Business meeting",
+         body=linked("https://www.example.com/meet/the-team/Careers1")),
+    Case("a /rooms/ page without /join is no BigBlueButton room", body=linked("https://www.example.com/rooms/abc-def-ghi-jkl")),
+    Case("a service's bare site is no room", body=linked("https://whereby.com/") + linked("https://join.me")),
+    Case("a tidy personal room in a signature does not displace an older meeting id (shapes never rank)",
+         body=linked("https://zoom.us/j/12345678") + "<p>--<br>Bob</p>" + linked("https://zoom.us/my/bob.example"),
+         provider="zoom", join="https://zoom.us/j/12345678"),
     Case("scheme-less link is not synthesised", body="meet.google.com/abc-defg-hij", body_type="text"),
     Case("unknown links give nothing", body=linked("https://www.example.com/j/1234567890")),
     Case("mixed-case script tag text ignored", body="<sCrIpt>var u='https://meet.google.com/abc-defg-hij'</SCRipt>"),
@@ -412,3 +512,29 @@ def test_non_join_links_are_reported_as_candidates_for_admins() -> None:
     kinds = {(c.kind, c.value.split("?")[0]) for c in result.candidates}
     assert ("non_join", "https://teams.microsoft.com/meetingOptions/") in kinds
     assert any(c.kind == "join_url" and c.corroborated for c in result.candidates)
+
+
+@pytest.mark.parametrize(("url", "usual"), [
+    ("https://zoom.us/j/1234567890", True), ("https://zoom.us/j/12345678", False),
+    ("https://acme.webex.com/acme/j.php?MTID=m0a1b2c3d4e5f60718293a4b5c6d7e8f9", True),
+    ("https://acme.webex.com/acme/j.php?MTID=m3f2a1b0c9d", False),
+    ("https://teams.microsoft.com/meet/284913770156?p=Xk3sPq", True),
+    ("https://teams.microsoft.com/meet/AbCdEf123?p=XyZ987", False),
+    ("https://meet.google.com/abc-defg-hij", True), ("https://meet.google.com/abcdefghij", False),
+    ("https://global.gotomeeting.com/join/123456789", True), ("https://global.gotomeeting.com/join/acme-weekly", False),
+])
+def test_usual_id_shapes_are_reported_never_required(url: str, usual: bool) -> None:
+    result = extract_join_info("", linked(url))
+    assert result.join_url == url
+    assert [c.usual_shape for c in result.candidates if c.via == "href"] == [usual]
+
+
+def test_every_service_has_a_display_name_and_an_entry() -> None:
+    assert {p.id for p in PROVIDERS} == set(SERVICES)
+    assert all(name.strip() for name in SERVICES.values())
+    assert len(SERVICES) > 80
+
+
+def test_an_entry_without_a_display_name_is_refused() -> None:
+    with pytest.raises(ValueError, match="no display name"):
+        _entry("not_a_service", r"example\.com")

@@ -104,3 +104,38 @@ def _split_plainly(url: str) -> tuple[str, str, str] | None:
 def test_split_url_reads_as_one_plain_regex(url: str) -> None:
     """Scheme and host are cached per origin; the split is the same as reading the URL whole."""
     assert split_url(url) == _split_plainly(url)
+
+
+def test_host_lookup_in_one_pass_finds_what_trying_every_entry_finds() -> None:
+    """``_entries_for_host`` answers as the plain scan would, cut after the first specific entry."""
+    from shared.parsing.catalogue import PROVIDERS, _entries_for_host
+    from tests.unit.parsing.test_corpus import ALL_CASES
+
+    hosts = {split_url(url)[1] for case in ALL_CASES for url in re.findall(r"https?://[^\s\"'<>]+", case.body)
+             if split_url(url)}
+    hosts |= {"meet.contoso.com", "join.contoso.com", "bbb.example.edu", "www.example.com", "zoom.us", "a.b.c.zoom.us",
+              "meet.lync.com", "acme.webex.com", "www.webex.com", "whereby.com", "docs.whereby.com", "x", ""}
+    for host in sorted(hosts):
+        scanned: list = []
+        for provider in PROVIDERS:
+            if provider.hosts.fullmatch(host):
+                scanned.append(provider)
+                if not provider.generic:
+                    break
+        assert _entries_for_host(host) == tuple(scanned), host
+
+
+@settings(max_examples=300, deadline=None)
+@given(rest=st.lists(st.sampled_from(["?", "&", "=", "url", "u", "x", "#", "/", "%3A", "a=b"]), max_size=12).map("".join),
+       name=st.sampled_from(["url", "u", "x"]))
+def test_query_parameter_is_read_as_splitting_the_query_would(rest: str, name: str) -> None:
+    from shared.parsing.urls import _param
+
+    query = rest.split("?", 1)[1] if "?" in rest else None
+    expected = None
+    for part in (query.split("&") if query is not None else []):
+        key, _, value = part.partition("=")
+        if key == name:
+            expected = value
+            break
+    assert _param(rest, name) == expected
