@@ -307,10 +307,6 @@ def _entries_for_host(host: str) -> tuple[Provider, ...]:
     return generic + (PROVIDERS[first],) if match else generic
 
 
-def _claims(provider: Provider, rest: str) -> bool:
-    return not provider.generic or any(hint in rest for hint in provider.hints)
-
-
 def host_hints(host: str) -> tuple[bool, tuple[str, ...]]:
     """(a specific entry serves this host, path hints of the any-host entries that could claim it).
 
@@ -336,7 +332,7 @@ def classify(host: str, rest: str) -> Verdict | None:
     None when no catalogue entry claims the URL (an ordinary web link).
     """
     for provider in _entries_for_host(host):
-        if not _claims(provider, rest):
+        if provider.hints and not any(hint in rest for hint in provider.hints):
             continue
         if provider.non_join.match(rest):
             return Verdict("non_join", provider.id)

@@ -69,10 +69,13 @@ def _worth_inlining(href: str) -> bool:
     Most links in an invitation are ordinary ones, many of them wrapped by a gateway; each href
     left out is one URL the extractor never unwraps and classifies again.
     """
-    lower = href[:10].lower()
-    if lower.startswith(("sip:", "sips:", "zoommtg://", "msteams://")):
-        return True
-    parts = split_url(href) if lower.startswith(("http://", "https://")) else None
+    if href.startswith(("https://", "http://")):
+        parts = split_url(href)
+    else:
+        lower = href[:10].lower()
+        if lower.startswith(("sip:", "sips:", "zoommtg://", "msteams://")):
+            return True
+        parts = split_url(href) if lower.startswith(("http://", "https://")) else None
     if parts is None or not could_matter(parts[1], parts[2]):
         return False
     if not host_role(parts[1]).wrappers:

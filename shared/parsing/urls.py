@@ -209,17 +209,15 @@ class HostRole(NamedTuple):
     cores: tuple[str, ...]
     """Each hint's longest run of unreserved characters: what an encoded URL holding it shows literally."""
     hinted: re.Pattern[str] | None
-    """Finds any of ``hints`` in one search (a third of the time of one ``in`` per hint)."""
-    cored: re.Pattern[str] | None
-    """Finds any of ``cores`` in one search."""
+    """Finds any of ``hints`` in one search: they all start with ``/``, so the search only stops at
+    a slash (a third of the time of one ``in`` per hint on a path)."""
 
 
 @lru_cache(maxsize=4096)
 def host_role(host: str) -> HostRole:
     claimed, hints = host_hints(host)
     cores = tuple(max(re.findall(r"[A-Za-z0-9._~-]*", hint), key=len) for hint in hints)
-    return HostRole(claimed, tuple(w for w in WRAPPERS if w[1].fullmatch(host)), hints, cores, _any_of(hints),
-                    _any_of(cores))
+    return HostRole(claimed, tuple(w for w in WRAPPERS if w[1].fullmatch(host)), hints, cores, _any_of(hints))
 
 
 @lru_cache(maxsize=64)
@@ -237,6 +235,8 @@ def _wrapper_for(parts: tuple[str, str, str]) -> Wrapper | None:
 
 def unwrap(url: str, parts: tuple[str, str, str] | None = None) -> Unwrapped:
     """Remove wrapper layers until none is recognised (at most MAX_LAYERS); ``parts`` saves a split."""
+    if parts is not None and not host_role(parts[1]).wrappers:
+        return Unwrapped(url, parts=parts)
     layers: list[str] = []
     for layer in range(MAX_LAYERS):
         parts = parts if layer == 0 and parts is not None else split_url(url)
@@ -284,4 +284,4 @@ def wraps_nothing_that_matters(parts: tuple[str, str, str]) -> bool:
     authority = start.group(1)
     role = host_role(_host(authority.replace("%3A", ":").replace("%3a", ":").replace("%40", "@")
                            if "%" in authority else authority))
-    return not (role.claimed or role.wrappers or (role.cored is not None and role.cored.search(value) is not None))
+    return not (role.claimed or role.wrappers or any(map(value.__contains__, role.cores)))
