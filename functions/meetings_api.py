@@ -2,7 +2,9 @@
 
 ``GET /api/me/meetings`` (a user's bearer token for this API) and ``GET /api/rooms/{room}/meetings``
 (a room device credential) answer the meetings list; both do their own authentication, so the
-host's function keys are not involved (``authLevel: anonymous``). ``GET /api/openapi.json``
+host's function keys are not involved (``authLevel: anonymous``). ``GET /api/me/availability`` and
+``POST /api/me/meetings/{id}/response`` act on the caller's own calendar through Graph
+(``shared.api.actions``). ``GET /api/openapi.json``
 serves the description kept in ``shared/api/openapi.json``.
 """
 
@@ -37,6 +39,31 @@ def room_meetings(req: func.HttpRequest) -> func.HttpResponse:
     except HybridCalendarError as error:
         return error_response(error)
     return _page(req, page)
+
+
+@bp.route(route="me/availability", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def my_availability(req: func.HttpRequest) -> func.HttpResponse:
+    from shared.errors import HybridCalendarError
+    from shared.runtime import get_runtime
+
+    try:
+        return json_response(200, get_runtime().actions.availability(req.headers.get("Authorization"), req.params))
+    except HybridCalendarError as error:
+        return error_response(error)
+
+
+@bp.route(route="me/meetings/{meeting}/response", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+def my_meeting_response(req: func.HttpRequest) -> func.HttpResponse:
+    from functions.responses import read_json
+    from shared.errors import HybridCalendarError
+    from shared.runtime import get_runtime
+
+    try:
+        answer = get_runtime().actions.respond(req.headers.get("Authorization"), req.route_params["meeting"],
+                                               read_json(req))
+    except HybridCalendarError as error:
+        return error_response(error)
+    return json_response(202, answer)
 
 
 @bp.route(route="openapi.json", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)

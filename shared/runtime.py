@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from shared.config import Settings, get_settings
 
 if TYPE_CHECKING:
+    from shared.api.actions import MeetingActions
     from shared.api.service import MeetingsApi
     from shared.graph.client import GraphClient
     from shared.presence.service import PresenceService
@@ -120,6 +121,16 @@ class Runtime:
         presence = self.engine.presence
         assert presence is not None
         return presence
+
+    @property
+    def actions(self) -> MeetingActions:
+        """Answers and free/busy from apps: Graph calls on the caller's own calendar."""
+        from shared.api.actions import MeetingActions
+        from shared.sync.window import Window
+
+        settings = self.settings
+        return self._part("actions", lambda: MeetingActions(
+            self.api, self.graph, self.stores.meetings, Window(settings.window_past_days, settings.window_future_days)))
 
     @property
     def api(self) -> MeetingsApi:

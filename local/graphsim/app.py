@@ -295,7 +295,10 @@ class GraphSimApp:
         return router
 
     def _respond(self, request: Request) -> Response:
-        if request.params["action"].lower() not in ("accept", "decline", "tentativelyaccept"):
+        action = request.params["action"].lower()
+        if action == "cancel":
+            return self.api.cancel(request)
+        if action not in ("accept", "decline", "tentativelyaccept"):
             raise GraphFault(400, "BadRequest", f"Resource not found for the segment '{request.params['action']}'.")
         return self.api.respond(request)
 

@@ -1,10 +1,10 @@
 """The Graph v1.0 endpoints the product calls, with Graph's shapes, statuses and error bodies.
 
 Users and rooms; events (create, get with ``$select``/``$expand`` of a single-value extended
-property, update with ``If-Match``, delete, accept/decline/tentativelyAccept); ``instances``,
+property, update with ``If-Match``, delete, accept/decline/tentativelyAccept, cancel); ``instances``,
 ``calendarView`` and ``calendarView/delta`` (``@odata.nextLink`` paging with
 ``Prefer: odata.maxpagesize`` or ``$top``, ``@removed`` entries, 410 after the sync state was
-reset); ``getSchedule``; ``mailboxSettings`` (see ``settings``); subscriptions (validation handshake, 7-day limit,
+reset); ``getSchedule`` (see ``schedule``); ``mailboxSettings`` (see ``settings``); subscriptions (validation handshake, 7-day limit,
 duplicates 409, application access policy 403 ``ExtensionError``); ``$batch`` (20 requests,
 ``dependsOn``, per-item statuses inside a 200).
 """
@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from local.graphsim.store import (Event, GraphFault, Store, Subscription, User, graph_datetime, split_occurrence_id,
                                   utc)
+from local.graphsim import schedule
 from local.graphsim.settings import apply_patch, settings_body
 from local.graphsim.web import Request, Response
 
@@ -123,42 +124,23 @@ class GraphApi:
                               **changed})
 
     def get_schedule(self, request: Request) -> Response:
+        """Free/busy of up to 100 mailboxes in one call (see ``schedule``)."""
         self.mailbox(request)
         body = request.json() or {}
-        schedules = body.get("schedules") or []
-        if not 1 <= len(schedules) <= 100:
-            raise GraphFault(400, "ErrorMailboxDataArrayTooBig" if schedules else "ErrorInvalidParameter",
-                             f"There are too many target users in the EmailAddress array. The allowed size = 100; "
-                             f"the actual size = {len(schedules)}." if schedules else "schedules is required.")
         from local.graphsim.store import parse_datetime_tz
         start, _ = parse_datetime_tz(body.get("startTime"), "startTime")
         end, _ = parse_datetime_tz(body.get("endTime"), "endTime")
-        if end - start >= timedelta(days=42):
-            raise GraphFault(400, "ErrorInvalidParameter", "The time period must be less than 42 days.")
-        interval = int(body.get("availabilityViewInterval") or 30)
+        schedules = body.get("schedules")
+        minutes = schedule.check_request(schedules, start, end, body.get("availabilityViewInterval"))
         return Response(200, {"@odata.context": context_url(request, "Collection(microsoft.graph.scheduleInformation)"),
-                              "value": [self._schedule(request, address, start, end, interval) for address in schedules]})
+                              "value": [self._schedule(request, str(a), start, end, minutes) for a in schedules]})
 
-    def _schedule(self, request: Request, address: str, start: datetime, end: datetime, interval: int) -> dict[str, Any]:
+    def _schedule(self, request: Request, address: str, start: datetime, end: datetime, minutes: int) -> dict[str, Any]:
         user = self.store.user_by_mail(address)
         if user is None or user.tenant_id != request.context["tenant_id"]:
-            return {"scheduleId": address, "availabilityView": "", "scheduleItems": [],
-                    "error": {"message": f"The requested user '{address}' is invalid.", "responseCode": "ErrorInvalidUser"}}
-        items = [i for i in self.store.calendar_view(user.id, start, end) if not i.get("isCancelled")]
-        slots = []
-        moment = start
-        while moment < end:
-            busy = any(utc(i["start"]["dateTime"]) < moment + timedelta(minutes=interval)
-                       and utc(i["end"]["dateTime"]) > moment for i in items)
-            slots.append("2" if busy else "0")
-            moment += timedelta(minutes=interval)
-        return {"scheduleId": address, "availabilityView": "".join(slots),
-                "scheduleItems": [{"isPrivate": False, "status": i.get("showAs") or "busy", "subject": i.get("subject"),
-                                   "location": (i.get("location") or {}).get("displayName", ""), "start": i["start"],
-                                   "end": i["end"]} for i in items],
-                "workingHours": {"daysOfWeek": ["monday", "tuesday", "wednesday", "thursday", "friday"],
-                                 "startTime": "08:00:00.0000000", "endTime": "17:00:00.0000000",
-                                 "timeZone": {"name": user.time_zone}}}
+            return schedule.unknown(address)
+        return schedule.schedule(address, self.store.calendar_view(user.id, start, end), start, end, minutes,
+                                 settings_body(user)["workingHours"])
 
     # events -------------------------------------------------------------------------------------
 
@@ -209,6 +191,15 @@ class GraphApi:
             if event.data.get("allowNewTimeProposals") is False:
                 raise GraphFault(400, "ErrorInvalidRequest", "New time proposals are not allowed for this meeting.")
         self.store.respond(user.id, request.params["event"], RESPONSES[action])
+        return Response(202)
+
+    def cancel(self, request: Request) -> Response:
+        """The organizer cancels: attendees' and rooms' copies are marked cancelled, the organizer's goes."""
+        user = self.mailbox(request)
+        body = request.json() or {}
+        if not isinstance(body, dict) or not isinstance(body.get("comment", ""), str):
+            raise GraphFault(400, "ErrorInvalidRequest", "comment must be a string.")
+        self.store.cancel(user.id, request.params["event"])
         return Response(202)
 
     def instances(self, request: Request) -> Response:

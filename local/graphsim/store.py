@@ -263,6 +263,16 @@ class Store:
                 for copy_mailbox, copy_id in event.copies.items():
                     self._cancel_copy(copy_mailbox, copy_id)
 
+    def cancel(self, mailbox: str, event_id: str) -> None:
+        """Graph's ``cancel``: the organizer's only (an attendee gets Exchange's 400); like a delete otherwise."""
+        with self.lock:
+            occurrence = split_occurrence_id(event_id)
+            event = self.event(mailbox, occurrence[0] if occurrence else event_id)
+            if event.organizer_copy is not None:
+                raise GraphFault(400, "ErrorInvalidRequest", "Your request can't be completed. You need to be an "
+                                                             "organizer to cancel a meeting.")
+            self.delete_event(mailbox, event_id)
+
     def respond(self, mailbox: str, event_id: str, response: str) -> None:
         with self.lock:
             event = self.event(mailbox, event_id)

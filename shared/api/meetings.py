@@ -178,7 +178,8 @@ class MeetingsService:
                 "organizerName": None if hidden else record.organizer_name, "provider": record.provider,
                 "joinUrl": record.join_url, "videoAddress": record.sip_uri, "isOnline": record.is_online,
                 "joinableNow": joinable_now(record, now, self.join_lead), "isCancelled": record.is_cancelled,
-                "isPrivate": record.is_private, "inviteeCount": record.invitee_count}
+                "isPrivate": record.is_private, "inviteeCount": record.invitee_count,
+                "isOrganizer": record.is_organizer, "response": record.response}
         if not room:
             item["invitees"] = list(record.invitees)
         return item

@@ -133,6 +133,12 @@ class GraphClient:
         self.call(tenant_id, "POST", f"/users/{_segment(mailbox)}/events/{_segment(event_id)}/{response}",
                   json={"comment": comment, "sendResponse": send_response}, mailbox=mailbox, what=response)
 
+    def cancel_event(self, tenant_id: str, mailbox: str, event_id: str, *, comment: str = "") -> None:
+        """The organizer cancels a meeting (202): attendees get the cancellation with ``comment``; Graph refuses an
+        attendee's copy with 400 ("You need to be an organizer to cancel a meeting")."""
+        self.call(tenant_id, "POST", f"/users/{_segment(mailbox)}/events/{_segment(event_id)}/cancel",
+                  json={"comment": comment}, mailbox=mailbox, what="cancel")
+
     def list_instances(self, tenant_id: str, mailbox: str, series_master_id: str, *, start: datetime,
                        end: datetime, select: Sequence[str] = (),
                        page_size: int | None = PAGE_SIZE) -> Iterator[dict[str, Any]]:

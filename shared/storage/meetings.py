@@ -52,6 +52,10 @@ class MeetingRecord:
     invitees: tuple[str, ...] = ()
     """Display names of the people invited (never addresses), at most ``MAX_INVITEE_NAMES``."""
     invitee_count: int = 0
+    is_organizer: bool = False
+    response: str | None = None
+    """This mailbox's answer as Graph names it (``organizer``, ``accepted``, ``tentativelyAccepted``, ``declined``,
+    ``notResponded``, ``none``); None for rows written before it was kept."""
 
     @property
     def is_private(self) -> bool:
@@ -165,7 +169,7 @@ class MeetingRepository:
     TABLE = "meetings"
     SEALED = ("EventId", "ICalUId", "Subject", "OrganizerName", "JoinUrl", "SipUri", "Invitees")
     LISTED = ["PartitionKey", "RowKey", "StartUtc", "EndUtc", "TimeZone", "Provider", "IsOnline", "IsCancelled",
-              "Sensitivity", "InviteeCount", *SEALED]
+              "Sensitivity", "InviteeCount", "IsOrganizer", "Response", *SEALED]
     """What a list reads: not the service's Timestamp, nor the index key (less to move and parse)."""
 
     def __init__(self, table: Table, cipher: FieldCipher) -> None:
@@ -412,7 +416,8 @@ class MeetingRepository:
                   "EventId": record.event_id, "ICalUId": record.ical_uid, "Subject": record.subject,
                   "OrganizerName": record.organizer_name, "JoinUrl": record.join_url, "SipUri": record.sip_uri,
                   "Sensitivity": record.sensitivity, "InviteeCount": record.invitee_count,
-                  "Invitees": json.dumps(list(record.invitees)) if record.invitees else None}
+                  "Invitees": json.dumps(list(record.invitees)) if record.invitees else None,
+                  "IsOrganizer": record.is_organizer, "Response": record.response}
         return self.cipher.seal_fields(self.TABLE, entity, self.SEALED, tenant_id=tenant_id)
 
     def _record(self, tenant_id: str, row: Entity) -> MeetingRecord:
@@ -422,7 +427,7 @@ class MeetingRepository:
                              row.get("SipUri"), row.get("ICalUId"), bool(row.get("IsOnline")),
                              bool(row.get("IsCancelled")), str(row.get("Sensitivity") or "normal"),
                              tuple(json.loads(row["Invitees"])) if row.get("Invitees") else (),
-                             int(row.get("InviteeCount") or 0))
+                             int(row.get("InviteeCount") or 0), bool(row.get("IsOrganizer")), row.get("Response"))
 
 
 def _packed(pending: list[tuple[str, list[Operation]]]) -> Iterator[list[tuple[str, list[Operation]]]]:

@@ -18,7 +18,8 @@ from shared.storage.meetings import MAX_INVITEE_NAMES, MeetingRecord
 
 EVENT_FIELDS = ("id", "subject", "start", "end", "originalStartTimeZone", "location", "locations", "body", "organizer",
                 "isCancelled", "isOnlineMeeting", "onlineMeeting", "type", "seriesMasterId", "iCalUId",
-                "changeKey", "lastModifiedDateTime", "recurrence", "isAllDay", "isOrganizer", "sensitivity", "attendees")
+                "changeKey", "lastModifiedDateTime", "recurrence", "isAllDay", "isOrganizer", "sensitivity", "attendees",
+                "responseStatus")
 
 
 def graph_moment(value: dict[str, Any] | None) -> datetime:
@@ -63,7 +64,17 @@ def to_record(event: dict[str, Any]) -> MeetingRecord:
                          display_zone(event), event.get("subject"), organizer,
                          info.provider, info.join_url, info.sip_uri, event.get("iCalUId"),
                          bool(info.join_url or event.get("isOnlineMeeting")), bool(event.get("isCancelled")),
-                         _sensitivity(event.get("sensitivity")), *_invitees(event.get("attendees")))
+                         _sensitivity(event.get("sensitivity")), *_invitees(event.get("attendees")),
+                         bool(event.get("isOrganizer")), _response(event.get("responseStatus")))
+
+
+RESPONSES = ("none", "organizer", "tentativelyAccepted", "accepted", "declined", "notResponded")
+
+
+def _response(value: Any) -> str | None:
+    """Graph's ``responseStatus.response`` when it is one Graph documents, else None (shown as unknown)."""
+    response = value.get("response") if isinstance(value, dict) else None
+    return response if response in RESPONSES else None
 
 
 SENSITIVITIES = ("normal", "personal", "private", "confidential")

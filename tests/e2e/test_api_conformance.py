@@ -30,9 +30,11 @@ STATEFUL = {("GET", "/api/me/meetings"), ("GET", "/api/rooms/{room}/meetings"),
             ("PUT", "/api/tenants/{tenant}/scheduling"),
             ("POST", "/api/me/endpoints"), ("PATCH", "/api/me/endpoints/{endpoint}"),
             ("POST", "/api/tenants/{tenant}/rooms/{room}/endpoints"),
-            ("PATCH", "/api/tenants/{tenant}/rooms/{room}/endpoints/{endpoint}")}
+            ("PATCH", "/api/tenants/{tenant}/rooms/{room}/endpoints/{endpoint}"),
+            ("GET", "/api/me/availability"), ("POST", "/api/me/meetings/{meeting}/response")}
 """Operations whose valid input depends on more than the schema: the range in the retention window, the
-platform's token, an endpoint URL that resolves to an address deliveries may reach."""
+platform's token, an endpoint URL that resolves to an address deliveries may reach, an availability
+period that ends after it starts and within 42 days, a meeting that is in the caller's calendar."""
 SLOW = [HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture]
 
 REFUSALS = [400, 401, 403, 404, 405, 413, 415, 422]

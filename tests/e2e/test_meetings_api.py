@@ -113,6 +113,8 @@ def test_each_user_and_the_room_see_exactly_their_meetings(stack: Stack) -> None
     assert eventually(lambda: subjects(room_list(stack, room.id, credential)) == ["Shared review"])
     copies = [next(m for m in answer.json()["value"] if m["subject"] == "Shared review") for answer in
               (me(stack, token(stack, alice)), me(stack, token(stack, bob)), room_list(stack, room.id, credential))]
+    own = [(c.pop("isOrganizer"), c.pop("response")) for c in copies]
+    assert own == [(True, "organizer"), (False, "notResponded"), (False, "accepted")], "each copy answers for its own"
     assert copies[0] == copies[1] == {**copies[2], "invitees": [bob.display_name]}
     assert copies[2]["inviteeCount"] == 1 and "invitees" not in copies[2], "a room counts invitees, never names them"
     assert copies[0]["provider"] == "zoom" and copies[0]["joinUrl"] == "https://contoso.zoom.us/j/987654321?pwd=abc"
