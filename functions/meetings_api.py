@@ -17,28 +17,64 @@ from functions.responses import error_response, json_response, raw_response
 bp = func.Blueprint()
 
 
-@bp.route(route="me/meetings", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@bp.route(route="me/meetings", methods=["GET", "POST"], auth_level=func.AuthLevel.ANONYMOUS)
 def my_meetings(req: func.HttpRequest) -> func.HttpResponse:
+    from functions.responses import read_json
     from shared.errors import HybridCalendarError
     from shared.runtime import get_runtime
 
     try:
+        if req.method == "POST":
+            created = get_runtime().actions.schedule(req.headers.get("Authorization"), read_json(req),
+                                                     req.headers.get("Idempotency-Key"))
+            return _created(req, "me/meetings", created)
         page = get_runtime().api.user_meetings(req.headers.get("Authorization"), req.params)
     except HybridCalendarError as error:
         return error_response(error)
     return _page(req, page)
 
 
-@bp.route(route="rooms/{room}/meetings", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@bp.route(route="me/meetings/{meeting}", methods=["GET", "PATCH", "DELETE"], auth_level=func.AuthLevel.ANONYMOUS)
+def my_meeting(req: func.HttpRequest) -> func.HttpResponse:
+    from functions.responses import read_json
+    from shared.errors import HybridCalendarError
+    from shared.runtime import get_runtime
+
+    authorization, meeting = req.headers.get("Authorization"), req.route_params["meeting"]
+    try:
+        actions = get_runtime().actions
+        if req.method == "DELETE":
+            actions.cancel(authorization, meeting, req.params.get("comment"))
+            return raw_response(204)
+        if req.method == "PATCH":
+            return json_response(200, actions.change(authorization, meeting, read_json(req)))
+        return json_response(200, actions.meeting(authorization, meeting))
+    except HybridCalendarError as error:
+        return error_response(error)
+
+
+@bp.route(route="rooms/{room}/meetings", methods=["GET", "POST"], auth_level=func.AuthLevel.ANONYMOUS)
 def room_meetings(req: func.HttpRequest) -> func.HttpResponse:
+    from functions.responses import read_json
     from shared.errors import HybridCalendarError
     from shared.runtime import get_runtime
 
     try:
+        if req.method == "POST":
+            body = read_json(req) if req.get_body() else {}
+            booked = get_runtime().actions.book_room(req.route_params["room"], req.headers.get("Authorization"),
+                                                     body, req.headers.get("Idempotency-Key"))
+            return json_response(201, booked)
         page = get_runtime().api.room_meetings(req.route_params["room"], req.headers.get("Authorization"), req.params)
     except HybridCalendarError as error:
         return error_response(error)
     return _page(req, page)
+
+
+def _created(req: func.HttpRequest, route: str, meeting: dict) -> func.HttpResponse:
+    """201 with the meeting and its address, beside the list it belongs to."""
+    parts = urlsplit(req.url)
+    return json_response(201, meeting, headers={"Location": f"{parts.scheme}://{parts.netloc}/api/{route}/{meeting['id']}"})
 
 
 @bp.route(route="me/availability", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)

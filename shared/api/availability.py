@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from shared.api.bodies import ADDRESS, MAX_ADDRESS_CHARS
 from shared.api.meetings import parse_moment
 from shared.errors import InvalidParameterError
 from shared.timezones import utc_text
@@ -26,8 +27,6 @@ MIN_INTERVAL, MAX_INTERVAL, DEFAULT_INTERVAL = 5, 1440, 30
 MAX_PERIOD = timedelta(days=42)
 DEFAULT_PERIOD = timedelta(days=1)
 MAX_SCHEDULES = 20
-MAX_ADDRESS_CHARS = 320
-_ADDRESS = re.compile(r"[^@\s,;<>\"()]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+")
 STATUSES = ("free", "tentative", "busy", "oof", "workingElsewhere", "unknown")
 
 
@@ -67,7 +66,7 @@ def _schedules(text: str | None) -> tuple[str, ...]:
     found: dict[str, str] = {}
     for position, entry in enumerate(text.split(","), start=1):
         address = entry.strip()
-        if len(address) > MAX_ADDRESS_CHARS or not _ADDRESS.fullmatch(address):
+        if len(address) > MAX_ADDRESS_CHARS or not ADDRESS.fullmatch(address):
             raise InvalidParameterError("schedules", f"entry {position} is not an e-mail address")
         found.setdefault(address.lower(), address)
     if len(found) > MAX_SCHEDULES:

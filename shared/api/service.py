@@ -86,18 +86,19 @@ class MeetingsApi:
         return presence_body(self.stores.presence.get(*self.user(authorization)))
 
     def room_meetings(self, room_id: str, authorization: str | None, params: Mapping[str, str]) -> dict[str, Any]:
-        credential = self._device(bearer_token(authorization))
-        if credential.room_id != room_id.lower():
-            raise ForbiddenError("the device credential is for another room")
-        self._enabled(credential.tenant_id, credential.room_id, "room")
-        return self.service.page(credential.tenant_id, credential.room_id, params, room=True)
+        tenant_id, room = self.room_device(room_id, authorization)
+        return self.service.page(tenant_id, room, params, room=True)
 
     def room_join_button(self, room_id: str, authorization: str | None) -> tuple[dict[str, Any], int]:
+        return self._buttons(*self.room_device(room_id, authorization), room=True)
+
+    def room_device(self, room_id: str, authorization: str | None) -> tuple[str, str]:
+        """(tenant, room) of a device whose credential is valid, for this room, and whose room is enabled."""
         credential = self._device(bearer_token(authorization))
         if credential.room_id != room_id.lower():
             raise ForbiddenError("the device credential is for another room")
         self._enabled(credential.tenant_id, credential.room_id, "room")
-        return self._buttons(credential.tenant_id, credential.room_id, room=True)
+        return credential.tenant_id, credential.room_id
 
     def user_join_button(self, authorization: str | None) -> tuple[dict[str, Any], int]:
         return self._buttons(*self.user(authorization), room=False)

@@ -70,6 +70,10 @@ class KeywordScheduler:
         self.creates = 0
         self.patches = 0
 
+    def config(self, tenant_id: str) -> SchedulingConfig:
+        """The tenant's scheduling configuration (cached as the flow reads it)."""
+        return self._config_of(tenant_id)
+
     def wants(self, event: Mapping[str, Any]) -> bool:
         """The organizer's copy with a keyword in Location, or with our block (whose life we follow)."""
         if not event.get("isOrganizer"):
@@ -94,6 +98,35 @@ class KeywordScheduler:
             self.platform_of(tenant_id, record.platform, config).delete_meeting(
                 record.meeting, organizer=record.organizer)
         self.records.delete(tenant_id, mailbox_id, event_id)
+
+    def draft(self, tenant_id: str, mailbox_id: str, event: Mapping[str, Any], *, platform: str, key: str,
+              organizer: str) -> tuple[dict[str, Any], Scheduling]:
+        """What an app's new event carries so that one Graph create writes it as this flow's PATCH would.
+
+        The platform meeting is created first under ``key`` (a retry with the same key finds the same
+        meeting); the answer is the event's ``body``, ``locations`` and extended property, and the
+        record to save under the new event's id (:meth:`adopt`) so that later edits follow this flow.
+        """
+        config = self._config_of(tenant_id)
+        keyword = next((k for k, p in config.keywords.items() if p == platform), "@meet")
+        record = Scheduling(tenant_id, mailbox_id, "", key, keyword, None, platform, organizer)
+        meeting = self.platform_of(tenant_id, platform, config).create_meeting(self._request(record, event, config))
+        self.creates += 1
+        record = replace(record, state="created", meeting=meeting, start=self._moment(event["start"]),
+                         end=self._moment(event["end"]))
+        content, content_type = _body(event)
+        templates, when = self._block_of(record, event, config)
+        fields = {"body": {"contentType": content_type, "content": with_block(content, meeting, content_type=content_type,
+                                                                               templates=templates, when=when)},
+                  "locations": locations_with_link([{"displayName": keyword, "locationType": "default"},
+                                                    *list(event.get("locations") or [])], keyword, meeting.join_url),
+                  "singleValueExtendedProperties": [{"id": PROPERTY, "value": self._property(record, templates, when)}]}
+        return fields, replace(record, state="written", block=block_hash(meeting, templates, when))
+
+    def adopt(self, record: Scheduling, created: Mapping[str, Any]) -> Scheduling:
+        """Keep ``record`` for the event Graph created from :meth:`draft` (saving twice is harmless)."""
+        return self.records.keep(replace(record, event_id=str(created["id"]),
+                                         change_key=str(created.get("changeKey") or "")))
 
     def _apply(self, tenant_id: str, mailbox_id: str, event: dict[str, Any]) -> dict[str, Any] | None:
         keyword, modifier = find_keyword(_location(event))

@@ -61,6 +61,12 @@ class SchedulingRepository:
         self.table.insert(self._entity(scheduling))
         return self.get(scheduling.tenant_id, scheduling.mailbox_id, scheduling.event_id) or scheduling
 
+    def keep(self, scheduling: Scheduling) -> Scheduling:
+        """Write the row whatever is there: for an event an app just created with its meeting, where a retry
+        of the same request writes the same row again."""
+        self.table.upsert(self._entity(scheduling))
+        return self.get(scheduling.tenant_id, scheduling.mailbox_id, scheduling.event_id) or scheduling
+
     def save(self, scheduling: Scheduling) -> Scheduling:
         """Replace the row over the version read (ConflictError if it changed meanwhile)."""
         if scheduling.etag is None:

@@ -151,3 +151,127 @@ def test_bad_answers_are_refused_naming_the_field(stack: Stack, body: Any, field
     bob = enabled(stack)
     code, message = error_of(respond(stack, token(stack, bob), "0" * 32, body), 400)
     assert code == "invalid_request" and field in message
+
+
+def schedule(stack: Stack, bearer: str, body: Any, key: str | None = None) -> requests.Response:
+    headers = {"Authorization": f"Bearer {bearer}"} | ({"Idempotency-Key": key} if key else {})
+    return requests.post(f"{stack.url}/api/me/meetings", headers=headers, json=body, timeout=30)
+
+
+def one(stack: Stack, bearer: str, meeting: str, method: str = "GET", **kwargs: Any) -> requests.Response:
+    return requests.request(method, f"{stack.url}/api/me/meetings/{meeting}",
+                            headers={"Authorization": f"Bearer {bearer}"}, timeout=30, **kwargs)
+
+
+def iso(hours: float) -> str:
+    return (HOUR + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_schedule_with_a_platform_in_one_create_retried_with_its_key(stack: Stack) -> None:
+    alice, bob, room = enabled(stack), enabled(stack), enabled(stack, "room")
+    bearer = token(stack, alice)
+    body = {"subject": "Launch review", "start": iso(10), "end": iso(11), "timeZone": "W. Europe Standard Time",
+            "attendees": [bob.mail], "room": room.mail, "platform": "builtin"}
+    calls = lambda method: stack.sim.app.faults.requests_for(alice.id, method)  # noqa: E731
+    before = {m: calls(m) for m in ("POST", "PATCH")}
+    answer = schedule(stack, bearer, body, key="launch-review-1")
+    assert answer.status_code == 201, answer.text
+    created = conforms(answer.json(), "Meeting")
+    assert answer.headers["Location"].endswith(f"/api/me/meetings/{created['id']}")
+    assert created["provider"] == "jitsi" and "/hc-" in created["joinUrl"] and created["isOrganizer"]
+    assert (created["subject"], created["start"], created["timeZone"]) == ("Launch review", iso(10),
+                                                                           "W. Europe Standard Time")
+    assert {m: calls(m) - before[m] for m in ("POST", "PATCH")} == {"POST": 1, "PATCH": 0}, \
+        "one Graph create and no second write (a read may come from the sync racing the API's row write)"
+    again = schedule(stack, bearer, body, key="launch-review-1")
+    assert again.status_code == 201 and again.json() == created, "a retry returns the first result"
+    assert len([m for m in every_meeting(stack, bearer) if m["subject"] == "Launch review"]) == 1
+    graph_event = [e for e in stack.sim.app.store.calendar_view(alice.id, HOUR, HOUR + timedelta(hours=12))
+                   if e["subject"] == "Launch review"]
+    assert len(graph_event) == 1 and created["joinUrl"] in graph_event[0]["body"]["content"]
+    assert created["joinUrl"] in graph_event[0]["location"]["displayName"]
+    for person in (bob,):
+        assert eventually(lambda: _meeting(stack, person, "Launch review")["joinUrl"] == created["joinUrl"])
+    credential = issue_credential(stack, room)
+    assert eventually(lambda: any(m["joinUrl"] == created["joinUrl"] for m in room_meetings(stack, room, credential)))
+    assert one(stack, bearer, created["id"]).json() == created
+
+
+def test_schedule_without_a_platform_and_each_bad_field(stack: Stack) -> None:
+    alice = enabled(stack)
+    bearer = token(stack, alice)
+    plain = schedule(stack, bearer, {"subject": "Focus", "start": iso(12), "end": iso(13), "platform": "none"})
+    assert plain.status_code == 201 and plain.json()["joinUrl"] is None and plain.json()["provider"] is None
+    good = {"subject": "x", "start": iso(12), "end": iso(13)}
+    for change, field in (({"subject": ""}, "subject"), ({"subject": "s" * 256}, "subject"), ({"start": "soon"}, "start"),
+                          ({"end": iso(11)}, "end"), ({"end": iso(24 * 15)}, "end"), ({"timeZone": "Mars/Olympus"}, "timeZone"),
+                          ({"attendees": ["nobody"]}, "attendees[1]"), ({"attendees": "a@b.example"}, "attendees"),
+                          ({"room": 7}, "room"), ({"platform": "zoom"}, "platform"), ({"colour": "red"}, "colour"),
+                          ({"start": iso(24 * 60), "end": iso(24 * 60 + 1)}, "start")):
+        code, message = error_of(schedule(stack, bearer, good | change), 400)
+        assert field in message, (change, message)
+    code, message = error_of(schedule(stack, bearer, good, key="bad key with spaces"), 400)
+    assert message.startswith("Idempotency-Key:")
+    assert error_of(schedule(stack, bearer, ["not", "an", "object"]), 400)[0] == "invalid_request"
+
+
+def test_organizer_changes_and_cancels_attendee_removes_and_may_not_change(stack: Stack) -> None:
+    alice, bob = enabled(stack), enabled(stack)
+    alice_token, bob_token = token(stack, alice), token(stack, bob)
+    created = schedule(stack, alice_token, {"subject": "Sync", "start": iso(14), "end": iso(15),
+                                            "attendees": [bob.mail], "platform": "builtin"}).json()
+    bob_copy = _meeting(stack, bob, "Sync")
+    code, message = error_of(one(stack, bob_token, bob_copy["id"], "PATCH", json={"subject": "Mine"}), 403)
+    assert "only the organizer" in message
+    moved = one(stack, alice_token, created["id"], "PATCH", json={"subject": "Sync (moved)", "start": iso(16)})
+    assert moved.status_code == 200, moved.text
+    assert (moved.json()["subject"], moved.json()["start"], moved.json()["end"]) == ("Sync (moved)", iso(16), iso(17))
+    assert moved.json()["joinUrl"] == created["joinUrl"], "the platform meeting follows the event"
+    assert eventually(lambda: _meeting(stack, bob, "Sync (moved)")["start"] == iso(16))
+    moved_id = moved.json()["id"]
+    assert one(stack, bob_token, _meeting(stack, bob, "Sync (moved)")["id"], "DELETE").status_code == 204
+    assert eventually(lambda: not [m for m in every_meeting(stack, bob_token) if m["subject"] == "Sync (moved)"])
+    assert one(stack, alice_token, moved_id, "DELETE", params={"comment": "Not needed"}).status_code == 204
+    assert eventually(lambda: not [m for m in every_meeting(stack, alice_token) if m["subject"] == "Sync (moved)"])
+    assert error_of(one(stack, alice_token, moved_id, "DELETE"), 404)[0] == "not_found"
+
+
+def issue_credential(stack: Stack, room: User) -> str:
+    from tests.e2e.test_meetings_api import issue
+
+    return issue(stack, room)["secret"]
+
+
+def room_meetings(stack: Stack, room: User, credential: str) -> list[dict[str, Any]]:
+    answer = requests.get(f"{stack.url}/api/rooms/{room.id}/meetings", headers={"Authorization": f"Bearer {credential}"},
+                          timeout=30)
+    assert answer.status_code == 200, answer.text
+    return answer.json()["value"]
+
+
+def book(stack: Stack, room: User, credential: str, body: Any = None) -> requests.Response:
+    return requests.post(f"{stack.url}/api/rooms/{room.id}/meetings", headers={"Authorization": f"Bearer {credential}"},
+                         json=body, timeout=30)
+
+
+def test_a_device_books_its_room_when_free_and_is_told_when_busy(stack: Stack) -> None:
+    room, other = enabled(stack, "room"), enabled(stack, "room")
+    credential = issue_credential(stack, room)
+    now = datetime.now(timezone.utc)
+    next_meeting = now + timedelta(minutes=20)
+    stack.sim.app.store.create_event(room.id, {"subject": "Later", "start": _at(next_meeting),
+                                               "end": _at(next_meeting + timedelta(minutes=30))})
+    answer = book(stack, room, credential)
+    assert answer.status_code == 201, answer.text
+    booked = conforms(answer.json(), "Meeting")
+    assert booked["subject"] == "Booked on device"
+    assert booked["end"] == next_meeting.strftime("%Y-%m-%dT%H:%M:%SZ"), "at most until the next meeting"
+    assert eventually(lambda: any(m["subject"] == "Booked on device" for m in room_meetings(stack, room, credential)))
+    code, message = error_of(book(stack, room, credential, {"duration": 15}), 409)
+    assert code == "refused" and "free from" in message
+    assert error_of(book(stack, room, credential, {"duration": 4}), 400)[1].startswith("duration")
+    assert error_of(book(stack, other, credential), 403)[0] == "forbidden"
+
+
+def _at(moment: datetime) -> dict[str, str]:
+    return {"dateTime": moment.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"}

@@ -31,10 +31,13 @@ STATEFUL = {("GET", "/api/me/meetings"), ("GET", "/api/rooms/{room}/meetings"),
             ("POST", "/api/me/endpoints"), ("PATCH", "/api/me/endpoints/{endpoint}"),
             ("POST", "/api/tenants/{tenant}/rooms/{room}/endpoints"),
             ("PATCH", "/api/tenants/{tenant}/rooms/{room}/endpoints/{endpoint}"),
-            ("GET", "/api/me/availability"), ("POST", "/api/me/meetings/{meeting}/response")}
+            ("GET", "/api/me/availability"), ("POST", "/api/me/meetings/{meeting}/response"),
+            ("POST", "/api/me/meetings"), ("GET", "/api/me/meetings/{meeting}"), ("PATCH", "/api/me/meetings/{meeting}"),
+            ("DELETE", "/api/me/meetings/{meeting}"), ("POST", "/api/rooms/{room}/meetings")}
 """Operations whose valid input depends on more than the schema: the range in the retention window, the
 platform's token, an endpoint URL that resolves to an address deliveries may reach, an availability
-period that ends after it starts and within 42 days, a meeting that is in the caller's calendar."""
+period that ends after it starts and within 42 days, a meeting that is in the caller's calendar (or, to
+create one, times in the retention window), a room free at the moment of booking."""
 SLOW = [HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture]
 
 REFUSALS = [400, 401, 403, 404, 405, 413, 415, 422]

@@ -92,7 +92,48 @@ def the_readme_demo_schedules_a_keyword(host: str, sim: str, ca: str, alice_toke
     while time.monotonic() < deadline and listed(f"rooms/{ROOM}/meetings", room_credential) != join_url:
         time.sleep(0.2)
     assert listed(f"rooms/{ROOM}/meetings", room_credential) == join_url
+    the_readme_demo_acts_from_the_app(host, sim, ca, alice_token, room_credential)
     the_readme_demo_shows_presence(host, sim, ca, alice_token)
+
+
+def the_readme_demo_acts_from_the_app(host: str, sim: str, ca: str, alice_token: str, room_credential: str) -> None:
+    """What the README's app-actions example shows: Alice schedules with Bob and the room, Bob accepts, Alice
+    looks up free/busy, the room's panel books the room now."""
+    from local.graphsim.demo import BOB, ROOM, TENANT_ID
+
+    tomorrow = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 86400))
+    alice = {"Authorization": f"Bearer {alice_token}"}
+    enabled = requests.post(f"{host}/api/tenants/{TENANT_ID}/mailboxes/{BOB}",
+                            headers={"x-functions-key": "local-dev-function-key"}, timeout=60)
+    assert enabled.status_code == 200, enabled.text
+    created = requests.post(f"{host}/api/me/meetings", headers=alice | {"Idempotency-Key": "demo-1"}, timeout=30, json={
+        "subject": "App demo", "start": f"{tomorrow}T16:00:00Z", "end": f"{tomorrow}T16:30:00Z",
+        "attendees": ["bob@contoso.example"], "room": "boardroom@contoso.example"})
+    assert created.status_code == 201 and created.json()["joinUrl"].startswith("https://meet.jit.si/hc-"), created.text
+    bob = {"Authorization": "Bearer " + requests.post(f"{sim}/_sim/api-token", verify=ca, timeout=10, json={
+        "user": BOB, "audience": "api://hybrid-calendar"}).json()["access_token"]}
+
+    def bobs() -> dict | None:
+        answer = requests.get(f"{host}/api/me/meetings", headers=bob, timeout=30).json()
+        return next((m for m in answer["value"] if m["subject"] == "App demo"), None)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and bobs() is None:
+        time.sleep(0.2)
+    meeting = bobs()
+    assert meeting is not None and meeting["id"] == created.json()["id"]
+    accepted = requests.post(f"{host}/api/me/meetings/{meeting['id']}/response", headers=bob, timeout=30,
+                             json={"response": "accept"})
+    assert accepted.status_code == 202, accepted.text
+    while time.monotonic() < deadline and (bobs() or {}).get("response") != "accepted":
+        time.sleep(0.2)
+    assert (bobs() or {}).get("response") == "accepted"
+    free_busy = requests.get(f"{host}/api/me/availability", headers=alice, timeout=30, params={
+        "schedules": "bob@contoso.example,boardroom@contoso.example", "start": f"{tomorrow}T15:00:00Z",
+        "end": f"{tomorrow}T18:00:00Z"}).json()
+    assert [s["availabilityView"] for s in free_busy["schedules"]] == ["002000", "202000"], free_busy
+    booked = requests.post(f"{host}/api/rooms/{ROOM}/meetings", headers={"Authorization": f"Bearer {room_credential}"},
+                           json={"duration": 15}, timeout=30)
+    assert booked.status_code == 201 and booked.json()["subject"] == "Booked on device", booked.text
 
 
 def the_readme_demo_shows_presence(host: str, sim: str, ca: str, alice_token: str) -> None:

@@ -87,3 +87,61 @@ def test_only_an_attendee_of_a_live_meeting_answers() -> None:
         decide_response(record, is_organizer=True)
     with pytest.raises(RefusedError, match="cancelled"):
         decide_response(MeetingRecord("e1", NOW, NOW + timedelta(hours=1), is_cancelled=True), is_organizer=False)
+
+
+def test_a_new_meeting_body() -> None:
+    from shared.api.bodies import parse_new_meeting
+
+    made = parse_new_meeting({"subject": "Review", "start": "2026-12-07T10:00:00+01:00", "end": "2026-12-07T11:00:00+01:00",
+                              "timeZone": "W. Europe Standard Time", "attendees": ["B@x.example", "b@x.example"],
+                              "room": " room@x.example "})
+    assert (made.start, made.attendees, made.room, made.platform) == (
+        datetime(2026, 12, 7, 9, tzinfo=timezone.utc), ("B@x.example",), "room@x.example", None)
+    for body, field in (({"start": "2026-12-07T10:00:00Z", "end": "2026-12-07T11:00:00Z"}, "subject"),
+                        ({"subject": "x", "start": 5, "end": "2026-12-07T11:00:00Z"}, "start"),
+                        ({"subject": "x", "start": "2026-12-07T10:00:00Z", "end": "2026-12-22T10:00:01Z"}, "end"),
+                        ({"subject": "x", "start": "2026-12-07T10:00:00Z", "end": "2026-12-07T11:00:00Z",
+                          "attendees": ["a@x.example"] * 501}, "attendees")):
+        with pytest.raises(ValidationError, match=field):
+            parse_new_meeting(body)
+
+
+def test_moving_a_meeting_keeps_its_length_unless_both_ends_change() -> None:
+    from shared.api.bodies import changed_times, parse_change
+
+    start, end = NOW, NOW + timedelta(hours=1)
+    later = NOW + timedelta(days=1)
+    assert changed_times(parse_change({"start": later.isoformat()}), start, end) == (later, later + timedelta(hours=1))
+    assert changed_times(parse_change({"end": (NOW + timedelta(hours=2)).isoformat()}), start, end) == (
+        start, NOW + timedelta(hours=2))
+    assert changed_times(parse_change({"subject": "New"}), start, end) is None
+    with pytest.raises(ValidationError, match="end"):
+        changed_times(parse_change({"end": (NOW - timedelta(hours=1)).isoformat()}), start, end)
+    with pytest.raises(ValidationError, match="nothing to change"):
+        parse_change({})
+
+
+def test_a_booking_ends_at_the_next_meeting_and_a_busy_room_says_when_it_is_free() -> None:
+    from shared.api.actions import booking_end
+
+    def item(start: timedelta, end: timedelta) -> dict:
+        return {"start": {"dateTime": (NOW + start).strftime("%Y-%m-%dT%H:%M:%S.0000000"), "timeZone": "UTC"},
+                "end": {"dateTime": (NOW + end).strftime("%Y-%m-%dT%H:%M:%S.0000000"), "timeZone": "UTC"}}
+    minutes = timedelta(minutes=1)
+    assert booking_end([], NOW, 30) == NOW + 30 * minutes
+    assert booking_end([item(20 * minutes, 50 * minutes)], NOW, 30) == NOW + 20 * minutes
+    assert booking_end([item(-60 * minutes, -1 * minutes)], NOW, 30) == NOW + 30 * minutes
+    with pytest.raises(RefusedError, match="free from 2026-12-07T10:11:17Z"):
+        booking_end([item(-10 * minutes, 10 * minutes), item(10 * minutes, 30 * minutes)], NOW, 30)
+
+
+def test_idempotency_keys_are_scoped_to_the_mailbox_and_checked() -> None:
+    from shared.api.bodies import idempotency_key
+
+    assert idempotency_key(None, tenant_id="t", mailbox_id="m") is None
+    one = idempotency_key("retry-1", tenant_id="t", mailbox_id="m")
+    assert one == idempotency_key("retry-1", tenant_id="t", mailbox_id="m") != idempotency_key(
+        "retry-1", tenant_id="t", mailbox_id="other")
+    for bad in ("", "has space", "é", "x" * 256):
+        with pytest.raises(InvalidParameterError, match="Idempotency-Key"):
+            idempotency_key(bad, tenant_id="t", mailbox_id="m")
