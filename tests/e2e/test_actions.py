@@ -275,3 +275,24 @@ def test_a_device_books_its_room_when_free_and_is_told_when_busy(stack: Stack) -
 
 def _at(moment: datetime) -> dict[str, str]:
     return {"dateTime": moment.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"}
+
+
+def test_tokens_of_another_tenant_or_no_token_act_on_nothing(stack: Stack) -> None:
+    import uuid
+
+    from local.graphsim.store import Tenant
+
+    alice = enabled(stack)
+    other = stack.sim.app.store.add_tenant(Tenant(str(uuid.uuid4()), "fabrikam.example", "Fabrikam"))
+    outsider = stack.sim.app.store.add_user(User(str(uuid.uuid4()), other.id, "eve@fabrikam.example", "Eve"))
+    meeting = schedule(stack, token(stack, alice), {"subject": "Private plan", "start": iso(20), "end": iso(21),
+                                                    "platform": "none"}).json()
+    foreign = token(stack, outsider)
+    for answer in (schedule(stack, foreign, {"subject": "x", "start": iso(20), "end": iso(21)}),
+                   one(stack, foreign, meeting["id"]), one(stack, foreign, meeting["id"], "DELETE"),
+                   respond(stack, foreign, meeting["id"], {"response": "accept"}),
+                   availability(stack, foreign, schedules=alice.mail)):
+        assert error_of(answer, 401)[0] == "invalid_token"
+    for method in ("GET", "PATCH", "DELETE"):
+        assert error_of(one(stack, "", meeting["id"], method, json={"subject": "x"}), 401)[0] == "invalid_token"
+    assert one(stack, token(stack, alice), meeting["id"]).json()["subject"] == "Private plan"
