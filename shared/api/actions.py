@@ -35,7 +35,7 @@ from shared.api.meetings import MeetingsService, meeting_id
 from shared.errors import ForbiddenError, NotFoundError, RefusedError, ValidationError
 from shared.storage.meetings import MeetingRecord, MeetingRepository
 from shared.sync.window import Window
-from shared.timezones import utc_text, utcnow
+from shared.timezones import resolve, utc_text, utcnow
 
 if TYPE_CHECKING:
     from shared.api.service import MeetingsApi
@@ -202,9 +202,9 @@ class MeetingActions:
         key = idempotency_key(key_header, tenant_id=tenant_id, mailbox_id=room)
         now = self.now().replace(microsecond=0)
         address = str(self.graph.get_user(tenant_id, room, select=["mail"]).get("mail") or "")
-        [answer] = self.graph.get_schedule(tenant_id, room, [address], start=now, end=now + LOOK_AHEAD,
-                                           interval_minutes=MIN_BOOKED_SLOT) or [{}]
-        items = [i for i in answer.get("scheduleItems") or [] if i.get("status") != "free"]
+        answered = self.graph.get_schedule(tenant_id, room, [address], start=now, end=now + LOOK_AHEAD,
+                                           interval_minutes=MIN_BOOKED_SLOT)
+        items = [i for a in answered for i in a.get("scheduleItems") or [] if i.get("status") != "free"]
         end = booking_end(items, now, minutes)
         created = self.graph.create_event(tenant_id, room, {
             "subject": BOOKED_SUBJECT, **graph_times(now, end, "UTC"), "showAs": "busy", "isReminderOn": False},
@@ -233,7 +233,7 @@ class MeetingActions:
             start, end = moved or (record.start, record.end)
             self._in_window(start, end)
             zone = change.time_zone or str(event.get("originalStartTimeZone") or record.time_zone or "UTC")
-            changes |= graph_times(start, end, zone if zone in _known_zones(zone) else "UTC")
+            changes |= graph_times(start, end, zone if resolve(zone).zone is not None else "UTC")
         if change.attendees is not None:
             rooms = [a for a in event.get("attendees") or [] if a.get("type") == "resource"]
             changes["attendees"] = [{"emailAddress": {"address": a}, "type": "required"}
@@ -287,9 +287,3 @@ class MeetingActions:
             if meeting_id(record) == identifier:
                 return record
         raise NotFoundError("no meeting with this id in your calendar (ids are as the meetings list shows them)")
-
-
-def _known_zones(zone: str) -> tuple[str, ...]:
-    from shared.timezones import resolve
-
-    return (zone,) if resolve(zone).zone is not None else ()
