@@ -1,4 +1,4 @@
-"""The team's table-driven corpus for join-info detection (docs/joinlinks.md).
+"""The team's table-driven corpus for join-info detection (docs/join-links.md).
 
 Every provider of the catalogue and every wrapper appears at least once (checked
 below), and each rule R1-R4 has cases that fail if the rule is dropped.
