@@ -127,12 +127,9 @@ class Runtime:
         """Scheduling, answers, free/busy and room booking from apps and devices: Graph calls on the caller's own
         calendar."""
         from shared.api.actions import MeetingActions
-        from shared.sync.window import Window
 
-        settings = self.settings
-        return self._part("actions", lambda: MeetingActions(
-            self.api, self.graph, self.stores.meetings, Window(settings.window_past_days, settings.window_future_days),
-            service=self.api.service, scheduler=self.engine.scheduler))
+        return self._part("actions", lambda: MeetingActions(self.api, self.graph, self.api.service,
+                                                            scheduler=self.engine.scheduler))
 
     @property
     def api(self) -> MeetingsApi:

@@ -33,8 +33,7 @@ from shared.api.bodies import (MeetingChange, NewMeeting, changed_times, graph_t
                                parse_change, parse_new_meeting)
 from shared.api.meetings import MeetingsService, meeting_id
 from shared.errors import ForbiddenError, NotFoundError, RefusedError, ValidationError
-from shared.storage.meetings import MeetingRecord, MeetingRepository
-from shared.sync.window import Window
+from shared.storage.meetings import MeetingRecord
 from shared.timezones import resolve, utc_text, utcnow
 
 if TYPE_CHECKING:
@@ -125,9 +124,8 @@ class MeetingActions:
 
     api: MeetingsApi
     graph: GraphClient
-    meetings: MeetingRepository
-    window: Window
-    service: MeetingsService | None = None
+    service: MeetingsService
+    """The lists' service: its store, retention window and item shape are the ones actions use."""
     scheduler: KeywordScheduler | None = None
     now: Callable[[], datetime] = utcnow
 
@@ -159,9 +157,7 @@ class MeetingActions:
 
     def meeting(self, authorization: str | None, identifier: str) -> dict[str, Any]:
         tenant_id, mailbox_id = self.api.user(authorization)
-        record = self.own_copy(tenant_id, mailbox_id, identifier)
-        assert self.service is not None
-        return self.service.item(identifier, record, self.now())
+        return self.service.item(identifier, self.own_copy(tenant_id, mailbox_id, identifier), self.now())
 
     def change(self, authorization: str | None, identifier: str, body: Any) -> dict[str, Any]:
         """The organizer changes subject, times or attendees; the keyword flow moves the platform meeting."""
@@ -241,7 +237,7 @@ class MeetingActions:
         return changes
 
     def _in_window(self, start: datetime, end: datetime) -> None:
-        low, high = self.window.bounds(self.now())
+        low, high = self.service.window.bounds(self.now())
         if not (start < high and end > low):
             raise ValidationError(f"start: the meeting must fall within the retention window, from {utc_text(low)} "
                                   f"to {utc_text(high)}, for the lists to show it")
@@ -254,9 +250,8 @@ class MeetingActions:
 
         record = to_record(event)
         if store:
-            self.meetings.replace_event(tenant_id, mailbox_id, str(event["id"]), [record],
+            self.service.meetings.replace_event(tenant_id, mailbox_id, str(event["id"]), [record],
                                         change_key=str(event.get("changeKey") or ""), last_modified=None)
-        assert self.service is not None
         return self.service.item(meeting_id(record), record, self.now(), room=room)
 
     def availability(self, authorization: str | None, params: Mapping[str, str]) -> dict[str, Any]:
@@ -282,8 +277,8 @@ class MeetingActions:
         """The caller's stored copy of the meeting the lists call ``identifier``; NotFoundError otherwise."""
         if len(identifier) != _MEETING_ID_CHARS or not all(c in "0123456789abcdef" for c in identifier):
             raise NotFoundError("no meeting with this id in your calendar (ids are as the meetings list shows them)")
-        low, high = self.window.bounds(self.now())
-        for record in self.meetings.list_meetings(tenant_id, mailbox_id, start=low, end=high):
+        low, high = self.service.window.bounds(self.now())
+        for record in self.service.meetings.list_meetings(tenant_id, mailbox_id, start=low, end=high):
             if meeting_id(record) == identifier:
                 return record
         raise NotFoundError("no meeting with this id in your calendar (ids are as the meetings list shows them)")

@@ -77,10 +77,6 @@ class Provider:
     hints: tuple[str, ...] = ()
 
     @property
-    def name(self) -> str:
-        return SERVICES[self.id]
-
-    @property
     def generic(self) -> bool:
         """Any host: claims a URL only when a hint occurs in its path and a shape matches."""
         return bool(self.hints)
@@ -354,11 +350,6 @@ def services_markdown() -> str:
     text = textwrap.fill(f"{len(names)} services: {listed}.", width=100, break_long_words=False,
                          break_on_hyphens=False)
     return f"{SERVICES_START}\n{text}\n{SERVICES_END}"
-
-
-def display_name(provider: str | None) -> str | None:
-    """The service's display name for a provider id (None for an id the catalogue does not know)."""
-    return SERVICES.get(provider) if provider else None
 
 
 @lru_cache(maxsize=4096)
