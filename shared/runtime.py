@@ -53,7 +53,7 @@ class Runtime:
                 found = self._parts.get(name)
                 if found is None:
                     found = self._parts[name] = build()
-        return found  # type: ignore[no-any-return]
+        return found
 
     def built(self, name: str) -> Any:
         """A part if it has been built already (None otherwise): for figures that must not build one."""

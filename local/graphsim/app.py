@@ -184,10 +184,11 @@ class GraphSimApp:
             if user is not None:
                 counts = self.faults.by_mailbox.setdefault(user.id, {})
                 counts[request.method] = counts.get(request.method, 0) + 1
-            touched = getattr(self._scopes, "touched", set())
+            touched: set[str] = getattr(self._scopes, "touched", set())
             touched.add(user.id if user is not None else request.path.strip("/").split("/")[0])
-            rule = self.faults.throttle.get(user.id if user else "") or self.faults.throttle.get("*")
-            hit = rule is not None and self._random.random() < float(rule.get("share", 1.0)) and \
+            rule: dict[str, Any] = self.faults.throttle.get(user.id if user else "") or \
+                self.faults.throttle.get("*") or {}
+            hit = bool(rule) and self._random.random() < float(rule.get("share", 1.0)) and \
                 rule.get("count", 1) != 0 and rule.get("method") in (None, request.method)
             if hit and rule.get("count") is not None:
                 rule["count"] -= 1
@@ -215,8 +216,8 @@ class GraphSimApp:
             try:
                 self.limits.enter(app, mailbox, min(count, MAILBOX_CONCURRENCY))
                 held.append((mailbox, min(count, MAILBOX_CONCURRENCY)))
-            except GraphFault as fault:
-                refused[mailbox] = fault
+            except GraphFault as refusal:
+                refused[mailbox] = refusal
         try:
             for item in items:
                 fault = refused.get(self._batch_mailbox(request, item) or "")

@@ -103,7 +103,7 @@ class GraphApi:
 
     def get_user(self, request: Request) -> Response:
         user = self.mailbox(request)
-        item = {"id": user.id, "displayName": user.display_name, "mail": user.mail, "userPrincipalName": user.mail,
+        item: dict[str, Any] = {"id": user.id, "displayName": user.display_name, "mail": user.mail, "userPrincipalName": user.mail,
                 "businessPhones": [], "givenName": None, "surname": None, "jobTitle": None, "mobilePhone": None,
                 "officeLocation": None, "preferredLanguage": "en-US"}
         return Response(200, {"@odata.context": context_url(request, "users/$entity"), **_select(item, request)})
@@ -130,7 +130,7 @@ class GraphApi:
         from local.graphsim.store import parse_datetime_tz
         start, _ = parse_datetime_tz(body.get("startTime"), "startTime")
         end, _ = parse_datetime_tz(body.get("endTime"), "endTime")
-        schedules = body.get("schedules")
+        schedules = body.get("schedules") or []
         minutes = schedule.check_request(schedules, start, end, body.get("availabilityViewInterval"))
         return Response(200, {"@odata.context": context_url(request, "Collection(microsoft.graph.scheduleInformation)"),
                               "value": [self._schedule(request, str(a), start, end, minutes) for a in schedules]})

@@ -77,5 +77,6 @@ def spawn(cert_dir: Path, *, meetings: bool = False) -> tuple[Any, str, str]:
     if not first.startswith("graphsim: "):
         process.kill()
         raise RuntimeError(f"the Graph stand-in did not start: {first!r}")
-    process.stdout.readline()
+    if process.stdout:
+        process.stdout.readline()
     return process, first.split()[1], str(cert_dir / "cert.pem")

@@ -29,7 +29,7 @@ from local.graphsim.web import Request, Response
 
 ACCESS_TOKEN_SECONDS = 3599
 REFRESH_TOKEN_SECONDS = 90 * 24 * 3600
-CLOUD_FIELDS = {
+CLOUD_FIELDS: dict[str, dict[str, Any]] = {
     "Worldwide": {"tenant_region_scope": "NA", "tenant_region_sub_scope": None,
                   "cloud_instance_name": "microsoftonline.com", "msgraph_host": "graph.microsoft.com"},
     "GCC": {"tenant_region_scope": "NA", "tenant_region_sub_scope": "GCC",

@@ -87,7 +87,7 @@ class SigningKeys:
 
     def _verified(self, token: str, audience: str | list[str]) -> tuple[str, dict[str, Any]]:
         """(the signing key's kid, the claims) of a token whose signature, audience and times hold."""
-        kid = jwt.get_unverified_header(token).get("kid")
+        kid = str(jwt.get_unverified_header(token).get("kid") or "")
         with self.lock:
             key = next((k for i, k in self.keys if i == kid), None)
         if key is None:
@@ -119,6 +119,8 @@ def verify_client_assertion(assertion: str, certificates: dict[str, str], *, aud
     if pem is None:
         raise jwt.InvalidTokenError("AADSTS700027: the certificate is not registered for this application")
     public_key = load_pem_x509_certificate(pem.encode()).public_key()
+    if not isinstance(public_key, rsa.RSAPublicKey):
+        raise jwt.InvalidTokenError("AADSTS700027: the certificate's key is not an RSA key")
     claims = jwt.decode(assertion, public_key, algorithms=["RS256", "PS256"], audience=audience)
     if claims.get("iss") != client_id or claims.get("sub") != client_id:
         raise jwt.InvalidTokenError("AADSTS700023: assertion issuer and subject must be the client id")

@@ -97,11 +97,15 @@ class ApiTokenValidator:
                                          "(application tokens cannot read a user's meetings)")
         return Caller(tenant_id, object_id, scopes)
 
+    def _stale(self, held: _TenantKeys, kid: str) -> bool:
+        """Keys older than a day, or a key id not seen yet (looked up again at most every REFRESH_EVERY)."""
+        age = self._clock() - held.fetched
+        return age >= KEYS_FOR_SECONDS or (kid not in held.keys and age >= REFRESH_EVERY)
+
     def _keys(self, tenant_id: str, kid: str) -> _TenantKeys:
         with self._lock:
             held = self._tenants.get(tenant_id)
-        age = self._clock() - held.fetched if held else None
-        if held is None or age >= KEYS_FOR_SECONDS or (kid not in held.keys and age >= REFRESH_EVERY):
+        if held is None or self._stale(held, kid):
             held = self._refresh(tenant_id)
         if kid not in held.keys:
             raise InvalidTokenError("the token is signed by a key its tenant does not publish")

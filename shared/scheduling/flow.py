@@ -128,7 +128,7 @@ class KeywordScheduler:
         return self.records.keep(replace(record, event_id=str(created["id"]),
                                          change_key=str(created.get("changeKey") or "")))
 
-    def _apply(self, tenant_id: str, mailbox_id: str, event: dict[str, Any]) -> dict[str, Any] | None:
+    def _apply(self, tenant_id: str, mailbox_id: str, event: Mapping[str, Any]) -> dict[str, Any] | None:
         keyword, modifier = find_keyword(_location(event))
         record = self.records.get(tenant_id, mailbox_id, event["id"])
         if record is None or record.state == "creating":

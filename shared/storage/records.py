@@ -146,9 +146,9 @@ class MailboxRepository:
         """Enabled mailboxes with neither a notification nor a sync since ``since`` (no sealed field read)."""
         rows = self.table.query("PartitionKey eq @t", parameters={"t": tenant_id},
                                 select=["RowKey", "Enabled", "LastNotificationUtc", "LastSyncUtc"])
+        never = datetime.min.replace(tzinfo=timezone.utc)
         return [row["RowKey"] for row in rows if row.get("Enabled", True)
-                and max((row.get(k) for k in ("LastNotificationUtc", "LastSyncUtc") if row.get(k)),
-                        default=datetime.min.replace(tzinfo=timezone.utc)) < since]
+                and max(row.get("LastNotificationUtc") or never, row.get("LastSyncUtc") or never) < since]
 
     def list_mailboxes(self, tenant_id: str) -> list[Mailbox]:
         return [self._mailbox(row) for row in self.table.query("PartitionKey eq @t", parameters={"t": tenant_id})]

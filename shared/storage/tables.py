@@ -123,9 +123,12 @@ class Table:
         from azure.core.exceptions import ResourceNotFoundError
 
         check_key("PartitionKey", partition_key), check_key("RowKey", row_key)
-        condition = {"etag": etag, "match_condition": MatchConditions.IfNotModified} if etag else {}
         try:
-            self.client.delete_entity(partition_key, row_key, **condition)
+            if etag:
+                self.client.delete_entity(partition_key, row_key, etag=etag,
+                                          match_condition=MatchConditions.IfNotModified)
+            else:
+                self.client.delete_entity(partition_key, row_key)
         except ResourceNotFoundError:
             return
         except Exception as exc:

@@ -8,6 +8,7 @@ come from the parser, with ``onlineMeeting.joinUrl`` as the authoritative link w
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
@@ -22,7 +23,7 @@ EVENT_FIELDS = ("id", "subject", "start", "end", "originalStartTimeZone", "locat
                 "responseStatus")
 
 
-def graph_moment(value: dict[str, Any] | None) -> datetime:
+def graph_moment(value: Mapping[str, Any] | None) -> datetime:
     """A dateTimeTimeZone as an aware UTC datetime: ``2026-12-01T10:00:00.0000000`` in its ``timeZone``
     (Windows or IANA; Graph returns UTC when asked), or a ``dateTime`` that carries an offset of its own."""
     if not value or not value.get("dateTime"):
