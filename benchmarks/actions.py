@@ -117,7 +117,8 @@ def run(host_url: str, sim_url: str, ca: str) -> list[str]:
         assert answer.status_code == 201, answer.text
         retried.append(answer.json()["id"])
     again = _delta(_settled(sim_url, ca, organizer), before)
-    listed = [m for m in session.get(f"{host_url}/api/me/meetings", params={"to": (start + timedelta(days=4)).isoformat()},
+    listed = [m for m in session.get(f"{host_url}/api/me/meetings",
+                                     params={"to": (start + timedelta(days=4)).isoformat()},
                                      timeout=60).json()["value"] if m["subject"].startswith("Bench meeting")]
     free_busy, before = [], _graph_requests(sim_url, ca, organizer)
     for _ in range(COUNT):

@@ -51,7 +51,8 @@ def main() -> int:
     ratio = app / bare
     ok = app < TARGET_SECONDS and ratio <= TARGET_RATIO
     lines = [
-        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}",
         f"bare libraries ({BARE[7:]}): median {bare * 1000:.0f} ms of {RUNS}",
         f"import function_app: median {app * 1000:.0f} ms of {RUNS}",
         f"ratio app/bare: {ratio:.2f} (target <= {TARGET_RATIO}); absolute target < {TARGET_SECONDS * 1000:.0f} ms",

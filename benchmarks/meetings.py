@@ -70,7 +70,8 @@ def seed(host_url: str, sim_url: str, ca: str) -> tuple[str, float]:
     answer = requests.post(f"{host_url}/api/tenants/{tenant}/mailboxes/{user}", headers={"x-functions-key":
                                                                                           FUNCTION_KEY}, timeout=300)
     assert answer.status_code == 200, answer.text
-    held = get_runtime().stores.meetings.list_meetings(tenant, user, start=now - timedelta(days=8), end=now + timedelta(days=40))
+    held = get_runtime().stores.meetings.list_meetings(tenant, user, start=now - timedelta(days=8),
+                                                       end=now + timedelta(days=40))
     assert len(held) == MEETINGS, f"{len(held)} of {MEETINGS} meetings stored"
     return user, time.perf_counter() - started
 

@@ -15,6 +15,7 @@ Targets: every button delivered, none missing; p99 < 2 s; zero Graph requests fo
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
@@ -32,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import requests  # noqa: E402
 
-from benchmarks.stack import cpu_seconds, function_cpu_seconds, on_local_stack, report  # noqa: E402
+from benchmarks.stack import cpu_seconds, function_cpu_seconds, on_local_stack, quantile, report  # noqa: E402
 from local.graphsim.demo import Demo  # noqa: E402
 
 ROOMS = int(os.environ.get("OBTP_ROOMS", "100"))
@@ -128,7 +129,7 @@ def run(host_url: str, sim_url: str, ca: str) -> list[str]:
     per_push = storage_per_push(stores, tenant, rooms[0], lead)
     lateness.sort()
     delivered = len(lateness)
-    p = (lambda q: lateness[min(len(lateness) - 1, int(q * len(lateness)))] if lateness else float("inf"))
+    p = functools.partial(quantile, lateness)
     lines = [f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
              f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
              f"{ROOMS} rooms x {PER_ROOM} meetings, buttons due over one minute, lead {lead}, "
@@ -144,7 +145,7 @@ def run(host_url: str, sim_url: str, ca: str) -> list[str]:
              "(target p99 < 2 s)  "
              f"{'PASS' if p(0.99) < 2 else 'FAIL'}",
              f"Graph requests while pushing: {graph_during}  {'PASS' if graph_during == 0 else 'FAIL'}",
-             f"CPU while pushing (s): " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(cpu.items())) +
+             "CPU while pushing (s): " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(cpu.items())) +
              f"; inside the workers' functions {inside:.1f} s = {1000 * inside / max(delivered, 1):.1f} ms per push",
              "worst lateness by due time (10 s buckets): " + ", ".join(f"{b:.1f}" for b in by_second),
              "storage operations per push (this process, same code): " +

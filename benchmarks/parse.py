@@ -145,7 +145,8 @@ def main() -> int:
     multiple = parser_rate / ours_rate
     ok = ratio >= TARGET_RATIO and multiple <= TARGET_PARSER_MULTIPLE and max(worst.values()) < TARGET_ADVERSARIAL \
         and not mismatches
-    lines = [f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, one core used",
+    lines = [f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+             "one core used",
              f"allocator: {'parser memory kept mapped, as function_app.py sets it' if tuned else 'defaults'}",
              f"documents: {len(docs)} distinct HTML invitations, mean {size / 1024:.1f} KiB",
              f"extract_join_info: {ours_rate:,.0f} documents/s",

@@ -19,6 +19,7 @@ and spread over ``HC_PRESENCE_POLL_MINUTES`` (1 here):
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import platform
@@ -35,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import requests  # noqa: E402
 
-from benchmarks.stack import cpu_seconds, on_local_stack, report  # noqa: E402
+from benchmarks.stack import cpu_seconds, on_local_stack, quantile, report  # noqa: E402
 from local.graphsim.demo import Demo  # noqa: E402
 from local.receiver import Receiver  # noqa: E402
 
@@ -129,7 +130,7 @@ def run(host_url: str, sim_url: str, ca: str) -> list[str]:
     lateness = sorted((datetime.fromtimestamp(_arrival(d), timezone.utc) - starts[d.data["mailbox"]]).total_seconds()
                       for d in receiver.of("presence.updated") if d.data["outOfOffice"])
     receiver.__exit__(None, None, None)
-    p = (lambda q: lateness[min(len(lateness) - 1, int(q * len(lateness)))] if lateness else float("inf"))
+    p = functools.partial(quantile, lateness)
     lines.append(f"flips at the window's start pushed: {len(lateness)} of {WINDOWS}  "
                  f"{'PASS' if len(lateness) == WINDOWS else 'FAIL'}; lateness p50 {p(0.5):.2f} s, p99 {p(0.99):.2f} s, "
                  f"max {p(1.0):.2f} s (target p99 < 5 s)  {'PASS' if p(0.99) < 5 else 'FAIL'}")

@@ -153,6 +153,11 @@ def _host_process(port: int, settings: dict[str, str], *, role: str, timeout: fl
         process.wait(timeout=60)
 
 
+def quantile(ordered: list[float], share: float) -> float:
+    """The ``share`` quantile of samples already sorted (the nearest rank); infinity when there are none."""
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("inf")
+
+
 def report(name: str, lines: list[str]) -> int:
     print("\n".join(lines))
     results = ROOT / "benchmarks" / "results"

@@ -52,7 +52,8 @@ def mailbox(req: func.HttpRequest) -> func.HttpResponse:
         return invalid_request("kind must be user or room")
     try:
         if req.method == "DELETE":
-            return json_response(200, {"mailbox": mailbox_id, "rowsRemoved": get_runtime().engine.disable(tenant, mailbox_id)})
+            removed = get_runtime().engine.disable(tenant, mailbox_id)
+            return json_response(200, {"mailbox": mailbox_id, "rowsRemoved": removed})
         enabled = get_runtime().engine.enable(tenant, mailbox_id, kind=kind)
     except HybridCalendarError as error:
         return error_response(error)

@@ -98,7 +98,8 @@ class DevHost:
 
         self._server = create_server(self.http, host=self.settings.local_host, port=self._port, threads=8,
                                      ident="hybrid-calendar-devhost", clear_untrusted_proxy_headers=True,
-                                     asyncore_use_poll=True)  # poll() tolerates sockets closed by stop(); select() raises EBADF
+                                     # poll() tolerates sockets closed by stop(); select() raises EBADF
+                                     asyncore_use_poll=True)
         serving = threading.Thread(target=self._server.run, name="http", daemon=True)
         self._threads = [serving] + [r.thread for r in self.queues] + [r.thread for r in self.timers]
         for thread in self._threads:

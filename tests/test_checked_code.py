@@ -1,11 +1,13 @@
-"""The code is type-checked as part of the suite, with the repository's own mypy.ini.
+"""The code is checked as part of the suite: types with the repository's mypy.ini, lint with its ruff.toml.
 
-A type error anywhere in the product or the local stack fails `make test` (and so CI), with
-mypy's report as the failure message.
+A type error in the product or the local stack, or a lint finding anywhere in the code and its
+tests, fails `make test` (and so CI), with the tool's report as the failure message.
 """
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -21,3 +23,10 @@ def test_mypy_finds_no_type_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     report, errors, status = api.run(["--config-file", str(ROOT / "mypy.ini"), "--cache-dir", str(tmp_path),
                                       "--no-error-summary"])
     assert status == 0, report + errors
+
+
+def test_ruff_finds_nothing() -> None:
+    checked = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "shared", "functions", "local",
+                              "tests", "benchmarks", "function_app.py"], cwd=ROOT, capture_output=True, text=True,
+                             timeout=300)
+    assert checked.returncode == 0, checked.stdout + checked.stderr

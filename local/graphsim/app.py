@@ -158,7 +158,8 @@ class GraphSimApp:
     def _authenticate(self, request: Request) -> None:
         header = request.headers.get("authorization", "")
         unauthorized = {"WWW-Authenticate": 'Bearer realm="", authorization_uri="https://login.microsoftonline.com/'
-                                            'common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"'}
+                                            'common/oauth2/authorize", '
+                                            'client_id="00000003-0000-0000-c000-000000000000"'}
         if not header.startswith("Bearer "):
             raise GraphFault(401, "InvalidAuthenticationToken", "Access token is empty.", unauthorized)
         try:
@@ -466,7 +467,8 @@ class GraphSimApp:
         return Response(204)
 
     def _rollover(self, request: Request) -> Response:
-        return Response(200, {"kid": self.signin.keys.roll_over(retire_old=bool((request.json() or {}).get("retireOld")))})
+        return Response(200,
+                        {"kid": self.signin.keys.roll_over(retire_old=bool((request.json() or {}).get("retireOld")))})
 
     def _deny_consent(self, request: Request) -> Response:
         self.signin.deny_consent.add(request.params["tenant"])
@@ -509,4 +511,5 @@ def _inner() -> dict[str, str]:
 def fault_response(fault: GraphFault) -> Response:
     inner = _inner()
     return Response(fault.status, {"error": {"code": fault.code, "message": fault.message, "innerError": inner}},
-                    {"request-id": inner["request-id"], "client-request-id": inner["client-request-id"], **fault.headers})
+                    {"request-id": inner["request-id"], "client-request-id": inner["client-request-id"],
+                     **fault.headers})

@@ -40,7 +40,8 @@ def seed_demo(app: GraphSimApp, *, redirect_uris: tuple[str, ...] = ("http://127
     store.add_tenant(Tenant(TENANT_ID, "contoso.example", "Contoso", dict(CLOUD_FIELDS["Worldwide"]), {CLIENT_ID}))
     store.add_tenant(Tenant(GCC_HIGH_TENANT_ID, "agency.example.us", "Agency", dict(CLOUD_FIELDS["GCCHigh"]),
                             {CLIENT_ID}))
-    store.add_user(User(ALICE, TENANT_ID, "alice@contoso.example", "Alice Organizer", time_zone="W. Europe Standard Time"))
+    store.add_user(User(ALICE, TENANT_ID, "alice@contoso.example", "Alice Organizer",
+                        time_zone="W. Europe Standard Time"))
     store.add_user(User(BOB, TENANT_ID, "bob@contoso.example", "Bob Attendee", time_zone="Pacific Standard Time"))
     store.add_user(User(ROOM, TENANT_ID, "boardroom@contoso.example", "Board Room", kind="room"))
     if meetings:

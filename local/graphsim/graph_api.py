@@ -4,9 +4,9 @@ Users and rooms; events (create, get with ``$select``/``$expand`` of a single-va
 property, update with ``If-Match``, delete, accept/decline/tentativelyAccept, cancel); ``instances``,
 ``calendarView`` and ``calendarView/delta`` (``@odata.nextLink`` paging with
 ``Prefer: odata.maxpagesize`` or ``$top``, ``@removed`` entries, 410 after the sync state was
-reset); ``getSchedule`` (see ``schedule``); ``mailboxSettings`` (see ``settings``); subscriptions (validation handshake, 7-day limit,
-duplicates 409, application access policy 403 ``ExtensionError``); ``$batch`` (20 requests,
-``dependsOn``, per-item statuses inside a 200).
+reset); ``getSchedule`` (see ``schedule``); ``mailboxSettings`` (see ``settings``); subscriptions
+(validation handshake, 7-day limit, duplicates 409, application access policy 403 ``ExtensionError``);
+``$batch`` (20 requests, ``dependsOn``, per-item statuses inside a 200).
 """
 
 from __future__ import annotations
@@ -103,7 +103,8 @@ class GraphApi:
 
     def get_user(self, request: Request) -> Response:
         user = self.mailbox(request)
-        item: dict[str, Any] = {"id": user.id, "displayName": user.display_name, "mail": user.mail, "userPrincipalName": user.mail,
+        item: dict[str, Any] = {"id": user.id, "displayName": user.display_name, "mail": user.mail,
+                                "userPrincipalName": user.mail,
                 "businessPhones": [], "givenName": None, "surname": None, "jobTitle": None, "mobilePhone": None,
                 "officeLocation": None, "preferredLanguage": "en-US"}
         return Response(200, {"@odata.context": context_url(request, "users/$entity"), **_select(item, request)})
@@ -238,7 +239,8 @@ class GraphApi:
         if offset + size < len(items):
             body["@odata.nextLink"] = f"{path}?$skiptoken={_token(state | {'o': offset + size})}"
         else:
-            body["@odata.deltaLink"] = f"{path}?$deltatoken={_token({'s': state['s'], 'e': state['e'], 'seq': state['seq'], 'g': generation})}"
+            token = _token({"s": state["s"], "e": state["e"], "seq": state["seq"], "g": generation})
+            body["@odata.deltaLink"] = f"{path}?$deltatoken={token}"
         return Response(200, body)
 
     def _delta_state(self, request: Request, user: User, generation: int) -> dict[str, Any]:
@@ -268,7 +270,8 @@ class GraphApi:
             if current:
                 items += current
             else:
-                items.append({"@odata.type": "#microsoft.graph.event", "id": event_id, "@removed": {"reason": "deleted"}})
+                items.append({"@odata.type": "#microsoft.graph.event", "id": event_id,
+                              "@removed": {"reason": "deleted"}})
         return items
 
     # subscriptions ------------------------------------------------------------------------------
@@ -312,7 +315,7 @@ class GraphApi:
 
     def _resource_user(self, tenant_id: str, resource: str, request: Request) -> User:
         parts = [p for p in resource.strip("/").split("/") if p]
-        if len(parts) == 2 and parts[0].lower() == "me" and parts[1].lower() == "events" and request.context.get("user_id"):
+        if [p.lower() for p in parts] == ["me", "events"] and request.context.get("user_id"):
             return self.store.user(tenant_id, request.context["user_id"])
         if len(parts) != 3 or parts[0].lower() != "users" or parts[2].lower() != "events":
             raise GraphFault(400, "InvalidRequest", f"Resource '{resource}' of parameter 'Resource' is not supported.")

@@ -228,10 +228,12 @@ class SignIn:
                                              time.time() + REFRESH_TOKEN_SECONDS)
         issued = now()
         id_token = self.keys.sign({"aud": grant.client_id, "iss": f"{request.base_url}/{tenant.id}/v2.0", "iat": issued,
-                                   "nbf": issued, "exp": issued + 3600, "oid": user.id, "sub": user.id, "tid": tenant.id,
+                                   "nbf": issued, "exp": issued + 3600, "oid": user.id, "sub": user.id,
+                                   "tid": tenant.id,
                                    "name": user.display_name, "preferred_username": user.mail, "ver": "2.0",
                                    **({"nonce": grant.nonce} if grant.nonce else {})})
-        return Response(200, {"token_type": "Bearer", "scope": " ".join(grant.scopes), "expires_in": ACCESS_TOKEN_SECONDS,
+        return Response(200, {"token_type": "Bearer", "scope": " ".join(grant.scopes),
+                              "expires_in": ACCESS_TOKEN_SECONDS,
                               "ext_expires_in": ACCESS_TOKEN_SECONDS, "access_token": access, "refresh_token": refresh,
                               "id_token": id_token, "client_info": client_info(user.id, tenant.id)})
 
@@ -255,7 +257,8 @@ def _redirect(uri: str, params: dict[str, str]) -> Response:
 
 def _form_post(uri: str, params: dict[str, str]) -> Response:
     """``response_mode=form_post``: an auto-submitting form that POSTs the result to the redirect URI."""
-    fields = "".join(f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}"/>' for k, v in params.items())
+    fields = "".join(f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}"/>' for k,
+                     v in params.items())
     page = (f'<html><head><title>Working...</title></head><body><form method="POST" name="hiddenform" '
             f'action="{html.escape(uri)}">{fields}<noscript><p>Script is disabled. Click Submit to continue.</p>'
             '<input type="submit" value="Submit"/></noscript></form><script>document.forms[0].submit()</script>'

@@ -221,7 +221,8 @@ class Store:
             data["isOrganizer"] = True
             data["responseStatus"] = {"response": "organizer", "time": "0001-01-01T00:00:00Z"}
             now = datetime.now(timezone.utc)
-            event = Event(new_id(), mailbox, data, "040000008200E00074C5B7101A82E008" + uuid.uuid4().hex.upper(), now, now,
+            event = Event(new_id(), mailbox, data, "040000008200E00074C5B7101A82E008" + uuid.uuid4().hex.upper(), now,
+                          now,
                           extended=_extended(body))
             self.events[mailbox][event.id] = event
             self._changed(event, "created")

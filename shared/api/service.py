@@ -243,7 +243,8 @@ def _whole(text: str | None, name: str, low: int, high: int, default: int) -> in
 
 def operation_json(status: OperationStatus) -> dict[str, Any]:
     """A bulk operation as the admin API shows it: counts, and each finished item's result."""
-    return {"id": status.operation.operation_id, "kind": status.operation.kind, "created": _iso(status.operation.created),
+    return {"id": status.operation.operation_id, "kind": status.operation.kind,
+            "created": _iso(status.operation.created),
             "complete": status.complete, **status.counts(),
             "items": [{"mailbox": r.mailbox_id, "kind": r.kind, "state": r.state, "finished": _iso(r.finished),
                        "error": {"code": r.error, "description": describe_code(r.error)} if r.error else None}
@@ -288,7 +289,8 @@ def build_api(settings: Any, stores: Stores, graph: Any) -> MeetingsApi:
     from shared.config import loopback_storage_ports
     from shared.delivery.registry import EndpointRegistry
 
-    registry = EndpointRegistry(stores.endpoints, stores.deliveries, overlap=timedelta(hours=settings.secret_overlap_hours),
+    registry = EndpointRegistry(stores.endpoints, stores.deliveries,
+                                overlap=timedelta(hours=settings.secret_overlap_hours),
                                 local=loopback_storage_ports(settings.storage_connection) is not None)
     return MeetingsApi(stores, service, validator, registry=registry)
 

@@ -100,7 +100,8 @@ class GraphClient:
                    body_type: str = "html") -> dict[str, dict[str, Any] | HybridCalendarError]:
         """Several events of one mailbox in ``$batch`` calls of 20: each id maps to its event, or to the
         typed error of its item (a 404 is ``NotFoundError``). One HTTP request instead of 20; Graph still
-        works on at most 4 of a mailbox's items at a time (Graph's per-mailbox concurrency) and retries nothing itself, so
+        works on at most 4 of a mailbox's items at a time (Graph's per-mailbox concurrency) and retries nothing
+        itself, so
         throttled items are sent again here (``run_batch``). Inner requests do not inherit the outer
         request's headers: each carries the ``Prefer`` values that :meth:`get_event` sends."""
         query = f"?{urlencode({'$select': ','.join(select)}, quote_via=quote, safe='$,')}" if select else ""

@@ -58,7 +58,8 @@ class BlockTime:
         found = resolve(self.time_zone)
         zone = found.zone or timezone.utc
         shown = lambda moment: moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else ""  # noqa: E731
-        return {"start": shown(self.start), "end": shown(self.end), "time_zone": self.time_zone if found.known else "UTC"}
+        return {"start": shown(self.start), "end": shown(self.end),
+                "time_zone": self.time_zone if found.known else "UTC"}
 
 
 def template_values(meeting: PlatformMeeting, *, for_html: bool, when: BlockTime | None = None) -> dict[str, str]:

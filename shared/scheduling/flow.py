@@ -116,7 +116,8 @@ class KeywordScheduler:
                          end=self._moment(event["end"]))
         content, content_type = _body(event)
         templates, when = self._block_of(record, event, config)
-        fields = {"body": {"contentType": content_type, "content": with_block(content, meeting, content_type=content_type,
+        fields = {"body": {"contentType": content_type, "content": with_block(content, meeting,
+                                                                              content_type=content_type,
                                                                                templates=templates, when=when)},
                   "locations": locations_with_link([{"displayName": keyword, "locationType": "default"},
                                                     *list(event.get("locations") or [])], keyword, meeting.join_url),

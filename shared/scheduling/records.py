@@ -80,7 +80,8 @@ class SchedulingRepository:
     def _entity(self, s: Scheduling) -> dict[str, Any]:
         entity = {"PartitionKey": partition_of(s.tenant_id, s.mailbox_id), "RowKey": digest(s.event_id)[:32],
                   "Key": s.key, "Keyword": s.keyword, "Modifier": s.modifier, "Platform": s.platform,
-                  "Organizer": s.organizer, "State": s.state, "StartUtc": s.start, "EndUtc": s.end, "Block": s.block, "ChangeKey": s.change_key,
+                  "Organizer": s.organizer, "State": s.state, "StartUtc": s.start, "EndUtc": s.end, "Block": s.block,
+                  "ChangeKey": s.change_key,
                   "Meeting": json.dumps(asdict(s.meeting)) if s.meeting else None}
         return self.cipher.seal_fields(self.TABLE, entity, self.SEALED, tenant_id=s.tenant_id)
 

@@ -111,7 +111,8 @@ class CatchUp:
         wants (typed before the mailbox was enabled, or while a notification was lost), or one whose
         transaction met another writer, on its own."""
         scheduler = self.changes.scheduler
-        alone = {event_id for event_id, event in singles.items() if scheduler is not None and scheduler.wants(event.raw)}
+        alone = {event_id for event_id,
+                 event in singles.items() if scheduler is not None and scheduler.wants(event.raw)}
         self.changes.warn_of_zones(tenant_id, mailbox_id, singles.values())
         indexes = self.meetings.event_indexes(tenant_id, mailbox_id, [e for e in singles if e not in alone])
         rows = self.changes.rows_of([singles[e] for e in indexes], indexes)

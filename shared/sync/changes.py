@@ -148,7 +148,8 @@ class ChangeApplier:
             except NotFoundError:
                 self.delete_event(tenant, mailbox, master_id)
                 return Outcome.DELETED
-        scheduled = self.scheduler is not None and (bool(master.raw.get("isOrganizer")) or self.scheduler.wants(master.raw))
+        scheduled = self.scheduler is not None and (bool(master.raw.get("isOrganizer"))
+                                                    or self.scheduler.wants(master.raw))
         if not scheduled:
             return self._write_series(tenant, mailbox, master, self._instances(tenant, mailbox, master.id))
         with self.inflight.writing((tenant, mailbox, master.id)):

@@ -66,7 +66,8 @@ class Combiner:
             together = self._apply([change for ticket in group for change in ticket.changes])
             left = {id(change) for change in together.left}
             for ticket in group:
-                ticket.batch = Batch({id(c): together.applied[id(c)] for c in ticket.changes if id(c) in together.applied},
+                applied = together.applied
+                ticket.batch = Batch({id(c): applied[id(c)] for c in ticket.changes if id(c) in applied},
                                      [change for change in ticket.changes if id(change) in left])
             self.groups += 1
         except BaseException as error:  # every member meets the group's failure: each message retries

@@ -270,10 +270,10 @@ def runs_per_event(changes: Iterable[ChangeRef]) -> dict[str, list[ChangeRef]]:
 
 
 def to_fetch(run: Sequence[ChangeRef], index: EventIndex | None) -> ChangeRef | None:
-    """The change of an event's run to fetch for (its deletion, if first, is superseded by what follows): the last whose version is not held,
-    or None when every version is held. Notifications arrive out of order: the one of our own PATCH may
-    come last, after an organizer's later edit, and judging by the last alone would take that edit as
-    already held and lose it."""
+    """The change of an event's run to fetch for (its deletion, if first, is superseded by what follows): the
+    last whose version is not held, or None when every version is held. Notifications arrive out of order:
+    the one of our own PATCH may come last, after an organizer's later edit, and judging by the last alone
+    would take that edit as already held and lose it."""
     fresh = [change for change in run if change.change_type is not ChangeType.DELETED
              and not (index is not None and index.holds(change.change_key))]
     return fresh[-1] if fresh else None

@@ -19,7 +19,8 @@ from shared.storage.meetings import MAX_INVITEE_NAMES, MeetingRecord
 
 EVENT_FIELDS = ("id", "subject", "start", "end", "originalStartTimeZone", "location", "locations", "body", "organizer",
                 "isCancelled", "isOnlineMeeting", "onlineMeeting", "type", "seriesMasterId", "iCalUId",
-                "changeKey", "lastModifiedDateTime", "recurrence", "isAllDay", "isOrganizer", "sensitivity", "attendees",
+                "changeKey", "lastModifiedDateTime", "recurrence", "isAllDay", "isOrganizer", "sensitivity",
+                "attendees",
                 "responseStatus")
 
 

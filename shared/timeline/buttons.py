@@ -95,7 +95,8 @@ def plan(held: Mapping[str, Button], want: Mapping[str, Button], now: datetime, 
     for key in set(covered) | set(want):
         old, new = held.get(key), want.get(key)
         if new is not None and (old is None or not old.same_timing(new)):
-            result.save.append(replace(new, shown=old.shown if old else "", shown_meeting=old.shown_meeting if old else "",
+            result.save.append(replace(new, shown=old.shown if old else "",
+                                       shown_meeting=old.shown_meeting if old else "",
                                        etag=old.etag if old else None))
             if old is not None and old.shown:
                 result.send.append(Send("withdraw", key, old.shown, now))

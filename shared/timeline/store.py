@@ -62,5 +62,6 @@ def _entity(partition: str, button: Button) -> dict[str, object]:
 
 def _button(row: Entity) -> Button:
     return Button(str(row["RowKey"]), str(row["EventKey"]), str(row.get("Version") or ""), row["ShowAt"], row["EndAt"],
-                  str(row["MeetingId"]), str(row["MeetingRow"]), str(row.get("Shown") or ""), str(row.get("ShownMeeting") or ""),
+                  str(row["MeetingId"]), str(row["MeetingRow"]), str(row.get("Shown") or ""),
+                  str(row.get("ShownMeeting") or ""),
                   row.get("etag"))

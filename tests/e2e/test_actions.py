@@ -26,7 +26,8 @@ def availability(stack: Stack, bearer: str | None, **params: Any) -> requests.Re
 
 
 def respond(stack: Stack, bearer: str, meeting: str, body: Any) -> requests.Response:
-    return requests.post(f"{stack.url}/api/me/meetings/{meeting}/response", headers={"Authorization": f"Bearer {bearer}"},
+    return requests.post(f"{stack.url}/api/me/meetings/{meeting}/response",
+                         headers={"Authorization": f"Bearer {bearer}"},
                          json=body, timeout=30)
 
 
@@ -203,8 +204,10 @@ def test_schedule_without_a_platform_and_each_bad_field(stack: Stack) -> None:
     plain = schedule(stack, bearer, {"subject": "Focus", "start": iso(12), "end": iso(13), "platform": "none"})
     assert plain.status_code == 201 and plain.json()["joinUrl"] is None and plain.json()["provider"] is None
     good = {"subject": "x", "start": iso(12), "end": iso(13)}
-    for change, field in (({"subject": ""}, "subject"), ({"subject": "s" * 256}, "subject"), ({"start": "soon"}, "start"),
-                          ({"end": iso(11)}, "end"), ({"end": iso(24 * 15)}, "end"), ({"timeZone": "Mars/Olympus"}, "timeZone"),
+    for change, field in (({"subject": ""}, "subject"), ({"subject": "s" * 256}, "subject"), ({"start": "soon"},
+                                                                                              "start"),
+                          ({"end": iso(11)}, "end"), ({"end": iso(24 * 15)}, "end"), ({"timeZone": "Mars/Olympus"},
+                                                                                      "timeZone"),
                           ({"attendees": ["nobody"]}, "attendees[1]"), ({"attendees": "a@b.example"}, "attendees"),
                           ({"room": 7}, "room"), ({"platform": "zoom"}, "platform"), ({"colour": "red"}, "colour"),
                           ({"start": iso(24 * 60), "end": iso(24 * 60 + 1)}, "start")):
@@ -243,7 +246,8 @@ def issue_credential(stack: Stack, room: User) -> str:
 
 
 def room_meetings(stack: Stack, room: User, credential: str) -> list[dict[str, Any]]:
-    answer = requests.get(f"{stack.url}/api/rooms/{room.id}/meetings", headers={"Authorization": f"Bearer {credential}"},
+    answer = requests.get(f"{stack.url}/api/rooms/{room.id}/meetings",
+                          headers={"Authorization": f"Bearer {credential}"},
                           timeout=30)
     assert answer.status_code == 200, answer.text
     return answer.json()["value"]

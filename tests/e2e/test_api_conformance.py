@@ -32,7 +32,8 @@ STATEFUL = {("GET", "/api/me/meetings"), ("GET", "/api/rooms/{room}/meetings"),
             ("POST", "/api/tenants/{tenant}/rooms/{room}/endpoints"),
             ("PATCH", "/api/tenants/{tenant}/rooms/{room}/endpoints/{endpoint}"),
             ("GET", "/api/me/availability"), ("POST", "/api/me/meetings/{meeting}/response"),
-            ("POST", "/api/me/meetings"), ("GET", "/api/me/meetings/{meeting}"), ("PATCH", "/api/me/meetings/{meeting}"),
+            ("POST", "/api/me/meetings"), ("GET", "/api/me/meetings/{meeting}"), ("PATCH",
+                                                                                  "/api/me/meetings/{meeting}"),
             ("DELETE", "/api/me/meetings/{meeting}"), ("POST", "/api/rooms/{room}/meetings")}
 """Operations whose valid input depends on more than the schema: the range in the retention window, the
 platform's token, an endpoint URL that resolves to an address deliveries may reach, an availability

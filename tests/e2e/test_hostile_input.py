@@ -63,7 +63,8 @@ def test_more_notifications_than_allowed_in_one_post_is_a_413(stack: Stack) -> N
 def test_json_nested_too_deeply_is_a_400_on_every_json_input(stack: Stack) -> None:
     tenant, _ = stack.demo.tenant_id, enabled(stack)
     for path in ("graph/notifications", "graph/lifecycle"):
-        assert error_of(notify(stack, DEEP, path), 400)[1] == "notification body is nested too deeply (at most 32 levels)"
+        assert error_of(notify(stack, DEEP, path),
+                        400)[1] == "notification body is nested too deeply (at most 32 levels)"
     for method, path in (("PUT", f"tenants/{tenant}/scheduling"), ("POST", f"tenants/{tenant}/mailboxes")):
         answer = stack.admin(method, path, data=DEEP)
         assert error_of(answer, 400)[1] == "body is nested too deeply (at most 32 levels)"

@@ -37,7 +37,8 @@ def at(seconds: float) -> dict[str, str]:
 
 
 def register(stack: Stack, room: User, receiver: Receiver) -> dict[str, Any]:
-    answer = stack.admin("POST", f"tenants/{stack.demo.tenant_id}/rooms/{room.id}/endpoints", json={"url": receiver.url})
+    answer = stack.admin("POST", f"tenants/{stack.demo.tenant_id}/rooms/{room.id}/endpoints",
+                         json={"url": receiver.url})
     assert answer.status_code == 201, answer.text
     created = conforms(answer.json(), "CreatedEndpoint")
     assert created["secret"].startswith("whsec_")

@@ -293,7 +293,8 @@ def test_bad_ranges_are_refused_naming_the_parameter(stack: Stack) -> None:
         assert code == "invalid_parameter" and text.startswith(message), (name, value, text)
     reversed_range = me(stack, bearer, **{"from": _iso(hours=5), "to": _iso(hours=2)})
     assert error_of(reversed_range, 400) == ("invalid_parameter", "to: must be after from")
-    plus = me(stack, bearer, **{"from": (now + timedelta(hours=1)).astimezone(timezone(timedelta(hours=2))).isoformat()})
+    plus = me(stack, bearer,
+              **{"from": (now + timedelta(hours=1)).astimezone(timezone(timedelta(hours=2))).isoformat()})
     assert plus.status_code == 200, plus.text
 
 

@@ -49,7 +49,8 @@ def test_enabling_subscribes_and_syncs_the_window(stack: Stack) -> None:
     user = mailbox(stack)
     outlook(stack, user, subject="Before enabling", body={"contentType": "html", "content":
                                                         '<a href="https://contoso.zoom.us/j/123456789">Join</a>'})
-    stack.sim.app.store.create_event(user.id, {"subject": "Far ahead", "start": when(24 * 60), "end": when(24 * 60 + 1)})
+    stack.sim.app.store.create_event(user.id, {"subject": "Far ahead", "start": when(24 * 60),
+                                               "end": when(24 * 60 + 1)})
     answer = stack.admin("POST", f"tenants/{stack.demo.tenant_id}/mailboxes/{user.id}", params={"kind": "user"})
     assert answer.status_code == 200, answer.text
     subscription = answer.json()["subscription"]
@@ -317,7 +318,8 @@ def test_a_mailbox_gone_from_the_directory_does_not_stop_the_others(stack: Stack
     counts = stack.engine.reconcile(stack.demo.tenant_id)
     assert counts["failed"] >= 1 and counts["recreated"] >= 1
     assert stack.stores.mailboxes.get(stack.demo.tenant_id, gone.id).last_error == "mailbox_not_found"
-    assert stack.stores.mailboxes.get(stack.demo.tenant_id, kept.id).subscription_id in stack.sim.app.store.subscriptions
+    assert stack.stores.mailboxes.get(stack.demo.tenant_id,
+                                      kept.id).subscription_id in stack.sim.app.store.subscriptions
 
 
 def test_renewal_extends_due_subscriptions_in_batches(stack: Stack) -> None:

@@ -110,7 +110,8 @@ def test_subscription_rules(sim: GraphSim, client: GraphClient, demo: Demo, rece
     with pytest.raises(ConflictError, match="409"):
         subscribe(client, demo, mailbox.id, receiver)
     with pytest.raises(ValueError, match="at most 128"):
-        client.create_subscription(demo.tenant_id, mailbox.id, notification_url=receiver.url, lifecycle_url=receiver.url,
+        client.create_subscription(demo.tenant_id, mailbox.id, notification_url=receiver.url,
+                                   lifecycle_url=receiver.url,
                                    client_state="x" * 129, expires=datetime.now(timezone.utc) + timedelta(days=1))
 
 

@@ -59,7 +59,8 @@ def test_organizer_updates_reach_copies_and_stale_etags_conflict(sim: GraphSim, 
     event = client.create_event(demo.tenant_id, organizer.id, invite(bob))
     before = view(client, demo, bob.id)[0]
     updated = client.update_event(demo.tenant_id, organizer.id, event["id"], {"subject": "Moved", "start": at(11),
-                                                                               "end": at(12)}, etag=event["@odata.etag"])
+                                                                               "end": at(12)},
+                                  etag=event["@odata.etag"])
     assert updated["changeKey"] != event["changeKey"]
     after = view(client, demo, bob.id)[0]
     assert (after["subject"], after["start"]["dateTime"], after["id"]) == \
@@ -71,7 +72,8 @@ def test_organizer_updates_reach_copies_and_stale_etags_conflict(sim: GraphSim, 
 
 def test_times_in_a_windows_zone_come_back_in_utc(sim: GraphSim, client: GraphClient, demo: Demo) -> None:
     organizer = new_user(sim, demo)
-    event = client.create_event(demo.tenant_id, organizer.id, {"subject": "Berlin", "start": at(9, "W. Europe Standard Time"),
+    event = client.create_event(demo.tenant_id, organizer.id, {"subject": "Berlin",
+                                                               "start": at(9, "W. Europe Standard Time"),
                                                                "end": at(10, "W. Europe Standard Time")})
     assert event["start"] == {"dateTime": "2026-12-07T08:00:00.0000000", "timeZone": "UTC"}
     assert event["originalStartTimeZone"] == "W. Europe Standard Time"
@@ -152,7 +154,8 @@ def test_end_date_range_and_dst_keep_local_time(sim: GraphSim, client: GraphClie
         "dateTime": "2027-03-25T09:30:00", "timeZone": "W. Europe Standard Time"}, "recurrence": {
         "pattern": {"type": "daily", "interval": 1}, "range": {"type": "endDate", "startDate": "2027-03-25",
                                                                "endDate": "2027-03-29"}}})
-    found = client.list_instances(demo.tenant_id, organizer.id, series["id"], start=datetime(2027, 3, 1, tzinfo=timezone.utc),
+    found = client.list_instances(demo.tenant_id, organizer.id, series["id"], start=datetime(2027, 3, 1,
+                                                                                             tzinfo=timezone.utc),
                                   end=datetime(2027, 4, 30, tzinfo=timezone.utc))
     assert [o["start"]["dateTime"][:16] for o in found] == ["2027-03-25T08:00", "2027-03-26T08:00", "2027-03-27T08:00",
                                                             "2027-03-28T07:00", "2027-03-29T07:00"]

@@ -126,7 +126,8 @@ def test_forged_and_expired_tokens_are_refused(sim: GraphSim, demo: Demo) -> Non
     import jwt
 
     url = f"{sim.url}/v1.0/users/{demo.alice}"
-    forged = jwt.encode({"tid": demo.tenant_id, "aud": "https://graph.microsoft.com"}, "a-forger-who-has-no-signing-key-0123", algorithm="HS256")
+    forged = jwt.encode({"tid": demo.tenant_id, "aud": "https://graph.microsoft.com"},
+                        "a-forger-who-has-no-signing-key-0123", algorithm="HS256")
     answer = requests.get(url, headers={"Authorization": f"Bearer {forged}"}, verify=sim.ca_bundle, timeout=10)
     assert answer.status_code == 401 and answer.json()["error"]["code"] == "InvalidAuthenticationToken"
     assert "authorization_uri=" in answer.headers["WWW-Authenticate"]
@@ -173,13 +174,15 @@ def test_a_mailboxs_request_budget_answers_429_with_retry_after(sim: GraphSim, d
     answers = [requests.get(f"{sim.url}/v1.0/users/{busy.id}/mailboxSettings", headers={"Authorization":
                             f"Bearer {token}"}, verify=sim.ca_bundle, timeout=10) for _ in range(4)]
     assert [a.status_code for a in answers] == [200, 200, 200, 429]
-    assert answers[3].json()["error"]["code"] == "ApplicationThrottled" and 1 <= int(answers[3].headers["Retry-After"]) <= 2
+    assert answers[3].json()["error"]["code"] == "ApplicationThrottled"
+    assert 1 <= int(answers[3].headers["Retry-After"]) <= 2
     patient = make_client(sim, retry=RetryPolicy(max_attempts=4, max_total_seconds=30))
     assert patient.get_mailbox_settings(demo.tenant_id, busy.id)["timeZone"] == "UTC", "retried after Retry-After"
 
 
 def test_subscription_expiries_written_with_an_offset_are_read_as_the_same_moment(sim: GraphSim, client: GraphClient,
-                                                                                   demo: Demo, receiver: Receiver) -> None:
+                                                                                   demo: Demo,
+                                                                                  receiver: Receiver) -> None:
     from shared.graph.client import parse_graph_time
 
     user = new_user(sim, demo)

@@ -18,7 +18,8 @@ from local.graphsim.demo import Demo
 from local.graphsim.server import GraphSim
 from tests.graph.conftest import Receiver, control, new_user
 
-SUBSCRIPTION = {"@odata.context": "", "id": "", "resource": "", "applicationId": "", "changeType": "", "clientState": "",
+SUBSCRIPTION = {"@odata.context": "", "id": "", "resource": "", "applicationId": "", "changeType": "",
+                "clientState": "",
                 "notificationUrl": "", "notificationQueryOptions": None, "lifecycleNotificationUrl": "",
                 "expirationDateTime": "", "creatorId": "", "includeResourceData": None, "latestSupportedTlsVersion": "",
                 "encryptionCertificate": None, "encryptionCertificateId": None, "notificationUrlAppId": None}
@@ -85,7 +86,8 @@ def test_token_errors_have_entras_shape(sim: GraphSim, demo: Demo) -> None:
             "scope": "https://graph.microsoft.com/.default"}
     answer = requests.post(f"{sim.url}/{demo.tenant_id}/oauth2/v2.0/token", data=form, verify=sim.ca_bundle, timeout=10)
     body = answer.json()
-    assert answer.status_code == 401 and same_shape(TOKEN_ERROR, {k: v for k, v in body.items() if k != "error_uri"}) == []
+    assert answer.status_code == 401 and same_shape(TOKEN_ERROR, {k: v for k,
+                                                                  v in body.items() if k != "error_uri"}) == []
     assert body["error_description"].startswith("AADSTS7000215:") and body["error_codes"] == [7000215]
 
 
@@ -155,8 +157,10 @@ def test_subscription_notification_and_lifecycle_shapes(sim: GraphSim, demo: Dem
     mailbox = new_user(sim, demo)
     expires = (datetime.now(timezone.utc) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%S.0000000Z")
     answer = graph("POST", "/subscriptions", json={
-        "changeType": "created,updated,deleted", "notificationUrl": receiver.url, "lifecycleNotificationUrl": receiver.url,
-        "resource": f"/users/{mailbox.mail}/events", "expirationDateTime": expires, "clientState": "k9Qw7m2ZrT4vXb1n8Lp3",
+        "changeType": "created,updated,deleted", "notificationUrl": receiver.url,
+                                                   "lifecycleNotificationUrl": receiver.url,
+        "resource": f"/users/{mailbox.mail}/events", "expirationDateTime": expires,
+                                                   "clientState": "k9Qw7m2ZrT4vXb1n8Lp3",
         "latestSupportedTlsVersion": "v1_2"})
     assert answer.status_code == 201 and same_shape(SUBSCRIPTION, answer.json()) == []
     assert answer.json()["changeType"] == "created,updated,deleted"

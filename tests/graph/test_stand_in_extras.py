@@ -137,7 +137,8 @@ def test_mailbox_settings_patch_keeps_the_zone_and_case_and_refuses_like_exchang
                                                  "timeZone": "Pacific Standard Time"}
     assert got["language"] == {"locale": "de-DE", "displayName": "German (Germany)"}
     refusals = [({"automaticRepliesSetting": {"scheduledEndDateTime": {"dateTime": "2027-03-01T00:00:00",
-                                                                       "timeZone": "UTC"}}}, "ErrorInvalidTimeSettings"),
+                                                                       "timeZone": "UTC"}}},
+                 "ErrorInvalidTimeSettings"),
                 ({"timeZone": "Mars Standard Time"}, "InvalidTimeZone"),
                 ({"automaticRepliesSetting": {"status": "sometimes"}}, "RequestBodyRead"),
                 ({"automaticRepliesSetting": {"colour": "red"}}, "RequestBodyRead")]

@@ -22,7 +22,8 @@ KEY_FILE = Path(tempfile.mkdtemp()) / "kek.json"
 
 def env_for(connection: str, graph: Any = None, **extra: str) -> dict[str, str]:
     stand_in = {"HC_GRAPH_BASE_URL": graph.url, "HC_GRAPH_CA_BUNDLE": graph.ca_bundle} if graph else {}
-    return stand_in | {"AzureWebJobsStorage": connection, "HC_LOCAL_KEY_FILE": str(KEY_FILE), "HC_LOCAL_PORT": "0", "HC_FUNCTION_KEY": FUNCTION_KEY,
+    return stand_in | {"AzureWebJobsStorage": connection, "HC_LOCAL_KEY_FILE": str(KEY_FILE), "HC_LOCAL_PORT": "0",
+                       "HC_FUNCTION_KEY": FUNCTION_KEY,
             "HC_MASTER_KEY": MASTER_KEY, "TICK_SCHEDULE": "0 0 0 1 1 *", "FAIL_QUEUE": "sample-fail-http"} | extra
 
 

@@ -78,7 +78,8 @@ def test_times_in_a_zone_and_an_explicit_count_when_it_is_not_known() -> None:
       "range": {"type": "endDate", "endDate": "2026-12-31"}},
      "FREQ=MONTHLY;INTERVAL=1;BYDAY=-1FR;UNTIL=20261231T225959Z"),
     ({"pattern": {"type": "absoluteYearly", "interval": 1, "dayOfMonth": 14, "month": 2},
-      "range": {"type": "numbered", "numberOfOccurrences": 3}}, "FREQ=YEARLY;INTERVAL=1;BYMONTHDAY=14;BYMONTH=2;COUNT=3"),
+      "range": {"type": "numbered", "numberOfOccurrences": 3}},
+     "FREQ=YEARLY;INTERVAL=1;BYMONTHDAY=14;BYMONTH=2;COUNT=3"),
     (None, None), ({"pattern": {"type": "hourly"}}, None),
 ])
 def test_recurrence_as_an_rrule(recurrence: dict | None, rule: str | None) -> None:

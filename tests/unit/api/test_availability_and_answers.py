@@ -25,7 +25,8 @@ def test_defaults_are_a_day_from_now_in_half_hours() -> None:
     ({"schedules": "a@b"}, "schedules"), ({"schedules": "<a@b.example>"}, "schedules"),
     ({"schedules": "x" * 70 + "@b.example"}, "schedules"),
     ({"schedules": ",".join(f"p{i}@b.example" for i in range(21))}, "schedules"),
-    ({"schedules": "a@b.example", "interval": "0030"}, None), ({"schedules": "a@b.example", "interval": "-5"}, "interval"),
+    ({"schedules": "a@b.example", "interval": "0030"}, None), ({"schedules": "a@b.example", "interval": "-5"},
+                                                               "interval"),
     ({"schedules": "a@b.example", "interval": "99999"}, "interval"),
     ({"schedules": "a@b.example", "start": "2026-12-07T10:00:00Z", "end": "2026-12-07T10:00:00Z"}, "end"),
     ({"schedules": "a@b.example", "start": "2026-12-07T10:00:00Z", "end": "2027-01-18T09:59:59Z"}, None),
@@ -92,7 +93,8 @@ def test_only_an_attendee_of_a_live_meeting_answers() -> None:
 def test_a_new_meeting_body() -> None:
     from shared.api.bodies import parse_new_meeting
 
-    made = parse_new_meeting({"subject": "Review", "start": "2026-12-07T10:00:00+01:00", "end": "2026-12-07T11:00:00+01:00",
+    made = parse_new_meeting({"subject": "Review", "start": "2026-12-07T10:00:00+01:00",
+                              "end": "2026-12-07T11:00:00+01:00",
                               "timeZone": "W. Europe Standard Time", "attendees": ["B@x.example", "b@x.example"],
                               "room": " room@x.example "})
     assert (made.start, made.attendees, made.room, made.platform) == (

@@ -60,8 +60,8 @@ def test_cloud_hosts_and_scopes() -> None:
         ("https://127.0.0.1:9999", "https://127.0.0.1:9999", "https://graph.microsoft.us/.default")
 
 
-@pytest.mark.parametrize(("value", "seconds"), [("10", 10.0), ("2.128", 2.128), ("0", 0.0), (None, None), ("soon", None),
-                                                ("-3", 0.0)])
+@pytest.mark.parametrize(("value", "seconds"), [("10", 10.0), ("2.128", 2.128), ("0", 0.0), (None, None),
+                                                ("soon", None), ("-3", 0.0)])
 def test_retry_after_values(value: str | None, seconds: float | None) -> None:
     assert retry_after_seconds(value) == seconds
 

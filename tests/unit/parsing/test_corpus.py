@@ -234,7 +234,8 @@ NON_JOIN_CASES = [
         "https://streamyard.com/pricing", "https://www.uberconference.com/blog",
         "https://freeconferencing.vonage.com/support", "https://go.teamviewer.com/download",
         "https://acme.clickmeeting.com/login", "https://clinic.doxy.me/sign-in", "https://acme.daily.co/robots.txt",
-        "https://www.daily.co/pricing", "https://acme.adobeconnect.com/admin/meeting", "https://chime.aws/download-chime",
+        "https://www.daily.co/pricing", "https://acme.adobeconnect.com/admin/meeting",
+                "https://chime.aws/download-chime",
         "https://bluejeans.com/s/AbCd", "https://meet.google.com/linkredirect?dest=x", "https://t.me/acme_team",
         "https://www.youtube.com/watch?v=AbCdEfGhIjK", "https://vk.com/acme",
         "https://teams.microsoft.com/dl/launcher/launcher.html?url=%2F_%23%2Fl%2Fchat%2F0%2F0&type=chat",
@@ -248,7 +249,8 @@ WRAPPER_CASES = [
     Case("safelinks around Teams keeps %3a escapes", body=linked(SAFE.format(quote(invites.TEAMS_URL, safe=""))),
          provider="teams", join=invites.TEAMS_URL),
     Case("safelinks /ap/ form", body=linked(
-        "https://nam11.safelinks.protection.outlook.com/ap/t-59584e83/?url=" + quote("https://zoom.us/j/1234567890", safe="")
+        "https://nam11.safelinks.protection.outlook.com/ap/t-59584e83/?url=" + quote("https://zoom.us/j/1234567890",
+                                                                                     safe="")
         + "&data=05%7C01"), provider="zoom", join="https://zoom.us/j/1234567890"),
     Case("safelinks US Government", body=linked(
         "https://gcc02.safelinks.protection.office365.us/?url=" + quote("https://meet.google.com/abc-defg-hij", safe="")
@@ -260,8 +262,10 @@ WRAPPER_CASES = [
     Case("safelinks nested around proofpoint v2", body=linked(SAFE.format(quote(
         "https://urldefense.proofpoint.com/v2/url?u=https-3A__us02web.zoom.us_j_84512345678-3Fpwd-3DaB3d.1&d=DwMF&c=x",
         safe="")) + ""), provider="zoom", join="https://us02web.zoom.us/j/84512345678?pwd=aB3d.1"),
-    Case("proofpoint v1", body=linked("https://urldefense.proofpoint.com/v1/url?u=https%3A%2F%2Fzoom.us%2Fj%2F1234567890"
-                                      "%3Fpwd%3Dabc&k=xyz"), provider="zoom", join="https://zoom.us/j/1234567890?pwd=abc"),
+    Case("proofpoint v1",
+         body=linked("https://urldefense.proofpoint.com/v1/url?u=https%3A%2F%2Fzoom.us%2Fj%2F1234567890"
+                                      "%3Fpwd%3Dabc&k=xyz"), provider="zoom",
+         join="https://zoom.us/j/1234567890?pwd=abc"),
     Case("proofpoint v2 keeps - and _", body=linked(
         "https://urldefense.proofpoint.com/v2/url?u=https-3A__meet.jit.si_acme-2Dweekly-5Fsync&d=DwMF&c=x"),
         provider="jitsi", join="https://meet.jit.si/acme-weekly_sync"),
@@ -275,8 +279,10 @@ WRAPPER_CASES = [
         "https://www.google.com/url?q=https://zoom.us/j/1234567890?pwd%3Dabc&sa=D&source=calendar&ust=1&usg=AOv"),
         provider="zoom", join="https://zoom.us/j/1234567890?pwd=abc"),
     Case("barracuda", body=linked("https://linkprotect.cudasvc.com/url?a=https%3a%2f%2fmeet.google.com%2fabc-defg-hij"
-                                  "&c=E,1,sig&typo=1"), provider="google_meet", join="https://meet.google.com/abc-defg-hij"),
-    Case("cisco secure email", body=linked("https://secure-web.cisco.com/1AbCdEfGh/https%3A%2F%2Facme.webex.com%2Fmeet%2Fjdoe"),
+                                  "&c=E,1,sig&typo=1"), provider="google_meet",
+         join="https://meet.google.com/abc-defg-hij"),
+    Case("cisco secure email",
+         body=linked("https://secure-web.cisco.com/1AbCdEfGh/https%3A%2F%2Facme.webex.com%2Fmeet%2Fjdoe"),
          provider="webex", join="https://acme.webex.com/meet/jdoe"),
     Case("trend micro", body=linked("https://imsva91-ctp.trendmicro.com:443/wis/clicktime/v1/query?url="
                                     "https%3a%2f%2fzoom.us%2fj%2f1234567890&umid=1&auth=ab-cd"),
@@ -285,21 +291,26 @@ WRAPPER_CASES = [
          provider="zoom", join="https://zoom.us/j/1234567890"),
     Case("trellix", body=linked("https://protect2.fireeye.com/v1/url?k=1&u=https%3A%2F%2Fmeet.jit.si%2FAcmeSync"),
          provider="jitsi", join="https://meet.jit.si/AcmeSync"),
-    Case("symantec clicktime", body=linked("https://clicktime.symantec.com/15tAbC?h=xyz&u=https%3A%2F%2Fzoom.us%2Fj%2F1234567890"),
+    Case("symantec clicktime",
+         body=linked("https://clicktime.symantec.com/15tAbC?h=xyz&u=https%3A%2F%2Fzoom.us%2Fj%2F1234567890"),
          provider="zoom", join="https://zoom.us/j/1234567890"),
     Case("esva", body=linked("https://urlsand.esvalabs.com/?u=https%3A%2F%2Fzoom.us%2Fj%2F1234567890&e=1"),
          provider="zoom", join="https://zoom.us/j/1234567890"),
     Case("azure e-mail redirect", body=linked("https://emails.azure.microsoft.com/redirect/?destination="
                                               "https%3A%2F%2Fzoom.us%2Fj%2F1234567890&p=1"),
          provider="zoom", join="https://zoom.us/j/1234567890"),
-    Case("aws ses tracking", body=linked("https://abc.r.us-east-1.awstrack.me/L0/https:%2F%2Fzoom.us%2Fj%2F1234567890/1/0100"),
+    Case("aws ses tracking",
+         body=linked("https://abc.r.us-east-1.awstrack.me/L0/https:%2F%2Fzoom.us%2Fj%2F1234567890/1/0100"),
          provider="zoom", join="https://zoom.us/j/1234567890"),
-    Case("mimecast is unresolved: no join url", body=linked("https://protect-us.mimecast.com/s/AbCdEfGh?domain=zoom.us")),
-    Case("mimecast new grid is unresolved", body=linked("https://url.us.m.mimecastprotect.com/s/AbCdEf?domain=meet.google.com")),
+    Case("mimecast is unresolved: no join url",
+         body=linked("https://protect-us.mimecast.com/s/AbCdEfGh?domain=zoom.us")),
+    Case("mimecast new grid is unresolved",
+         body=linked("https://url.us.m.mimecastprotect.com/s/AbCdEf?domain=meet.google.com")),
     Case("mimecast unresolved, another real link wins",
          body=linked("https://protect-eu.mimecast.com/s/XyZ") + linked("https://meet.google.com/abc-defg-hij"),
          provider="google_meet", join="https://meet.google.com/abc-defg-hij"),
-    Case("safelinks in plain text stops at &data", body="Join: " + SAFE.format(quote("https://zoom.us/j/1234567890", safe="")),
+    Case("safelinks in plain text stops at &data", body="Join: " + SAFE.format(quote("https://zoom.us/j/1234567890",
+                                                                                     safe="")),
          body_type="text", provider="zoom", join="https://zoom.us/j/1234567890"),
 ]
 
@@ -323,7 +334,8 @@ RULE_CASES = [
     Case("R3: details beyond 600 characters do not count",
          body=linked("https://meet.jit.si/FirstRoom") + linked("https://zoom.us/j/1234567890")
          + "<p>" + "x " * 400 + "</p><p>Passcode: 1</p>", provider="jitsi", join="https://meet.jit.si/FirstRoom"),
-    Case("R3 ties: document order", body=linked("https://meet.jit.si/FirstRoom") + linked("https://meet.jit.si/SecondRoom"),
+    Case("R3 ties: document order",
+         body=linked("https://meet.jit.si/FirstRoom") + linked("https://meet.jit.si/SecondRoom"),
          provider="jitsi", join="https://meet.jit.si/FirstRoom"),
     Case("R3: 'meeting' then a '#' that numbers nothing is no detail (hypothesis found it)",
          body=linked("https://meet.jit.si/FirstRoom") + linked("https://meet.jit.si/SecondRoom") + "\n# Agenda",
@@ -332,7 +344,8 @@ RULE_CASES = [
          "</p>" + linked("https://zoom.us/j/2222222222") + "<p>Meeting #: 222 222 2222</p>", provider="zoom",
          join="https://zoom.us/j/2222222222"),
     Case("R3: access code label", body="<p>https://meet.jit.si/Bare</p><p>https://global.gotomeeting.com/join/123456789"
-         "</p><p>Access Code: 123-456-789</p>", provider="gotomeeting", join="https://global.gotomeeting.com/join/123456789"),
+         "</p><p>Access Code: 123-456-789</p>", provider="gotomeeting",
+         join="https://global.gotomeeting.com/join/123456789"),
     Case("R4: help link before the join link is ignored", body=linked("https://support.zoom.us/hc") +
          linked("https://zoom.us/j/1234567890"), provider="zoom", join="https://zoom.us/j/1234567890"),
     Case("R4: Teams options and dial-in links ignored", body=invites.TEAMS_HTML, provider="teams",
@@ -342,7 +355,8 @@ RULE_CASES = [
          provider="zoom", join="https://zoom.us/j/1234567890?pwd=abc"),
     Case("href beats its anchor text", body='<a href="' + invites.WEBEX_JOINSERVICE.replace("&", "&amp;") + '">'
          + invites.WEBEX_JPHP + "</a>", provider="webex", join=invites.WEBEX_JOINSERVICE),
-    Case("app scheme used when no web link to the same service exists", body="zoommtg://zoom.us/join?action=join&confno=1234567890&pwd=x",
+    Case("app scheme used when no web link to the same service exists",
+         body="zoommtg://zoom.us/join?action=join&confno=1234567890&pwd=x",
          body_type="text", provider="zoom", join="zoommtg://zoom.us/join?action=join&confno=1234567890&pwd=x"),
     Case("web link beats an earlier app scheme", body="zoommtg://zoom.us/join?action=join&confno=1234567890 then "
          "https://zoom.us/j/1234567890", body_type="text", provider="zoom", join="https://zoom.us/j/1234567890"),
@@ -350,18 +364,21 @@ RULE_CASES = [
          body="zoommtg://zoom.us/join?action=join&confno=1234567890 -- Bob https://meet.jit.si/BobsRoom",
          body_type="text", provider="zoom", join="zoommtg://zoom.us/join?action=join&confno=1234567890"),
     Case("msteams app scheme", body="msteams://teams.microsoft.com/l/meetup-join/19%3ameeting_x%40thread.v2/0",
-         body_type="text", provider="teams", join="msteams://teams.microsoft.com/l/meetup-join/19%3ameeting_x%40thread.v2/0"),
+         body_type="text", provider="teams",
+         join="msteams://teams.microsoft.com/l/meetup-join/19%3ameeting_x%40thread.v2/0"),
     Case("trailing punctuation and brackets removed", body="Join (https://zoom.us/j/1234567890?pwd=abc).",
          body_type="text", provider="zoom", join="https://zoom.us/j/1234567890?pwd=abc"),
     Case("captured > and quote never kept", body='Join: "https://acme.webex.com/meet/jdoe">Join', body_type="text",
          provider="webex", join="https://acme.webex.com/meet/jdoe"),
-    Case("&amp; decoded in a text body", body="https://v.ringcentral.com/join/123456789?pw=ab&amp;x=1", body_type="text",
+    Case("&amp; decoded in a text body", body="https://v.ringcentral.com/join/123456789?pw=ab&amp;x=1",
+         body_type="text",
          provider="ringcentral", join="https://v.ringcentral.com/join/123456789?pw=ab&x=1"),
     Case("&para in a query is not an entity", body="https://zoom.us/j/1234567890?a=1&para=2", body_type="text",
          provider="zoom", join="https://zoom.us/j/1234567890?a=1&para=2"),
     Case("<wbr> inside a URL", body="<p>https://zoom.us/j/12345<wbr>67890?pwd=a<WBR/>bc</p>", provider="zoom",
          join="https://zoom.us/j/1234567890?pwd=abc"),
-    Case("URL in angle brackets broken over lines", body="Join<https://teams.microsoft.com/l/meetup-join/19%3ameeting_Ab\n"
+    Case("URL in angle brackets broken over lines",
+         body="Join<https://teams.microsoft.com/l/meetup-join/19%3ameeting_Ab\n"
          "Cd%40thread.v2/0>", body_type="text", provider="teams",
          join="https://teams.microsoft.com/l/meetup-join/19%3ameeting_AbCd%40thread.v2/0"),
     Case("non-breaking space ends a URL", body="<p>https://meet.jit.si/Room&nbsp;tomorrow</p>", provider="jitsi",
@@ -370,7 +387,8 @@ RULE_CASES = [
          provider="ringcentral", join="https://v.ringcentral.com/join/123456789?pw=ab&x=1"),
     Case("a /meet/ path on an ordinary site is no Skype for Business meeting",
          body=linked("https://www.example.com/meet/the-team/Careers1")),
-    Case("a /rooms/ page without /join is no BigBlueButton room", body=linked("https://www.example.com/rooms/abc-def-ghi-jkl")),
+    Case("a /rooms/ page without /join is no BigBlueButton room",
+         body=linked("https://www.example.com/rooms/abc-def-ghi-jkl")),
     Case("a service's bare site is no room", body=linked("https://whereby.com/") + linked("https://join.me")),
     Case("a tidy personal room in a signature does not displace an older meeting id (shapes never rank)",
          body=linked("https://zoom.us/j/12345678") + "<p>--<br>Bob</p>" + linked("https://zoom.us/my/bob.example"),
@@ -409,7 +427,8 @@ SIP_CASES = [
          "Video Conference ID: 1174470025", body_type="text", provider="teams", sip="contoso@video.contoso.com"),
     Case("address in a VTC section with an upper-case heading", body="JOIN WITH A VIDEO CONFERENCING DEVICE\n"
          "boardroom@vtc.contoso.com", body_type="text", provider="teams", sip="boardroom@vtc.contoso.com"),
-    Case("address inside a URL query is not a video address", body=linked("https://www.example.com/?u=123@contoso.com")),
+    Case("address inside a URL query is not a video address",
+         body=linked("https://www.example.com/?u=123@contoso.com")),
     Case("location address beats body address", location="sip:boardroom@contoso.com",
          body="SIP: 84512345678@zoomcrc.com", body_type="text", provider="sip", sip="boardroom@contoso.com"),
     Case("sip href", body='<a href="sip:room7@video.contoso.com">Room 7</a>', provider="sip",

@@ -126,7 +126,8 @@ def test_host_lookup_in_one_pass_finds_what_trying_every_entry_finds() -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(rest=st.lists(st.sampled_from(["?", "&", "=", "url", "u", "x", "#", "/", "%3A", "a=b"]), max_size=12).map("".join),
+@given(rest=st.lists(st.sampled_from(["?", "&", "=", "url", "u", "x", "#", "/", "%3A", "a=b"]),
+                     max_size=12).map("".join),
        name=st.sampled_from(["url", "u", "x"]))
 def test_query_parameter_is_read_as_splitting_the_query_would(rest: str, name: str) -> None:
     from shared.parsing.urls import _param

@@ -127,7 +127,8 @@ def test_webex_personal_room_moves_and_deletes() -> None:
     from shared.platforms.webex import _meeting
 
     moved = platform.update_meeting(_meeting(scheduled), request())
-    assert fake.requests[-1]["json"]["start"] == "2026-12-01T09:00:00+01:00" and moved.meeting_id == "870f51ff287b41be84648412901e0402"
+    assert fake.requests[-1]["json"]["start"] == "2026-12-01T09:00:00+01:00"
+    assert moved.meeting_id == "870f51ff287b41be84648412901e0402"
     platform.delete_meeting(_meeting(scheduled), organizer="alice@contoso.example")
     platform.delete_meeting(_meeting(scheduled), organizer="alice@contoso.example")
     assert fake.requests[-1]["params"] == {"hostEmail": "alice@contoso.example"}

@@ -17,7 +17,8 @@ UTC = timezone.utc
 NOW = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
 
 
-def body(status: str = "scheduled", start: str = "2026-12-04T10:00:00.0000000", end: str = "2026-12-04T12:00:00.0000000",
+def body(status: str = "scheduled", start: str = "2026-12-04T10:00:00.0000000",
+         end: str = "2026-12-04T12:00:00.0000000",
          zone: str = "UTC", **extra: object) -> dict[str, object]:
     return {"timeZone": "W. Europe Standard Time", "language": {"locale": "de-DE", "displayName": "German"},
             "automaticRepliesSetting": {"status": status, "internalReplyMessage": "<p>Away</p>",
@@ -145,7 +146,8 @@ def test_an_error_is_written_once_and_keeps_the_presence_held() -> None:
     first = decide_error(stored, "t", "m", "no_exchange_mailbox", NOW)
     assert first is not None and first.presence == stored.presence and first.error_since == NOW
     assert decide_error(first, "t", "m", "no_exchange_mailbox", NOW + timedelta(minutes=15)) is None
-    assert decide_error(None, "t", "m", "access_policy_denied", NOW).presence == Presence(False)  # type: ignore[union-attr]
+    assert decide_error(None, "t", "m", "access_policy_denied",
+                        NOW).presence == Presence(False)  # type: ignore[union-attr]
 
 
 def test_the_version_follows_the_window_not_the_message() -> None:

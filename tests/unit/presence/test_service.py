@@ -116,7 +116,8 @@ def test_the_round_polls_enabled_users_only_twenty_at_a_time_spread_over_the_per
 
 def test_a_window_in_a_zone_not_known_warns_the_mailbox_and_is_read_as_utc() -> None:
     mars = {"automaticRepliesSetting": {
-        "status": "scheduled", "scheduledStartDateTime": {"dateTime": "2026-12-04T08:00:00", "timeZone": "Mars/Olympus"},
+        "status": "scheduled", "scheduledStartDateTime": {"dateTime": "2026-12-04T08:00:00",
+                                                          "timeZone": "Mars/Olympus"},
         "scheduledEndDateTime": {"dateTime": "2026-12-04T10:00:00", "timeZone": "Mars/Olympus"}}}
     presence, rows, _, _ = service({"a": mars, "b": ALWAYS})
     warned: list[tuple[str, str, str]] = []

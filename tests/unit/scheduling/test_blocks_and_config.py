@@ -77,7 +77,8 @@ def test_a_tenant_template_shapes_the_block_with_escaped_values() -> None:
     assert config.templates == templates and parse_config({"templates": {"html": None}}, current=config).templates \
         == {"text": templates["text"]}
     for bad, message in (({"html": "<p>$subject $join_url</p>"}, "unknown placeholders"),
-                         ({"text": "no link"}, r"must contain \$join_url"), ({"text": "$ $join_url"}, "placeholders only"),
+                         ({"text": "no link"}, r"must contain \$join_url"), ({"text": "$ $join_url"},
+                                                                             "placeholders only"),
                          ({"rtf": "$join_url"}, "templates maps")):
         with pytest.raises(ValidationError, match=message):
             parse_config({"templates": bad})
