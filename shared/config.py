@@ -157,15 +157,15 @@ def _boolean(raw: str) -> bool:
 
 def _keyvault_key_id(raw: str) -> str:
     parts = urlsplit(raw)
-    if raw and (parts.scheme != "https" or not parts.hostname or not re.fullmatch(r"/keys/[\w-]+(/\w+)?/?",
-                                                                                  parts.path)):
+    key_path = re.fullmatch(r"/keys/[\w-]+(/\w+)?/?", parts.path)
+    if raw and (parts.scheme != "https" or not parts.hostname or not key_path):
         raise _Invalid("a Key Vault key URL like https://<vault>.vault.azure.net/keys/<name>[/<version>]")
     return raw
 
 
 def _aws_key_id(raw: str) -> str:
-    if raw and not re.fullmatch(r"(arn:aws[\w-]*:kms:[\w-]+:\d{12}:(key|alias)/[\w/-]+|alias/[\w/-]+|[0-9a-f-]{36})",
-                                raw):
+    forms = r"(arn:aws[\w-]*:kms:[\w-]+:\d{12}:(key|alias)/[\w/-]+|alias/[\w/-]+|[0-9a-f-]{36})"
+    if raw and not re.fullmatch(forms, raw):
         raise _Invalid("an AWS KMS key id, key ARN, alias ARN or alias/<name>")
     return raw
 

@@ -221,9 +221,8 @@ class Store:
             data["isOrganizer"] = True
             data["responseStatus"] = {"response": "organizer", "time": "0001-01-01T00:00:00Z"}
             now = datetime.now(timezone.utc)
-            event = Event(new_id(), mailbox, data, "040000008200E00074C5B7101A82E008" + uuid.uuid4().hex.upper(), now,
-                          now,
-                          extended=_extended(body))
+            ical_uid = "040000008200E00074C5B7101A82E008" + uuid.uuid4().hex.upper()
+            event = Event(new_id(), mailbox, data, ical_uid, now, now, extended=_extended(body))
             self.events[mailbox][event.id] = event
             self._changed(event, "created")
             self._propagate(event)

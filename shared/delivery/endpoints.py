@@ -53,8 +53,8 @@ class Endpoint:
 
     def rotated(self, new_secret: str, *, now: datetime, overlap: timedelta) -> Endpoint:
         """A new current secret; the previous one signs too until ``now + overlap``, older ones are dropped."""
-        kept = tuple(replace(s,
-                             until=now + overlap) for s in self.secrets if s.until is None and overlap > timedelta(0))
+        overlapping = overlap > timedelta(0)
+        kept = tuple(replace(s, until=now + overlap) for s in self.secrets if s.until is None and overlapping)
         return replace(self, secrets=(Secret(new_secret), *kept))
 
 

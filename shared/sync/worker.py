@@ -171,9 +171,8 @@ class QueueWorker:
             self._poison(delivery, error)
             counts["poisoned"] += 1
             return counts
-        if together is not None and items and all(getattr(item, "mailbox", None) == getattr(items[0][1], "mailbox",
-                                                                                            None)
-                                                  for _, item in items):
+        first = getattr(items[0][1], "mailbox", None) if items else None
+        if together is not None and items and all(getattr(item, "mailbox", None) == first for _, item in items):
             items = self._apply_together(delivery, items, together, counts)
         for position, (fields, item) in enumerate(items):
             try:

@@ -318,8 +318,8 @@ def test_a_mailbox_gone_from_the_directory_does_not_stop_the_others(stack: Stack
     counts = stack.engine.reconcile(stack.demo.tenant_id)
     assert counts["failed"] >= 1 and counts["recreated"] >= 1
     assert stack.stores.mailboxes.get(stack.demo.tenant_id, gone.id).last_error == "mailbox_not_found"
-    assert stack.stores.mailboxes.get(stack.demo.tenant_id,
-                                      kept.id).subscription_id in stack.sim.app.store.subscriptions
+    kept_row = stack.stores.mailboxes.get(stack.demo.tenant_id, kept.id)
+    assert kept_row is not None and kept_row.subscription_id in stack.sim.app.store.subscriptions
 
 
 def test_renewal_extends_due_subscriptions_in_batches(stack: Stack) -> None:
