@@ -41,7 +41,10 @@ POLL_TIMEOUT = 10.0
 
 log = logging.getLogger("local.host")
 DRAIN_SECONDS = 30.0
-
+HTTP_THREADS = 24
+"""The dev host's HTTP threads: the Graph stand-in delivers up to 16 notifications at once
+(``local.graphsim.notify.DELIVERY_THREADS``) and the API's callers need threads beside them; with fewer,
+waitress queues requests and floods the log with its task-queue-depth warning."""
 
 class DevHost:
     """The local Functions host. ``start()`` returns once HTTP is listening; ``stop()`` drains."""
@@ -96,7 +99,7 @@ class DevHost:
         """Listen for HTTP, start the queue pollers and the timers; return when serving."""
         from waitress import create_server
 
-        self._server = create_server(self.http, host=self.settings.local_host, port=self._port, threads=8,
+        self._server = create_server(self.http, host=self.settings.local_host, port=self._port, threads=HTTP_THREADS,
                                      ident="hybrid-calendar-devhost", clear_untrusted_proxy_headers=True,
                                      # poll() tolerates sockets closed by stop(); select() raises EBADF
                                      asyncore_use_poll=True)

@@ -9,6 +9,8 @@ benchmarks need on two cores.
 
 from __future__ import annotations
 
+import logging
+import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -16,6 +18,18 @@ from typing import Any
 
 from local.graphsim.app import GraphSimApp
 from local.tls import self_signed
+
+
+log = logging.getLogger("local.graphsim")
+
+
+def one_line_error_log(msg: str = "", level: int = logging.INFO, traceback: bool = False) -> None:
+    """cheroot's error log, one line per event: a client killed mid-request (a test's timeout, a stopped
+    benchmark) is routine for a stand-in, and cheroot would print a whole traceback to stderr for it. The
+    line names the exception; nothing of the request is in it."""
+    error = sys.exc_info()[1] if traceback else None
+    detail = f" ({type(error).__name__}: {error})" if error is not None else ""
+    log.log(level if level > logging.INFO else logging.INFO, "%s%s", str(msg).strip().replace("\n", " "), detail)
 
 
 class GraphSim:
@@ -31,6 +45,7 @@ class GraphSim:
         self._server = wsgi.Server((host, port), self.app, numthreads=threads, server_name="graphsim",
                                    shutdown_timeout=1)
         self._server.ssl_adapter = BuiltinSSLAdapter(str(self.cert), str(key))
+        self._server.error_log = one_line_error_log  # type: ignore[method-assign]
         self._thread: threading.Thread | None = None
         self.host = host
 

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import jwt
+import pytest
 import requests
 
 from local.graphsim.demo import Demo
@@ -159,3 +160,28 @@ def test_mailbox_settings_patch_keeps_the_zone_and_case_and_refuses_like_exchang
     else:
         raise AssertionError("a user without Exchange was read")
     assert client.get_user(demo.tenant_id, user.id)["id"] == user.id, "the directory still has the user"
+
+
+def test_a_killed_client_is_one_log_line_not_a_traceback(caplog: pytest.LogCaptureFixture,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    import logging
+
+    from local.graphsim.server import one_line_error_log
+
+    with caplog.at_level(logging.INFO, logger="local.graphsim"):
+        try:
+            raise ConnectionResetError(104, "Connection reset by peer")
+        except ConnectionResetError:
+            one_line_error_log("Error in HTTPServer.serve\n", level=logging.ERROR, traceback=True)
+    [record] = caplog.records
+    assert record.levelno == logging.ERROR and "\n" not in record.getMessage()
+    assert record.getMessage() == ("Error in HTTPServer.serve "
+                                   "(ConnectionResetError: [Errno 104] Connection reset by peer)")
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_the_dev_host_has_a_thread_for_every_delivery_the_stand_in_makes_at_once() -> None:
+    from local.graphsim.notify import DELIVERY_THREADS
+    from local.host import HTTP_THREADS
+
+    assert HTTP_THREADS > DELIVERY_THREADS
