@@ -29,11 +29,13 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from shared.api.availability import parse_query, shape
-from shared.api.bodies import (MeetingChange, NewMeeting, changed_times, graph_times, idempotency_key, parse_booking,
+from shared.api.bodies import (MeetingChange, NewMeeting, changed_times, graph_times, idempotency_key, json_object,
+                               parse_booking,
                                parse_change, parse_new_meeting)
 from shared.api.meetings import MeetingsService, meeting_id
 from shared.errors import ForbiddenError, NotFoundError, RefusedError, ValidationError
 from shared.storage.meetings import MeetingRecord
+from shared.sync.records import graph_moment_or_none
 from shared.timezones import resolve, utc_text, utcnow
 
 if TYPE_CHECKING:
@@ -58,11 +60,7 @@ class ResponseRequest:
 
 def parse_response(body: Any) -> ResponseRequest:
     """The checked body of ``POST /api/me/meetings/{id}/response``; ValidationError naming the field."""
-    if not isinstance(body, dict):
-        raise ValidationError("the body must be a JSON object with response (accept, tentative or decline)")
-    unknown = sorted(set(body) - {"response", "comment", "sendResponse"})
-    if unknown:
-        raise ValidationError(f"unknown field(s) {', '.join(unknown)}; send response, comment, sendResponse")
+    body = json_object(body, {"response", "comment", "sendResponse"})
     answer = body.get("response")
     if not isinstance(answer, str) or answer not in ANSWERS:
         raise ValidationError("response: must be accept, tentative or decline")
@@ -96,7 +94,7 @@ def booking_end(items: list[dict[str, Any]], now: datetime, minutes: int) -> dat
     next free time when the room is busy now. ``items`` are getSchedule's items (UTC, not free)."""
     spans: list[tuple[datetime, datetime]] = []
     for item in items:
-        start, end = _moment(item.get("start")), _moment(item.get("end"))
+        start, end = graph_moment_or_none(item.get("start")), graph_moment_or_none(item.get("end"))
         if start is not None and end is not None and end > now:
             spans.append((start, end))
     spans.sort()
@@ -107,15 +105,6 @@ def booking_end(items: list[dict[str, Any]], now: datetime, minutes: int) -> dat
                 free = max(free, end)
         raise RefusedError(f"the room is busy now; it is free from {utc_text(free)}")
     return min([now + timedelta(minutes=minutes), *(start for start, _ in spans)])
-
-
-def _moment(value: Any) -> datetime | None:
-    from shared.sync.records import graph_moment
-
-    try:
-        return graph_moment(value)
-    except (ValueError, TypeError):
-        return None
 
 
 @dataclass

@@ -12,7 +12,6 @@ office, ``4`` working elsewhere.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,6 +20,7 @@ from typing import Any
 from shared.api.bodies import ADDRESS, MAX_ADDRESS_CHARS
 from shared.api.meetings import parse_moment
 from shared.errors import InvalidParameterError
+from shared.sync.records import graph_moment_or_none
 from shared.timezones import utc_text
 
 MIN_INTERVAL, MAX_INTERVAL, DEFAULT_INTERVAL = 5, 1440, 30
@@ -106,11 +106,9 @@ def _busy(entry: dict[str, Any]) -> dict[str, Any]:
 
 
 def _utc(value: Any) -> str | None:
-    """A dateTimeTimeZone Graph sent in UTC (no ``Prefer: outlook.timezone``) as ISO 8601 with ``Z``."""
-    if not isinstance(value, dict) or not isinstance(value.get("dateTime"), str):
-        return None
-    text = value["dateTime"][:19]
-    return f"{text}Z" if re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}", text) else None
+    """A dateTimeTimeZone from Graph as ISO 8601 in UTC with ``Z``; None when it is missing or unreadable."""
+    moment = graph_moment_or_none(value)
+    return utc_text(moment) if moment is not None else None
 
 
 def _working_hours(value: Any) -> dict[str, Any] | None:

@@ -52,7 +52,7 @@ class MeetingChange:
 
 
 def parse_new_meeting(body: Any) -> NewMeeting:
-    fields = _object(body, {"subject", "start", "end", "timeZone", "attendees", "room", "platform"})
+    fields = json_object(body, {"subject", "start", "end", "timeZone", "attendees", "room", "platform"})
     for required in ("subject", "start", "end"):
         if required not in fields:
             raise ValidationError(f"{required}: is required")
@@ -67,7 +67,7 @@ def parse_new_meeting(body: Any) -> NewMeeting:
 
 
 def parse_change(body: Any) -> MeetingChange:
-    fields = _object(body, {"subject", "start", "end", "timeZone", "attendees"})
+    fields = json_object(body, {"subject", "start", "end", "timeZone", "attendees"})
     if not fields:
         raise ValidationError("nothing to change: send subject, start, end, timeZone and/or attendees")
     return MeetingChange(_subject(fields["subject"]) if "subject" in fields else None,
@@ -89,7 +89,7 @@ def changed_times(change: MeetingChange, start: datetime, end: datetime) -> tupl
 
 def parse_booking(body: Any) -> int:
     """Minutes to book a room for from now (``duration``, default 30); an empty request body is ``{}``."""
-    fields = _object(body, {"duration"})
+    fields = json_object(body, {"duration"})
     minutes = fields.get("duration", BOOKING_MINUTES)
     if isinstance(minutes, bool) or not isinstance(minutes, int) or \
             not MIN_BOOKING_MINUTES <= minutes <= MAX_BOOKING_MINUTES:
@@ -116,7 +116,8 @@ def graph_times(start: datetime, end: datetime, time_zone: str) -> dict[str, dic
             for name, moment in (("start", start), ("end", end))}
 
 
-def _object(body: Any, allowed: set[str]) -> dict[str, Any]:
+def json_object(body: Any, allowed: set[str]) -> dict[str, Any]:
+    """``body`` as a JSON object holding only ``allowed`` fields; ValidationError naming any other."""
     if not isinstance(body, dict):
         raise ValidationError("the body must be a JSON object")
     unknown = sorted(set(body) - allowed)

@@ -39,6 +39,14 @@ def graph_moment(value: Mapping[str, Any] | None) -> datetime:
     return moment.replace(tzinfo=found.zone or timezone.utc).astimezone(timezone.utc)
 
 
+def graph_moment_or_none(value: Any) -> datetime | None:
+    """``graph_moment`` for values from answers that may lack or garble a time (getSchedule's items): None."""
+    try:
+        return graph_moment(value)
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
 _OFFSET = re.compile(r"(Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
 
 
