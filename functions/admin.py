@@ -15,7 +15,8 @@ secret shown once), lists them, and under ``/{id}`` shows, enables or disables (
 rotates the secret (``POST .../rotate``) and lists recent attempts (``GET .../deliveries``).
 ``GET /api/tenants/{tenant}/status`` reports every mailbox's sync state and the tenant's totals.
 ``GET`` / ``PUT /api/tenants/{tenant}/scheduling`` read and change which platform each scheduling
-keyword uses and what each modifier makes (the Webex token is never shown back).
+keyword uses and what each modifier makes; new Webex Service App credentials are checked against Webex
+before they are stored, and its secret and tokens are never shown back.
 """
 
 import re
@@ -220,12 +221,12 @@ def scheduling(req: func.HttpRequest) -> func.HttpResponse:
     from shared.api.service import check_guid
     from shared.errors import HybridCalendarError
     from shared.runtime import get_runtime
-    from shared.scheduling.factory import read_config, write_config
+    from shared.scheduling.factory import public_config, read_config, write_config
 
     try:
         tenant = get_runtime().api.served_tenant(check_guid("tenant", req.route_params["tenant"]))
         if req.method == "GET":
-            return json_response(200, read_config(tenant).public())
-        return json_response(200, write_config(tenant, read_json(req)).public())
+            return json_response(200, public_config(tenant, read_config(tenant)))
+        return json_response(200, public_config(tenant, write_config(tenant, read_json(req))))
     except HybridCalendarError as error:
         return error_response(error)

@@ -173,6 +173,8 @@ def _aws_key_id(raw: str) -> str:
 DEPLOYMENTS = ("commercial", "government")
 MICROSOFT = "microsoft"
 GRAPHSIM_URL = "https://127.0.0.1:7072"
+WEBEXSIM_URL = "https://127.0.0.1:7073/v1"
+WEBEX_URL = "https://webexapis.com/v1"
 DEMO_CLIENT_ID = "11111111-2222-4333-8444-555555555555"
 DEMO_CLIENT_SECRET = "graphsim-demo-client-secret"
 
@@ -342,6 +344,12 @@ SETTINGS: tuple[Setting, ...] = (
             "Secret mixed into built-in room names, so that no one can compute a person's room from their "
             "address; the published default is refused with storage that is not on this machine.", _host_key,
             secret=True),
+    Setting("HC_WEBEX_API_URL", "webex_api_url", WEBEXSIM_URL, "an https URL",
+            f"The Webex REST API tenants' Webex meetings are made with: `{WEBEX_URL}`, or the local Webex stand-in "
+            "that `make run` starts.", lambda raw: _https_url(raw).rstrip("/")),
+    Setting("HC_WEBEX_CA_BUNDLE", "webex_ca_bundle", ".hc/webexsim/cert.pem", "a file path",
+            "Stand-in only: the certificate to trust for an HC_WEBEX_API_URL on this machine (relative to the app "
+            "directory); ignored for any other host.", _non_empty),
     Setting("HC_MEETINGS_PAGE_SIZE", "meetings_page_size", "100", "a whole number from 1 to 1000",
             "Meetings per page of a meetings list; longer lists carry a `nextLink`.", _int_between(1, 1000)),
 )
@@ -390,6 +398,8 @@ class Settings:
     builtin_meeting_url: str
     builtin_sip_domain: str
     builtin_room_secret: str
+    webex_api_url: str
+    webex_ca_bundle: str
     meetings_page_size: int
     values: Mapping[str, str] = field(repr=False, default_factory=dict)
 

@@ -17,6 +17,7 @@ Every failure that leaves ``shared`` is one of these, so a trigger needs a singl
     │   │   ├── MailboxNotFoundError    the mailbox does not exist or is not enabled for REST
     │   │   └── TenantNotFoundError     no such tenant, or one this deployment does not serve
     │   ├── RefusedError                valid, but the current state refuses it (HTTP 409)
+    │   │   ├── MeetingNotPossibleError the platform cannot make a meeting of the event's times
     │   │   └── LimitReachedError       a per-room or per-tenant maximum is reached
     │   ├── AccessDeniedError           Graph refused access (e.g. a missing permission)
     │   │   └── AccessPolicyDeniedError an Exchange application access policy excludes the mailbox
@@ -25,6 +26,7 @@ Every failure that leaves ``shared`` is one of these, so a trigger needs a singl
     │   └── KeyUnavailableError         a data key or key-encryption key is missing, deleted or disabled
     ├── AuthError                       credentials or consent are broken
     │   ├── ReauthorizationRequiredError  a grant expired or was revoked: an admin or user must act
+    │   │   └── WebexReauthorizationRequiredError  the Webex Service App's refresh was refused
     │   ├── InvalidTokenError           a caller's bearer token or device credential is missing or bad (401)
     │   └── ForbiddenError              the caller is known but may not do this (403)
     │       ├── InsufficientScopeError  the token lacks the API's scope
@@ -173,6 +175,14 @@ class RefusedError(PermanentError):
     code = "refused"
 
 
+class MeetingNotPossibleError(RefusedError):
+    """The event's times cannot be a meeting on its platform: Webex allows 10 minutes to 23 h 59 min (an
+    all-day or longer event has no meeting made), and not a meeting that has already ended. The event is
+    left as it was; changing its times or Location tries again."""
+
+    code = "meeting_not_possible"
+
+
 class LimitReachedError(RefusedError):
     """A maximum is reached (active credentials of a room, ...); remove one before adding another."""
 
@@ -241,6 +251,14 @@ class ReauthorizationRequiredError(AuthError):
     """A grant expired or was revoked (invalid_grant, AADSTS700082, AADSTS50173, AADSTS65001)."""
 
     code = "reauthorization_required"
+
+
+class WebexReauthorizationRequiredError(ReauthorizationRequiredError):
+    """Webex refused to refresh the tenant's Service App token (revoked, expired, or the app was re-created in
+    Control Hub): a full admin authorizes the Service App again and sets the new token pair in the tenant's
+    scheduling configuration. Until then no Webex meeting is made and events are left as they are."""
+
+    code = "webex_reauthorization_required"
 
 
 class InvalidTokenError(AuthError):
@@ -323,6 +341,10 @@ WARNINGS = {
     "no_exchange_mailbox": "The user has no Exchange Online mailbox Graph can read (no licence, hosted on-premises, "
                            "or soft-deleted): automatic replies cannot be read, so no presence is shown.",
     "no_answer": "Graph's batch answer left this mailbox out; it is read again at the next poll.",
+    "webex_meeting_lengthened": "An event shorter than 10 minutes got a 10-minute Webex meeting (Webex's shortest); "
+                                "the event's own times are unchanged.",
+    "webex_meeting_under_way": "An event was moved after its Webex meeting had started: Webex does not move a meeting "
+                               "under way, so the meeting keeps its times and its link keeps working.",
 }
 """Codes of mailbox warnings (work done, with something an admin should know) and what they mean."""
 

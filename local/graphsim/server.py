@@ -2,34 +2,17 @@
 
 ``with GraphSim() as sim:`` starts it on a free port with a fresh self-signed certificate;
 ``sim.url`` is the base URL for both sign-in and Graph, ``sim.ca_bundle`` the certificate
-clients must trust, ``sim.app`` the application (store, faults) for tests. cheroot serves it:
-a thread pool, HTTP/1.1 keep-alive and TLS, enough for the 300 requests/s the pipeline
-benchmarks need on two cores.
+clients must trust, ``sim.app`` the application (store, faults) for tests. It is served by
+:class:`local.serving.HttpsServer`.
 """
 
 from __future__ import annotations
 
-import logging
-import sys
-import tempfile
-import threading
 from pathlib import Path
 from typing import Any
 
 from local.graphsim.app import GraphSimApp
-from local.tls import self_signed
-
-
-log = logging.getLogger("local.graphsim")
-
-
-def one_line_error_log(msg: str = "", level: int = logging.INFO, traceback: bool = False) -> None:
-    """cheroot's error log, one line per event: a client killed mid-request (a test's timeout, a stopped
-    benchmark) is routine for a stand-in, and cheroot would print a whole traceback to stderr for it. The
-    line names the exception; nothing of the request is in it."""
-    error = sys.exc_info()[1] if traceback else None
-    detail = f" ({type(error).__name__}: {error})" if error is not None else ""
-    log.log(level if level > logging.INFO else logging.INFO, "%s%s", str(msg).strip().replace("\n", " "), detail)
+from local.serving import HttpsServer
 
 
 class GraphSim:
@@ -37,38 +20,28 @@ class GraphSim:
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, threads: int = 16,
                  notify_verify: bool | str = True, cert_dir: Path | None = None) -> None:
-        from cheroot import wsgi
-        from cheroot.ssl.builtin import BuiltinSSLAdapter
-
-        self.cert, key = self_signed(cert_dir or Path(tempfile.mkdtemp(prefix="graphsim-")))
         self.app = GraphSimApp(verify=notify_verify)
-        self._server = wsgi.Server((host, port), self.app, numthreads=threads, server_name="graphsim",
-                                   shutdown_timeout=1)
-        self._server.ssl_adapter = BuiltinSSLAdapter(str(self.cert), str(key))
-        self._server.error_log = one_line_error_log  # type: ignore[method-assign]
-        self._thread: threading.Thread | None = None
-        self.host = host
+        self._server = HttpsServer(self.app, name="graphsim", host=host, port=port, threads=threads,
+                                   cert_dir=cert_dir)
+        self.cert, self.host = self._server.cert, host
 
     @property
     def ca_bundle(self) -> str:
-        return str(self.cert)
+        return self._server.ca_bundle
 
     @property
     def url(self) -> str:
-        return f"https://{self.host}:{self._server.bind_addr[1]}"
+        return self._server.url
 
     def start(self) -> GraphSim:
-        self._server.prepare()
+        self._server.start()
         self.app.base_url = self.url
-        self._thread = threading.Thread(target=self._server.serve, name="graphsim", daemon=True)
-        self._thread.start()
+        self._server.serve()
         return self
 
     def stop(self) -> None:
         self._server.stop()
         self.app.deliverer.close()
-        if self._thread:
-            self._thread.join(timeout=5)
 
     def __enter__(self) -> GraphSim:
         return self.start()

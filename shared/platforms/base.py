@@ -58,9 +58,11 @@ class PlatformMeeting:
 
 
 class MeetingPlatform(Protocol):
-    """Create, move and delete meetings on one platform for one tenant."""
+    """Create, move and delete meetings on one platform for one tenant; ``warnings`` collects codes (see
+    ``shared.errors.WARNINGS``) for the organizer's mailbox: work done, with something an admin should know."""
 
     name: str
+    warnings: list[str]
 
     def create_meeting(self, request: MeetingRequest) -> PlatformMeeting:
         """A new meeting (or the one an earlier attempt with the same idempotency key made)."""

@@ -24,6 +24,7 @@ class BuiltinPlatform:
 
     def __init__(self, base_url: str, *, sip_domain: str | None = None, secret: str = "") -> None:
         self.base_url, self.sip_domain, self.secret = base_url.rstrip("/"), sip_domain or None, secret
+        self.warnings: list[str] = []
 
     def create_meeting(self, request: MeetingRequest) -> PlatformMeeting:
         basis = f"room|{request.organizer.lower()}" if request.kind == "personal_room" else \

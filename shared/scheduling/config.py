@@ -2,8 +2,11 @@
 
 Defaults, when a tenant has set nothing: both ``@webex`` and ``@meet`` use the built-in platform;
 no modifier and ``:onetime`` make a scheduled meeting, ``:myroom`` the organizer's personal room,
-``:space`` a space. A tenant that sets ``webex`` for a keyword also stores the Webex access
-token it is scheduled with (sealed, like every secret of a tenant).
+``:space`` a space. A tenant that sets ``webex`` for a keyword also sets its Webex Service App
+(``webex``: client id and secret, a refresh token, optionally the organization's ``siteUrl``,
+and ``checkHost``, a licensed host the configuration is checked with). The secret is sealed
+like every secret of a tenant; the token pair is kept apart (``webex_auth``), because it
+changes at every refresh.
 """
 
 from __future__ import annotations
@@ -22,9 +25,48 @@ KEYWORDS = ("@webex", "@meet")
 MODIFIER_NAMES = ("", "onetime", "myroom", "space")
 MAX_TEMPLATE_CHARS = 8192
 MAX_LANGUAGES = 40
+MAX_CREDENTIAL_CHARS = 4096
+_SITE = re.compile(r"(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+_ADDRESS = re.compile(r"[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]{1,255}")
 _LANGUAGE = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8}){0,2}")
 DEFAULT_MODIFIERS: Mapping[str, MeetingKind] = {"": "scheduled", "onetime": "scheduled", "myroom": "personal_room",
                                                 "space": "space"}
+
+
+@dataclass(frozen=True)
+class WebexConfig:
+    """A tenant's Webex Service App: its client credentials, the organization's default site, and which
+    scopes the last configuration check found (``checked`` is when)."""
+
+    client_id: str
+    client_secret: str
+    site_url: str | None = None
+    scopes: tuple[str, ...] = ()
+    checked: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"clientId": self.client_id, "clientSecret": self.client_secret, "siteUrl": self.site_url,
+                "scopes": list(self.scopes), "checked": self.checked}
+
+    def public(self) -> dict[str, Any]:
+        return {"clientId": self.client_id, "clientSecret": "set", "siteUrl": self.site_url,
+                "scopes": list(self.scopes), "checked": self.checked}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> WebexConfig:
+        return cls(data["clientId"], data["clientSecret"], data.get("siteUrl"), tuple(data.get("scopes") or ()),
+                   data.get("checked"))
+
+
+@dataclass(frozen=True)
+class WebexSetup:
+    """New Service App credentials an admin sent: checked against Webex before anything is stored."""
+
+    client_id: str
+    client_secret: str
+    refresh_token: str = field(repr=False)
+    check_host: str = field(repr=False)
+    site_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -37,6 +79,8 @@ class SchedulingConfig:
     templates: Mapping[str, str] = field(default_factory=dict)
     language_templates: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     """Templates by language tag (``de``, ``fr-CA``), for organizers whose mailbox uses that language."""
+    webex: WebexConfig | None = None
+    """The Service App; ``webex_token`` is a single access token kept from configurations made before it."""
 
     def templates_for(self, locale: str | None) -> Mapping[str, str]:
         """The organizer's language's templates (``de-DE`` matches ``de-DE``, then ``de``), else the default."""
@@ -55,35 +99,80 @@ class SchedulingConfig:
     def to_json(self) -> str:
         return json.dumps({"keywords": dict(self.keywords), "modifiers": dict(self.modifiers),
                            "webexToken": self.webex_token, "templates": dict(self.templates),
-                           "languageTemplates": {k: dict(v) for k, v in self.language_templates.items()}})
+                           "languageTemplates": {k: dict(v) for k, v in self.language_templates.items()},
+                           "webex": self.webex.to_json() if self.webex else None})
 
     def public(self) -> dict[str, Any]:
-        """What the admin API shows: never the token, only whether one is set."""
+        """What the admin API shows: never a secret or token, only whether one is set."""
         return {"keywords": dict(self.keywords), "modifiers": dict(self.modifiers),
                 "webexToken": "set" if self.webex_token else None, "templates": dict(self.templates),
-                "languageTemplates": {k: dict(v) for k, v in self.language_templates.items()}}
+                "languageTemplates": {k: dict(v) for k, v in self.language_templates.items()},
+                "webex": self.webex.public() if self.webex else None}
 
 
-def parse_config(document: Any, *, current: SchedulingConfig | None = None) -> SchedulingConfig:
-    """A configuration from an admin's JSON; ValidationError naming what is wrong. Omitted parts keep
-    their current value (so the token need not be sent again)."""
+def parse_config(document: Any, *, current: SchedulingConfig | None = None
+                 ) -> tuple[SchedulingConfig, WebexSetup | None]:
+    """A configuration from an admin's JSON, and the new Webex credentials to check before it is stored (None
+    when none were sent); ValidationError naming what is wrong. Omitted parts keep their current value (so the
+    secret need not be sent again)."""
     current = current or SchedulingConfig()
-    if not isinstance(document, dict) or set(document) - {"keywords", "modifiers", "webexToken", "templates",
-                                                          "languageTemplates"}:
-        raise ValidationError("body must be an object with keywords, modifiers, webexToken, templates and/or "
+    if not isinstance(document, dict) or set(document) - {"keywords", "modifiers", "webex", "webexToken",
+                                                          "templates", "languageTemplates"}:
+        raise ValidationError("body must be an object with keywords, modifiers, webex, templates and/or "
                               "languageTemplates")
     keywords = {**current.keywords, **_mapping(document.get("keywords", {}), "keywords", KEYWORDS, PLATFORMS)}
     modifiers = {**current.modifiers, **_mapping(document.get("modifiers", {}), "modifiers", MODIFIER_NAMES, KINDS)}
-    token = document.get("webexToken", current.webex_token)
-    if token is not None and (not isinstance(token, str) or not token.strip()):
-        raise ValidationError("webexToken must be a non-empty string, or null to remove it")
-    if "webex" in keywords.values() and not token:
-        raise ValidationError("a keyword uses webex, so webexToken (a Webex access token with "
-                              "meeting:admin_schedule_write) is needed")
+    token = current.webex_token
+    if "webexToken" in document:
+        if document["webexToken"] is not None:
+            raise ValidationError("webexToken (a single access token) is no longer accepted: set webex with a Service "
+                                  "App's clientId, clientSecret, refreshToken and a checkHost")
+        token = None
+    webex, setup = _webex(document["webex"], current.webex) if "webex" in document else (current.webex, None)
+    if webex is None and setup is None:
+        token = None if "webex" in document else token
+    if "webex" in keywords.values() and webex is None and setup is None and not token:
+        raise ValidationError("a keyword uses webex, so webex (a Service App's clientId, clientSecret, refreshToken "
+                              "and a checkHost) is needed")
     templates = {**current.templates, **_templates(document.get("templates", {}))}
     languages = _language_templates(document.get("languageTemplates", {}), current.language_templates)
-    return SchedulingConfig(keywords, modifiers, token, {k: v for k, v in templates.items() if v},  # type: ignore[arg-type]
-                            languages)
+    config = SchedulingConfig(keywords, modifiers, token,  # type: ignore[arg-type]
+                              {k: v for k, v in templates.items() if v}, languages, webex)
+    return config, setup
+
+
+def _webex(value: Any, current: WebexConfig | None) -> tuple[WebexConfig | None, WebexSetup | None]:
+    """``webex`` of a configuration: null removes it; ``siteUrl`` alone changes the site; new credentials come
+    whole (clientId, clientSecret, refreshToken, checkHost) and are checked before they are kept."""
+    if value is None:
+        return None, None
+    names = {"clientId", "clientSecret", "refreshToken", "checkHost", "siteUrl"}
+    if not isinstance(value, dict) or not value or set(value) - names:
+        raise ValidationError("webex must be null or an object with clientId, clientSecret, refreshToken, checkHost "
+                              "and/or siteUrl")
+    site = _site(value["siteUrl"]) if "siteUrl" in value else (current.site_url if current else None)
+    if set(value) == {"siteUrl"}:
+        if current is None:
+            raise ValidationError("webex needs clientId, clientSecret, refreshToken and checkHost before a siteUrl")
+        return WebexConfig(current.client_id, current.client_secret, site, current.scopes, current.checked), None
+    credentials = {name: value.get(name) for name in ("clientId", "clientSecret", "refreshToken", "checkHost")}
+    for name, given in credentials.items():
+        if not isinstance(given, str) or not given.strip() or len(given) > MAX_CREDENTIAL_CHARS or \
+                any(ord(c) < 32 or c.isspace() for c in given.strip()):
+            raise ValidationError(f"webex.{name} is needed: a non-empty string of at most {MAX_CREDENTIAL_CHARS} "
+                                  "characters without spaces")
+    if not _ADDRESS.fullmatch(credentials["checkHost"] or ""):
+        raise ValidationError("webex.checkHost must be the email address of a Webex Meetings host of the organization")
+    return None, WebexSetup(str(credentials["clientId"]).strip(), str(credentials["clientSecret"]).strip(),
+                            str(credentials["refreshToken"]).strip(), str(credentials["checkHost"]).strip(), site)
+
+
+def _site(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _SITE.fullmatch(value.strip().lower()):
+        raise ValidationError("webex.siteUrl must be a Webex site's host name, such as contoso.webex.com, or null")
+    return value.strip().lower()
 
 
 def _language_templates(value: Any, current: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, str]]:
@@ -135,5 +224,6 @@ def load_config(text: str | None) -> SchedulingConfig:
     if not text:
         return SchedulingConfig()
     data = json.loads(text)
+    webex = WebexConfig.from_json(data["webex"]) if data.get("webex") else None
     return SchedulingConfig(data["keywords"], data["modifiers"], data.get("webexToken"), data.get("templates") or {},
-                            data.get("languageTemplates") or {})
+                            data.get("languageTemplates") or {}, webex)

@@ -110,7 +110,9 @@ class KeywordScheduler:
         config = self._config_of(tenant_id)
         keyword = next((k for k, p in config.keywords.items() if p == platform), "@meet")
         record = Scheduling(tenant_id, mailbox_id, "", key, keyword, None, platform, organizer)
-        meeting = self.platform_of(tenant_id, platform, config).create_meeting(self._request(record, event, config))
+        maker = self.platform_of(tenant_id, platform, config)
+        meeting = maker.create_meeting(self._request(record, event, config))
+        self._warnings(record, maker)
         self.creates += 1
         record = replace(record, state="created", meeting=meeting, start=self._moment(event["start"]),
                          end=self._moment(event["end"]))
@@ -158,12 +160,13 @@ class KeywordScheduler:
         """The platform's meeting; a platform still throttled or down after its retries is recorded on the
         mailbox too (the queue brings the work back a bounded number of times)."""
         config = self._config_of(record.tenant_id)
+        platform = self.platform_of(record.tenant_id, record.platform, config)
         try:
-            meeting = self.platform_of(record.tenant_id, record.platform, config).create_meeting(
-                self._request(record, event, config))
+            meeting = platform.create_meeting(self._request(record, event, config))
         except TransientError as error:
             self._record_failure(record.tenant_id, record.mailbox_id, error)
             raise
+        self._warnings(record, platform)
         self.creates += 1
         return self.records.save(replace(record, state="created", meeting=meeting, start=self._moment(event["start"]),
                                          end=self._moment(event["end"])))
@@ -212,8 +215,10 @@ class KeywordScheduler:
         if (start, end) == (record.start, record.end):
             return None
         config = self._config_of(record.tenant_id)
-        moved = self.platform_of(record.tenant_id, record.platform, config).update_meeting(
-            record.meeting, replace(self._request(record, event, config), start=start, end=end))
+        platform = self.platform_of(record.tenant_id, record.platform, config)
+        moved = platform.update_meeting(record.meeting, replace(self._request(record, event, config), start=start,
+                                                                end=end))
+        self._warnings(record, platform)
         record = self.records.save(replace(record, meeting=moved, start=start, end=end))
         if block_hash(moved, *self._block_of(record, event, config)) == record.block:
             return None
@@ -228,6 +233,12 @@ class KeywordScheduler:
         self.patches += 1
         self.forget(record.tenant_id, record.mailbox_id, record.event_id)
         return patched
+
+    def _warnings(self, record: Scheduling, platform: MeetingPlatform) -> None:
+        """What the platform did differently from what the event asked (a meeting lengthened to the platform's
+        shortest, one under way not moved), for the organizer's mailbox."""
+        while platform.warnings:
+            self._record_warning(record.tenant_id, record.mailbox_id, platform.warnings.pop(0))
 
     def _block_of(self, record: Scheduling, event: Mapping[str, Any],
                   config: SchedulingConfig) -> tuple[Mapping[str, str], BlockTime]:

@@ -48,20 +48,32 @@ def schedule(stack: Stack, organizer: User, location: str, body: dict[str, str],
     return event.id, eventually(lambda: written(stack, organizer, event.id))
 
 
-@contextmanager
-def webex_over(stack: Stack, fake: Any) -> Iterator[None]:
-    """While it lasts, the tenants' Webex platform sends its requests to ``fake`` (a fake transport)."""
-    from shared.platforms.webex import WebexPlatform
-    from shared.retry import RetryPolicy
+def service_app(stack: Stack, app: dict[str, Any] | None = None) -> dict[str, str]:
+    """The ``webex`` part of a scheduling configuration for a Service App of the Webex stand-in."""
+    app = app or stack.webex_app
+    return {"clientId": app["clientId"], "clientSecret": app["clientSecret"], "refreshToken": app["refreshToken"],
+            "checkHost": "alice@contoso.example"}
 
-    original = scheduler(stack).platform_of
-    scheduler(stack).platform_of = lambda tenant, name, config: WebexPlatform(
-        config.webex_token, session=fake, retry=RetryPolicy(max_attempts=1)) if name == "webex" else \
-        original(tenant, name, config)
+
+@contextmanager
+def on_webex(stack: Stack) -> Iterator[Any]:
+    """While it lasts, the tenant's @webex makes meetings on the Webex stand-in with its demo Service App (the
+    tenant must be served: a mailbox of it is enabled first)."""
+    enabled(stack)
+    path = f"tenants/{stack.demo.tenant_id}/scheduling"
+    answer = stack.admin("PUT", path, json={"keywords": {"@webex": "webex"}, "webex": service_app(stack)})
+    assert answer.status_code == 200, answer.text
     try:
-        yield
+        yield stack.webex.app
     finally:
-        scheduler(stack).platform_of = original
+        stack.webex.app.throttle(0)
+        stack.admin("PUT", path, json={"keywords": {"@webex": "builtin"}, "webex": None})
+
+
+def posted(webex: Any, subject: str) -> dict[str, Any]:
+    """The body of the create the Webex stand-in received for ``subject``."""
+    return [r["body"] for r in webex.requests if (r["method"], r["path"]) == ("POST", "/v1/meetings")
+            and (r["body"] or {}).get("title") == subject][0]
 
 
 def writes_since(stack: Stack, creates: int, patches: int) -> tuple[int, int]:
@@ -192,46 +204,72 @@ def _now(hours: float) -> Any:
     return datetime.now(timezone.utc) + timedelta(hours=hours)
 
 
-def test_tenant_configuration_and_a_refusing_platform(stack: Stack) -> None:
+def test_tenant_configuration_is_checked_against_webex_before_it_is_kept(stack: Stack) -> None:
+    from local.webexsim.app import PREFERENCES_READ, SCHEDULE_READ
     from tests.e2e.test_meetings_api import conforms
-    from tests.unit.platforms.test_platforms import Answer, FakeWebex, shape
 
     path = f"tenants/{stack.demo.tenant_id}/scheduling"
+    enabled(stack)
     assert conforms(stack.admin("GET", path).json(), "SchedulingConfig")["keywords"] == {"@webex": "builtin",
                                                                                          "@meet": "builtin"}
     refused = stack.admin("PUT", path, json={"keywords": {"@webex": "webex"}})
-    assert refused.status_code == 400 and "webexToken" in refused.json()["error"]["message"]
+    assert refused.status_code == 400 and "webex (a Service App" in refused.json()["error"]["message"]
     assert stack.admin("PUT", path, json={"keywords": {"@zoom": "builtin"}}).status_code == 400
-    changed = stack.admin("PUT", path, json={"keywords": {"@webex": "webex"}, "webexToken": "wx-secret-token"})
-    assert changed.status_code == 200 and changed.json()["webexToken"] == "set" and "wx-secret" not in changed.text
-    fake = FakeWebex()
-    fake.on("GET", "/meetings", Answer(200, {"items": []}))
-    fake.on("POST", "/meetings", Answer(403, shape("error_403")))
+    wrong_secret = service_app(stack) | {"clientSecret": "not-the-secret"}
+    answer = stack.admin("PUT", path, json={"keywords": {"@webex": "webex"}, "webex": wrong_secret})
+    assert answer.status_code == 400 and "clientId and clientSecret" in answer.json()["error"]["message"]
+    read_only = stack.webex.app.add_service_app((SCHEDULE_READ, PREFERENCES_READ))
+    answer = stack.admin("PUT", path, json={"keywords": {"@webex": "webex"}, "webex": service_app(stack, read_only)})
+    assert answer.status_code == 400, answer.text
+    assert "lacks meeting:admin_schedule_write;" in answer.json()["error"]["message"]
+    assert "alice@" not in answer.text
+    unchanged = stack.admin("GET", path).json()
+    assert unchanged["webex"] is None and unchanged["keywords"]["@webex"] == "builtin", "nothing half-written"
+    emails = len(stack.webex.app.emails)
+    changed = stack.admin("PUT", path, json={"keywords": {"@webex": "webex"}, "webex": service_app(stack) | {
+        "siteUrl": "contoso.webex.com"}})
     try:
-        with webex_over(stack, fake):
-            alice = enabled(stack)
-            event = stack.sim.app.store.create_event(alice.id, {
-                "subject": "Unlicensed", "start": when(2), "end": when(3), "location": {"displayName": "@webex"},
-                "body": {"contentType": "html", "content": "<p>x</p>"}})
-            tenant = stack.demo.tenant_id
-            assert eventually(lambda: stack.stores.mailboxes.get(tenant, alice.id).last_error == "access_denied")
-            assert fake.requests[-1]["headers"]["Authorization"] == "Bearer wx-secret-token"
-            untouched = organizer_event(stack, alice, event.id)
-            assert untouched["data"]["location"]["displayName"] == "@webex" and PROPERTY not in untouched["extended"]
-            assert eventually(lambda: stack.stores.meetings.list_meetings(tenant, alice.id, start=_now(-1),
-                                                                          end=_now(48)))
-            status = stack.admin("GET", f"tenants/{tenant}/status").json()
-            assert next(m for m in status["mailboxes"] if m["id"] == alice.id)["lastError"]["code"] == "access_denied"
-            fake.answers[("POST", "/meetings")] = [Answer(429, {"message": "slow down"}, {"Retry-After": "120"})]
-            bob = enabled(stack)
-            throttled = stack.sim.app.store.create_event(bob.id, {
-                "subject": "Throttled", "start": when(2), "end": when(3), "location": {"displayName": "@webex"}})
-            assert eventually(lambda: stack.stores.mailboxes.get(tenant, bob.id).last_error == "throttled")
-            assert organizer_event(stack, bob, throttled.id)["data"]["location"]["displayName"] == "@webex"
-            stack.sim.app.store.delete_event(bob.id, throttled.id)
-            assert eventually(lambda: stack.stores.schedulings.get(tenant, bob.id, throttled.id) is None)
+        assert changed.status_code == 200, changed.text
+        shown = conforms(changed.json(), "SchedulingConfig")["webex"]
+        assert (shown["clientSecret"], shown["siteUrl"], shown["tokens"]["state"]) == ("set", "contoso.webex.com", "ok")
+        assert set(shown["scopes"]) == {"meeting:admin_schedule_write", "meeting:admin_schedule_read",
+                                        "meeting:admin_preferences_read"}
+        for secret in (stack.webex_app["clientSecret"], stack.webex_app["refreshToken"]):
+            assert secret not in changed.text and secret not in stack.admin("GET", path).text
+        checks = stack.webex.app.emails[emails:]
+        assert [e["action"] for e in checks] == ["create", "delete"] and not any(e["sendEmail"] for e in checks)
+        assert not [m for m in stack.webex.app.meetings_of("alice@contoso.example") if "check" in m["title"]], \
+            "the check meeting is deleted"
+        moved = stack.admin("PUT", path, json={"webex": {"siteUrl": "contoso-eu.webex.com"}})
+        assert moved.json()["webex"]["siteUrl"] == "contoso-eu.webex.com" and moved.json()["webex"]["scopes"]
     finally:
-        stack.admin("PUT", path, json={"keywords": {"@webex": "builtin"}, "webexToken": None})
+        stack.admin("PUT", path, json={"keywords": {"@webex": "builtin"}, "webex": None})
+    assert stack.admin("GET", path).json()["webex"] is None
+
+
+def test_a_refusing_webex_leaves_the_event_as_it_was(stack: Stack) -> None:
+    tenant = stack.demo.tenant_id
+    with on_webex(stack) as webex:
+        alice = enabled(stack)
+        webex.add_person(alice.mail, "Unlicensed", ("contoso.webex.com",), licensed=False)
+        event = stack.sim.app.store.create_event(alice.id, {
+            "subject": "Unlicensed", "start": when(2), "end": when(3), "location": {"displayName": "@webex"},
+            "body": {"contentType": "html", "content": "<p>x</p>"}})
+        assert eventually(lambda: stack.stores.mailboxes.get(tenant, alice.id).last_error == "access_denied")
+        untouched = organizer_event(stack, alice, event.id)
+        assert untouched["data"]["location"]["displayName"] == "@webex" and PROPERTY not in untouched["extended"]
+        assert eventually(lambda: stack.stores.meetings.list_meetings(tenant, alice.id, start=_now(-1), end=_now(48)))
+        status = stack.admin("GET", f"tenants/{tenant}/status").json()
+        assert next(m for m in status["mailboxes"] if m["id"] == alice.id)["lastError"]["code"] == "access_denied"
+        webex.throttle(1000, retry_after=120)
+        bob = enabled(stack)
+        throttled = stack.sim.app.store.create_event(bob.id, {
+            "subject": "Throttled", "start": when(2), "end": when(3), "location": {"displayName": "@webex"}})
+        assert eventually(lambda: stack.stores.mailboxes.get(tenant, bob.id).last_error == "throttled")
+        assert organizer_event(stack, bob, throttled.id)["data"]["location"]["displayName"] == "@webex"
+        webex.throttle(0)
+        stack.sim.app.store.delete_event(bob.id, throttled.id)
+        assert eventually(lambda: stack.stores.schedulings.get(tenant, bob.id, throttled.id) is None)
 
 
 def test_a_keyword_on_a_series_makes_one_meeting_for_every_occurrence(stack: Stack) -> None:
@@ -303,43 +341,25 @@ def test_space_and_onetime_modifiers_on_the_builtin_platform(stack: Stack) -> No
     assert [json.loads(e["extended"][PROPERTY])["modifier"] for e in (space, once)] == ["space", "onetime"]
 
 
-def test_webex_meetings_are_created_moved_and_deleted_through_the_api(stack: Stack) -> None:
-    from tests.unit.platforms.test_platforms import Answer, FakeWebex, shape
-
-    path = f"tenants/{stack.demo.tenant_id}/scheduling"
-    alice = enabled(stack)
-    configured = stack.admin("PUT", path, json={"keywords": {"@webex": "webex"}, "webexToken": "wx-token"})
-    assert configured.status_code == 200, "the tenant is served once a mailbox of it is enabled"
-    fake = FakeWebex()
-    meeting_path = "/meetings/870f51ff287b41be84648412901e0402"
-    fake.on("GET", "/meetings", Answer(200, {"items": []}))
-    fake.on("POST", "/meetings", Answer(200, shape("meeting")))
-    fake.on("PATCH", meeting_path, Answer(200, shape("meeting", telephony={"callInNumbers": []})))
-    fake.on("DELETE", meeting_path, Answer(204))
-    try:
-        with webex_over(stack, fake):
-            event_id, event = schedule(stack, alice, "@webex", {"contentType": "html", "content": "<p>Webex</p>"})
-            mine = lambda method: [r for r in fake.requests if r["method"] == method and alice.mail in  # noqa: E731
-                                   json.dumps(r["json"] or r["params"])]
-            posted = mine("POST")[0]
-            assert posted["json"]["hostEmail"] == alice.mail and posted["json"]["title"] == "Design review"
-            content = event["data"]["body"]["content"]
-            assert event["data"]["location"]["displayName"].startswith("https://contoso.webex.com/contoso/j.php?MTID=")
-            assert "26554857231@contoso.webex.com" in content and "+1-415-527-5035" in content
-            stack.sim.app.store.update_event(alice.id, event_id, {"start": when(4), "end": when(5)})
-            assert eventually(lambda: mine("PATCH"), timeout=30), (
-                stack.stores.mailboxes.get(stack.demo.tenant_id, alice.id),
-                stack.stores.schedulings.get(stack.demo.tenant_id, alice.id, event_id), fake.requests)
-            assert mine("PATCH")[0]["json"]["start"] == when(4)["dateTime"] + "+00:00"
-            assert eventually(lambda: "+1-415-527-5035" not in organizer_event(stack, alice, event_id)["data"]["body"][
-                "content"])
-            assert "26554857231@contoso.webex.com" in organizer_event(stack, alice, event_id)["data"]["body"]["content"]
-            stack.sim.app.store.delete_event(alice.id, event_id)
-            assert eventually(lambda: mine("DELETE"))
-            assert mine("DELETE")[0]["params"] == {"hostEmail": alice.mail}
-            assert eventually(lambda: stack.stores.schedulings.get(stack.demo.tenant_id, alice.id, event_id) is None)
-    finally:
-        stack.admin("PUT", path, json={"keywords": {"@webex": "builtin"}, "webexToken": None})
+def test_webex_meetings_are_created_moved_and_deleted_through_the_api_without_webex_email(stack: Stack) -> None:
+    with on_webex(stack) as webex:
+        alice = enabled(stack)
+        event_id, event = schedule(stack, alice, "@webex", {"contentType": "html", "content": "<p>Webex</p>"})
+        [made] = webex.meetings_of(alice.mail)
+        assert posted(webex, "Design review")["hostEmail"] == alice.mail
+        content = event["data"]["body"]["content"]
+        assert event["data"]["location"]["displayName"] == made["webLink"]
+        assert made["webLink"].startswith("https://contoso.webex.com/contoso/j.php?MTID=m")
+        assert made["sipAddress"] in content and "+1-415-527-5035" in content
+        stack.sim.app.store.update_event(alice.id, event_id, {"start": when(4), "end": when(5)})
+        assert eventually(lambda: webex.meetings_of(alice.mail)[0]["start"] == when(4)["dateTime"] + "+00:00",
+                          timeout=30)
+        stack.sim.app.store.delete_event(alice.id, event_id)
+        assert eventually(lambda: not webex.meetings_of(alice.mail))
+        assert eventually(lambda: stack.stores.schedulings.get(stack.demo.tenant_id, alice.id, event_id) is None)
+        mine = [e for e in webex.emails if e["meetingId"] == made["id"]]
+        assert [e["action"] for e in mine] == ["create", "update", "delete"]
+        assert not any(e["sendEmail"] for e in mine), "no Webex email: Outlook carries the invitation"
 
 
 def test_an_edit_notified_before_the_notification_of_our_own_patch_is_still_followed(stack: Stack) -> None:

@@ -166,13 +166,14 @@ def test_a_killed_client_is_one_log_line_not_a_traceback(caplog: pytest.LogCaptu
                                                           capsys: pytest.CaptureFixture[str]) -> None:
     import logging
 
-    from local.graphsim.server import one_line_error_log
+    from local.serving import one_line_error_log
 
     with caplog.at_level(logging.INFO, logger="local.graphsim"):
         try:
             raise ConnectionResetError(104, "Connection reset by peer")
         except ConnectionResetError:
-            one_line_error_log("Error in HTTPServer.serve\n", level=logging.ERROR, traceback=True)
+            one_line_error_log(logging.getLogger("local.graphsim"))("Error in HTTPServer.serve\n",
+                                                                    level=logging.ERROR, traceback=True)
     [record] = caplog.records
     assert record.levelno == logging.ERROR and "\n" not in record.getMessage()
     assert record.getMessage() == ("Error in HTTPServer.serve "

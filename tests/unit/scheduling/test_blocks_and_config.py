@@ -54,13 +54,33 @@ def test_the_keyword_and_only_it_becomes_the_link(location: str, expected: str) 
 
 
 def test_configuration_is_validated_and_keeps_what_is_not_sent() -> None:
+    from shared.scheduling.config import WebexConfig, load_config
+
     assert SchedulingConfig().kind_of("myroom") == "personal_room" and SchedulingConfig().platform_of("@meet") == \
         "builtin"
-    with_token = parse_config({"keywords": {"@webex": "webex"}, "webexToken": "t"})
-    assert parse_config({"modifiers": {"space": "scheduled"}}, current=with_token).webex_token == "t"
-    assert with_token.public()["webexToken"] == "set"
+    service_app = {"clientId": "C1", "clientSecret": "s", "refreshToken": "r", "checkHost": "alice@contoso.example",
+                   "siteUrl": "Contoso.webex.com"}
+    config, setup = parse_config({"keywords": {"@webex": "webex"}, "webex": service_app})
+    assert config.webex is None and setup is not None and (setup.client_id, setup.site_url) == ("C1",
+                                                                                                "contoso.webex.com")
+    assert "alice@" not in repr(setup) and "refresh_token" not in repr(setup)
+    held = SchedulingConfig({"@webex": "webex", "@meet": "builtin"}, webex=WebexConfig("C1", "s", None))
+    kept, none = parse_config({"modifiers": {"space": "scheduled"}}, current=held)
+    assert kept.webex == held.webex and none is None
+    moved, _ = parse_config({"webex": {"siteUrl": "eu.webex.com"}}, current=held)
+    assert moved.webex is not None and (moved.webex.client_id, moved.webex.site_url) == ("C1", "eu.webex.com")
+    assert load_config(moved.to_json()) == moved and moved.public()["webex"]["clientSecret"] == "set"
+    assert "\"s\"" not in str(moved.public())
+    legacy = load_config('{"keywords": {"@webex": "webex"}, "modifiers": {}, "webexToken": "t"}')
+    assert legacy.webex_token == "t" and legacy.public()["webexToken"] == "set"
+    assert parse_config({"webexToken": None, "keywords": {"@webex": "builtin"}}, current=legacy)[0].webex_token is None
     for bad in ({"keywords": {"@webex": "zoom"}}, {"modifiers": {"other": "scheduled"}}, {"extra": 1}, [],
-                {"keywords": {"@webex": "webex"}}, {"webexToken": ""}):
+                {"keywords": {"@webex": "webex"}}, {"webexToken": "t"}, {"webex": {}}, {"webex": []},
+                {"webex": {"siteUrl": "x.webex.com"}}, {"webex": service_app | {"checkHost": "nobody"}},
+                {"webex": service_app | {"siteUrl": "https://x.webex.com/"}},
+                {"webex": service_app | {"clientSecret": ""}}, {"webex": service_app | {"refreshToken": "a b"}},
+                {"webex": service_app | {"clientId": "x" * 5000}}, {"webex": service_app | {"extra": 1}},
+                {"webex": {k: v for k, v in service_app.items() if k != "refreshToken"}}):
         with pytest.raises(ValidationError):
             parse_config(bad)
 
@@ -73,8 +93,8 @@ def test_a_tenant_template_shapes_the_block_with_escaped_values() -> None:
     assert "Phone:<br>US Toll: +1-415-555-0100" in written
     text = with_block("", MEETING, content_type="text", templates=templates)
     assert "Webex: https://contoso.webex.com/j.php?MTID=m1&x=<y>\nPIN p@ss" in text
-    config = parse_config({"templates": templates})
-    assert config.templates == templates and parse_config({"templates": {"html": None}}, current=config).templates \
+    config = parse_config({"templates": templates})[0]
+    assert config.templates == templates and parse_config({"templates": {"html": None}}, current=config)[0].templates \
         == {"text": templates["text"]}
     for bad, message in (({"html": "<p>$subject $join_url</p>"}, "unknown placeholders"),
                          ({"text": "no link"}, r"must contain \$join_url"), ({"text": "$ $join_url"},
@@ -89,9 +109,9 @@ def test_the_organizers_language_picks_its_templates_and_times_show_in_the_organ
 
     from shared.scheduling.blocks import BlockTime
 
-    config = parse_config({"templates": {"html": "<p>Join: $join_url</p>"},
-                           "languageTemplates": {"de": {"html": "<p>Beitreten: $join_url am $start ($time_zone)</p>"},
-                                                 "fr-CA": {"text": "Joindre : $join_url"}}})
+    german = {"html": "<p>Beitreten: $join_url am $start ($time_zone)</p>"}
+    config, _ = parse_config({"templates": {"html": "<p>Join: $join_url</p>"},
+                              "languageTemplates": {"de": german, "fr-CA": {"text": "Joindre : $join_url"}}})
     assert config.templates_for("de-DE") == {"html": "<p>Beitreten: $join_url am $start ($time_zone)</p>"}
     assert config.templates_for("DE") == config.templates_for("de-AT") == config.templates_for("de-DE")
     assert config.templates_for("fr-FR") == config.templates == config.templates_for(None), "no fr, only fr-CA"
@@ -104,7 +124,7 @@ def test_the_organizers_language_picks_its_templates_and_times_show_in_the_organ
     assert winter.values()["start"] == "2026-12-01 13:00"
     assert BlockTime(when.start, when.end, "Mars Standard Time").values() == {
         "start": "2026-07-01 12:00", "end": "2026-07-01 13:00", "time_zone": "UTC"}, "a zone not known shows UTC"
-    assert parse_config({"languageTemplates": {"de": None}}, current=config).language_templates == {
+    assert parse_config({"languageTemplates": {"de": None}}, current=config)[0].language_templates == {
         "fr-CA": {"text": "Joindre : $join_url"}}
     assert load_config(config.to_json()) == config
 
