@@ -1,6 +1,7 @@
 """``make run``: the whole product on one machine.
 
-Starts Azurite when the storage setting points at 127.0.0.1 (the default), then the
+Starts Azurite when the storage setting points at 127.0.0.1 (the default), the Graph and Webex
+stand-ins when their settings point at this machine (the defaults), then the
 dev host serving ``function_app.py``, prints what runs where, and on Ctrl-C or
 SIGTERM stops the host (in-flight work finishes) and then Azurite. Presence is polled every minute
 here (``HC_PRESENCE_POLL_MINUTES`` unless set), so a demo's automatic replies show within two.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 from urllib.parse import urlsplit
 
 from local.azurite import Azurite, port_open
@@ -49,6 +51,22 @@ def start_graph(settings: Settings) -> GraphSim | None:
     return sim
 
 
+def start_webex(settings: Settings) -> Any:
+    """Start the Webex stand-in with its demo organization when HC_WEBEX_API_URL points at this machine."""
+    from local.webexsim.server import DEMO_CLIENT_ID, WebexSim, seed_demo
+
+    parts = urlsplit(settings.webex_api_url)
+    if parts.hostname not in LOOPBACK_HOSTS:
+        print(f"webex: {settings.webex_api_url}")
+        return None
+    sim = WebexSim(host=parts.hostname or "127.0.0.1", port=parts.port or 443,
+                   cert_dir=app_path(settings.webex_ca_bundle).parent).start()
+    seed_demo(sim.app)
+    print(f"webex: stand-in {sim.api} (demo Service App {DEMO_CLIENT_ID[:12]}...; @webex uses it once the tenant's "
+          "scheduling configuration says so, see docs/webex.md)")
+    return sim
+
+
 def main() -> int:
     os.environ.setdefault("HC_PRESENCE_POLL_MINUTES", "1")
     try:
@@ -58,9 +76,10 @@ def main() -> int:
         return 2
     configure_logging(settings)
     azurite = start_storage(settings)
-    graph = None
+    graph = webex = None
     try:
         graph = start_graph(settings)
+        webex = start_webex(settings)
         host = DevHost(settings).start()
         print("dev host: " + host.url)
         print("\n".join("  " + line for line in host.describe_lines()))
@@ -69,6 +88,8 @@ def main() -> int:
         print("stopping...", flush=True)
         host.stop()
     finally:
+        if webex is not None:
+            webex.stop()
         if graph is not None:
             graph.stop()
         if azurite is not None:

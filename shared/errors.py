@@ -176,9 +176,10 @@ class RefusedError(PermanentError):
 
 
 class MeetingNotPossibleError(RefusedError):
-    """The event's times cannot be a meeting on its platform: Webex allows 10 minutes to 23 h 59 min (an
-    all-day or longer event has no meeting made), and not a meeting that has already ended. The event is
-    left as it was; changing its times or Location tries again."""
+    """The event cannot be a Webex meeting (all day, over 23 h 59 min, or already over); it is left as it was.
+
+    Webex allows meetings of 10 minutes to 23 h 59 min (shorter events get a 10-minute meeting) that have not
+    ended. Changing the event's times or Location tries again."""
 
     code = "meeting_not_possible"
 
@@ -254,9 +255,11 @@ class ReauthorizationRequiredError(AuthError):
 
 
 class WebexReauthorizationRequiredError(ReauthorizationRequiredError):
-    """Webex refused to refresh the tenant's Service App token (revoked, expired, or the app was re-created in
-    Control Hub): a full admin authorizes the Service App again and sets the new token pair in the tenant's
-    scheduling configuration. Until then no Webex meeting is made and events are left as they are."""
+    """Webex refused to refresh the Service App's token: a full admin must authorize it again in Control Hub.
+
+    The refresh token was revoked, expired, or the app was re-created. The admin then sets the new refresh
+    token in the tenant's scheduling configuration; until then no Webex meeting is made and events are left
+    as they are (their next edit tries again)."""
 
     code = "webex_reauthorization_required"
 

@@ -24,8 +24,10 @@ It behaves as Webex's published API description says, and as awkwardly as the re
   not necessarily the host's): a host without an account there gets 400.
 * Token responses carry no ``scope`` (observed), so a client learns a missing scope only from a
   403 on the call that needs it. The three meeting scopes are enforced per endpoint.
-* Faults for tests: throttling (429 or 423 ``Locked``, with ``Retry-After``) for the next calls,
-  and creates that are made on the server but answered only after the client's timeout.
+* Faults for tests: a listing that ignores ``integrationTag`` (so that a test proves the client finds
+  its meeting by paging, should a listing not filter), throttling (429 or 423 ``Locked``, with
+  ``Retry-After``) for the next calls, and creates that are made on the server but answered only
+  after the client's timeout.
 """
 
 from __future__ import annotations
@@ -92,6 +94,7 @@ class Faults:
     retry_after: float = 1.0
     slow_creates: int = 0
     slow_seconds: float = 0.0
+    tag_filter: bool = True
 
 
 @dataclass
@@ -140,31 +143,33 @@ class WebexSimApp:
         self.state.default_site = self.state.default_site or sites[0]
 
     def add_service_app(self, scopes: Iterable[str] = MEETING_SCOPES, *, access_seconds: float = ACCESS_SECONDS,
-                        refresh_seconds: float = REFRESH_SECONDS) -> dict[str, Any]:
-        """A Service App authorized by a full admin: its client credentials and its first token pair."""
-        client_id = "C" + secrets.token_hex(32)
-        app = ServiceApp(client_id, secrets.token_hex(32), frozenset(scopes))
+                        refresh_seconds: float = REFRESH_SECONDS, fixed: tuple[str, str, str] | None = None
+                        ) -> dict[str, Any]:
+        """A Service App authorized by a full admin: its client credentials and its first token pair (``fixed``
+        client id, secret and refresh token for a demo that prints them)."""
+        client_id, secret, refresh = fixed or ("C" + secrets.token_hex(32), secrets.token_hex(32), _token())
+        app = ServiceApp(client_id, secret, frozenset(scopes))
         with self._lock:
             self.state.apps[client_id] = app
             access = self._issue_access(client_id, access_seconds)
-            refresh = _token()
             self.state.refresh[refresh] = Grant(client_id, time.time() + refresh_seconds)
         return {"clientId": client_id, "clientSecret": app.client_secret, "accessToken": access,
                 "refreshToken": refresh, "expiresIn": int(access_seconds)}
 
-    def expire_access_tokens(self) -> None:
-        """Every access token issued so far expires now (a token running out mid-run)."""
+    def expire_access_tokens(self, client_id: str) -> None:
+        """The Service App's access tokens issued so far expire now (a token running out mid-run)."""
         with self._lock:
             for grant in self.state.access.values():
-                grant.expires = 0.0
+                if grant.client_id == client_id:
+                    grant.expires = 0.0
 
-    def revoke_refresh_tokens(self) -> None:
-        """An admin revoked the Service App's authorization in Control Hub."""
+    def revoke_refresh_tokens(self, client_id: str) -> None:
+        """An admin revoked the Service App's authorization in Control Hub: its tokens stop working."""
+        self.expire_access_tokens(client_id)
         with self._lock:
             for grant in self.state.refresh.values():
-                grant.revoked = True
-            for grant in self.state.access.values():
-                grant.expires = 0.0
+                if grant.client_id == client_id:
+                    grant.revoked = True
 
     def throttle(self, count: int, *, status: int = 429, retry_after: float = 1.0) -> None:
         """The next ``count`` API calls are refused with ``status`` (429 or 423) and ``Retry-After``."""
@@ -267,7 +272,8 @@ class WebexSimApp:
         offset = _int(query.get("cursor", "0"), "cursor", 0, 10**9)
         start = _moment(query["from"], "from") if "from" in query else self.now()
         end = _moment(query["to"], "to") if "to" in query else start + timedelta(days=7)
-        host, tag = (query.get("hostEmail") or "").lower(), query.get("integrationTag")
+        host = (query.get("hostEmail") or "").lower()
+        tag = query.get("integrationTag") if self.faults.tag_filter else None
         with self._lock:
             found = sorted((m for m in self.state.meetings.values()
                             if (not host or m["hostEmail"] == host or host in m["invitees"])

@@ -17,6 +17,10 @@ DEMO_SECOND_SITE = "contoso-eu.webex.com"
 DEMO_PEOPLE = (("alice@contoso.example", "Alice Organizer", (DEMO_SITE,)),
                ("bob@contoso.example", "Bob Attendee", (DEMO_SECOND_SITE, DEMO_SITE)))
 """The demo tenant's people as Webex knows them: Bob's default site is the second one."""
+DEMO_CLIENT_ID = "Cdemo0000000000000000000000000000000000000000000000000000000000001"
+DEMO_CLIENT_SECRET = "webexsim-demo-client-secret"
+DEMO_REFRESH_TOKEN = "webexsim-demo-refresh-token"
+"""The demo Service App's credentials, fixed so that the README can show the configuration step."""
 
 
 class WebexSim:
@@ -58,4 +62,4 @@ def seed_demo(app: WebexSimApp) -> dict[str, Any]:
     for email, name, sites in DEMO_PEOPLE:
         app.add_person(email, name, sites)
     app.add_domain(DEMO_PEOPLE[0][0].partition("@")[2], (DEMO_SITE,))
-    return app.add_service_app()
+    return app.add_service_app(fixed=(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_REFRESH_TOKEN))

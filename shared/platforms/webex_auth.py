@@ -125,7 +125,6 @@ class ServiceAppTokens:
                  save: Callable[[WebexGrant], None], refresher: Refresher,
                  clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
         self.app, self._load, self._save, self._refresher, self._clock = app, load, save, refresher, clock
-        self.refreshes = 0
 
     def token(self) -> str:
         grant = self._grant()
@@ -151,7 +150,6 @@ class ServiceAppTokens:
             code = error.details.code if error.details else "refused"
             self._save(replace(grant, refused=code))
             raise
-        self.refreshes += 1
         fresh = grant_from_answer(answer, self._clock())
         self._save(fresh)
         return fresh

@@ -223,6 +223,13 @@ def test_tenant_configuration_is_checked_against_webex_before_it_is_kept(stack: 
     assert answer.status_code == 400, answer.text
     assert "lacks meeting:admin_schedule_write;" in answer.json()["error"]["message"]
     assert "alice@" not in answer.text
+    for hostile in (service_app(stack) | {"clientId": "C" * 5000}, service_app(stack) | {"refreshToken": "a\x00b"},
+                    service_app(stack) | {"siteUrl": "<script>.webex.com"}, {"siteUrl": "contoso.webex.com"}):
+        answer = stack.admin("PUT", path, json={"keywords": {"@webex": "webex"}, "webex": hostile})
+        assert answer.status_code == 400 and "webex" in answer.json()["error"]["message"], answer.text
+    broken = stack.admin("PUT", path, data=b'{"webex": {"clientId": "\\ud800", "clientSecret": "s", '
+                                          b'"refreshToken": "r", "checkHost": "a@b.example"}}')
+    assert broken.status_code == 400 and "surrogate" in broken.json()["error"]["message"], broken.text
     unchanged = stack.admin("GET", path).json()
     assert unchanged["webex"] is None and unchanged["keywords"]["@webex"] == "builtin", "nothing half-written"
     emails = len(stack.webex.app.emails)

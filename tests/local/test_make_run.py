@@ -94,6 +94,38 @@ def the_readme_demo_schedules_a_keyword(host: str, sim: str, ca: str, alice_toke
     assert listed(f"rooms/{ROOM}/meetings", room_credential) == join_url
     the_readme_demo_acts_from_the_app(host, sim, ca, alice_token, room_credential)
     the_readme_demo_shows_presence(host, sim, ca, alice_token)
+    the_readme_demo_uses_webex(host, sim, ca, graph, alice_token)
+
+
+def the_readme_demo_uses_webex(host: str, sim: str, ca: str, graph_token: str, alice_token: str) -> None:
+    """What the README's Webex example shows: the tenant's @webex switched to the Webex stand-in's demo Service
+    App (checked against it), and Alice's next @webex event gets a Webex meeting."""
+    from local.graphsim.demo import ALICE, TENANT_ID
+    from local.webexsim.server import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_REFRESH_TOKEN
+
+    configured = requests.put(f"{host}/api/tenants/{TENANT_ID}/scheduling", timeout=60,
+                              headers={"x-functions-key": "local-dev-function-key"},
+                              json={"keywords": {"@webex": "webex"}, "webex": {
+                                  "clientId": DEMO_CLIENT_ID, "clientSecret": DEMO_CLIENT_SECRET,
+                                  "refreshToken": DEMO_REFRESH_TOKEN, "checkHost": "alice@contoso.example"}})
+    assert configured.status_code == 200 and configured.json()["webex"]["tokens"]["state"] == "ok", configured.text
+    tomorrow = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 86400))
+    created = requests.post(f"{sim}/v1.0/users/{ALICE}/events", verify=ca, timeout=10,
+                            headers={"Authorization": f"Bearer {graph_token}"},
+                            json={"subject": "Webex demo", "location": {"displayName": "@webex"},
+                                  "start": {"dateTime": f"{tomorrow}T17:00:00", "timeZone": "UTC"},
+                                  "end": {"dateTime": f"{tomorrow}T17:30:00", "timeZone": "UTC"}})
+    assert created.status_code == 201, created.text
+
+    def join_url() -> str:
+        answer = requests.get(f"{host}/api/me/meetings", headers={"Authorization": f"Bearer {alice_token}"},
+                              timeout=30)
+        return next((m["joinUrl"] or "" for m in answer.json()["value"] if m["subject"] == "Webex demo"), "")
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and "webex.com" not in join_url():
+        time.sleep(0.2)
+    assert join_url().startswith("https://contoso.webex.com/contoso/j.php?MTID=m"), join_url()
 
 
 def the_readme_demo_acts_from_the_app(host: str, sim: str, ca: str, alice_token: str, room_credential: str) -> None:
@@ -169,10 +201,13 @@ def test_make_run_serves_health_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> N
     require(shutil.which("make") is not None, "install make (apt-get install make)")
     require(AZURITE_BIN.exists(), INSTALL_HINT)
     queue_port, table_port, http_port, graph_port = free_port(), free_port(), free_port(), free_port()
+    webex_port = free_port()
     env = os.environ | {"AzureWebJobsStorage": azurite_connection_string(queue_port, table_port),
                         "HC_LOCAL_PORT": str(http_port), "PYTHONUNBUFFERED": "1", "HC_PRESENCE_POLL_MINUTES": "1",
                         "HC_GRAPH_BASE_URL": f"https://127.0.0.1:{graph_port}",
-                        "HC_GRAPH_CA_BUNDLE": str(tmp_path / "graphsim" / "cert.pem")}
+                        "HC_GRAPH_CA_BUNDLE": str(tmp_path / "graphsim" / "cert.pem"),
+                        "HC_WEBEX_API_URL": f"https://127.0.0.1:{webex_port}/v1",
+                        "HC_WEBEX_CA_BUNDLE": str(tmp_path / "webexsim" / "cert.pem")}
     make = subprocess.Popen(["make", "--no-print-directory", "run"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
     output = []
@@ -199,5 +234,5 @@ def test_make_run_serves_health_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> N
     assert "stopped" in text, text
     assert processes_mentioning(f"--queuePort {queue_port}") == []
     assert group_members(make.pid) == []
-    assert "graph: stand-in https://127.0.0.1:" in text
-    assert not any(port_open(p) for p in (queue_port, table_port, http_port, graph_port))
+    assert "graph: stand-in https://127.0.0.1:" in text and "webex: stand-in https://127.0.0.1:" in text
+    assert not any(port_open(p) for p in (queue_port, table_port, http_port, graph_port, webex_port))
