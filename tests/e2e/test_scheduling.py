@@ -369,6 +369,34 @@ def test_webex_meetings_are_created_moved_and_deleted_through_the_api_without_we
         assert not any(e["sendEmail"] for e in mine), "no Webex email: Outlook carries the invitation"
 
 
+def test_a_move_whose_meeting_comes_back_with_other_join_details_rewrites_the_block(stack: Stack) -> None:
+    """What the moved meeting says (here: no dial-in any more) is what the invite then says."""
+    from dataclasses import replace
+
+    with on_webex(stack):
+        original = scheduler(stack).platform_of
+
+        def platform_of(tenant: str, name: str, config: Any) -> Any:
+            platform = original(tenant, name, config)
+            if name == "webex":
+                update = platform.update_meeting
+                platform.update_meeting = lambda meeting, request: replace(update(meeting, request), dial_in=())
+            return platform
+
+        scheduler(stack).platform_of = platform_of
+        try:
+            alice = enabled(stack)
+            event_id, event = schedule(stack, alice, "@webex", {"contentType": "html", "content": "<p>Dial</p>"})
+            assert "+1-415-527-5035" in event["data"]["body"]["content"]
+            stack.sim.app.store.update_event(alice.id, event_id, {"start": when(4), "end": when(5)})
+            assert eventually(lambda: "+1-415-527-5035" not in organizer_event(stack, alice, event_id)["data"][
+                "body"]["content"], timeout=30)
+            assert stack.webex.app.meetings_of(alice.mail)[0]["sipAddress"] in organizer_event(
+                stack, alice, event_id)["data"]["body"]["content"]
+        finally:
+            scheduler(stack).platform_of = original
+
+
 def test_an_edit_notified_before_the_notification_of_our_own_patch_is_still_followed(stack: Stack) -> None:
     """Graph delivers out of order: one message carries the organizer's edit first and the notification of
     our own earlier PATCH (whose version is stored) after it. The edit must still be fetched and followed."""

@@ -97,9 +97,10 @@ def test_a_weekly_webex_series_stays_at_the_organizers_local_hour_across_a_dst_c
     fake = FakeWebex()
     fake.on("GET", "/meetings", Answer(200, {"items": []}))
     fake.on("POST", "/meetings", Answer(200, shape("meeting")))
-    webex(fake).create_meeting(MeetingRequest("alice@contoso.example", "Standup", first.astimezone(timezone.utc),
-                                              (first + timedelta(minutes=30)).astimezone(timezone.utc),
-                                              "Europe/Berlin", "scheduled", "key-dst", rule))
+    standup = MeetingRequest("alice@contoso.example", "Standup", first.astimezone(timezone.utc),
+                             (first + timedelta(minutes=30)).astimezone(timezone.utc), "Europe/Berlin", "scheduled",
+                             "key-dst", rule)
+    webex(fake, now=first - timedelta(days=1)).create_meeting(standup)
     sent = [r for r in fake.requests if r["method"] == "POST"][0]["json"]
     assert (sent["timezone"], sent["start"], sent["end"], sent["recurrence"]) == (
         "Europe/Berlin", "2026-03-16T09:00:00+01:00", "2026-03-16T09:30:00+01:00",
