@@ -5,7 +5,7 @@
 host's function keys are not involved (``authLevel: anonymous``). ``GET /api/me/availability`` and
 ``POST /api/me/meetings/{id}/response`` act on the caller's own calendar through Graph
 (``shared.api.actions``). ``GET /api/openapi.json``
-serves the description kept in ``shared/api/openapi.json``.
+serves the description kept in ``shared/api/openapi.json``, and ``GET /api/docs`` renders it for people.
 """
 
 from urllib.parse import urlencode, urlsplit
@@ -107,6 +107,26 @@ def openapi(req: func.HttpRequest) -> func.HttpResponse:
     from shared.api import OPENAPI_PATH
 
     return raw_response(200, OPENAPI_PATH.read_bytes(), mimetype="application/json")
+
+
+@bp.route(route="docs", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def api_docs(req: func.HttpRequest) -> func.HttpResponse:
+    """The description rendered for people (Swagger UI), served from this app only."""
+    from shared.api.docs import PAGE_HEADERS, page
+
+    shown = page()
+    return raw_response(200, shown.body, mimetype=shown.mimetype, headers=PAGE_HEADERS)
+
+
+@bp.route(route="docs/{asset}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def api_docs_asset(req: func.HttpRequest) -> func.HttpResponse:
+    from shared.api.docs import PAGE_HEADERS, asset
+
+    found = asset(req.route_params.get("asset", ""))
+    if found is None:
+        return json_response(404, {"error": {"code": "not_found", "message": "no such asset of the API page"}})
+    return raw_response(200, found.body, mimetype=found.mimetype,
+                        headers=PAGE_HEADERS | {"Cache-Control": "public, max-age=3600"})
 
 
 def _page(req: func.HttpRequest, page: dict) -> func.HttpResponse:

@@ -46,8 +46,8 @@ def start_graph(settings: Settings) -> GraphSim | None:
     sim = GraphSim(host=parts.hostname, port=parts.port or 443,
                    cert_dir=app_path(settings.graph_ca_bundle).parent).start()
     demo = seed_demo(sim.app)
-    print(f"graph: stand-in {sim.url} (demo tenant {demo.tenant_id}: alice, bob and a room; "
-          f"certificate {settings.graph_ca_bundle})")
+    print(f"graph: stand-in {sim.url} (demo tenant {demo.tenant_id}: alice {demo.alice}, bob {demo.bob}, "
+          f"room {demo.room}; certificate {settings.graph_ca_bundle})")
     return sim
 
 
@@ -67,6 +67,18 @@ def start_webex(settings: Settings) -> Any:
     return sim
 
 
+def tour_line(settings: Settings, app_url: str, graph: GraphSim | None) -> str:
+    """The values the README's tour reads (its defaults are these when nothing is configured). The function
+    key is shown only when it is the published local default: a key of your own stays yours."""
+    from shared.config import DEFAULT_FUNCTION_KEY
+
+    key = settings.function_key if settings.function_key == DEFAULT_FUNCTION_KEY else "<your HC_FUNCTION_KEY>"
+    values = f"APP={app_url} KEY={key}"
+    if graph is not None:
+        values += f" SIM={graph.url} CA={settings.graph_ca_bundle}"
+    return f"tour (README): {values}"
+
+
 def main() -> int:
     os.environ.setdefault("HC_PRESENCE_POLL_MINUTES", "1")
     try:
@@ -83,6 +95,7 @@ def main() -> int:
         host = DevHost(settings).start()
         print("dev host: " + host.url)
         print("\n".join("  " + line for line in host.describe_lines()))
+        print(tour_line(settings, host.url, graph))
         print("ready; Ctrl-C stops everything", flush=True)
         wait_for_signal()
         print("stopping...", flush=True)

@@ -9,7 +9,7 @@ A missing or malformed setting raises :class:`~shared.errors.ConfigError` naming
 each bad setting, what was found and what is expected, so start-up stops with one
 clear message. Values of secret settings are never echoed.
 
-``SETTINGS`` is the single list; the README's settings table and the local host's
+``SETTINGS`` is the single list; docs/configuration.md's settings table and the local host's
 ``%NAME%`` resolution both come from it.
 """
 
@@ -228,6 +228,7 @@ def _scope_name(raw: str) -> str:
 
 
 DEMO_ROOM_SECRET = "local-dev-room-secret"
+DEFAULT_FUNCTION_KEY = "local-dev-function-key"
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("AzureWebJobsStorage", "storage_connection", "UseDevelopmentStorage=true",
@@ -244,7 +245,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HC_LOCAL_PORT", "local_port", "7071", "a whole number from 0 to 65535",
             "Local dev host only: port the HTTP triggers are served on (0 picks a free port).",
             _int_between(0, 65535)),
-    Setting("HC_FUNCTION_KEY", "function_key", "local-dev-function-key", "at least 16 characters",
+    Setting("HC_FUNCTION_KEY", "function_key", DEFAULT_FUNCTION_KEY, "at least 16 characters",
             "Local dev host only: the key that `authLevel: function` routes accept (`x-functions-key` "
             "header or `code` query). In Azure the Functions host manages keys.", _host_key, secret=True),
     Setting("HC_MASTER_KEY", "master_key", "local-dev-master-key", "at least 16 characters",

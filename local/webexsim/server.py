@@ -20,7 +20,7 @@ DEMO_PEOPLE = (("alice@contoso.example", "Alice Organizer", (DEMO_SITE,)),
 DEMO_CLIENT_ID = "Cdemo0000000000000000000000000000000000000000000000000000000000001"
 DEMO_CLIENT_SECRET = "webexsim-demo-client-secret"
 DEMO_REFRESH_TOKEN = "webexsim-demo-refresh-token"
-"""The demo Service App's credentials, fixed so that the README can show the configuration step."""
+"""The demo Service App's credentials, fixed so that docs/webex.md and the README can show the configuration step."""
 
 
 class WebexSim:

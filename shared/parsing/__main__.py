@@ -2,7 +2,7 @@
 
     python -m shared.parsing EVENT.json     # a Graph event: location, body, onlineMeeting
     python -m shared.parsing BODY.html      # an HTML body (a .txt file is read as text)
-    python -m shared.parsing --services     # the supported services, as the README lists them
+    python -m shared.parsing --services     # the supported services, as docs/join-info.md lists them
 
 Prints the result and every candidate with where it came from, as JSON.
 """

@@ -24,7 +24,7 @@ strict.
 ``SERVICES`` gives each provider id its display name. Video-address domains map
 a SIP domain to a provider (rule for ``sip_uri``). Adding a service means adding
 a name and an entry here, not code; ``python -m shared.parsing --services``
-writes the list the README shows.
+writes the list docs/join-info.md shows.
 """
 
 from __future__ import annotations
@@ -346,7 +346,7 @@ SERVICES_END = "<!-- /services -->"
 
 
 def services_markdown() -> str:
-    """The README's list of supported services, between its markers: display name and provider id, by name."""
+    """docs/join-info.md's list of supported services, between its markers: display name and provider id, by name."""
     names = sorted(SERVICES.items(), key=lambda item: item[1].casefold())
     listed = ", ".join(f"{name} (`{provider}`)" for provider, name in names)
     text = textwrap.fill(f"{len(names)} services: {listed}.", width=100, break_long_words=False,

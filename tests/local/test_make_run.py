@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -44,8 +45,24 @@ def group_members(pgid: int) -> list[int]:
     return members
 
 
+def the_readme_tour_runs_as_written(host: str, sim: str, ca: str) -> None:
+    """The README's tour, its shell block as written, against this make run (the block's variables default to
+    make run's usual addresses; here they are this run's). Run last: the demos before it have moved @webex to
+    the Webex stand-in, which the tour does not depend on."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    tour = readme[readme.index("## A five-minute tour"):]
+    block = tour[tour.index("```sh\n") + 6:tour.index("\n```", tour.index("```sh\n"))]
+    ran = subprocess.run(["bash", "-euo", "pipefail", "-c", block], cwd=ROOT, capture_output=True, text=True,
+                         timeout=120, env=os.environ | {"APP": host, "SIM": sim, "CA": ca})
+    assert ran.returncode == 0, ran.stderr
+    lines = ran.stdout.splitlines()
+    assert lines[:2] == ["user", "room"] and re.fullmatch(r"enabled \d+ \| with errors \d+", lines[-1]), ran.stdout
+    assert "Project kickoff | https://contoso.webex.com/meet/alice" in lines
+    assert [line for line in lines if line.startswith("Tour demo | https://")], ran.stdout
+
+
 def the_readme_demo_lists_meetings(host: str, sim: str, ca: str) -> None:
-    """What the README's "Try it" shows: enable Alice and the room, Alice's token, a room credential."""
+    """What docs/meetings-api.md's "Try it" shows: enable Alice and the room, Alice's token, a room credential."""
     from local.graphsim.demo import ALICE, ROOM, TENANT_ID
 
     admin = {"x-functions-key": "local-dev-function-key"}
@@ -65,7 +82,7 @@ def the_readme_demo_lists_meetings(host: str, sim: str, ca: str) -> None:
 
 
 def the_readme_demo_schedules_a_keyword(host: str, sim: str, ca: str, alice_token: str, room_credential: str) -> None:
-    """What the README's keyword example shows: Alice types @webex (through Graph, as Outlook would)."""
+    """What docs/scheduling.md's keyword example shows: Alice types @webex (through Graph, as Outlook would)."""
     from local.graphsim.demo import ALICE, CLIENT_ID, CLIENT_SECRET, ROOM, TENANT_ID
 
     graph = requests.post(f"{sim}/{TENANT_ID}/oauth2/v2.0/token", verify=ca, timeout=10, data={
@@ -98,7 +115,7 @@ def the_readme_demo_schedules_a_keyword(host: str, sim: str, ca: str, alice_toke
 
 
 def the_readme_demo_uses_webex(host: str, sim: str, ca: str, graph_token: str, alice_token: str) -> None:
-    """What the README's Webex example shows: the tenant's @webex switched to the Webex stand-in's demo Service
+    """What docs/webex.md's example shows: the tenant's @webex switched to the Webex stand-in's demo Service
     App (checked against it), and Alice's next @webex event gets a Webex meeting."""
     from local.graphsim.demo import ALICE, TENANT_ID
     from local.webexsim.server import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_REFRESH_TOKEN
@@ -129,7 +146,7 @@ def the_readme_demo_uses_webex(host: str, sim: str, ca: str, graph_token: str, a
 
 
 def the_readme_demo_acts_from_the_app(host: str, sim: str, ca: str, alice_token: str, room_credential: str) -> None:
-    """What the README's app-actions example shows: Alice schedules with Bob and the room, Bob accepts, Alice
+    """What docs/app-actions.md's example shows: Alice schedules with Bob and the room, Bob accepts, Alice
     looks up free/busy, the room's panel books the room now."""
     from local.graphsim.demo import BOB, ROOM, TENANT_ID
 
@@ -169,7 +186,7 @@ def the_readme_demo_acts_from_the_app(host: str, sim: str, ca: str, alice_token:
 
 
 def the_readme_demo_shows_presence(host: str, sim: str, ca: str, alice_token: str) -> None:
-    """What the README's presence example shows: Alice turns on automatic replies; within the next round
+    """What docs/presence.md's example shows: Alice turns on automatic replies; within the next round
     (every minute in make run) her presence says so, and her receiver gets a signed presence.updated."""
     from local.graphsim.demo import ALICE
     from local.receiver import Receiver
@@ -224,6 +241,8 @@ def test_make_run_serves_health_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> N
         assert answer.json()["checks"]["graph"]["detail"] == "ok (stand-in)"
         the_readme_demo_lists_meetings(f"http://127.0.0.1:{http_port}", f"https://127.0.0.1:{graph_port}",
                                        str(tmp_path / "graphsim" / "cert.pem"))
+        the_readme_tour_runs_as_written(f"http://127.0.0.1:{http_port}", f"https://127.0.0.1:{graph_port}",
+                                        str(tmp_path / "graphsim" / "cert.pem"))
         os.killpg(make.pid, signal.SIGINT)
         rest, _ = make.communicate(timeout=60)
         output.append(rest)
@@ -235,4 +254,6 @@ def test_make_run_serves_health_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> N
     assert processes_mentioning(f"--queuePort {queue_port}") == []
     assert group_members(make.pid) == []
     assert "graph: stand-in https://127.0.0.1:" in text and "webex: stand-in https://127.0.0.1:" in text
+    assert f"tour (README): APP=http://127.0.0.1:{http_port} KEY=local-dev-function-key SIM=https://127.0.0.1:" \
+           f"{graph_port} CA={tmp_path / 'graphsim' / 'cert.pem'}" in text
     assert not any(port_open(p) for p in (queue_port, table_port, http_port, graph_port, webex_port))

@@ -55,12 +55,13 @@ def test_missing_file_and_usage(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert main([]) == 2
 
 
-def test_services_list_is_the_one_the_readme_shows(capsys: pytest.CaptureFixture[str]) -> None:
-    """The README's list of supported services is written from the catalogue; this keeps it true."""
+def test_services_list_is_the_one_the_docs_show(capsys: pytest.CaptureFixture[str]) -> None:
+    """docs/join-info.md's list of supported services is written from the catalogue; this keeps it true."""
     assert main(["--services"]) == 0
     block = capsys.readouterr().out.strip()
     assert block.startswith(SERVICES_START) and block.endswith(SERVICES_END)
-    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
-    start, end = readme.index(SERVICES_START), readme.index(SERVICES_END) + len(SERVICES_END)
-    assert readme[start:end] == block, "README out of date: paste the output of python -m shared.parsing --services"
+    shown = (Path(__file__).resolve().parents[3] / "docs" / "join-info.md").read_text(encoding="utf-8")
+    start, end = shown.index(SERVICES_START), shown.index(SERVICES_END) + len(SERVICES_END)
+    assert shown[start:end] == block, ("docs/join-info.md out of date: paste the output of python -m shared.parsing "
+                                       "--services")
     assert all(f"(`{provider}`)" in block for provider in SERVICES)
