@@ -1,0 +1,3 @@
+from hybridcal.cli import app
+
+app(prog_name="python -m hybridcal")

@@ -1,0 +1,203 @@
+"""The commands (see the package's docstring); each is a thin layer over :mod:`hybridcal.client` and the pure
+modules :mod:`hybridcal.rows` and :mod:`hybridcal.doctor`."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Column, Table
+
+from hybridcal.client import AdminApiError, AdminClient
+from hybridcal.doctor import Finding, echo_finding, health_findings, key_finding
+from hybridcal.rows import CsvError, read_rows, results, to_send, write_results
+
+LOCAL_URL = "http://127.0.0.1:7071"
+LOCAL_KEY = "local-dev-function-key"
+NO_TENANT = "00000000-0000-0000-0000-000000000000"
+POLL_SECONDS = 1.0
+
+app = typer.Typer(help="Operate a Hybrid Calendar deployment through its admin API.", no_args_is_help=True,
+                  add_completion=False)
+tenants = typer.Typer(help="Tenants: status.", no_args_is_help=True)
+mailboxes = typer.Typer(help="Mailboxes: enable (one, or a CSV), disable.", no_args_is_help=True)
+endpoints = typer.Typer(help="A room's webhook endpoints and their deliveries.", no_args_is_help=True)
+app.add_typer(tenants, name="tenants")
+app.add_typer(mailboxes, name="mailboxes")
+app.add_typer(endpoints, name="endpoints")
+console = Console(highlight=False)
+State: dict[str, Any] = {}
+
+Url = Annotated[str, typer.Option("--url", envvar="HC_ADMIN_URL", help="The app's base URL.")]
+Key = Annotated[str | None, typer.Option("--key", envvar="HC_FUNCTION_KEY",
+                                         help="The function key (make run's own on this machine).")]
+
+
+@app.callback()
+def main(url: Url = LOCAL_URL, key: Key = None) -> None:
+    if key is None:
+        if urlsplit(url).hostname not in ("127.0.0.1", "localhost", "::1"):
+            raise typer.BadParameter("give the deployment's function key (--key or HC_FUNCTION_KEY)")
+        key = LOCAL_KEY
+    State["client"] = AdminClient(url, key)
+
+
+def client() -> AdminClient:
+    return State["client"]
+
+
+def fail(error: AdminApiError) -> typer.Exit:
+    console.print(f"[red]error[/red] {error}")
+    return typer.Exit(1)
+
+
+@app.command()
+def doctor() -> None:
+    """Check the app and everything it depends on; exit code 1 when anything fails."""
+    findings = _health() + [_echo("notifications webhook", "/api/graph/notifications"),
+                            _echo("lifecycle webhook", "/api/graph/lifecycle"), _key()]
+    for finding in findings:
+        mark = "[green]pass[/green]" if finding.ok else "[red]fail[/red]"
+        console.print(f"{mark}  {finding.name}: {finding.detail}")
+    if not all(f.ok for f in findings):
+        raise typer.Exit(1)
+
+
+def _health() -> list[Finding]:
+    try:
+        answer = client().health()
+    except AdminApiError as error:
+        return health_findings(None, None, unreachable=str(error))
+    return health_findings(answer.status, answer.body)
+
+
+def _echo(name: str, path: str) -> Finding:
+    token = f"hybridcal-doctor-{uuid.uuid4().hex}"
+    try:
+        answer = client().validation_echo(path, token)
+    except AdminApiError as error:
+        return echo_finding(name, token, error.status or None, "", "", unreachable=None if error.status else str(error))
+    return echo_finding(name, token, answer.status, answer.text, answer.content_type)
+
+
+def _key() -> Finding:
+    try:
+        client().tenant_status(NO_TENANT)
+    except AdminApiError as error:
+        return key_finding(error.status, error.code)
+    return key_finding(200)
+
+
+@tenants.command("status")
+def tenant_status(tenant: str) -> None:
+    """The tenant's totals, and one row per mailbox."""
+    try:
+        status = client().tenant_status(tenant)
+    except AdminApiError as error:
+        raise fail(error) from None
+    totals = status["totals"]
+    console.print(f"tenant {status['tenant']}: {totals['enabled']} of {totals['mailboxes']} mailboxes enabled, "
+                  f"{totals['withErrors']} with errors, {totals['subscriptionsExpired']} subscriptions expired")
+    table = Table(Column("mailbox", no_wrap=True, min_width=36), "kind", "enabled", "subscription expires",
+                  "last notification", "last error")
+    for row in status["mailboxes"]:
+        last = row.get("lastError") or {}
+        table.add_row(row["id"], row["kind"], "yes" if row["enabled"] else "no", row.get("subscriptionExpires") or "",
+                      row.get("lastNotification") or "", str(last.get("code") or ""))
+    console.print(table)
+
+
+@mailboxes.command("enable")
+def enable(tenant: str, mailbox: Annotated[str | None, typer.Argument()] = None, kind: str = "user",
+           csv: Annotated[Path | None, typer.Option("--csv", help="A CSV with id (and kind) columns.")] = None,
+           results_file: Annotated[Path | None, typer.Option("--results", help="Where the per-row results go "
+                                                             "(default: FILE.results.csv).")] = None) -> None:
+    """Enable one mailbox, or every mailbox of a CSV (with a progress bar and a result file)."""
+    if (mailbox is None) == (csv is None):
+        raise typer.BadParameter("give either a MAILBOX or --csv FILE")
+    try:
+        if mailbox is not None:
+            answer = client().enable(tenant, mailbox, kind)
+            console.print(f"enabled {answer['mailbox']} ({answer['kind']}), subscription {answer['subscription']}")
+            return
+        assert csv is not None
+        _enable_csv(tenant, csv, results_file or csv.with_name(csv.name + ".results.csv"))
+    except AdminApiError as error:
+        raise fail(error) from None
+
+
+def _enable_csv(tenant: str, csv: Path, out: Path) -> None:
+    try:
+        rows = read_rows(csv.read_bytes())
+    except (OSError, CsvError) as error:
+        console.print(f"[red]error[/red] {csv.name}: {error}")
+        raise typer.Exit(2) from None
+    sending = to_send(rows)
+    items: list[dict[str, Any]] = []
+    if sending:
+        queued = client().enable_many(tenant, sending)
+        items = _follow(tenant, queued["operation"], len(sending))
+    lines = results(rows, items)
+    out.write_text(write_results(lines), encoding="utf-8")
+    failed = sum(1 for line in lines if line["state"] != "enabled")
+    console.print(f"{len(lines) - failed} of {len(lines)} rows enabled; results in {out}")
+    if failed:
+        raise typer.Exit(1)
+
+
+def _follow(tenant: str, operation: str, total: int) -> list[dict[str, Any]]:
+    """The operation's items once every one is finished, with a progress bar meanwhile."""
+    columns = (TextColumn("enabling"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[failed]} failed"),
+               TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task("enable", total=total, failed=0)
+        while True:
+            status = client().operation(tenant, operation)
+            progress.update(task, completed=status["succeeded"] + status["failed"], failed=status["failed"])
+            if status["complete"]:
+                return list(status["items"])
+            time.sleep(POLL_SECONDS)
+
+
+@mailboxes.command("disable")
+def disable(tenant: str, mailbox: str) -> None:
+    """Unsubscribe a mailbox and delete every row kept for it."""
+    try:
+        answer = client().disable(tenant, mailbox)
+    except AdminApiError as error:
+        raise fail(error) from None
+    console.print(f"disabled {answer['mailbox']}: {answer['rowsRemoved']} rows removed")
+
+
+@endpoints.command("list")
+def list_endpoints(tenant: str, room: str) -> None:
+    """A room's webhook endpoints (never their secrets)."""
+    try:
+        found = client().endpoints(tenant, room)
+    except AdminApiError as error:
+        raise fail(error) from None
+    table = Table(Column("endpoint", no_wrap=True, min_width=36), "url", "enabled", "failing since", "disabled because")
+    for endpoint in found.get("value", []):
+        table.add_row(endpoint["id"], endpoint["url"], "yes" if endpoint.get("enabled") else "no",
+                      endpoint.get("failingSince") or "", endpoint.get("disabledReason") or "")
+    console.print(table)
+
+
+@endpoints.command("deliveries")
+def deliveries(tenant: str, room: str, endpoint: str) -> None:
+    """An endpoint's recent delivery attempts."""
+    try:
+        found = client().deliveries(tenant, room, endpoint)
+    except AdminApiError as error:
+        raise fail(error) from None
+    table = Table("when", "event", "attempt", "status", "outcome")
+    for attempt in found.get("value", []):
+        table.add_row(str(attempt.get("at") or ""), str(attempt.get("type") or ""), str(attempt.get("attempt") or ""),
+                      str(attempt.get("status") or ""), str(attempt.get("outcome") or ""))
+    console.print(table)

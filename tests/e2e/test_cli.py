@@ -1,0 +1,66 @@
+"""The ops CLI (``python -m hybridcal``) against the whole local stack, through Typer's runner: doctor, a CSV of
+mailboxes enabled to completion with its result file, a tenant's status, disabling, and doctor failing on a
+stopped storage."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from hybridcal.cli import app
+from local.azurite import Azurite
+from tests.e2e.conftest import FUNCTION_KEY, Stack, running_stack
+from tests.e2e.test_sync import mailbox
+
+
+def run(stack_url: str, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, ["--url", stack_url, "--key", FUNCTION_KEY, *args])
+    return result.exit_code, result.output
+
+
+def test_doctor_passes_on_a_healthy_stack(stack: Stack) -> None:
+    code, output = run(stack.url, "doctor")
+    assert code == 0, output
+    for name in ("storage", "key_provider", "graph", "queues", "notifications webhook", "lifecycle webhook",
+                 "admin key"):
+        assert f"pass  {name}" in output, (name, output)
+    code, output = CliRunner().invoke(app, ["--url", stack.url, "--key", "not-the-key-000000", "doctor"]).exit_code, ""
+    assert code == 1
+
+
+def test_a_csv_of_mailboxes_is_enabled_to_completion_with_a_result_per_row(stack: Stack, tmp_path: Path) -> None:
+    people = [mailbox(stack) for _ in range(4)] + [mailbox(stack, "room")]
+    stranger = str(uuid.uuid4())
+    listing = tmp_path / "mailboxes.csv"
+    listing.write_text("id,kind,address\n" + "".join(f"{p.id},{p.kind},{p.mail}\n" for p in people)
+                       + f"{stranger},user,\nnot-an-id,user,\n{people[0].id},user,again\n", encoding="utf-8")
+    code, output = run(stack.url, "mailboxes", "enable", stack.demo.tenant_id, "--csv", str(listing))
+    assert code == 1, output
+    assert "6 of 8 rows enabled" in output and "enabling" in output
+    lines = (tmp_path / "mailboxes.csv.results.csv").read_text().splitlines()
+    assert lines[0] == "line,id,kind,state,error,reason" and len(lines) == 9
+    states = {line.split(",")[1]: line.split(",")[3:5] for line in lines[1:]}
+    assert all(states[p.id] == ["enabled", ""] for p in people)
+    assert states[stranger][0] == "failed" and states[stranger][1] == "mailbox_not_found"
+    assert states["not-an-id"] == ["not sent", "invalid_row"]
+    code, output = run(stack.url, "tenants", "status", stack.demo.tenant_id)
+    assert code == 0 and people[0].id in output and "mailboxes enabled" in output
+    code, output = run(stack.url, "mailboxes", "disable", stack.demo.tenant_id, people[0].id)
+    assert code == 0 and f"disabled {people[0].id}" in output
+    code, output = run(stack.url, "tenants", "status", str(uuid.uuid4()))
+    assert code == 1 and "not_found (HTTP 404)" in output
+
+
+def test_doctor_fails_and_names_storage_when_storage_is_stopped(session_key_file: Path) -> None:
+    storage = Azurite()
+    storage.start()
+    try:
+        with running_stack(storage.connection_string, session_key_file) as stack:
+            storage.stop()
+            code, output = run(stack.url, "doctor")
+    finally:
+        storage.stop()
+    assert code == 1, output
+    assert "fail  storage" in output and "pass  graph" in output
