@@ -14,12 +14,16 @@ shows its progress and each mailbox's result.
 secret shown once), lists them, and under ``/{id}`` shows, enables or disables (PATCH), deletes,
 rotates the secret (``POST .../rotate``) and lists recent attempts (``GET .../deliveries``).
 ``GET /api/tenants/{tenant}/status`` reports every mailbox's sync state and the tenant's totals.
+``GET /api/tenants`` lists the deployment's tenants; ``POST /api/tenants/{tenant}/renew``, ``/catch-up``,
+``/purge`` and ``/keys/{rotate|rewrap|shred}`` do now what the timers do on their schedule, and manage the
+tenant's data keys (``shared.api.tenant_ops``).
 ``GET`` / ``PUT /api/tenants/{tenant}/scheduling`` read and change which platform each scheduling
 keyword uses and what each modifier makes; new Webex Service App credentials are checked against Webex
 before they are stored, and its secret and tokens are never shown back.
 """
 
 import re
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import azure.functions as func
@@ -210,6 +214,66 @@ def tenant_status(req: func.HttpRequest) -> func.HttpResponse:
 
     try:
         return json_response(200, get_runtime().api.tenant_status(check_guid("tenant", req.route_params["tenant"])))
+    except HybridCalendarError as error:
+        return error_response(error)
+
+
+@bp.route(route="tenants", methods=["GET"])
+def tenants_list(req: func.HttpRequest) -> func.HttpResponse:
+    from shared.api.tenant_ops import list_tenants
+    from shared.errors import HybridCalendarError
+    from shared.runtime import get_runtime
+
+    try:
+        return json_response(200, list_tenants(get_runtime().stores))
+    except HybridCalendarError as error:
+        return error_response(error)
+
+
+@bp.route(route="tenants/{tenant}/renew", methods=["POST"])
+def tenant_renew(req: func.HttpRequest) -> func.HttpResponse:
+    from shared.api.tenant_ops import renew
+
+    return _tenant_operation(req, lambda runtime, tenant: renew(runtime.engine, tenant))
+
+
+@bp.route(route="tenants/{tenant}/catch-up", methods=["POST"])
+def tenant_catch_up(req: func.HttpRequest) -> func.HttpResponse:
+    """``?mailbox=`` for one mailbox now; without it, a round queued for every mailbox of the tenant."""
+    from shared.api.service import check_guid
+    from shared.api.tenant_ops import catch_up
+
+    mailbox = req.params.get("mailbox")
+    return _tenant_operation(req, lambda runtime, tenant: catch_up(
+        runtime.engine, tenant, check_guid("mailbox", mailbox).lower() if mailbox is not None else None))
+
+
+@bp.route(route="tenants/{tenant}/purge", methods=["POST"])
+def tenant_purge(req: func.HttpRequest) -> func.HttpResponse:
+    from shared.api.tenant_ops import purge
+
+    return _tenant_operation(req, lambda runtime, tenant: purge(runtime.engine, runtime.stores, tenant))
+
+
+@bp.route(route="tenants/{tenant}/keys/{action}", methods=["POST"])
+def tenant_keys(req: func.HttpRequest) -> func.HttpResponse:
+    """``rotate``, ``rewrap`` or ``shred`` (with ``?confirm=`` repeating the tenant id) the tenant's data keys."""
+    from shared.api.tenant_ops import keys
+
+    return _tenant_operation(req, lambda runtime, tenant: keys(runtime.stores, tenant, req.route_params["action"],
+                                                               confirm=req.params.get("confirm")))
+
+
+def _tenant_operation(req: func.HttpRequest, operation: Any) -> func.HttpResponse:
+    """An operation on a tenant this deployment serves (404 for any other); its counts as the answer."""
+    from shared.api.service import check_guid
+    from shared.errors import HybridCalendarError
+    from shared.runtime import get_runtime
+
+    try:
+        runtime = get_runtime()
+        tenant = runtime.api.served_tenant(check_guid("tenant", req.route_params["tenant"]).lower())
+        return json_response(200, operation(runtime, tenant))
     except HybridCalendarError as error:
         return error_response(error)
 

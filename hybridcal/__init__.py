@@ -11,6 +11,8 @@ Commands (Typer; tables and progress bars by Rich):
   CSV of them (``id`` and optional ``kind`` columns) through the bulk operation, with a progress
   bar until every row is done and a result file with one line per row.
 * ``mailboxes disable TENANT MAILBOX``: unsubscribe and delete the mailbox's rows.
+* ``tenants list``; ``renew``, ``catch-up [--mailbox]`` and ``purge`` TENANT (what the timers do, now);
+  ``keys rotate|rewrap|shred TENANT`` (shred asks first).
 * ``endpoints list TENANT ROOM`` and ``endpoints deliveries TENANT ROOM ENDPOINT``: a room's
   webhook endpoints and their recent delivery attempts.
 

@@ -25,12 +25,14 @@ POLL_SECONDS = 1.0
 
 app = typer.Typer(help="Operate a Hybrid Calendar deployment through its admin API.", no_args_is_help=True,
                   add_completion=False)
-tenants = typer.Typer(help="Tenants: status.", no_args_is_help=True)
+tenants = typer.Typer(help="Tenants: list, status.", no_args_is_help=True)
+keys = typer.Typer(help="A tenant's data keys: rotate, rewrap, shred.", no_args_is_help=True)
 mailboxes = typer.Typer(help="Mailboxes: enable (one, or a CSV), disable.", no_args_is_help=True)
 endpoints = typer.Typer(help="A room's webhook endpoints and their deliveries.", no_args_is_help=True)
 app.add_typer(tenants, name="tenants")
 app.add_typer(mailboxes, name="mailboxes")
 app.add_typer(endpoints, name="endpoints")
+app.add_typer(keys, name="keys")
 console = Console(highlight=False)
 State: dict[str, Any] = {}
 
@@ -53,7 +55,7 @@ def client() -> AdminClient:
 
 
 def fail(error: AdminApiError) -> typer.Exit:
-    console.print(f"[red]error[/red] {error}")
+    console.print(f"[red]error[/red] {error}", soft_wrap=True)
     return typer.Exit(1)
 
 
@@ -92,6 +94,65 @@ def _key() -> Finding:
     except AdminApiError as error:
         return key_finding(error.status, error.code)
     return key_finding(200)
+
+
+@tenants.command("list")
+def tenant_list() -> None:
+    """Every tenant of the deployment: cloud, served or not, mailboxes."""
+    try:
+        found = client().tenants()
+    except AdminApiError as error:
+        raise fail(error) from None
+    table = Table(Column("tenant", no_wrap=True, min_width=36), "cloud", "served", "mailboxes")
+    for tenant in found["value"]:
+        table.add_row(tenant["id"], tenant["cloud"], "yes" if tenant["enabled"] else "no", str(tenant["mailboxes"]))
+    console.print(table)
+
+
+@app.command()
+def renew(tenant: str) -> None:
+    """Renew now the tenant's subscriptions that expire within the renewal margin."""
+    _operation(tenant, "renew")
+
+
+@app.command("catch-up")
+def catch_up(tenant: str, mailbox: Annotated[str | None, typer.Option(help="Only this mailbox, now.")] = None) -> None:
+    """A delta round now for one mailbox, or queued for every mailbox of the tenant."""
+    _operation(tenant, "catch-up", **({"mailbox": mailbox} if mailbox else {}))
+
+
+@app.command()
+def purge(tenant: str) -> None:
+    """Delete now what slid out of the retention window (rows, and data keys past theirs)."""
+    _operation(tenant, "purge")
+
+
+@keys.command("rotate")
+def keys_rotate(tenant: str) -> None:
+    """Start a new data key for the tenant's new writes (old ones still open what they sealed)."""
+    _operation(tenant, "keys/rotate")
+
+
+@keys.command("rewrap")
+def keys_rewrap(tenant: str) -> None:
+    """Wrap every data key of the tenant again under the newest version of its KEK."""
+    _operation(tenant, "keys/rewrap")
+
+
+@keys.command("shred")
+def keys_shred(tenant: str, yes: Annotated[bool, typer.Option("--yes", help="Do not ask.")] = False) -> None:
+    """Delete every data key of the tenant: all its stored data becomes unreadable, for good."""
+    if not yes and not typer.confirm(f"Make every piece of tenant {tenant}'s data unreadable, for good?"):
+        raise typer.Exit(1)
+    _operation(tenant, "keys/shred", confirm=tenant)
+
+
+def _operation(tenant: str, operation: str, **params: str) -> None:
+    try:
+        answer = client().tenant_operation(tenant, operation, **params)
+    except AdminApiError as error:
+        raise fail(error) from None
+    console.print(", ".join(f"{name} {value}" for name, value in answer.items()), soft_wrap=True)
 
 
 @tenants.command("status")

@@ -57,6 +57,13 @@ class AdminClient:
     def deliveries(self, tenant: str, room: str, endpoint: str) -> dict[str, Any]:
         return self._call("GET", f"/api/tenants/{tenant}/rooms/{room}/endpoints/{endpoint}/deliveries").body
 
+    def tenants(self) -> dict[str, Any]:
+        return self._call("GET", "/api/tenants").body
+
+    def tenant_operation(self, tenant: str, operation: str, **params: str) -> dict[str, Any]:
+        """``renew``, ``catch-up``, ``purge`` or ``keys/<action>`` on the tenant: the counts it answers."""
+        return self._call("POST", f"/api/tenants/{tenant}/{operation}", params=params).body
+
     def validation_echo(self, path: str, token: str) -> Answer:
         """What Graph's validation handshake gets from a webhook: ``token`` echoed as text/plain."""
         return self._call("POST", path, params={"validationToken": token}, accept=(200,), key=False)

@@ -184,6 +184,17 @@ class KeyRing:
                 count += 1
         return count
 
+    def rotate(self, tenant_id: str) -> str:
+        """Retire the tenant's data keys in use now and start a new one; the new key's id. Retired keys still
+        open what they sealed until their deletion date. Other processes move to the new key when their
+        cached current key expires (``KeyPolicy.cache_seconds``)."""
+        now = self._now()
+        for stored in self.store.list_keys(tenant_id):
+            if now < stored.retire_at:
+                self.store.replace_key(replace(stored, retire_at=now))
+        self._forget(tenant_id)
+        return self.current(tenant_id).key_id
+
     def shred(self, tenant_id: str) -> int:
         """Delete every DEK of the tenant (offboarding): its data is unreadable from now on."""
         keys = self.store.list_keys(tenant_id)

@@ -79,6 +79,12 @@ class TenantRepository:
         rows = self.table.query("PartitionKey eq @p", parameters={"p": TENANTS_PARTITION}, select=["RowKey"])
         return [row["RowKey"] for row in rows]
 
+    def list_unsealed(self) -> list[tuple[str, str, bool]]:
+        """(id, cloud, enabled) of every tenant: read without any key, so a shredded tenant is listed too."""
+        rows = self.table.query("PartitionKey eq @p", parameters={"p": TENANTS_PARTITION},
+                                select=["RowKey", "Cloud", "Enabled"])
+        return [(row["RowKey"], str(row.get("Cloud") or "Worldwide"), bool(row.get("Enabled", True))) for row in rows]
+
     def delete(self, tenant_id: str) -> None:
         self.table.delete(TENANTS_PARTITION, tenant_id)
 

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from hybridcal.cli import app
 from local.azurite import Azurite
-from tests.e2e.conftest import FUNCTION_KEY, Stack, running_stack
+from tests.e2e.conftest import FUNCTION_KEY, Stack, eventually, running_stack
 from tests.e2e.test_sync import mailbox
 
 
@@ -64,3 +64,46 @@ def test_doctor_fails_and_names_storage_when_storage_is_stopped(session_key_file
         storage.stop()
     assert code == 1, output
     assert "fail  storage" in output and "pass  graph" in output
+
+
+def test_a_tenant_is_listed_renewed_caught_up_purged_and_its_keys_rotated_and_rewrapped(stack: Stack) -> None:
+    from tests.e2e.test_sync import enabled, outlook, stored
+
+    user = enabled(stack)
+    outlook(stack, user, subject="Before the new key")
+    assert eventually(lambda: stored(stack, user))
+    code, output = run(stack.url, "tenants", "list")
+    assert code == 0 and stack.demo.tenant_id in output
+    tenant = stack.demo.tenant_id
+    for args, shown in ((("renew", tenant), "renewed"),
+                        (("catch-up", tenant, "--mailbox", user.id), f"mailbox {user.id}"),
+                        (("catch-up", tenant), "queued"), (("purge", tenant), "rowsRemoved"),
+                        (("keys", "rotate", tenant), "keyId"), (("keys", "rewrap", tenant), "rewrapped")):
+        code, output = run(stack.url, *args)
+        assert code == 0 and shown in output, (args, output)
+    outlook(stack, user, subject="After the new key")
+    assert eventually(lambda: {"Before the new key", "After the new key"} <= {r.subject for r in stored(stack, user)})
+    code, output = run(stack.url, "catch-up", tenant, "--mailbox", "not-a-guid")
+    assert code == 1 and "mailbox" in output
+
+
+def test_shredding_a_tenant_asks_first_and_then_nothing_of_it_can_be_read(stack: Stack) -> None:
+    from local.graphsim.demo import CLIENT_ID
+    from local.graphsim.signin import CLOUD_FIELDS
+    from local.graphsim.store import Tenant, User
+
+    tenant = str(uuid.uuid4())
+    stack.sim.app.store.add_tenant(Tenant(tenant, "fabrikam.example", "Fabrikam", dict(CLOUD_FIELDS["Worldwide"]),
+                                          {CLIENT_ID}))
+    user = stack.sim.app.store.add_user(User(str(uuid.uuid4()), tenant, "leaving@fabrikam.example", "Leaving"))
+    assert run(stack.url, "mailboxes", "enable", tenant, user.id)[0] == 0
+    refused = CliRunner().invoke(app, ["--url", stack.url, "--key", FUNCTION_KEY, "keys", "shred", tenant], input="n\n")
+    assert refused.exit_code == 1 and "unreadable" in refused.output
+    assert run(stack.url, "tenants", "status", tenant)[0] == 0, "nothing was shredded"
+    answer = stack.admin("POST", f"tenants/{tenant}/keys/shred", params={"confirm": str(uuid.uuid4())})
+    assert answer.status_code == 400 and "confirm" in answer.json()["error"]["message"]
+    code, output = run(stack.url, "keys", "shred", tenant, "--yes")
+    assert code == 0 and "shredded" in output, output
+    code, output = run(stack.url, "tenants", "status", tenant)
+    assert code == 1, output
+    assert tenant in run(stack.url, "tenants", "list")[1], "a shredded tenant is still listed"
