@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+from collections import deque
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -52,6 +53,8 @@ MEETING_SCOPES = (SCHEDULE_WRITE, SCHEDULE_READ, PREFERENCES_READ)
 ACCESS_SECONDS = 1209599
 REFRESH_SECONDS = 7775999
 DEFAULT_PAGE, MAX_PAGE = 10, 100
+RECORDED = 10_000
+"""Requests and emails kept for tests to read; a long make run forgets the oldest."""
 MAX_TITLE = 128
 SHORTEST, LONGEST = timedelta(minutes=10), timedelta(hours=23, minutes=59)
 NO_TOKEN = "The request requires a valid access token set in the Authorization request header."
@@ -114,8 +117,8 @@ class WebexSimApp:
     def __init__(self) -> None:
         self.state = State()
         self.faults = Faults()
-        self.emails: list[dict[str, Any]] = []
-        self.requests: list[dict[str, Any]] = []
+        self.emails: deque[dict[str, Any]] = deque(maxlen=RECORDED)
+        self.requests: deque[dict[str, Any]] = deque(maxlen=RECORDED)
         self.base_url = ""
         self.now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
         self._lock = threading.Lock()

@@ -243,7 +243,7 @@ def test_tenant_configuration_is_checked_against_webex_before_it_is_kept(stack: 
                                         "meeting:admin_preferences_read"}
         for secret in (stack.webex_app["clientSecret"], stack.webex_app["refreshToken"]):
             assert secret not in changed.text and secret not in stack.admin("GET", path).text
-        checks = stack.webex.app.emails[emails:]
+        checks = list(stack.webex.app.emails)[emails:]
         assert [e["action"] for e in checks] == ["create", "delete"] and not any(e["sendEmail"] for e in checks)
         assert not [m for m in stack.webex.app.meetings_of("alice@contoso.example") if "check" in m["title"]], \
             "the check meeting is deleted"
