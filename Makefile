@@ -20,6 +20,7 @@ bench: install
 	-$(PY) benchmarks/graph.py
 	-$(PY) benchmarks/meetings.py
 	-$(PY) benchmarks/webhook.py
+	-$(PY) benchmarks/webex.py
 
 install: $(PY_OK) $(NPM_OK)
 
