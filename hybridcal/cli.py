@@ -17,9 +17,9 @@ from rich.table import Column, Table
 from hybridcal.client import AdminApiError, AdminClient
 from hybridcal.doctor import Finding, echo_finding, health_findings, key_finding
 from hybridcal.rows import CsvError, read_rows, results, to_send, write_results
+from shared.config import DEFAULT_FUNCTION_KEY
 
 LOCAL_URL = "http://127.0.0.1:7071"
-LOCAL_KEY = "local-dev-function-key"
 NO_TENANT = "00000000-0000-0000-0000-000000000000"
 POLL_SECONDS = 1.0
 
@@ -46,7 +46,7 @@ def main(url: Url = LOCAL_URL, key: Key = None) -> None:
     if key is None:
         if urlsplit(url).hostname not in ("127.0.0.1", "localhost", "::1"):
             raise typer.BadParameter("give the deployment's function key (--key or HC_FUNCTION_KEY)")
-        key = LOCAL_KEY
+        key = DEFAULT_FUNCTION_KEY
     State["client"] = AdminClient(url, key)
 
 

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from shared.api.tokens import is_guid
+
 MAX_ROWS = 10_000
 """The bulk route takes at most this many mailboxes in one operation."""
 MAX_BYTES = 5 * 1024 * 1024
-_GUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 KINDS = ("user", "room")
 
 
@@ -65,7 +65,7 @@ def read_rows(data: bytes) -> list[Row]:
 def _row(line: int, record: Mapping[str, Any]) -> Row:
     mailbox = str(record.get("id") or "").strip()
     kind = str(record.get("kind") or "user").strip().lower()
-    if not _GUID.fullmatch(mailbox):
+    if not is_guid(mailbox):
         return Row(line, mailbox[:80], kind, "id is not an object id (a GUID)")
     if kind not in KINDS:
         return Row(line, mailbox.lower(), kind[:20], "kind must be user or room")

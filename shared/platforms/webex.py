@@ -50,6 +50,7 @@ from shared.errors import (AccessDeniedError, DependencyUnavailableError, Hybrid
 from shared.platforms.base import DialIn, MeetingRequest, PlatformMeeting
 from shared.platforms.webex_auth import StaticToken, TokenSource, refused_refresh
 from shared.retry import RetryPolicy, call_with_retries, retry_after_seconds
+from shared.timezones import utc_text, utcnow
 
 WEBEX_API = "https://webexapis.com/v1"
 PERSONAL_ROOM = "pmr:"
@@ -120,7 +121,7 @@ class WebexPlatform:
 
     def __init__(self, tokens: TokenSource | str, *, base_url: str = WEBEX_API, session: Any = None,
                  timeout: float = 30.0, retry: RetryPolicy = RetryPolicy(), sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc), site_url: str | None = None,
+                 clock: Callable[[], datetime] = utcnow, site_url: str | None = None,
                  tenant_id: str = "") -> None:
         from shared.http import pooled_session
 
@@ -355,9 +356,6 @@ def _dial_in(telephony: Mapping[str, Any]) -> tuple[DialIn, ...]:
     return tuple(DialIn(str(n.get("label") or ""), str(n["callInNumber"]))
                  for n in telephony.get("callInNumbers") or [] if n.get("callInNumber"))
 
-
-def utc_text(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _moment(value: Any) -> datetime:

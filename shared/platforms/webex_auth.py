@@ -23,11 +23,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from shared.errors import (DependencyUnavailableError, ReauthorizationRequiredError, ServiceErrorDetails,
                            WebexReauthorizationRequiredError)
+from shared.timezones import utc_text, utcnow
 
 REFRESH_MARGIN = timedelta(hours=1)
 EXPIRING_WITHIN = timedelta(days=14)
@@ -77,8 +78,8 @@ def grant_status(grant: WebexGrant | None, now: datetime) -> dict[str, Any] | No
     state = "refused" if grant.refused else "ok"
     if state == "ok" and grant.refresh_expires is not None and grant.refresh_expires - now < EXPIRING_WITHIN:
         state = "expiring" if grant.refresh_expires > now else "expired"
-    return {"state": state, "refusedWith": grant.refused, "accessExpires": _iso(grant.access_expires),
-            "refreshExpires": _iso(grant.refresh_expires) if grant.refresh_expires else None}
+    return {"state": state, "refusedWith": grant.refused, "accessExpires": utc_text(grant.access_expires),
+            "refreshExpires": utc_text(grant.refresh_expires) if grant.refresh_expires else None}
 
 
 def grant_from_answer(answer: dict[str, Any], now: datetime) -> WebexGrant:
@@ -123,7 +124,7 @@ class ServiceAppTokens:
 
     def __init__(self, app: ServiceApp, *, load: Callable[[], WebexGrant | None],
                  save: Callable[[WebexGrant], None], refresher: Refresher,
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+                 clock: Callable[[], datetime] = utcnow) -> None:
         self.app, self._load, self._save, self._refresher, self._clock = app, load, save, refresher, clock
 
     def token(self) -> str:
@@ -164,6 +165,3 @@ def refused_refresh(status: int, body: Any, headers: Any) -> WebexReauthorizatio
     refused.details = ServiceErrorDetails(status, error, tracking, described)
     return refused
 
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")

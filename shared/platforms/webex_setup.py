@@ -21,13 +21,13 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from shared.errors import (AccessDeniedError, HybridCalendarError, NotFoundError, ValidationError,
                            WebexReauthorizationRequiredError)
-from shared.platforms.webex import utc_text
 from shared.platforms.webex_auth import ServiceApp, WebexGrant, grant_from_answer
+from shared.timezones import utc_text, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class ServiceAppCheck:
 
 def check_service_app(app: ServiceApp, refresh_token: str, check_host: str, *, refresher: Callable[..., Any],
                       platform_of: Callable[[str], Any], site_url: str | None = None,
-                      clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> ServiceAppCheck:
+                      clock: Callable[[], datetime] = utcnow) -> ServiceAppCheck:
     """The Service App checked end to end; ValidationError naming what Webex refused (the client, the refresh
     token, the host, or each missing scope). ``platform_of(token)`` is a WebexPlatform using that token."""
     try:

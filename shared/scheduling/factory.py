@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timezone
 from typing import Any
 
 from shared.cache import TtlCache
@@ -11,6 +10,7 @@ from shared.platforms.base import MeetingPlatform
 from shared.platforms.webex_auth import WebexGrant
 from shared.scheduling.config import SchedulingConfig, WebexConfig, WebexSetup, load_config, parse_config
 from shared.scheduling.flow import KeywordScheduler
+from shared.timezones import utc_text, utcnow
 
 CONFIG_ROW = "scheduling"
 GRANT_ROW = "webex-grant"
@@ -33,7 +33,7 @@ def public_config(tenant_id: str, config: SchedulingConfig) -> dict[str, Any]:
 
     shown = config.public()
     if shown["webex"] is not None:
-        shown["webex"]["tokens"] = grant_status(_load_grant(tenant_id), datetime.now(timezone.utc))
+        shown["webex"]["tokens"] = grant_status(_load_grant(tenant_id), utcnow())
     return shown
 
 
@@ -72,7 +72,7 @@ def _checked(setup: WebexSetup) -> tuple[WebexConfig, WebexGrant]:
                               platform_of=lambda token: WebexPlatform(token, base_url=settings.webex_api_url,
                                                                       session=session, timeout=settings.graph_timeout,
                                                                       retry=RetryPolicy(max_attempts=2)))
-    checked = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    checked = utc_text(utcnow())
     return WebexConfig(setup.client_id, setup.client_secret, setup.site_url, check.scopes, checked), check.grant
 
 
