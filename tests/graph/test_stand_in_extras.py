@@ -186,3 +186,25 @@ def test_the_dev_host_has_a_thread_for_every_delivery_the_stand_in_makes_at_once
     from local.host import HTTP_THREADS
 
     assert HTTP_THREADS > DELIVERY_THREADS
+
+
+def test_a_stand_in_drops_what_it_could_not_send_to_a_client_that_went_away() -> None:
+    """The failed write's bytes are not tried again when the writer is collected (that would be reported as an
+    "Exception ignored" during whatever test runs then)."""
+    import gc
+    import socket
+
+    from cheroot.makefile import StreamWriter
+
+    from local.serving import drop_unsent_bytes_of_a_gone_client
+
+    drop_unsent_bytes_of_a_gone_client()
+    mine, theirs = socket.socketpair()
+    writer = StreamWriter(mine, "wb")
+    theirs.close()
+    mine.close()
+    with pytest.raises(OSError):
+        writer.write(b"an answer nobody waits for")
+    assert not writer._write_buf
+    del writer
+    gc.collect()
