@@ -14,7 +14,7 @@ import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from local.tls import self_signed
 
@@ -90,3 +90,37 @@ class HttpsServer:
         self._server.stop()
         if self._thread:
             self._thread.join(timeout=5)
+
+
+class StandIn:
+    """A stand-in's WSGI ``app`` served over HTTPS; ``start`` gives the app its base URL (for the links it
+    writes: next pages, notification URLs). ``with`` starts and stops it."""
+
+    def __init__(self, app: Any, *, name: str, host: str = "127.0.0.1", port: int = 0, threads: int = 16,
+                 cert_dir: Path | None = None) -> None:
+        self.app = app
+        self._server = HttpsServer(app, name=name, host=host, port=port, threads=threads, cert_dir=cert_dir)
+        self.cert, self.host = self._server.cert, host
+
+    @property
+    def ca_bundle(self) -> str:
+        return self._server.ca_bundle
+
+    @property
+    def url(self) -> str:
+        return self._server.url
+
+    def start(self) -> Self:
+        self._server.start()
+        self.app.base_url = self.url
+        self._server.serve()
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()

@@ -3,7 +3,7 @@
 ``with GraphSim() as sim:`` starts it on a free port with a fresh self-signed certificate;
 ``sim.url`` is the base URL for both sign-in and Graph, ``sim.ca_bundle`` the certificate
 clients must trust, ``sim.app`` the application (store, faults) for tests. It is served by
-:class:`local.serving.HttpsServer`.
+:class:`local.serving.StandIn`.
 """
 
 from __future__ import annotations
@@ -12,42 +12,22 @@ from pathlib import Path
 from typing import Any
 
 from local.graphsim.app import GraphSimApp
-from local.serving import HttpsServer
+from local.serving import StandIn
 
 
-class GraphSim:
+class GraphSim(StandIn):
     """The stand-in on ``host``:``port`` (0 picks a free port)."""
+
+    app: GraphSimApp
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, threads: int = 16,
                  notify_verify: bool | str = True, cert_dir: Path | None = None) -> None:
-        self.app = GraphSimApp(verify=notify_verify)
-        self._server = HttpsServer(self.app, name="graphsim", host=host, port=port, threads=threads,
-                                   cert_dir=cert_dir)
-        self.cert, self.host = self._server.cert, host
-
-    @property
-    def ca_bundle(self) -> str:
-        return self._server.ca_bundle
-
-    @property
-    def url(self) -> str:
-        return self._server.url
-
-    def start(self) -> GraphSim:
-        self._server.start()
-        self.app.base_url = self.url
-        self._server.serve()
-        return self
+        super().__init__(GraphSimApp(verify=notify_verify), name="graphsim", host=host, port=port, threads=threads,
+                         cert_dir=cert_dir)
 
     def stop(self) -> None:
-        self._server.stop()
+        super().stop()
         self.app.deliverer.close()
-
-    def __enter__(self) -> GraphSim:
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
 
 
 def spawn(cert_dir: Path, *, meetings: bool = False) -> tuple[Any, str, str]:

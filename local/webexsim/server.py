@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from local.serving import HttpsServer
+from local.serving import StandIn
 from local.webexsim.app import WebexSimApp
 
 DEMO_SITE = "contoso.webex.com"
@@ -23,37 +23,17 @@ DEMO_REFRESH_TOKEN = "webexsim-demo-refresh-token"
 """The demo Service App's credentials, fixed so that docs/webex.md and the README can show the configuration step."""
 
 
-class WebexSim:
+class WebexSim(StandIn):
+    """The Webex stand-in on ``host``:``port`` (0 picks a free port)."""
+
+    app: WebexSimApp
+
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, cert_dir: Path | None = None) -> None:
-        self.app = WebexSimApp()
-        self._server = HttpsServer(self.app, name="webexsim", host=host, port=port, threads=8, cert_dir=cert_dir)
-
-    @property
-    def ca_bundle(self) -> str:
-        return self._server.ca_bundle
-
-    @property
-    def url(self) -> str:
-        return self._server.url
+        super().__init__(WebexSimApp(), name="webexsim", host=host, port=port, threads=8, cert_dir=cert_dir)
 
     @property
     def api(self) -> str:
         return self.url + "/v1"
-
-    def start(self) -> WebexSim:
-        self._server.start()
-        self.app.base_url = self.url
-        self._server.serve()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    def __enter__(self) -> WebexSim:
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
 
 
 def seed_demo(app: WebexSimApp) -> dict[str, Any]:
