@@ -23,6 +23,7 @@ before they are stored, and its secret and tokens are never shown back.
 """
 
 import re
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -245,7 +246,7 @@ def tenant_catch_up(req: func.HttpRequest) -> func.HttpResponse:
 
     mailbox = req.params.get("mailbox")
     return _tenant_operation(req, lambda runtime, tenant: catch_up(
-        runtime.engine, tenant, check_guid("mailbox", mailbox).lower() if mailbox is not None else None))
+        runtime.engine, tenant, check_guid("mailbox", mailbox) if mailbox is not None else None))
 
 
 @bp.route(route="tenants/{tenant}/purge", methods=["POST"])
@@ -264,7 +265,7 @@ def tenant_keys(req: func.HttpRequest) -> func.HttpResponse:
                                                                confirm=req.params.get("confirm")))
 
 
-def _tenant_operation(req: func.HttpRequest, operation: Any) -> func.HttpResponse:
+def _tenant_operation(req: func.HttpRequest, operation: Callable[[Any, str], dict[str, Any]]) -> func.HttpResponse:
     """An operation on a tenant this deployment serves (404 for any other); its counts as the answer."""
     from shared.api.service import check_guid
     from shared.errors import HybridCalendarError
@@ -272,7 +273,7 @@ def _tenant_operation(req: func.HttpRequest, operation: Any) -> func.HttpRespons
 
     try:
         runtime = get_runtime()
-        tenant = runtime.api.served_tenant(check_guid("tenant", req.route_params["tenant"]).lower())
+        tenant = runtime.api.served_tenant(check_guid("tenant", req.route_params["tenant"]))
         return json_response(200, operation(runtime, tenant))
     except HybridCalendarError as error:
         return error_response(error)

@@ -33,7 +33,9 @@ def public_config(tenant_id: str, config: SchedulingConfig) -> dict[str, Any]:
 
     shown = config.public()
     if shown["webex"] is not None:
-        shown["webex"]["tokens"] = grant_status(_load_grant(tenant_id), utcnow())
+        from shared.runtime import get_runtime
+
+        shown["webex"]["tokens"] = grant_status(stored_grant(get_runtime().stores, tenant_id), utcnow())
     return shown
 
 
@@ -87,10 +89,9 @@ def webex_session(settings: Any) -> Any:
     return pooled_session(str(app_path(settings.webex_ca_bundle)) if local else True)
 
 
-def _load_grant(tenant_id: str) -> WebexGrant | None:
-    from shared.runtime import get_runtime
-
-    text = get_runtime().stores.tenant_settings.load(tenant_id, GRANT_ROW)
+def stored_grant(stores: Any, tenant_id: str) -> WebexGrant | None:
+    """The tenant's Webex token pair as stored (sealed), read now."""
+    text = stores.tenant_settings.load(tenant_id, GRANT_ROW)
     return WebexGrant.from_json(text) if text else None
 
 
@@ -139,8 +140,7 @@ def _tokens(tenant_id: str, config: SchedulingConfig, settings: Any, session: An
     def load() -> WebexGrant | None:
         held = _GRANTS.get(tenant_id)
         if held is None:
-            text = stores.tenant_settings.load(tenant_id, GRANT_ROW)
-            held = WebexGrant.from_json(text) if text else None
+            held = stored_grant(stores, tenant_id)
             if held is not None:
                 _GRANTS.put(tenant_id, held)
         return held
