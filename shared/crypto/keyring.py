@@ -8,7 +8,7 @@ survived, and :meth:`KeyRing.shred` makes a whole tenant's data unreadable at on
 
 Unwrapped DEKs are cached in memory for a bounded time, so key-provider calls scale with
 tenants and rotations, never with rows (Key Vault allows a few thousand operations per 10 s
-per vault, peers-and-limits §D.3). A cached DEK also keeps writes working for its tenant
+per vault, Key Vault's service limits). A cached DEK also keeps writes working for its tenant
 while the provider is down; an uncached one fails cleanly before anything is written.
 """
 

@@ -299,7 +299,7 @@ def _all(text: str, letter: str, start: int = 0, stop: int | None = None, *, lim
 def _plausible(stream: str, last: int, headings: list[int]) -> set[int]:
     """Positions up to ``last`` of the ``@`` that could make a video address, found without per-address work.
 
-    §5 takes an address whose user is all digits or carries ``sip:``, whose domain is a video
+    The video-address rule takes an address whose user is all digits or carries ``sip:``, whose domain is a video
     domain, or that stands in a video-device section; most addresses in an invitation are
     people's and are none of these.
     """
@@ -340,7 +340,7 @@ def _inside_url(stream: str, position: int) -> bool:
 
 def _address(stream: str, user: tuple[int, str | None, str], at: re.Match[str], source: Source,
              headings: list[int]) -> Candidate | None:
-    """A video address per §5: sip: prefix, all-digit user, known video domain, or a VTC section."""
+    """A video address by the video-address rule: sip: prefix, all-digit user, known video domain, or a VTC section."""
     start, explicit, name = user
     domain = at.group(1).rstrip(".")
     before = stream[start - 1] if start > 0 else " "

@@ -1,6 +1,6 @@
-"""The stand-in's answers against the shapes documented in reference/graph.md, read over raw HTTP.
+"""The stand-in's answers against the shapes documented by Microsoft for Graph, read over raw HTTP.
 
-Each DOCUMENTED example is copied from the reference (values shortened); the stand-in's answer
+Each DOCUMENTED example is copied from Graph's documentation (values shortened); the stand-in's answer
 must have the same keys with the same casing and JSON types, recursively. The client is not
 used here, so the stand-in cannot drift into agreeing with a wrong client.
 """

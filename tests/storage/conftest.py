@@ -59,7 +59,7 @@ def stores(make_stores: Callable[..., Stores]) -> Stores:
 
 @pytest.fixture(scope="session")
 def kms_endpoint() -> Iterator[str]:
-    """AWS KMS as moto's HTTP server on a free port (moto does not enforce key state, §7)."""
+    """AWS KMS as moto's HTTP server on a free port (moto does not enforce key state)."""
     from moto.server import ThreadedMotoServer
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)

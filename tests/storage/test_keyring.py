@@ -148,7 +148,7 @@ def test_a_tenant_can_bring_its_own_kek(make_stores: Make, kms_endpoint: str) ->
 
 
 class Stubbed:
-    """botocore's Stubber for one error (moto does not enforce key state, toolchain §7)."""
+    """botocore's Stubber for one error (moto does not enforce key state)."""
 
     def __init__(self, client, operation: str, code: str) -> None:
         from botocore.stub import Stubber

@@ -15,7 +15,7 @@ from shared.graph.errors import graph_error, retry_after_seconds
 from shared.graph.paging import DeltaRound, iterate_pages
 from shared.graph.transport import RetryPolicy
 
-ROWS = [  # graph.md §8.2 observed values
+ROWS = [  # OpenID configuration values observed per national cloud
     ({"tenant_region_scope": "EU", "cloud_instance_name": "microsoftonline.com", "msgraph_host": "graph.microsoft.com"},
      "Worldwide"),
     ({"tenant_region_scope": "NA", "tenant_region_sub_scope": "GCC", "cloud_instance_name": "microsoftonline.com",
@@ -183,7 +183,7 @@ def test_graph_times_must_carry_a_zone() -> None:
 
 
 def test_events_fetched_in_a_batch_carry_their_own_prefer_header() -> None:
-    """Inner requests of a $batch do not inherit the outer request's headers (graph.md §6)."""
+    """Inner requests of a $batch do not inherit the outer request's headers (Graph's JSON batching documentation)."""
     from shared.graph.batch import BatchResult
     from shared.graph.client import GraphClient
 
