@@ -1,4 +1,4 @@
-"""``python -m hybridcal``: the operator's command line for a deployment (or ``make run``), over its admin API.
+"""``python -m hybridcal``: the operator's command line for a deployment (or ``make run``, or local storage).
 
 Commands (Typer; tables and progress bars by Rich):
 
@@ -17,6 +17,9 @@ Commands (Typer; tables and progress bars by Rich):
   webhook endpoints and their recent delivery attempts.
 
 ``--url`` (``HC_ADMIN_URL``) names the app, ``--key`` (``HC_FUNCTION_KEY``) its function key; on
-this machine both default to ``make run``'s. Nothing personal is printed that the admin API does
+this machine both default to ``make run``'s. ``--local`` needs no running app: the command starts
+the Function App in its own process (no timers) on the storage, key provider and Graph its settings
+name, and works through the same admin API, so a CSV enable runs to completion on this process's
+queue workers. Nothing personal is printed that the admin API does
 not already show the caller.
 """

@@ -41,13 +41,38 @@ Key = Annotated[str | None, typer.Option("--key", envvar="HC_FUNCTION_KEY",
                                          help="The function key (make run's own on this machine).")]
 
 
+Local = Annotated[bool, typer.Option(
+    "--local", help="With no app running: start the Function App inside this command (HTTP on a free loopback port, "
+                    "queue workers, no timers) on the storage, key provider and Graph that its settings name "
+                    "(environment, then local.settings.json).")]
+
+
 @app.callback()
-def main(url: Url = LOCAL_URL, key: Key = None) -> None:
+def main(ctx: typer.Context, url: Url = LOCAL_URL, key: Key = None, local: Local = False) -> None:
+    if local:
+        host = _app_in_process()
+        ctx.call_on_close(host.stop)
+        State["client"] = AdminClient(host.url, host.settings.function_key)
+        return
     if key is None:
         if urlsplit(url).hostname not in ("127.0.0.1", "localhost", "::1"):
             raise typer.BadParameter("give the deployment's function key (--key or HC_FUNCTION_KEY)")
         key = DEFAULT_FUNCTION_KEY
     State["client"] = AdminClient(url, key)
+
+
+def _app_in_process() -> Any:
+    """The Function App served by the dev host in this process, for one command; the admin API is then the same
+    as a deployment's, and bulk operations finish because this process runs the queue workers."""
+    from local.host import DevHost
+    from shared.config import get_settings
+    from shared.errors import ConfigError
+
+    try:
+        return DevHost(get_settings(), port=0, timers=False).start()
+    except ConfigError as error:
+        console.print(f"[red]error[/red] {error}", soft_wrap=True)
+        raise typer.Exit(2) from None
 
 
 def client() -> AdminClient:

@@ -4,15 +4,26 @@ stopped storage."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import threading
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 from typer.testing import CliRunner
 
 from hybridcal.cli import app
 from local.azurite import Azurite
+from local.graphsim.demo import seed_demo
+from local.graphsim.server import GraphSim
+from local.graphsim.store import User
 from tests.e2e.conftest import FUNCTION_KEY, Stack, eventually, running_stack
 from tests.e2e.test_sync import mailbox
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(stack_url: str, *args: str) -> tuple[int, str]:
@@ -107,3 +118,57 @@ def test_shredding_a_tenant_asks_first_and_then_nothing_of_it_can_be_read(stack:
     code, output = run(stack.url, "tenants", "status", tenant)
     assert code == 1, output
     assert tenant in run(stack.url, "tenants", "list")[1], "a shredded tenant is still listed"
+
+
+class _DeployedWebhooks(BaseHTTPRequestHandler):
+    """Where Graph's subscriptions point while the CLI works on storage alone: the deployment's webhooks, which
+    answer the validation handshake (the stand-in checks it on every subscription, as Graph does)."""
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        token = parse_qs(urlsplit(self.path).query).get("validationToken", [None])[0]
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = (token or "").encode()
+        self.send_response(200 if token else 202)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_local_mode_works_on_storage_with_no_app_running(tmp_path: Path) -> None:
+    storage, webhooks = Azurite(), ThreadingHTTPServer(("127.0.0.1", 0), _DeployedWebhooks)
+    threading.Thread(target=webhooks.serve_forever, daemon=True).start()
+    storage.start()
+    try:
+        with GraphSim() as sim:
+            demo = seed_demo(sim.app, meetings=False)
+            people = [sim.app.store.add_user(User(str(uuid.uuid4()), demo.tenant_id, f"local{i}@contoso.example",
+                                                  f"Local {i}", "user")) for i in range(2)]
+            environment = {k: v for k, v in os.environ.items() if not k.startswith("HC_")} | {
+                "AzureWebJobsStorage": storage.connection_string, "HC_GRAPH_BASE_URL": sim.url,
+                "HC_GRAPH_CA_BUNDLE": sim.ca_bundle, "HC_LOCAL_KEY_FILE": str(tmp_path / "kek.json"),
+                "HC_PUBLIC_BASE_URL": f"http://127.0.0.1:{webhooks.server_port}"}
+
+            def cli(*args: str) -> tuple[int, str]:
+                done = subprocess.run([sys.executable, "-m", "hybridcal", "--local", *args], cwd=tmp_path,
+                                      env=environment | {"PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
+                                      timeout=180)
+                return done.returncode, done.stdout + done.stderr
+
+            code, output = cli("doctor")
+            assert code == 0 and "pass  storage" in output and "pass  notifications webhook" in output, output
+            listing = tmp_path / "people.csv"
+            listing.write_text("id\n" + "".join(f"{p.id}\n" for p in people) + f"{uuid.uuid4()}\n")
+            code, output = cli("mailboxes", "enable", demo.tenant_id, "--csv", str(listing))
+            assert code == 1 and "2 of 3 rows enabled" in output, output
+            code, output = cli("tenants", "list")
+            assert code == 0 and demo.tenant_id in output, output
+            code, output = cli("tenants", "status", demo.tenant_id)
+            assert code == 0 and people[0].id in output and people[1].id in output, output
+            assert len(sim.app.store.subscriptions) == 2
+    finally:
+        webhooks.shutdown()
+        storage.stop()
