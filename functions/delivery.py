@@ -7,21 +7,17 @@
 
 import azure.functions as func
 
-from functions.sync_queues import _delivery
+from functions.sync_queues import handle
 from shared.sync.messages import DELIVERIES_QUEUE, TIMELINE_QUEUE
 
 bp = func.Blueprint()
 
 
 @bp.queue_trigger(arg_name="message", queue_name=TIMELINE_QUEUE, connection="AzureWebJobsStorage")
-def join_button_due(message: func.QueueMessage) -> None:
-    from shared.runtime import get_runtime
-
-    get_runtime().worker.buttons(_delivery(message, TIMELINE_QUEUE))
+def join_button_due(message: func.QueueMessage, context: func.Context) -> None:
+    handle("buttons", message, TIMELINE_QUEUE, context)
 
 
 @bp.queue_trigger(arg_name="message", queue_name=DELIVERIES_QUEUE, connection="AzureWebJobsStorage")
-def webhook_retry(message: func.QueueMessage) -> None:
-    from shared.runtime import get_runtime
-
-    get_runtime().worker.deliveries(_delivery(message, DELIVERIES_QUEUE))
+def webhook_retry(message: func.QueueMessage, context: func.Context) -> None:
+    handle("deliveries", message, DELIVERIES_QUEUE, context)

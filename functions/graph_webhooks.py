@@ -22,7 +22,7 @@ MAX_TOKEN_CHARS = 1024
 """Graph's validation tokens are about 100 characters; a longer one is not Graph's."""
 
 
-def _answer(req: func.HttpRequest) -> func.HttpResponse:
+def _answer(req: func.HttpRequest, route: str) -> func.HttpResponse:
     token = req.params.get("validationToken")
     if token is not None:
         if len(token) > MAX_TOKEN_CHARS:
@@ -37,11 +37,19 @@ def _answer(req: func.HttpRequest) -> func.HttpResponse:
         return raw_response(200, token)
     if not req.get_body():
         return raw_response(202)
-    return _queued(req.get_body())
+    return _queued(req.get_body(), route)
 
 
-def _queued(body: bytes) -> func.HttpResponse:
+def _queued(body: bytes, route: str) -> func.HttpResponse:
     """Verify and queue; what cannot be queued is owed a catch-up, paid once a later POST queues fine."""
+    from shared.telemetry import telemetry
+
+    with telemetry().span(f"POST /api/{route}", kind="server", attributes={"http.request.method": "POST",
+                                                                            "http.route": f"/api/{route}"}):
+        return _verified_and_queued(body, route.rsplit("/", 1)[-1])
+
+
+def _verified_and_queued(body: bytes, webhook: str) -> func.HttpResponse:
     from shared.errors import TransientError
     from shared.runtime import get_runtime
     from shared.sync.messages import CHANGES_QUEUE, LIFECYCLE_QUEUE
@@ -50,6 +58,7 @@ def _queued(body: bytes) -> func.HttpResponse:
     runtime = get_runtime()
     try:
         verdict = runtime.verifier.verify(body)
+        verdict.measure(webhook)
     except TransientError as error:
         runtime.recovery.owe_tenants(tenants_named(body))
         return error_response(error)
@@ -70,10 +79,16 @@ def _queued(body: bytes) -> func.HttpResponse:
 
 
 @bp.route(route="graph/notifications", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
-def graph_notifications(req: func.HttpRequest) -> func.HttpResponse:
-    return _answer(req)
+def graph_notifications(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
+    from shared.telemetry import invocation_context
+
+    with invocation_context(context.invocation_id):
+        return _answer(req, "graph/notifications")
 
 
 @bp.route(route="graph/lifecycle", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
-def graph_lifecycle(req: func.HttpRequest) -> func.HttpResponse:
-    return _answer(req)
+def graph_lifecycle(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
+    from shared.telemetry import invocation_context
+
+    with invocation_context(context.invocation_id):
+        return _answer(req, "graph/lifecycle")

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 import azure.functions as func
 
-from functions.sync_queues import _delivery
+from functions.sync_queues import handle
 from shared.sync.messages import PRESENCE_QUEUE
 
 bp = func.Blueprint()
@@ -28,7 +28,5 @@ def presence_round(timer: func.TimerRequest) -> None:
 
 
 @bp.queue_trigger(arg_name="message", queue_name=PRESENCE_QUEUE, connection="AzureWebJobsStorage")
-def presence_due(message: func.QueueMessage) -> None:
-    from shared.runtime import get_runtime
-
-    get_runtime().worker.presence(_delivery(message, PRESENCE_QUEUE))
+def presence_due(message: func.QueueMessage, context: func.Context) -> None:
+    handle("presence", message, PRESENCE_QUEUE, context)

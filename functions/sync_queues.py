@@ -26,22 +26,25 @@ def _delivery(message: func.QueueMessage, queue: str) -> "Delivery":
                     int(getattr(message, "dequeue_count", None) or 1))
 
 
-@bp.queue_trigger(arg_name="message", queue_name=CHANGES_QUEUE, connection="AzureWebJobsStorage")
-def apply_change(message: func.QueueMessage) -> None:
+def handle(handler: str, message: func.QueueMessage, queue: str, context: func.Context) -> None:
+    """Hand the message to the process's ``QueueWorker`` method ``handler``; log lines carry the invocation id."""
     from shared.runtime import get_runtime
+    from shared.telemetry import invocation_context
 
-    get_runtime().worker.changes(_delivery(message, CHANGES_QUEUE))
+    with invocation_context(context.invocation_id):
+        getattr(get_runtime().worker, handler)(_delivery(message, queue))
+
+
+@bp.queue_trigger(arg_name="message", queue_name=CHANGES_QUEUE, connection="AzureWebJobsStorage")
+def apply_change(message: func.QueueMessage, context: func.Context) -> None:
+    handle("changes", message, CHANGES_QUEUE, context)
 
 
 @bp.queue_trigger(arg_name="message", queue_name=LIFECYCLE_QUEUE, connection="AzureWebJobsStorage")
-def lifecycle_event(message: func.QueueMessage) -> None:
-    from shared.runtime import get_runtime
-
-    get_runtime().worker.lifecycle(_delivery(message, LIFECYCLE_QUEUE))
+def lifecycle_event(message: func.QueueMessage, context: func.Context) -> None:
+    handle("lifecycle", message, LIFECYCLE_QUEUE, context)
 
 
 @bp.queue_trigger(arg_name="message", queue_name=JOBS_QUEUE, connection="AzureWebJobsStorage")
-def mailbox_job(message: func.QueueMessage) -> None:
-    from shared.runtime import get_runtime
-
-    get_runtime().worker.jobs(_delivery(message, JOBS_QUEUE))
+def mailbox_job(message: func.QueueMessage, context: func.Context) -> None:
+    handle("jobs", message, JOBS_QUEUE, context)

@@ -6,7 +6,8 @@
 * every 30 minutes: renew each tenant's subscriptions that expire within the margin (``$batch``);
 * daily at 02:00 UTC: reconcile subscriptions with Graph, catch every mailbox up from scratch
   (meetings entering the horizon appear, vanished ones go), purge rows and data keys past retention
-  and bulk operations older than ``OPERATIONS_KEPT``.
+  and bulk operations older than ``OPERATIONS_KEPT``;
+* every minute, with telemetry on: the work and poison queues' depths as gauges.
 """
 
 from datetime import datetime, timedelta, timezone
@@ -69,3 +70,11 @@ def renew_subscriptions(timer: func.TimerRequest, jobs: func.Out[list[str]]) -> 
 @bp.queue_output(arg_name="jobs", queue_name=JOBS_QUEUE, connection="AzureWebJobsStorage")
 def daily_sync(timer: func.TimerRequest, jobs: func.Out[list[str]]) -> None:
     jobs.set(_jobs(("reconcile",), ("catchup", "purge")))
+
+
+@bp.timer_trigger(arg_name="timer", schedule="30 * * * * *", run_on_startup=False)
+def measure_queues(timer: func.TimerRequest) -> None:
+    from shared.config import get_settings
+    from shared.health import record_queue_depths
+
+    record_queue_depths(get_settings())

@@ -50,7 +50,8 @@ class DevHost:
     """The local Functions host. ``start()`` returns once HTTP is listening; ``stop()`` drains."""
 
     def __init__(self, settings: Settings, *, app_dir: Path = APP_ROOT, app_ref: str = "function_app:app",
-                 port: int | None = None) -> None:
+                 port: int | None = None, timers: bool = True) -> None:
+        """``timers`` False: a host for one command (the ops CLI's ``--local``) serves HTTP and the queues only."""
         self.settings = settings
         self.options: HostOptions = load_host_json(app_dir / "host.json")
         self.functions = describe(load_app(app_dir, app_ref))
@@ -65,7 +66,7 @@ class DevHost:
                             function_key=settings.function_key, master_key=settings.master_key, invoker=self._invoker,
                             disabled=self.disabled)
         self.timers = [TimerRunner(f, Schedule(self._resolve(f.setting("schedule"))), self._invoker, self._stop)
-                       for f in self._of("timerTrigger") if f.name not in self.disabled]
+                       for f in self._of("timerTrigger") if f.name not in self.disabled and timers]
         self.queues = [self._queue_runner(f) for f in self._of("queueTrigger") if f.name not in self.disabled]
 
     @property
@@ -176,8 +177,15 @@ def wait_for_signal() -> None:
 
 
 def configure_logging(settings: Settings) -> None:
-    """Plain, id-only log lines; the Azure SDK's HTTP logging stays quiet (it would log URLs)."""
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    """Id-only log lines, as text or JSON (``HC_LOG_FORMAT``), with the invocation, tenant and trace ids in JSON;
+    the Azure SDK's HTTP logging stays quiet (it would log URLs)."""
+    from shared.telemetry import JsonFormatter, LogContext
+
+    handler = logging.StreamHandler()
+    handler.addFilter(LogContext())
+    handler.setFormatter(JsonFormatter() if settings.log_format == "json"
+                         else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=settings.log_level, handlers=[handler])
     logging.getLogger("azure").setLevel(logging.WARNING)
     logging.getLogger("waitress").setLevel(logging.WARNING)
 

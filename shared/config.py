@@ -84,6 +84,12 @@ def _float_between(low: float, high: float) -> Callable[[str], float]:
     return parse
 
 
+def _appinsights_connection(raw: str) -> str:
+    if raw and "instrumentationkey=" not in raw.lower():
+        raise _Invalid()
+    return raw
+
+
 def _one_of(*choices: str) -> Callable[[str], str]:
     """Any case accepted; the value comes back in the case of ``choices`` (all upper or all lower)."""
     fold = str.upper if all(c.isupper() for c in choices) else str.lower
@@ -353,6 +359,16 @@ SETTINGS: tuple[Setting, ...] = (
             "directory); ignored for any other host.", _non_empty),
     Setting("HC_MEETINGS_PAGE_SIZE", "meetings_page_size", "100", "a whole number from 1 to 1000",
             "Meetings per page of a meetings list; longer lists carry a `nextLink`.", _int_between(1, 1000)),
+    Setting("APPLICATIONINSIGHTS_CONNECTION_STRING", "appinsights_connection", "",
+            "an Application Insights connection string (with InstrumentationKey=), or empty",
+            "Optional: traces, metrics and logs go to this Application Insights resource through OpenTelemetry "
+            "(docs/operations.md). Empty: see HC_TELEMETRY.", _appinsights_connection, secret=True),
+    Setting("HC_TELEMETRY", "telemetry", "off", "one of off, console",
+            "Without an Application Insights connection string: `console` prints spans and metrics (local use), "
+            "`off` records nothing.", _one_of("off", "console")),
+    Setting("HC_LOG_FORMAT", "log_format", "text", "one of text, json",
+            "Local dev host only: its console log as text or one JSON object per line (with invocation, trace and "
+            "tenant ids). In Azure, logs carry these ids as Application Insights dimensions.", _one_of("text", "json")),
 )
 
 
@@ -402,6 +418,9 @@ class Settings:
     webex_api_url: str
     webex_ca_bundle: str
     meetings_page_size: int
+    appinsights_connection: str
+    telemetry: str
+    log_format: str
     values: Mapping[str, str] = field(repr=False, default_factory=dict)
 
     def __repr__(self) -> str:

@@ -25,7 +25,7 @@ from shared.storage.clients import queue_service, table_service
 Check = Callable[[Settings], "str | Mapping[str, Any] | tuple[str, Mapping[str, Any]] | None"]
 """Raises when the dependency is unusable; may return a short, non-secret note (e.g. which provider),
 figures to report (counts and times, never ids or personal data), or both as (note, figures)."""
-QUEUES = ("hc-changes", "hc-lifecycle", "hc-jobs")
+QUEUES = ("hc-changes", "hc-lifecycle", "hc-jobs", "hc-timeline", "hc-deliveries", "hc-presence")
 
 
 @dataclass(frozen=True)
@@ -116,6 +116,21 @@ def check_queues(settings: Settings) -> Mapping[str, Any]:
     depth = {name: _message_count(service, name) for name in QUEUES}
     poison = {name: _message_count(service, f"{name}-poison") for name in QUEUES}
     return {"queueDepth": depth, "poisonMessages": sum(poison.values()), "poisonByQueue": poison}
+
+
+def record_queue_depths(settings: Settings) -> bool:
+    """The queue depth and poison gauges (``hc.queue.depth``, ``hc.queue.poison``), when telemetry is on: two
+    reads per work queue, by the one instance that runs the minute's timer."""
+    from shared.telemetry import QUEUE_DEPTH, QUEUE_POISON, telemetry
+
+    recorder = telemetry()
+    if not recorder.enabled:
+        return False
+    read = check_queues(settings)
+    for name in QUEUES:
+        recorder.record(QUEUE_DEPTH, read["queueDepth"][name], queue=name)
+        recorder.record(QUEUE_POISON, read["poisonByQueue"][name], queue=name)
+    return True
 
 
 def _message_count(service: Any, name: str) -> int:

@@ -6,8 +6,8 @@ Three providers share one interface, :class:`KeyProvider`:
   Created on first use with owner-only permissions. Rotating adds a version to the file.
 * ``keyvault`` — an Azure Key Vault key through ``azure-keyvault-keys`` with
   ``DefaultAzureCredential`` (managed identity in Azure): RSA-OAEP-256 for RSA keys, A256KW for
-  HSM symmetric keys. Key Vault allows a few thousand wrap/unwrap calls per 10 s per vault
-  (peers-and-limits §D.3), which is why data keys are cached and never unwrapped per row.
+  HSM symmetric keys. Key Vault throttles cryptographic operations at a few thousand per 10 s per
+  vault (its service limits), which is why data keys are cached and never unwrapped per row.
 * ``awskms`` — an AWS KMS key (customer's own KMS); ``boto3`` is imported only when configured.
   The tenant id is the encryption context, so a wrapped key only unwraps for its own tenant.
 
@@ -22,12 +22,15 @@ import json
 import os
 import secrets
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from shared.errors import (DependencyUnavailableError, IntegrityError, KeyUnavailableError,
                            ThrottledError)
+from shared.telemetry import KEY_CALLS, telemetry
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -73,12 +76,26 @@ class CountingKeyProvider:
     def wrap_key(self, key: bytes, *, tenant_id: str) -> WrappedKey:
         with self._lock:
             self.wraps += 1
-        return self.inner.wrap_key(key, tenant_id=tenant_id)
+        with self._measured("wrap"):
+            return self.inner.wrap_key(key, tenant_id=tenant_id)
 
     def unwrap_key(self, wrapped: WrappedKey, *, tenant_id: str) -> bytes:
         with self._lock:
             self.unwraps += 1
-        return self.inner.unwrap_key(wrapped, tenant_id=tenant_id)
+        with self._measured("unwrap"):
+            return self.inner.unwrap_key(wrapped, tenant_id=tenant_id)
+
+    @contextmanager
+    def _measured(self, operation: str) -> Iterator[None]:
+        """A client span and the ``hc.keys.calls`` count (by provider, operation and result) for one call."""
+        recorder = telemetry()
+        result = "error"
+        try:
+            with recorder.span(f"key {operation}", kind="client", attributes={"hc.key.provider": self.name}):
+                yield
+            result = "ok"
+        finally:
+            recorder.record(KEY_CALLS, provider=self.name, operation=operation, result=result)
 
     def check(self) -> None:
         self.inner.check()

@@ -10,12 +10,13 @@ requests must fit in one batch.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from shared.errors import HybridCalendarError, ValidationError
 from shared.graph.errors import RETRYABLE_STATUSES, graph_error, retry_after_seconds
+from shared.telemetry import GRAPH_REQUESTS, GRAPH_RETRY_AFTER, telemetry
 
 MAX_BATCH = 20
 
@@ -89,6 +90,7 @@ def _run_chunk(chunk: list[BatchRequest], send: Send, max_attempts: int, budget:
     results: dict[str, BatchResult] = {}
     for attempt in range(1, max_attempts + 1):
         answers = {str(a["id"]): a for a in send([r.to_json() for r in pending.values()])}
+        _measure(answers.values())
         retry = {i: pending[i] for i, a in answers.items() if int(a["status"]) in RETRYABLE_STATUSES and i in pending}
         results.update({i: _result(a) for i, a in answers.items() if i not in retry})
         wait = max((retry_after_seconds(_header(answers[i], "Retry-After")) or 1.0) for i in retry) if retry else 0
@@ -98,6 +100,19 @@ def _run_chunk(chunk: list[BatchRequest], send: Send, max_attempts: int, budget:
         sleep(wait)
         pending = retry
     return results
+
+
+def _measure(answers: Iterable[Mapping[str, Any]]) -> None:
+    """Each item of a ``$batch`` counts as a Graph request of its own (Graph throttles them so)."""
+    recorder = telemetry()
+    if not recorder.enabled:
+        return
+    for answer in answers:
+        status = int(answer["status"])
+        recorder.record(GRAPH_REQUESTS, operation="batch item", status=status)
+        if status == 429:
+            recorder.record(GRAPH_RETRY_AFTER, retry_after_seconds(_header(answer, "Retry-After")) or 0,
+                            operation="batch item")
 
 
 def _header(answer: Mapping[str, Any], name: str) -> str | None:

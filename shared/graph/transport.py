@@ -21,11 +21,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from shared.errors import DependencyUnavailableError
 from shared.graph.errors import graph_error
 from shared.http import pooled_session
-from shared.retry import RetryPolicy, call_with_retries
+from shared.retry import RetryPolicy, call_with_retries, retry_after_seconds
+from shared.telemetry import GRAPH_REQUESTS, GRAPH_RETRY_AFTER, telemetry
 
 __all__ = ["GraphResponse", "GraphTransport", "RetryPolicy"]
 
@@ -65,14 +67,33 @@ class GraphTransport:
 
     def _attempt(self, method: str, url: str, headers: dict[str, str], body: Any, mailbox: str | None,
                  what: str, whole_mailbox: bool) -> GraphResponse:
+        """One request in a client span named by ``what`` (never the URL: it may name a mailbox by address)."""
+        recorder = telemetry()
+        with self._slots.hold(mailbox, MAILBOX_SLOTS if whole_mailbox else 1), recorder.span(
+                f"graph {what}", kind="client", attributes={"http.request.method": method,
+                                                            "server.address": urlsplit(url).hostname or ""}) as span:
+            response = self._send(method, url, headers, body, what)
+            if span is not None:
+                span.set_attribute("http.response.status_code", response.status_code)
+                span.set_attribute("hc.graph.request_id", response.headers.get("request-id", ""))
+        recorder.record(GRAPH_REQUESTS, operation=what, status=response.status_code)
+        if response.status_code == 429:
+            recorder.record(GRAPH_RETRY_AFTER, retry_after_seconds(response.headers.get("Retry-After")) or 0,
+                            operation=what)
+        return self._answer(response, what)
+
+    def _send(self, method: str, url: str, headers: dict[str, str], body: Any, what: str) -> Any:
         import requests
 
-        with self._slots.hold(mailbox, MAILBOX_SLOTS if whole_mailbox else 1):
-            try:
-                self.sent += 1
-                response = self.session.request(method, url, headers=headers, json=body, timeout=self.timeout)
-            except requests.RequestException as exc:
-                raise DependencyUnavailableError(f"{what}: Graph unreachable ({type(exc).__name__})") from None
+        try:
+            self.sent += 1
+            return self.session.request(method, url, headers=headers, json=body, timeout=self.timeout)
+        except requests.RequestException as exc:
+            telemetry().record(GRAPH_REQUESTS, operation=what, status=0)
+            raise DependencyUnavailableError(f"{what}: Graph unreachable ({type(exc).__name__})") from None
+
+    @staticmethod
+    def _answer(response: Any, what: str) -> GraphResponse:
         parsed = _json(response)
         if response.status_code >= 400:
             raise graph_error(response.status_code, parsed, response.headers, what=what)

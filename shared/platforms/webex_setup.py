@@ -29,7 +29,7 @@ from shared.errors import (AccessDeniedError, HybridCalendarError, NotFoundError
 from shared.platforms.webex_auth import ServiceApp, WebexGrant, grant_from_answer
 from shared.timezones import utc_text, utcnow
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("hybridcalendar.platforms")
 
 SCHEDULE_READ = "meeting:admin_schedule_read"
 PREFERENCES_READ = "meeting:admin_preferences_read"

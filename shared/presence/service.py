@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from shared.storage.queues import QueueWriter
     from shared.storage.records import MailboxRepository
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("hybridcalendar.presence")
 
 PRESENCE_UPDATED = "presence.updated"
 NO_EXCHANGE_CODES = frozenset({"MailboxNotEnabledForRESTAPI", "MailboxNotSupportedForRESTAPI",

@@ -20,10 +20,15 @@ from typing import Any
 from shared.errors import ValidationError
 from shared.inputs import load_json
 from shared.storage.clients import ensure_queue, queue_client, storage_error
+from shared.telemetry import telemetry
 
+STAMP_FIELDS = frozenset({"traceparent", "received"})
+"""Not ids: the W3C trace context of the request that queued a reference and its receipt time (milliseconds since
+the epoch), which telemetry adds when it is on (``shared.telemetry``). Two references that differ only in these
+are the same work."""
 REFERENCE_FIELDS = frozenset({"tenant_id", "mailbox_id", "subscription_id", "event_id", "change_type",
                               "change_key", "reason", "kind", "operation", "deferred", "button", "version",
-                              "action"})
+                              "action"}) | STAMP_FIELDS
 _REFERENCE = re.compile(r"[A-Za-z0-9._:=+/\-]{1,512}")
 
 
@@ -114,10 +119,12 @@ class QueueWriter:
     def send_text(self, queue: str, text: str, *, delay_seconds: int | None = None) -> None:
         """A message already made by :func:`reference_message` or :func:`references_message`."""
         client = self._client(queue)
-        try:
-            client.send_message(text, visibility_timeout=delay_seconds)
-        except Exception as exc:
-            raise storage_error(exc, "queue") from None
+        with telemetry().span(f"send {queue}", kind="producer", attributes={"messaging.system": "azure.queues",
+                                                                             "messaging.destination.name": queue}):
+            try:
+                client.send_message(text, visibility_timeout=delay_seconds)
+            except Exception as exc:
+                raise storage_error(exc, "queue") from None
 
     def _client(self, queue: str) -> Any:
         with self._lock:
@@ -201,11 +208,13 @@ def _mailbox_of(reference: Mapping[str, str]) -> tuple[str, str]:
 
 
 def _grouped(batch: list[_Ticket]) -> dict[tuple[str, str], list[str]]:
-    """Per mailbox, the messages to write: distinct references, packed up to MAX_MESSAGE_CHARS each."""
+    """Per mailbox, the messages to write: distinct references (the first of each kept, stamps aside), packed up to
+    MAX_MESSAGE_CHARS each."""
     groups: dict[tuple[str, str], dict[str, dict[str, str]]] = {}
     for ticket in batch:
         for reference in ticket.references:
-            groups.setdefault(_mailbox_of(reference), {})[json.dumps(reference)] = reference
+            work = json.dumps({name: value for name, value in reference.items() if name not in STAMP_FIELDS})
+            groups.setdefault(_mailbox_of(reference), {}).setdefault(work, reference)
     return {key: _packed(list(references.values())) for key, references in groups.items()}
 
 

@@ -5,7 +5,7 @@
   instead of overwriting it.
 * Deletes are idempotent: deleting what is not there succeeds.
 * :meth:`Table.transact` submits entity group transactions of at most 100 operations, all in
-  one partition (Table limits, peers-and-limits §D.1); more operations become several
+  one partition (Azure Table storage's limit); more operations become several
   transactions in order, each atomic on its own.
 * Storage throttling (429/503) and timeouts become Throttled/DependencyUnavailable errors.
 """
@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 from shared.errors import ConflictError, ValidationError
 from shared.inputs import check_text
 from shared.storage.clients import storage_error
+from shared.telemetry import telemetry
 
 if TYPE_CHECKING:
     from azure.data.tables import TableClient, TableServiceClient
@@ -82,7 +84,8 @@ class Table:
 
         check_key("PartitionKey", partition_key), check_key("RowKey", row_key)
         try:
-            return _with_etag(self.client.get_entity(partition_key, row_key))
+            with self._span("get"):
+                return _with_etag(self.client.get_entity(partition_key, row_key))
         except ResourceNotFoundError:
             return None
         except Exception as exc:
@@ -94,7 +97,8 @@ class Table:
 
         row = _clean(entity)
         try:
-            self.client.create_entity(row)
+            with self._span("insert"):
+                self.client.create_entity(row)
         except ResourceExistsError:
             raise ConflictError("the row already exists") from None
         except Exception as exc:
@@ -105,7 +109,7 @@ class Table:
         from azure.data.tables import UpdateMode
 
         row = _clean(entity)
-        self._call(self.client.upsert_entity, row, mode=UpdateMode.REPLACE)
+        self._call("upsert", self.client.upsert_entity, row, mode=UpdateMode.REPLACE)
 
     def replace(self, entity: Mapping[str, Any], *, etag: str) -> None:
         """Replace a row only if it still has ``etag`` (ConflictError otherwise)."""
@@ -113,7 +117,7 @@ class Table:
         from azure.data.tables import UpdateMode
 
         row = _clean(entity)
-        self._call(self.client.update_entity, row, mode=UpdateMode.REPLACE, etag=etag,
+        self._call("replace", self.client.update_entity, row, mode=UpdateMode.REPLACE, etag=etag,
                    match_condition=MatchConditions.IfNotModified)
 
     def delete(self, partition_key: str, row_key: str, *, etag: str | None = None) -> None:
@@ -124,11 +128,12 @@ class Table:
 
         check_key("PartitionKey", partition_key), check_key("RowKey", row_key)
         try:
-            if etag:
-                self.client.delete_entity(partition_key, row_key, etag=etag,
-                                          match_condition=MatchConditions.IfNotModified)
-            else:
-                self.client.delete_entity(partition_key, row_key)
+            with self._span("delete"):
+                if etag:
+                    self.client.delete_entity(partition_key, row_key, etag=etag,
+                                              match_condition=MatchConditions.IfNotModified)
+                else:
+                    self.client.delete_entity(partition_key, row_key)
         except ResourceNotFoundError:
             return
         except Exception as exc:
@@ -166,7 +171,8 @@ class Table:
         if len(batch) == 1:
             return self._single(batch[0])
         try:
-            self.client.submit_transaction(batch)
+            with self._span("transaction", operations=len(batch)):
+                self.client.submit_transaction(batch)
         except TableTransactionError as exc:
             if getattr(exc, "error_code", None) == "ResourceNotFound" and any(op[0] == "delete" for op in batch):
                 return self._delete_each(batch)
@@ -185,10 +191,11 @@ class Table:
         methods = {"create": self.client.create_entity, "upsert": self.client.upsert_entity,
                    "update": self.client.update_entity}
         try:
-            if verb == "delete":
-                self.client.delete_entity(entity["PartitionKey"], entity["RowKey"], **options)
-            else:
-                methods[verb](entity, **options)
+            with self._span(verb):
+                if verb == "delete":
+                    self.client.delete_entity(entity["PartitionKey"], entity["RowKey"], **options)
+                else:
+                    methods[verb](entity, **options)
         except ResourceNotFoundError as exc:
             if verb != "delete":
                 raise storage_error(exc, "table") from None
@@ -206,11 +213,18 @@ class Table:
         rest = [operation for operation in batch if operation[0] != "delete"]
         return len(batch) - len(rest) + (self._submit(rest) if rest else 0)
 
-    def _call(self, method: Any, *args: Any, **kwargs: Any) -> Any:
+    def _call(self, operation: str, method: Any, *args: Any, **kwargs: Any) -> Any:
         try:
-            return method(*args, **kwargs)
+            with self._span(operation):
+                return method(*args, **kwargs)
         except Exception as exc:
             raise storage_error(exc, "table") from None
+
+    def _span(self, operation: str, *, operations: int = 1) -> AbstractContextManager[Any]:
+        """A client span for one request to the table, named by the table and operation (never by keys)."""
+        return telemetry().span(f"table {operation} {self.name}", kind="client",
+                                attributes={"db.system.name": "azure.tables", "db.collection.name": self.name,
+                                            "db.operation.name": operation, "db.operation.batch.size": operations})
 
 
 def _clean(entity: Mapping[str, Any]) -> Entity:

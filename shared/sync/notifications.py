@@ -67,6 +67,23 @@ class Verdict:
     def refuse(self, reason: str) -> None:
         self.refused[reason] = self.refused.get(reason, 0) + 1
 
+    def measure(self, webhook: str) -> None:
+        """Count the POST's notifications (received, refused by reason); with telemetry on, stamp each reference
+        with the request's traceparent and the receipt time, so the worker continues the trace and measures lag."""
+        from shared.telemetry import NOTIFICATIONS_RECEIVED, NOTIFICATIONS_REFUSED, milliseconds_now, telemetry
+
+        recorder = telemetry()
+        if not recorder.enabled:
+            return
+        received = len(self.changes) + len(self.lifecycle) + sum(self.refused.values())
+        recorder.record(NOTIFICATIONS_RECEIVED, received, webhook=webhook)
+        for reason, count in self.refused.items():
+            recorder.record(NOTIFICATIONS_REFUSED, count, webhook=webhook, reason=reason)
+        traceparent = recorder.traceparent()
+        stamp = {"received": milliseconds_now()} | ({"traceparent": traceparent} if traceparent else {})
+        for reference in (*self.changes, *self.lifecycle):
+            reference.update(stamp)
+
 
 def parse_collection(body: bytes) -> list[Any]:
     """The ``value`` array of a changeNotificationCollection; 413 / 400 with a clear message otherwise."""

@@ -26,6 +26,7 @@ from shared.graph.client import GraphClient, graph_time, parse_graph_time
 from shared.storage.records import Subscription, SubscriptionRepository, digest
 from shared.sync.messages import Outcome
 from shared.sync.status import MailboxStatus
+from shared.telemetry import RENEWALS, telemetry
 
 REAUTHORIZE_EVERY = timedelta(minutes=30)
 
@@ -93,6 +94,10 @@ class Subscriptions:
             else:
                 self.status.failed(tenant_id, subscription.mailbox_id, result.error)
                 counts["failed"] += 1
+        recorder = telemetry()
+        for result_name, count in counts.items():
+            if count:
+                recorder.record(RENEWALS, count, result=result_name)
         return counts
 
     def resubscribe(self, tenant_id: str, mailbox_id: str, old_subscription_id: str | None = None) -> Subscription:

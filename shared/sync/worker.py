@@ -36,6 +36,7 @@ from shared.storage.queues import QueueWriter, parse_references, references_mess
 from shared.sync.combine import Combiner
 from shared.sync.engine import RECOVERY_SPREAD, SyncEngine
 from shared.sync.messages import ChangeRef, JobKind, JobRef, LifecycleEvent, LifecycleRef, Outcome
+from shared.telemetry import CHANGE_LAG, REFERENCES_HANDLED, lag_seconds, telemetry
 
 log = logging.getLogger("hybridcalendar.sync")
 MAX_ATTEMPTS = 5
@@ -163,6 +164,8 @@ class QueueWorker:
 
     def _run(self, delivery: Delivery, parse: Callable[[Mapping[str, str]], T], handle: Callable[[T], object], *,
              together: Callable[[list[T]], tuple[list[Outcome], list[T]]] | None = None) -> Counter[str]:
+        """Apply a message's references in a span that continues the trace of the request that queued the first
+        (the others linked), then count the outcomes."""
         counts: Counter[str] = Counter()
         try:
             raw = parse_references(delivery.text)
@@ -170,7 +173,20 @@ class QueueWorker:
         except ValidationError as error:
             self._poison(delivery, error)
             counts["poisoned"] += 1
-            return counts
+            return _measured(delivery, counts)
+        traces = list(dict.fromkeys(fields["traceparent"] for fields, _ in items if fields.get("traceparent")))
+        tenants = {getattr(item, "tenant_id", None) for _, item in items}
+        with telemetry().span(f"process {delivery.queue}", kind="consumer", parent=traces[0] if traces else None,
+                              links=traces[1:], tenant_id=tenants.pop() if len(tenants) == 1 else None,
+                              attributes={"messaging.destination.name": delivery.queue,
+                                          "messaging.message.id": delivery.message_id,
+                                          "messaging.batch.message_count": len(items),
+                                          "messaging.message.delivery_count": delivery.dequeue_count}):
+            self._apply(delivery, items, handle, together, counts)
+            return self._logged(delivery, counts)
+
+    def _apply(self, delivery: Delivery, items: list[tuple[Mapping[str, str], T]], handle: Callable[[T], object],
+               together: Callable[[list[T]], tuple[list[Outcome], list[T]]] | None, counts: Counter[str]) -> None:
         first = getattr(items[0][1], "mailbox", None) if items else None
         if together is not None and items and all(getattr(item, "mailbox", None) == first for _, item in items):
             items = self._apply_together(delivery, items, together, counts)
@@ -185,13 +201,13 @@ class QueueWorker:
                 if fate is Disposition.POISON:
                     self._poison(delivery, error)
                     counts["poisoned"] += 1
-                    return counts
+                    return
                 if fate is Disposition.DEFER and self._defer(delivery, [f for f, _ in items[position:]], error):
                     counts[Outcome.DEFERRED.value] += len(items) - position
-                    return self._logged(delivery, counts)
+                    return
                 raise
+            _lag(fields, outcome)
             counts[describe_outcome(outcome.value if isinstance(outcome, Outcome) else outcome)] += 1
-        return self._logged(delivery, counts)
 
     def _apply_together(self, delivery: Delivery, items: list[tuple[Mapping[str, str], T]],
                         together: Callable[[list[T]], tuple[list[Outcome], list[T]]],
@@ -208,6 +224,10 @@ class QueueWorker:
             return items
         counts.update(outcome.value for outcome in outcomes)
         kept = {id(item) for item in left}
+        applied = [fields for fields, item in items if id(item) not in kept]
+        if len(applied) == len(outcomes):
+            for fields, outcome in zip(applied, outcomes):
+                _lag(fields, outcome)
         return [(fields, item) for fields, item in items if id(item) in kept]
 
     def _drop(self, delivery: Delivery, item: Any, error: Exception, counts: Counter[str]) -> None:
@@ -240,4 +260,19 @@ class QueueWorker:
     def _logged(delivery: Delivery, counts: Counter[str]) -> Counter[str]:
         log.info("%s message %s: %s", delivery.queue, delivery.message_id,
                  ", ".join(f"{n} {word}" for word, n in sorted(counts.items())) or "nothing")
-        return counts
+        return _measured(delivery, counts)
+
+
+def _measured(delivery: Delivery, counts: Counter[str]) -> Counter[str]:
+    recorder = telemetry()
+    for word, n in counts.items():
+        recorder.record(REFERENCES_HANDLED, n, queue=delivery.queue, outcome=word)
+    return counts
+
+
+def _lag(fields: Mapping[str, str], outcome: object) -> None:
+    """Receipt to row: recorded for a change whose row was stored or deleted."""
+    if outcome in (Outcome.STORED, Outcome.DELETED):
+        seconds = lag_seconds(fields.get("received"))
+        if seconds is not None:
+            telemetry().record(CHANGE_LAG, seconds)

@@ -328,7 +328,8 @@ def test_health_reports_queues_and_the_nearest_subscription_expiry(stack: Stack)
     enabled(stack)
     answer = requests.get(f"{stack.url}/api/health", timeout=30)
     checks = conforms(answer.json(), "Health")["checks"]
-    assert set(checks["queues"]["queueDepth"]) == {"hc-changes", "hc-lifecycle", "hc-jobs"}
+    assert set(checks["queues"]["queueDepth"]) == {"hc-changes", "hc-lifecycle", "hc-jobs", "hc-timeline",
+                                                  "hc-deliveries", "hc-presence"}
     assert isinstance(checks["queues"]["poisonMessages"], int)
     assert checks["subscriptions"]["subscriptions"] >= 1
     assert checks["subscriptions"]["nearestSubscriptionExpiry"] > datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M")

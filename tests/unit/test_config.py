@@ -33,6 +33,9 @@ def test_no_configuration_at_all_gives_a_working_local_setup() -> None:
     ("HC_LOCAL_PORT", "http", "a whole number from 0 to 65535"),
     ("HC_FUNCTION_KEY", "short", "at least 16 characters"),
     ("HC_MASTER_KEY", "has spaces in the key", "at least 16 characters"),
+    ("APPLICATIONINSIGHTS_CONNECTION_STRING", "IngestionEndpoint=https://x", "with InstrumentationKey="),
+    ("HC_TELEMETRY", "loud", "one of off, console"),
+    ("HC_LOG_FORMAT", "xml", "one of text, json"),
 ])
 def test_each_invalid_setting_is_named_with_what_was_expected(name: str, value: str, expected: str) -> None:
     with pytest.raises(ConfigError) as caught:
