@@ -21,6 +21,7 @@ bench: install
 	-$(PY) benchmarks/meetings.py
 	-$(PY) benchmarks/webhook.py
 	-$(PY) benchmarks/webex.py
+	-$(PY) benchmarks/telemetry.py
 
 install: $(PY_OK) $(NPM_OK)
 
