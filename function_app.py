@@ -10,6 +10,14 @@ get_settings()  # invalid configuration stops start-up here, naming each bad set
 keep_parser_memory()  # the HTML parser's memory stays mapped between documents
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
-for blueprint in (health.bp, graph_webhooks.bp, sync_queues.bp, delivery.bp, presence.bp, admin.bp, meetings_api.bp,
-                  timers.bp):
+for blueprint in (
+    health.bp,
+    graph_webhooks.bp,
+    sync_queues.bp,
+    delivery.bp,
+    presence.bp,
+    admin.bp,
+    meetings_api.bp,
+    timers.bp,
+):
     app.register_functions(blueprint)

@@ -47,8 +47,9 @@ FUNCTION_KEY = "actions-bench-key-0001"
 
 
 def _user(sim_url: str, ca: str, mail: str, kind: str = "user") -> str:
-    answer = requests.post(f"{sim_url}/_sim/users", json={"tenantId": Demo().tenant_id, "mail": mail, "kind": kind},
-                           verify=ca, timeout=10)
+    answer = requests.post(
+        f"{sim_url}/_sim/users", json={"tenantId": Demo().tenant_id, "mail": mail, "kind": kind}, verify=ca, timeout=10
+    )
     assert answer.status_code in (200, 201), answer.text
     return str(answer.json()["id"])
 
@@ -84,42 +85,61 @@ def run(host_url: str, sim_url: str, ca: str) -> list[str]:
     for mail in colleagues:
         _user(sim_url, ca, mail)
     for mailbox, kind in ((organizer, "user"), (attendee, "user"), (room, "room")):
-        answer = requests.post(f"{host_url}/api/tenants/{tenant}/mailboxes/{mailbox}", params={"kind": kind},
-                               headers={"x-functions-key": FUNCTION_KEY}, timeout=300)
+        answer = requests.post(
+            f"{host_url}/api/tenants/{tenant}/mailboxes/{mailbox}",
+            params={"kind": kind},
+            headers={"x-functions-key": FUNCTION_KEY},
+            timeout=300,
+        )
         assert answer.status_code == 200, answer.text
-    bearer = requests.post(f"{sim_url}/_sim/api-token", json={"user": organizer, "audience": "api://hybrid-calendar"},
-                           verify=ca, timeout=10).json()["access_token"]
+    bearer = requests.post(
+        f"{sim_url}/_sim/api-token",
+        json={"user": organizer, "audience": "api://hybrid-calendar"},
+        verify=ca,
+        timeout=10,
+    ).json()["access_token"]
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {bearer}"
     start = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
 
     def body(i: int) -> dict[str, Any]:
         moment = start + timedelta(minutes=30 * i)
-        return {"subject": f"Bench meeting {i}", "start": moment.isoformat(),
-                "end": (moment + timedelta(minutes=30)).isoformat(), "attendees": ["attendee@contoso.example"],
-                "room": "room-7@contoso.example", "platform": "builtin"}
+        return {
+            "subject": f"Bench meeting {i}",
+            "start": moment.isoformat(),
+            "end": (moment + timedelta(minutes=30)).isoformat(),
+            "attendees": ["attendee@contoso.example"],
+            "room": "room-7@contoso.example",
+            "platform": "builtin",
+        }
 
     keys = [uuid.uuid4().hex for _ in range(COUNT)]
     before = _settled(sim_url, ca, organizer)
     latencies, ids = [], set()
     for i in range(COUNT):
         started = time.perf_counter()
-        answer = session.post(f"{host_url}/api/me/meetings", json=body(i), headers={"Idempotency-Key": keys[i]},
-                              timeout=60)
+        answer = session.post(
+            f"{host_url}/api/me/meetings", json=body(i), headers={"Idempotency-Key": keys[i]}, timeout=60
+        )
         latencies.append(time.perf_counter() - started)
         assert answer.status_code == 201, answer.text
         ids.add(answer.json()["id"])
     made = _delta(_settled(sim_url, ca, organizer), before)
     retried, before = [], _settled(sim_url, ca, organizer)
     for i in range(COUNT):
-        answer = session.post(f"{host_url}/api/me/meetings", json=body(i), headers={"Idempotency-Key": keys[i]},
-                              timeout=60)
+        answer = session.post(
+            f"{host_url}/api/me/meetings", json=body(i), headers={"Idempotency-Key": keys[i]}, timeout=60
+        )
         assert answer.status_code == 201, answer.text
         retried.append(answer.json()["id"])
     again = _delta(_settled(sim_url, ca, organizer), before)
-    listed = [m for m in session.get(f"{host_url}/api/me/meetings",
-                                     params={"to": (start + timedelta(days=4)).isoformat()},
-                                     timeout=60).json()["value"] if m["subject"].startswith("Bench meeting")]
+    listed = [
+        m
+        for m in session.get(
+            f"{host_url}/api/me/meetings", params={"to": (start + timedelta(days=4)).isoformat()}, timeout=60
+        ).json()["value"]
+        if m["subject"].startswith("Bench meeting")
+    ]
     free_busy, before = [], _graph_requests(sim_url, ca, organizer)
     for _ in range(COUNT):
         started = time.perf_counter()
@@ -129,22 +149,25 @@ def run(host_url: str, sim_url: str, ca: str) -> list[str]:
     schedule_calls = _delta(_graph_requests(sim_url, ca, organizer), before)["POST"] / COUNT
     per_call = {m: n / COUNT for m, n in made.items()}
     ok_calls = (per_call["POST"], per_call["PATCH"], per_call["DELETE"]) == (1, 0, 0)
-    ok_retries = set(retried) == ids and again == {"GET": 0, "POST": COUNT, "PATCH": 0, "DELETE": 0} \
-        and len(listed) == COUNT
-    return [f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; stand-in "
-            "process, Azurite, and the dev host with function_app.py, all on this machine",
-            f"POST /api/me/meetings (built-in platform, 1 attendee, 1 room), {COUNT} one at a time: p50 "
-            f"{percentile(latencies, 0.5):.0f} ms, p99 {percentile(latencies, 0.99):.0f} ms",
-            f"Graph requests about the organizer's mailbox per meeting, the webhooks that follow included: {per_call}; "
-            f"writes (target: one create, no second write): {'PASS' if ok_calls else 'FAIL'}; reads: "
-            f"{made['GET']} of {COUNT} meetings were read once by the sync, whose notification was handled "
-            "before the API had stored the row (the request itself reads nothing)",
-            f"the same {COUNT} requests retried with their keys: same ids {set(retried) == ids}, Graph requests "
-            f"{again} (Graph's transactionId answers each with the first event), {len(listed)} meetings listed "
-            f"(target: {COUNT}): {'PASS' if ok_retries else 'FAIL'}",
-            f"GET /api/me/availability for {COLLEAGUES} schedules, {COUNT} one at a time: p50 "
-            f"{percentile(free_busy, 0.5):.0f} ms, p99 {percentile(free_busy, 0.99):.0f} ms, "
-            f"getSchedule calls per request {schedule_calls:g} (target 1): {'PASS' if schedule_calls == 1 else 'FAIL'}"]
+    ok_retries = (
+        set(retried) == ids and again == {"GET": 0, "POST": COUNT, "PATCH": 0, "DELETE": 0} and len(listed) == COUNT
+    )
+    return [
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; stand-in "
+        "process, Azurite, and the dev host with function_app.py, all on this machine",
+        f"POST /api/me/meetings (built-in platform, 1 attendee, 1 room), {COUNT} one at a time: p50 "
+        f"{percentile(latencies, 0.5):.0f} ms, p99 {percentile(latencies, 0.99):.0f} ms",
+        f"Graph requests about the organizer's mailbox per meeting, the webhooks that follow included: {per_call}; "
+        f"writes (target: one create, no second write): {'PASS' if ok_calls else 'FAIL'}; reads: "
+        f"{made['GET']} of {COUNT} meetings were read once by the sync, whose notification was handled "
+        "before the API had stored the row (the request itself reads nothing)",
+        f"the same {COUNT} requests retried with their keys: same ids {set(retried) == ids}, Graph requests "
+        f"{again} (Graph's transactionId answers each with the first event), {len(listed)} meetings listed "
+        f"(target: {COUNT}): {'PASS' if ok_retries else 'FAIL'}",
+        f"GET /api/me/availability for {COLLEAGUES} schedules, {COUNT} one at a time: p50 "
+        f"{percentile(free_busy, 0.5):.0f} ms, p99 {percentile(free_busy, 0.99):.0f} ms, "
+        f"getSchedule calls per request {schedule_calls:g} (target 1): {'PASS' if schedule_calls == 1 else 'FAIL'}",
+    ]
 
 
 def main() -> int:

@@ -43,25 +43,49 @@ START = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
 
 def record(i: int) -> MeetingRecord:
     start = START + timedelta(minutes=30 * i)
-    return MeetingRecord(f"AAMkAGI2{uuid.uuid4().hex}==", start, start + timedelta(minutes=30), "UTC",
-                         f"Project review {i} with the steering group", f"Organizer {i}", "webex",
-                         f"https://contoso.webex.com/contoso/j.php?MTID=m{uuid.uuid4().hex}",
-                         f"{i}@contoso.webex.com", f"040000008200E00074C5B7101A82E008{i:08d}", True, False)
+    return MeetingRecord(
+        f"AAMkAGI2{uuid.uuid4().hex}==",
+        start,
+        start + timedelta(minutes=30),
+        "UTC",
+        f"Project review {i} with the steering group",
+        f"Organizer {i}",
+        "webex",
+        f"https://contoso.webex.com/contoso/j.php?MTID=m{uuid.uuid4().hex}",
+        f"{i}@contoso.webex.com",
+        f"040000008200E00074C5B7101A82E008{i:08d}",
+        True,
+        False,
+    )
 
 
 def entities(meetings: MeetingRepository, tenant: str, mailbox: str, count: int, *, sealed: bool) -> list[dict]:
     partition = partition_of(tenant, mailbox)
-    rows = [meetings._entity(tenant, partition, "e|bench", record(i)) if sealed else
-            _clear(meetings, partition, record(i)) for i in range(count)]
+    rows = [
+        meetings._entity(tenant, partition, "e|bench", record(i)) if sealed else _clear(meetings, partition, record(i))
+        for i in range(count)
+    ]
     return rows
 
 
 def _clear(meetings: MeetingRepository, partition: str, item: MeetingRecord) -> dict:
-    return {"PartitionKey": partition, "RowKey": f"m|{item.start:%Y%m%dT%H%M%SZ}|{uuid.uuid4().hex}",
-            "EventKey": "e|bench", "StartUtc": item.start, "EndUtc": item.end, "TimeZone": item.time_zone,
-            "Provider": item.provider, "IsOnline": item.is_online, "IsCancelled": item.is_cancelled,
-            "EventId": item.event_id, "ICalUId": item.ical_uid, "Subject": item.subject,
-            "OrganizerName": item.organizer_name, "JoinUrl": item.join_url, "SipUri": item.sip_uri}
+    return {
+        "PartitionKey": partition,
+        "RowKey": f"m|{item.start:%Y%m%dT%H%M%SZ}|{uuid.uuid4().hex}",
+        "EventKey": "e|bench",
+        "StartUtc": item.start,
+        "EndUtc": item.end,
+        "TimeZone": item.time_zone,
+        "Provider": item.provider,
+        "IsOnline": item.is_online,
+        "IsCancelled": item.is_cancelled,
+        "EventId": item.event_id,
+        "ICalUId": item.ical_uid,
+        "Subject": item.subject,
+        "OrganizerName": item.organizer_name,
+        "JoinUrl": item.join_url,
+        "SipUri": item.sip_uri,
+    }
 
 
 def one_round(meetings: MeetingRepository, *, sealed: bool) -> tuple[float, float]:
@@ -114,13 +138,13 @@ def provider_calls(settings: object, key_file: Path) -> list[str]:
         for batch in range(0, per_tenant, 50):
             event = f"series-{tenant}-{batch}"
             records = [record(i) for i in range(batch, batch + 50)]
-            writer.meetings.replace_event(tenant, mailbox, event, records, change_key="ck",
-                                          last_modified=START)
+            writer.meetings.replace_event(tenant, mailbox, event, records, change_key="ck", last_modified=START)
     elapsed = time.perf_counter() - started
     reader_provider = CountingKeyProvider(LocalKeyProvider(key_file))
     reader = build_stores(settings, provider=reader_provider)
-    read = sum(len(reader.meetings.list_meetings(t, m, start=START, end=START + timedelta(days=400)))
-               for t, m in tenants)
+    read = sum(
+        len(reader.meetings.list_meetings(t, m, start=START, end=START + timedelta(days=400))) for t, m in tenants
+    )
     ok = writer_provider.wraps == TENANTS and reader_provider.unwraps == TENANTS and read == COUNT_ROWS
     return [
         f"{COUNT_ROWS:,} rows across {TENANTS} tenants written in {elapsed:.1f} s "
@@ -134,11 +158,15 @@ def provider_calls(settings: object, key_file: Path) -> list[str]:
 def main() -> int:
     key_file = Path(tempfile.mkdtemp()) / "kek.json"
     with Azurite() as azurite:
-        settings = load_settings({"AzureWebJobsStorage": azurite.connection_string,
-                                  "HC_LOCAL_KEY_FILE": str(key_file)}, local_settings=Path("/nonexistent"))
+        settings = load_settings(
+            {"AzureWebJobsStorage": azurite.connection_string, "HC_LOCAL_KEY_FILE": str(key_file)},
+            local_settings=Path("/nonexistent"),
+        )
         meetings = build_stores(settings).meetings
-        lines = [f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-                 f"Azurite in memory on this machine, local KEK at {local_key_path(settings).name}"]
+        lines = [
+            f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+            f"Azurite in memory on this machine, local KEK at {local_key_path(settings).name}"
+        ]
         lines += overhead(meetings)
         lines += provider_calls(settings, key_file)
     return report("crypto", lines)

@@ -55,16 +55,27 @@ def client_for(url: str, ca_bundle: str) -> GraphClient:
 def seed(url: str, ca_bundle: str, client: GraphClient) -> list[tuple[str, str]]:
     demo, pairs = Demo(), []
     for i in range(MAILBOXES):
-        answer = requests.post(f"{url}/_sim/users", json={"tenantId": demo.tenant_id,
-                                                          "mail": f"bench{i}@contoso.example"},
-                               verify=ca_bundle, timeout=10)
+        answer = requests.post(
+            f"{url}/_sim/users",
+            json={"tenantId": demo.tenant_id, "mail": f"bench{i}@contoso.example"},
+            verify=ca_bundle,
+            timeout=10,
+        )
         mailbox = answer.json()["id"]
         for hour in range(5):
             start = DAY + timedelta(hours=8 + hour)
-            event = client.create_event(demo.tenant_id, mailbox, {
-                "subject": f"Bench {hour}", "start": {"dateTime": start.strftime("%Y-%m-%dT%H:%M:%S"),
-                                                      "timeZone": "UTC"},
-                "end": {"dateTime": (start + timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"}})
+            event = client.create_event(
+                demo.tenant_id,
+                mailbox,
+                {
+                    "subject": f"Bench {hour}",
+                    "start": {"dateTime": start.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"},
+                    "end": {
+                        "dateTime": (start + timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%S"),
+                        "timeZone": "UTC",
+                    },
+                },
+            )
         pairs.append((mailbox, event["id"]))
     return pairs
 

@@ -44,12 +44,18 @@ FUNCTION_KEY = "meetings-bench-key-0001"
 
 def event_body(i: int, now: datetime) -> dict[str, Any]:
     """Meetings spread over [-6 days, +30 days], each with a join link in an HTML body."""
-    start = (now - timedelta(days=6) + timedelta(minutes=(36 * 24 * 60 // MEETINGS) * i)).replace(second=0,
-                                                                                                    microsecond=0)
-    return {"subject": f"Meeting {i}", "start": {"dateTime": start.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"},
-            "end": {"dateTime": (start + timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"},
-            "body": {"contentType": "html", "content": f'<p>Agenda {i}</p><a href="https://contoso.zoom.us/j/'
-                                                       f'{100000000 + i}">Join</a>'}}
+    start = (now - timedelta(days=6) + timedelta(minutes=(36 * 24 * 60 // MEETINGS) * i)).replace(
+        second=0, microsecond=0
+    )
+    return {
+        "subject": f"Meeting {i}",
+        "start": {"dateTime": start.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"},
+        "end": {"dateTime": (start + timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"},
+        "body": {
+            "contentType": "html",
+            "content": f'<p>Agenda {i}</p><a href="https://contoso.zoom.us/j/{100000000 + i}">Join</a>',
+        },
+    }
 
 
 def percentile(samples: list[float], share: float) -> float:
@@ -62,16 +68,19 @@ def seed(host_url: str, sim_url: str, ca: str) -> tuple[str, float]:
     from shared.runtime import get_runtime
 
     tenant, started = Demo().tenant_id, time.perf_counter()
-    user = requests.post(f"{sim_url}/_sim/users", json={"tenantId": tenant, "mail": "bench@contoso.example"},
-                         verify=ca, timeout=10).json()["id"]
+    user = requests.post(
+        f"{sim_url}/_sim/users", json={"tenantId": tenant, "mail": "bench@contoso.example"}, verify=ca, timeout=10
+    ).json()["id"]
     now = datetime.now(timezone.utc)
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(lambda i: outlook(sim_url, ca, user, event_body(i, now)), range(MEETINGS)))
-    answer = requests.post(f"{host_url}/api/tenants/{tenant}/mailboxes/{user}", headers={"x-functions-key":
-                                                                                          FUNCTION_KEY}, timeout=300)
+    answer = requests.post(
+        f"{host_url}/api/tenants/{tenant}/mailboxes/{user}", headers={"x-functions-key": FUNCTION_KEY}, timeout=300
+    )
     assert answer.status_code == 200, answer.text
-    held = get_runtime().stores.meetings.list_meetings(tenant, user, start=now - timedelta(days=8),
-                                                       end=now + timedelta(days=40))
+    held = get_runtime().stores.meetings.list_meetings(
+        tenant, user, start=now - timedelta(days=8), end=now + timedelta(days=40)
+    )
     assert len(held) == MEETINGS, f"{len(held)} of {MEETINGS} meetings stored"
     return user, time.perf_counter() - started
 
@@ -102,12 +111,15 @@ def drop_process_caches() -> None:
 
 def run(host_url: str, sim_url: str, ca: str) -> list[str]:
     user, seeded = seed(host_url, sim_url, ca)
-    bearer = requests.post(f"{sim_url}/_sim/api-token", json={"user": user, "audience": "api://hybrid-calendar"},
-                           verify=ca, timeout=10).json()["access_token"]
+    bearer = requests.post(
+        f"{sim_url}/_sim/api-token", json={"user": user, "audience": "api://hybrid-calendar"}, verify=ca, timeout=10
+    ).json()["access_token"]
     url, session = f"{host_url}/api/me/meetings", requests.Session()
     now = datetime.now(timezone.utc)
-    whole = {"from": (now - timedelta(days=6, hours=12)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-             "to": (now + timedelta(days=31)).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    whole = {
+        "from": (now - timedelta(days=6, hours=12)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "to": (now + timedelta(days=31)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
     cold = []
     for _ in range(COLD):
         drop_process_caches()
@@ -118,21 +130,27 @@ def run(host_url: str, sim_url: str, ca: str) -> list[str]:
         figures[label] = [timed(session, url, bearer, params) for _ in range(WARM)]
     worst = max(percentile([s for s, _, _ in samples], 0.99) for samples in figures.values())
     queries = {q for samples in figures.values() for _, q, _ in samples}
-    lines = [f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; stand-in "
-             "process, Azurite, and the dev host with function_app.py, all on this machine",
-             f"mailbox: {MEETINGS} meetings over the retention window, seeded through Graph and synced in "
-             f"{seeded:.1f} s",
-             f"cold (caches dropped, {COLD} times): p50 {percentile([s for s, _, _ in cold], 0.5):.1f} ms, "
-             f"max {max(s for s, _, _ in cold) * 1000:.1f} ms, {max(q for _, q, _ in cold)} table requests at most"]
+    lines = [
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; stand-in "
+        "process, Azurite, and the dev host with function_app.py, all on this machine",
+        f"mailbox: {MEETINGS} meetings over the retention window, seeded through Graph and synced in {seeded:.1f} s",
+        f"cold (caches dropped, {COLD} times): p50 {percentile([s for s, _, _ in cold], 0.5):.1f} ms, "
+        f"max {max(s for s, _, _ in cold) * 1000:.1f} ms, {max(q for _, q, _ in cold)} table requests at most",
+    ]
     for label, samples in figures.items():
         times = [s for s, _, _ in samples]
-        lines.append(f"warm, {label} ({samples[0][2]} meetings returned, {WARM} requests): p50 "
-                     f"{percentile(times, 0.5):.1f} ms, p99 {percentile(times, 0.99):.1f} ms, table requests per "
-                     f"request: {sorted({q for _, q, _ in samples})}")
-    lines.append(f"warm p99 worst {worst:.1f} ms (target < {TARGET_P99_MS} ms): "
-                 f"{'PASS' if worst < TARGET_P99_MS else 'FAIL'}")
-    lines.append(f"storage queries per warm request: {sorted(queries)} (target: exactly 1): "
-                 f"{'PASS' if queries == {1} else 'FAIL'}")
+        lines.append(
+            f"warm, {label} ({samples[0][2]} meetings returned, {WARM} requests): p50 "
+            f"{percentile(times, 0.5):.1f} ms, p99 {percentile(times, 0.99):.1f} ms, table requests per "
+            f"request: {sorted({q for _, q, _ in samples})}"
+        )
+    lines.append(
+        f"warm p99 worst {worst:.1f} ms (target < {TARGET_P99_MS} ms): {'PASS' if worst < TARGET_P99_MS else 'FAIL'}"
+    )
+    lines.append(
+        f"storage queries per warm request: {sorted(queries)} (target: exactly 1): "
+        f"{'PASS' if queries == {1} else 'FAIL'}"
+    )
     return lines
 
 

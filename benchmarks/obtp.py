@@ -58,8 +58,9 @@ class Arrivals:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 at = time.time()
                 with arrivals.lock:
-                    arrivals.got.append((at, self.path.rpartition("/")[2], body,
-                                         {k.lower(): v for k, v in self.headers.items()}))
+                    arrivals.got.append(
+                        (at, self.path.rpartition("/")[2], body, {k.lower(): v for k, v in self.headers.items()})
+                    )
                 self.send_response(204)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -78,11 +79,21 @@ class Arrivals:
 def run(host_url: str, sim_url: str, ca: str) -> list[str]:
     tenant = Demo().tenant_id
     admin = {"x-functions-key": os.environ["HC_FUNCTION_KEY"]}
-    rooms = [requests.post(f"{sim_url}/_sim/users", json={"tenantId": tenant, "mail": f"room{r}@contoso.example",
-                                                          "kind": "room"}, verify=ca, timeout=10).json()["id"]
-             for r in range(ROOMS)]
-    answer = requests.post(f"{host_url}/api/tenants/{tenant}/mailboxes", headers=admin, timeout=60,
-                           json={"mailboxes": [{"id": room, "kind": "room"} for room in rooms]})
+    rooms = [
+        requests.post(
+            f"{sim_url}/_sim/users",
+            json={"tenantId": tenant, "mail": f"room{r}@contoso.example", "kind": "room"},
+            verify=ca,
+            timeout=10,
+        ).json()["id"]
+        for r in range(ROOMS)
+    ]
+    answer = requests.post(
+        f"{host_url}/api/tenants/{tenant}/mailboxes",
+        headers=admin,
+        timeout=60,
+        json={"mailboxes": [{"id": room, "kind": "room"} for room in rooms]},
+    )
     assert answer.status_code == 202, answer.text
     from shared.runtime import get_runtime
 
@@ -91,8 +102,12 @@ def run(host_url: str, sim_url: str, ca: str) -> list[str]:
     arrivals = Arrivals()
     secrets: dict[str, str] = {}
     for room in rooms:
-        created = requests.post(f"{host_url}/api/tenants/{tenant}/rooms/{room}/endpoints", headers=admin, timeout=30,
-                                json={"url": arrivals.url(room)})
+        created = requests.post(
+            f"{host_url}/api/tenants/{tenant}/rooms/{room}/endpoints",
+            headers=admin,
+            timeout=30,
+            json={"url": arrivals.url(room)},
+        )
         assert created.status_code == 201, created.text
         secrets[room] = created.json()["secret"]
     lead = timedelta(minutes=int(os.environ["HC_JOIN_LEAD_MINUTES"]))
@@ -103,23 +118,33 @@ def run(host_url: str, sim_url: str, ca: str) -> list[str]:
     def make(i: int) -> None:
         room = rooms[i % ROOMS]
         start = first_due + timedelta(seconds=i * 60 // total) + lead
-        body = {"subject": f"Meeting {i}", "start": _when(start), "end": _when(start + timedelta(minutes=30)),
-                "body": {"contentType": "html", "content": JOIN.format(n=i % 1000)}}
+        body = {
+            "subject": f"Meeting {i}",
+            "start": _when(start),
+            "end": _when(start + timedelta(minutes=30)),
+            "body": {"contentType": "html", "content": JOIN.format(n=i % 1000)},
+        }
         created = requests.post(f"{sim_url}/_sim/users/{room}/events", json=body, verify=ca, timeout=60)
         assert created.status_code == 201, created.text
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(make, range(total)))
-    stored = _until(lambda: _buttons(stores, tenant, rooms) >= total, (first_due - datetime.now(timezone.utc))
-                    .total_seconds() - 5, quiet=True)
+    stored = _until(
+        lambda: _buttons(stores, tenant, rooms) >= total,
+        (first_due - datetime.now(timezone.utc)).total_seconds() - 5,
+        quiet=True,
+    )
     synced_in = time.monotonic() - made
     graph_count = lambda: requests.get(f"{sim_url}/_sim/state", verify=ca, timeout=10).json()["requests"]  # noqa: E731
     _quiet(graph_count, first_due - timedelta(seconds=2))
     before = graph_count()
     cpu_before, inside_before = cpu_seconds(), function_cpu_seconds()
     deadline = first_due + timedelta(seconds=60 + 60)
-    _until(lambda: len({(g[1], g[3].get("webhook-id")) for g in arrivals.got}) >= total,
-           (deadline - datetime.now(timezone.utc)).total_seconds(), quiet=True)
+    _until(
+        lambda: len({(g[1], g[3].get("webhook-id")) for g in arrivals.got}) >= total,
+        (deadline - datetime.now(timezone.utc)).total_seconds(),
+        quiet=True,
+    )
     graph_during = requests.get(f"{sim_url}/_sim/state", verify=ca, timeout=10).json()["requests"] - before
     cpu = {k: v - cpu_before.get(k, 0.0) for k, v in cpu_seconds().items()}
     inside = sum(v - inside_before.get(k, 0.0) for k, v in function_cpu_seconds().items() if k.startswith("worker"))
@@ -130,26 +155,28 @@ def run(host_url: str, sim_url: str, ca: str) -> list[str]:
     lateness.sort()
     delivered = len(lateness)
     p = functools.partial(quantile, lateness)
-    lines = [f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-             f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
-             f"{ROOMS} rooms x {PER_ROOM} meetings, buttons due over one minute, lead {lead}, "
-             f"{WORKERS} worker instance(s)",
-             f"synced before the first was due: {'yes' if stored else 'NO'} ({synced_in:.0f} s to make and sync)",
-             f"buttons delivered: {delivered} of {total} ({total - delivered} missing)  "
-             f"{'PASS' if delivered == total else 'FAIL'}",
-             f"requests: {requests_seen} for {total} buttons ({requests_seen - delivered} repeating a webhook-id, "
-             "which receivers de-duplicate)",
-             f"signatures verified with standardwebhooks: {verified} of {requests_seen} requests; "
-             f"event types: {dict(kinds)}",
-             f"delivered - due: p50 {p(0.5):.2f} s, p90 {p(0.9):.2f} s, p99 {p(0.99):.2f} s, max {p(1.0):.2f} s "
-             "(target p99 < 2 s)  "
-             f"{'PASS' if p(0.99) < 2 else 'FAIL'}",
-             f"Graph requests while pushing: {graph_during}  {'PASS' if graph_during == 0 else 'FAIL'}",
-             "CPU while pushing (s): " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(cpu.items())) +
-             f"; inside the workers' functions {inside:.1f} s = {1000 * inside / max(delivered, 1):.1f} ms per push",
-             "worst lateness by due time (10 s buckets): " + ", ".join(f"{b:.1f}" for b in by_second),
-             "storage operations per push (this process, same code): " +
-             ", ".join(f"{k} {v:.1f}" for k, v in per_push.items())]
+    lines = [
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
+        f"{ROOMS} rooms x {PER_ROOM} meetings, buttons due over one minute, lead {lead}, {WORKERS} worker instance(s)",
+        f"synced before the first was due: {'yes' if stored else 'NO'} ({synced_in:.0f} s to make and sync)",
+        f"buttons delivered: {delivered} of {total} ({total - delivered} missing)  "
+        f"{'PASS' if delivered == total else 'FAIL'}",
+        f"requests: {requests_seen} for {total} buttons ({requests_seen - delivered} repeating a webhook-id, "
+        "which receivers de-duplicate)",
+        f"signatures verified with standardwebhooks: {verified} of {requests_seen} requests; "
+        f"event types: {dict(kinds)}",
+        f"delivered - due: p50 {p(0.5):.2f} s, p90 {p(0.9):.2f} s, p99 {p(0.99):.2f} s, max {p(1.0):.2f} s "
+        "(target p99 < 2 s)  "
+        f"{'PASS' if p(0.99) < 2 else 'FAIL'}",
+        f"Graph requests while pushing: {graph_during}  {'PASS' if graph_during == 0 else 'FAIL'}",
+        "CPU while pushing (s): "
+        + ", ".join(f"{k} {v:.1f}" for k, v in sorted(cpu.items()))
+        + f"; inside the workers' functions {inside:.1f} s = {1000 * inside / max(delivered, 1):.1f} ms per push",
+        "worst lateness by due time (10 s buckets): " + ", ".join(f"{b:.1f}" for b in by_second),
+        "storage operations per push (this process, same code): "
+        + ", ".join(f"{k} {v:.1f}" for k, v in per_push.items()),
+    ]
     return lines
 
 
@@ -248,19 +275,47 @@ def storage_per_push(stores: Any, tenant: str, room: str, lead: timedelta, pushe
             counts[f"table {name}"] += 1
             result = originals[name](self, *args, **kwargs)
             return list(result) if name == "query" else result
+
         return call
 
     meetings = MeetingRepository(stores.meetings.table, stores.meetings.cipher)
-    deliverer = Deliverer(stores.endpoints, stores.deliveries, Queue(), stores.keyring,  # type: ignore[arg-type]
-                          options=DeliveryOptions(local=True))
-    timeline = Timeline(stores.buttons, meetings, stores.mailboxes, deliverer, Queue(),  # type: ignore[arg-type]
-                        lead=lead, horizon=timedelta(hours=1))
+    deliverer = Deliverer(
+        stores.endpoints,
+        stores.deliveries,
+        Queue(),
+        stores.keyring,  # type: ignore[arg-type]
+        options=DeliveryOptions(local=True),
+    )
+    timeline = Timeline(
+        stores.buttons,
+        meetings,
+        stores.mailboxes,
+        deliverer,
+        Queue(),  # type: ignore[arg-type]
+        lead=lead,
+        horizon=timedelta(hours=1),
+    )
     meetings.observer = timeline
     start = datetime.now(timezone.utc) + lead - timedelta(seconds=1)
     for i in range(pushes):
-        meetings.write_event(tenant, room, EventRows(f"bench-{i}", (MeetingRecord(
-            f"bench-{i}", start, start + timedelta(hours=1), subject="Bench", join_url=f"https://x.zoom.us/j/{i}"),),
-            f"ck{i}", None))
+        meetings.write_event(
+            tenant,
+            room,
+            EventRows(
+                f"bench-{i}",
+                (
+                    MeetingRecord(
+                        f"bench-{i}",
+                        start,
+                        start + timedelta(hours=1),
+                        subject="Bench",
+                        join_url=f"https://x.zoom.us/j/{i}",
+                    ),
+                ),
+                f"ck{i}",
+                None,
+            ),
+        )
     shows = [fields for fields in sent if fields["action"] == "show"]
     for name in originals:
         setattr(Table, name, counted(name))
@@ -279,8 +334,9 @@ def storage_per_push(stores: Any, tenant: str, room: str, lead: timedelta, pushe
 def main() -> int:
     os.environ.setdefault("HC_JOIN_LEAD_MINUTES", "1")
     os.environ["AzureWebJobs.catch_up_sweep.Disabled"] = "true"
-    return report("obtp", on_local_stack(run, function_key="obtp-function-key-000001", host_process=True,
-                                            workers=WORKERS))
+    return report(
+        "obtp", on_local_stack(run, function_key="obtp-function-key-000001", host_process=True, workers=WORKERS)
+    )
 
 
 if __name__ == "__main__":

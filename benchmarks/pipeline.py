@@ -44,8 +44,13 @@ sys.path.insert(0, str(ROOT))
 import requests  # noqa: E402
 
 from local.graphsim.demo import Demo  # noqa: E402
-from benchmarks.stack import (cpu_seconds, function_cpu_seconds, key_provider_calls, on_local_stack,  # noqa: E402
-                              report)
+from benchmarks.stack import (  # noqa: E402
+    cpu_seconds,
+    function_cpu_seconds,
+    key_provider_calls,
+    on_local_stack,
+    report,
+)
 
 MAILBOXES = int(os.environ.get("PIPELINE_MAILBOXES", "20"))
 EVENTS = int(os.environ.get("PIPELINE_EVENTS", "300"))
@@ -53,8 +58,14 @@ BURST = int(os.environ.get("PIPELINE_BURST", "10"))
 SPREAD = os.environ.get("PIPELINE_ORDER", "bunched") == "spread"
 ACKS = 1000
 KEYWORDS = int(os.environ.get("PIPELINE_KEYWORDS", "50"))
-TARGETS = {"changes_per_s": 100, "gets_per_change": 1.0, "gets_per_delivery": 0.4, "ack_p99_ms": 50,
-           "keyword_p99_s": 2.0, "product_cpu_ms": 8.0}
+TARGETS = {
+    "changes_per_s": 100,
+    "gets_per_change": 1.0,
+    "gets_per_delivery": 0.4,
+    "ack_p99_ms": 50,
+    "keyword_p99_s": 2.0,
+    "product_cpu_ms": 8.0,
+}
 SERIES = int(os.environ.get("PIPELINE_SERIES", "20"))
 EXCEPTIONS = 2
 NOW = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
@@ -64,10 +75,13 @@ def event_body(i: int, subject: str) -> dict[str, Any]:
     start = NOW + timedelta(days=(i % 30) - 3, hours=i % 9)
     end = start + timedelta(minutes=30)
     link = f"https://contoso.webex.com/meet/room{i}"
-    return {"subject": subject, "start": {"dateTime": start.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"},
-            "end": {"dateTime": end.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"},
-            "location": {"displayName": "Room 1"},
-            "body": {"contentType": "html", "content": f'<p>Agenda {i}</p><a href="{link}">Join</a>'}}
+    return {
+        "subject": subject,
+        "start": {"dateTime": start.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"},
+        "end": {"dateTime": end.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"},
+        "location": {"displayName": "Room 1"},
+        "body": {"contentType": "html", "content": f'<p>Agenda {i}</p><a href="{link}">Join</a>'},
+    }
 
 
 def state(sim_url: str, ca: str) -> dict[str, int]:
@@ -87,21 +101,32 @@ class Pipeline:
     def seed(self) -> float:
         started = time.perf_counter()
         for m in range(MAILBOXES):
-            answer = requests.post(f"{self.sim_url}/_sim/users", json={"tenantId": self.tenant, "mail":
-                                                                       f"pipe{m}@contoso.example"}, verify=self.ca,
-                                   timeout=10)
+            answer = requests.post(
+                f"{self.sim_url}/_sim/users",
+                json={"tenantId": self.tenant, "mail": f"pipe{m}@contoso.example"},
+                verify=self.ca,
+                timeout=10,
+            )
             self.mailboxes.append(answer.json()["id"])
         create = self._creator()
         with ThreadPoolExecutor(max_workers=8) as pool:
-            list(pool.map(lambda job: create(job[0], event_body(job[1], "Seeded")),
-                          [(m, i) for m in self.mailboxes for i in range(EVENTS)]))
+            list(
+                pool.map(
+                    lambda job: create(job[0], event_body(job[1], "Seeded")),
+                    [(m, i) for m in self.mailboxes for i in range(EVENTS)],
+                )
+            )
         return time.perf_counter() - started
 
     def enable(self) -> float:
         started = time.perf_counter()
         body = {"mailboxes": [{"id": m, "kind": "user"} for m in self.mailboxes]}
-        answer = requests.post(f"{self.host_url}/api/tenants/{self.tenant}/mailboxes", json=body,
-                               headers={"x-functions-key": os.environ["HC_FUNCTION_KEY"]}, timeout=60)
+        answer = requests.post(
+            f"{self.host_url}/api/tenants/{self.tenant}/mailboxes",
+            json=body,
+            headers={"x-functions-key": os.environ["HC_FUNCTION_KEY"]},
+            timeout=60,
+        )
         assert answer.status_code == 202, answer.text
         deadline = time.monotonic() + 900
         while time.monotonic() < deadline:
@@ -114,8 +139,11 @@ class Pipeline:
     def burst(self, label: str) -> dict[str, Any]:
         before = state(self.sim_url, self.ca)
         created: dict[tuple[str, str], float] = {}
-        jobs = [(m, i) for i in range(BURST) for m in self.mailboxes] if SPREAD else \
-            [(m, i) for m in self.mailboxes for i in range(BURST)]
+        jobs = (
+            [(m, i) for i in range(BURST) for m in self.mailboxes]
+            if SPREAD
+            else [(m, i) for m in self.mailboxes for i in range(BURST)]
+        )
 
         create = self._creator()
 
@@ -132,10 +160,15 @@ class Pipeline:
         gets = after["requests"] - before["requests"]
         throttled = sum(after.get("throttled", {}).values()) - sum(before.get("throttled", {}).values())
         latencies = sorted(seen[k] - created[k] for k in created)
-        return {"changes": len(jobs), "seconds": max(seen.values()) - started, "gets": gets, "throttled": throttled,
-                "deliveries": after["notificationsDelivered"] - before["notificationsDelivered"],
-                "p50": latencies[len(latencies) // 2], "p99": latencies[min(len(latencies) - 1,
-                                                                            int(len(latencies) * 0.99))]}
+        return {
+            "changes": len(jobs),
+            "seconds": max(seen.values()) - started,
+            "gets": gets,
+            "throttled": throttled,
+            "deliveries": after["notificationsDelivered"] - before["notificationsDelivered"],
+            "p50": latencies[len(latencies) // 2],
+            "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+        }
 
     def _creator(self) -> Callable[[str, dict[str, Any]], dict[str, Any]]:
         """Organizers creating events in Outlook (the stand-in's control API: not the product's app, so not
@@ -172,10 +205,12 @@ class Pipeline:
             if changes.get_queue_properties().approximate_message_count:
                 continue
             for mailbox in sorted({m for m, _ in awaited}):
-                query, parameters = rows_filter(partition_of(self.tenant, mailbox),
-                                                [k for m, k in awaited if m == mailbox][:FILTER_KEYS])
-                rows = self.stores.meetings.table.client.query_entities(query, parameters=parameters,
-                                                                        select=["RowKey", "Timestamp"])
+                query, parameters = rows_filter(
+                    partition_of(self.tenant, mailbox), [k for m, k in awaited if m == mailbox][:FILTER_KEYS]
+                )
+                rows = self.stores.meetings.table.client.query_entities(
+                    query, parameters=parameters, select=["RowKey", "Timestamp"]
+                )
                 for row in rows:
                     seen[awaited.pop((mailbox, row["RowKey"]))] = row.metadata["timestamp"].timestamp()
         if awaited:
@@ -186,16 +221,22 @@ class Pipeline:
         """1,000 notifications for a subscription whose clientState we know, posted 10 at a time."""
         from shared.storage.records import Subscription, digest
 
-        subscription = Subscription(self.tenant, str(uuid.uuid4()), self.mailboxes[0], NOW + timedelta(days=2),
-                                    digest("pipeline-state"))
+        subscription = Subscription(
+            self.tenant, str(uuid.uuid4()), self.mailboxes[0], NOW + timedelta(days=2), digest("pipeline-state")
+        )
         self.stores.subscriptions.save(subscription)
         send = kept_alive(self.host_url)
 
         def post(i: int) -> float:
-            item = {"subscriptionId": subscription.subscription_id, "tenantId": self.tenant, "changeType": "updated",
-                    "clientState": "pipeline-state", "resource": f"Users/{self.mailboxes[0]}/Events/AAMkack{i}=",
-                    "resourceData": {"id": f"AAMkack{i}=", "@odata.etag": f'W/"ack{i}"'},
-                    "subscriptionExpirationDateTime": "2030-01-01T00:00:00Z"}
+            item = {
+                "subscriptionId": subscription.subscription_id,
+                "tenantId": self.tenant,
+                "changeType": "updated",
+                "clientState": "pipeline-state",
+                "resource": f"Users/{self.mailboxes[0]}/Events/AAMkack{i}=",
+                "resourceData": {"id": f"AAMkack{i}=", "@odata.etag": f'W/"ack{i}"'},
+                "subscriptionExpirationDateTime": "2030-01-01T00:00:00Z",
+            }
             body = json.dumps({"value": [item]})
             started = time.perf_counter()
             status, _ = send("POST", "/api/graph/notifications", body, {"Content-Type": "application/json"})
@@ -226,50 +267,79 @@ class Pipeline:
         time.sleep(3.0)
         latencies.sort()
         after = state(self.sim_url, self.ca)
-        return {"events": count, "done": len(latencies),
-                "patches": after["requestsByMethod"].get("PATCH", 0) - before["requestsByMethod"].get("PATCH", 0),
-                "requests": after["requests"] - before["requests"],
-                "p50": latencies[len(latencies) // 2], "p99": latencies[min(len(latencies) - 1,
-                                                                            int(len(latencies) * 0.99))]}
+        return {
+            "events": count,
+            "done": len(latencies),
+            "patches": after["requestsByMethod"].get("PATCH", 0) - before["requestsByMethod"].get("PATCH", 0),
+            "requests": after["requests"] - before["requests"],
+            "p50": latencies[len(latencies) // 2],
+            "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+        }
 
     def series_round(self) -> dict[str, int]:
         """A new mailbox with SERIES daily series of 10 occurrences, EXCEPTIONS of each moved, enabled: Graph GETs
         of its fresh delta round, less the user's lookup and the round's own pages, per series."""
-        mailbox = requests.post(f"{self.sim_url}/_sim/users", json={"tenantId": self.tenant, "mail":
-                                                                    "series@contoso.example"}, verify=self.ca,
-                                timeout=10).json()["id"]
+        mailbox = requests.post(
+            f"{self.sim_url}/_sim/users",
+            json={"tenantId": self.tenant, "mail": "series@contoso.example"},
+            verify=self.ca,
+            timeout=10,
+        ).json()["id"]
         start = (NOW + timedelta(days=1)).replace(hour=8)
         for s in range(SERIES):
-            body = event_body(s, f"Series {s}") | {"recurrence": {
-                "pattern": {"type": "daily", "interval": 1},
-                "range": {"type": "numbered", "startDate": start.date().isoformat(), "numberOfOccurrences": 10}}}
+            body = event_body(s, f"Series {s}") | {
+                "recurrence": {
+                    "pattern": {"type": "daily", "interval": 1},
+                    "range": {"type": "numbered", "startDate": start.date().isoformat(), "numberOfOccurrences": 10},
+                }
+            }
             body["start"]["dateTime"] = (start + timedelta(minutes=s)).strftime("%Y-%m-%dT%H:%M:%S")
             body["end"]["dateTime"] = (start + timedelta(minutes=s + 20)).strftime("%Y-%m-%dT%H:%M:%S")
             master = self._creator()(mailbox, body)
-            instances = list(self.graph.list_instances(self.tenant, mailbox, master["id"], start=NOW,
-                                                       end=NOW + timedelta(days=20), select=["id"]))
-            for item in instances[1:1 + EXCEPTIONS]:
+            instances = list(
+                self.graph.list_instances(
+                    self.tenant, mailbox, master["id"], start=NOW, end=NOW + timedelta(days=20), select=["id"]
+                )
+            )
+            for item in instances[1 : 1 + EXCEPTIONS]:
                 self.graph.update_event(self.tenant, mailbox, item["id"], {"subject": f"Series {s} (moved)"})
-        before = requests.get(f"{self.sim_url}/_sim/state", params={"mailbox": mailbox}, verify=self.ca,
-                              timeout=10).json()["mailboxRequests"].get("GET", 0)
-        answer = requests.post(f"{self.host_url}/api/tenants/{self.tenant}/mailboxes/{mailbox}",
-                               headers={"x-functions-key": os.environ["HC_FUNCTION_KEY"]}, timeout=300)
+        before = (
+            requests.get(f"{self.sim_url}/_sim/state", params={"mailbox": mailbox}, verify=self.ca, timeout=10)
+            .json()["mailboxRequests"]
+            .get("GET", 0)
+        )
+        answer = requests.post(
+            f"{self.host_url}/api/tenants/{self.tenant}/mailboxes/{mailbox}",
+            headers={"x-functions-key": os.environ["HC_FUNCTION_KEY"]},
+            timeout=300,
+        )
         assert answer.status_code == 200, answer.text
-        after = requests.get(f"{self.sim_url}/_sim/state", params={"mailbox": mailbox}, verify=self.ca,
-                             timeout=10).json()["mailboxRequests"].get("GET", 0)
+        after = (
+            requests.get(f"{self.sim_url}/_sim/state", params={"mailbox": mailbox}, verify=self.ca, timeout=10)
+            .json()["mailboxRequests"]
+            .get("GET", 0)
+        )
         from shared.sync.catchup import DELTA_PAGE_SIZE
 
         items = SERIES * (1 + 10)
         pages = -(-items // DELTA_PAGE_SIZE)
-        rows = self.stores.meetings.list_meetings(self.tenant, mailbox, start=NOW - timedelta(days=1),
-                                                  end=NOW + timedelta(days=20))
-        return {"series": SERIES, "gets": after - before - 1 - pages, "rows": len(rows),
-                "with_subject": sum(1 for r in rows if r.subject), "with_link": sum(1 for r in rows if r.join_url)}
+        rows = self.stores.meetings.list_meetings(
+            self.tenant, mailbox, start=NOW - timedelta(days=1), end=NOW + timedelta(days=20)
+        )
+        return {
+            "series": SERIES,
+            "gets": after - before - 1 - pages,
+            "rows": len(rows),
+            "with_subject": sum(1 for r in rows if r.subject),
+            "with_link": sum(1 for r in rows if r.join_url),
+        }
 
     def renewal(self) -> tuple[int, int]:
-        due = [replace(s, expires=datetime.now(timezone.utc) + timedelta(hours=1), etag=None)
-               for s in self.stores.subscriptions.list_subscriptions(self.tenant)
-               if s.mailbox_id in self.mailboxes and s.client_state_hash]
+        due = [
+            replace(s, expires=datetime.now(timezone.utc) + timedelta(hours=1), etag=None)
+            for s in self.stores.subscriptions.list_subscriptions(self.tenant)
+            if s.mailbox_id in self.mailboxes and s.client_state_hash
+        ]
         for subscription in due:
             self.stores.subscriptions.save(subscription)
         before = state(self.sim_url, self.ca)["httpRequests"]
@@ -292,8 +362,11 @@ def kept_alive(url: str, *, ca: str | None = None) -> Callable[[str, str, str, d
 
     def send(method: str, path: str, body: str, headers: dict[str, str]) -> tuple[int, bytes]:
         if not hasattr(local, "connection"):
-            local.connection = http.client.HTTPSConnection(target.hostname, target.port, context=context, timeout=30) \
-                if context else http.client.HTTPConnection(target.hostname, target.port, timeout=30)
+            local.connection = (
+                http.client.HTTPSConnection(target.hostname, target.port, context=context, timeout=30)
+                if context
+                else http.client.HTTPConnection(target.hostname, target.port, timeout=30)
+            )
         local.connection.request(method, path, body, headers)
         answer = local.connection.getresponse()
         return answer.status, answer.read()
@@ -328,14 +401,17 @@ def run(host_url: str, sim_url: str, ca: str) -> list[str]:
     per_change = plain["gets"] / plain["changes"]
     per_delivery = triple["gets"] / max(1, triple["deliveries"])
     ack_p99 = acks[int(len(acks) * 0.99)] * 1000
-    verdict = {"changes_per_s": rate >= TARGETS["changes_per_s"], "gets": per_change <= TARGETS["gets_per_change"],
-               "triple": per_delivery <= TARGETS["gets_per_delivery"], "ack": ack_p99 < TARGETS["ack_p99_ms"],
-               "keyword": keyword["p99"] < TARGETS["keyword_p99_s"] and keyword["done"] == keyword["events"],
-               "keyword_writes": keyword["patches"] == keyword["events"]
-               and keyword["requests"] == 2 * keyword["events"],
-               "product_cpu": 0 < product_cpu <= TARGETS["product_cpu_ms"],
-               "series": gets_per_series <= 1 + EXCEPTIONS and series["rows"] == series["with_subject"]
-               == series["with_link"] == SERIES * 10}
+    verdict = {
+        "changes_per_s": rate >= TARGETS["changes_per_s"],
+        "gets": per_change <= TARGETS["gets_per_change"],
+        "triple": per_delivery <= TARGETS["gets_per_delivery"],
+        "ack": ack_p99 < TARGETS["ack_p99_ms"],
+        "keyword": keyword["p99"] < TARGETS["keyword_p99_s"] and keyword["done"] == keyword["events"],
+        "keyword_writes": keyword["patches"] == keyword["events"] and keyword["requests"] == 2 * keyword["events"],
+        "product_cpu": 0 < product_cpu <= TARGETS["product_cpu_ms"],
+        "series": gets_per_series <= 1 + EXCEPTIONS
+        and series["rows"] == series["with_subject"] == series["with_link"] == SERIES * 10,
+    }
     return [
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; stand-in process, "
         "Azurite, and the dev host with function_app.py, all on this machine",

@@ -57,8 +57,12 @@ def run(host_url: str, sim_url: str, ca: str) -> list[str]:
     session = requests.Session()
 
     def add(n: int) -> str:
-        answer = session.post(f"{sim_url}/_sim/users", json={"tenantId": tenant, "mail": f"user{n}@contoso.example",
-                                                             "timeZone": ZONE}, verify=ca, timeout=30)
+        answer = session.post(
+            f"{sim_url}/_sim/users",
+            json={"tenantId": tenant, "mail": f"user{n}@contoso.example", "timeZone": ZONE},
+            verify=ca,
+            timeout=30,
+        )
         assert answer.status_code == 201, answer.text
         return str(answer.json()["id"])
 
@@ -79,24 +83,30 @@ def run(host_url: str, sim_url: str, ca: str) -> list[str]:
         stores.endpoints.add(Endpoint(tenant, user, secrets.token_hex(8), "user", receiver.url, (Secret(secret),), now))
     state = lambda: session.get(f"{sim_url}/_sim/state", verify=ca, timeout=30).json()  # noqa: E731
     expected = math.ceil(MAILBOXES / 20)
-    lines = [f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-             f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
-             f"{MAILBOXES} mailboxes, polled in {expected} batches per round, round spread over 1 minute"]
+    lines = [
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
+        f"{MAILBOXES} mailboxes, polled in {expected} batches per round, round spread over 1 minute",
+    ]
 
     first = _round(runtime, tenant, state, lambda: len(stores.presence.list_tenant(tenant)) >= MAILBOXES)
-    lines.append(f"round 1 (first reads): {first['requests']} Graph HTTP requests "
-                 f"({'PASS' if first['requests'] == expected else 'FAIL'}: {expected} expected), "
-                 f"{len(stores.presence.list_tenant(tenant))} rows, {first['seconds']:.0f} s")
+    lines.append(
+        f"round 1 (first reads): {first['requests']} Graph HTTP requests "
+        f"({'PASS' if first['requests'] == expected else 'FAIL'}: {expected} expected), "
+        f"{len(stores.presence.list_tenant(tenant))} rows, {first['seconds']:.0f} s"
+    )
 
     before = _etags(stores, tenant)
     second = _round(runtime, tenant, state, None, settle=expected)
     after = _etags(stores, tenant)
     written = sum(1 for user, etag in after.items() if before.get(user) != etag)
-    lines.append(f"round 2 (nothing changed): {second['requests']} Graph HTTP requests "
-                 f"({'PASS' if second['requests'] == expected else 'FAIL'}), rows written {written} "
-                 f"({'PASS' if written == 0 else 'FAIL'}: 0 expected), {second['seconds']:.0f} s, "
-                 f"CPU worker {second['cpu'].get('worker', 0):.1f} s, Azurite {second['cpu'].get('Azurite', 0):.1f} s, "
-                 f"stand-in {second['cpu'].get('stand-in', 0):.1f} s")
+    lines.append(
+        f"round 2 (nothing changed): {second['requests']} Graph HTTP requests "
+        f"({'PASS' if second['requests'] == expected else 'FAIL'}), rows written {written} "
+        f"({'PASS' if written == 0 else 'FAIL'}: 0 expected), {second['seconds']:.0f} s, "
+        f"CPU worker {second['cpu'].get('worker', 0):.1f} s, Azurite {second['cpu'].get('Azurite', 0):.1f} s, "
+        f"stand-in {second['cpu'].get('stand-in', 0):.1f} s"
+    )
 
     starts: dict[str, datetime] = {}
     base = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=90)
@@ -104,36 +114,63 @@ def run(host_url: str, sim_url: str, ca: str) -> list[str]:
         start = base + timedelta(milliseconds=150 * n)
         starts[user] = start
         local = start.astimezone(IANA)
-        body: dict[str, Any] = {"automaticRepliesSetting": {
-            "status": "scheduled", "internalReplyMessage": "<p>Out</p>",
-            "scheduledStartDateTime": {"dateTime": local.strftime("%Y-%m-%dT%H:%M:%S.%f"), "timeZone": ZONE},
-            "scheduledEndDateTime": {"dateTime": (local + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%S"),
-                                     "timeZone": ZONE}}}
-        assert session.patch(f"{sim_url}/_sim/users/{user}/mailboxSettings", json=body, verify=ca,
-                             timeout=30).status_code == 200
-    assert session.post(f"{sim_url}/_sim/faults/throttle", json={"status": 429, "retryAfter": 1, "share": 0.05},
-                        verify=ca, timeout=30).status_code == 204
+        body: dict[str, Any] = {
+            "automaticRepliesSetting": {
+                "status": "scheduled",
+                "internalReplyMessage": "<p>Out</p>",
+                "scheduledStartDateTime": {"dateTime": local.strftime("%Y-%m-%dT%H:%M:%S.%f"), "timeZone": ZONE},
+                "scheduledEndDateTime": {
+                    "dateTime": (local + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%S"),
+                    "timeZone": ZONE,
+                },
+            }
+        }
+        assert (
+            session.patch(f"{sim_url}/_sim/users/{user}/mailboxSettings", json=body, verify=ca, timeout=30).status_code
+            == 200
+        )
+    assert (
+        session.post(
+            f"{sim_url}/_sim/faults/throttle",
+            json={"status": 429, "retryAfter": 1, "share": 0.05},
+            verify=ca,
+            timeout=30,
+        ).status_code
+        == 204
+    )
     before = _etags(stores, tenant)
     throttled_before = state()["requests"]
-    third = _round(runtime, tenant, state, lambda: sum(
-        1 for user, etag in _etags(stores, tenant).items() if before.get(user) != etag) >= WINDOWS, settle=expected)
+    third = _round(
+        runtime,
+        tenant,
+        state,
+        lambda: sum(1 for user, etag in _etags(stores, tenant).items() if before.get(user) != etag) >= WINDOWS,
+        settle=expected,
+    )
     session.post(f"{sim_url}/_sim/faults/clear", verify=ca, timeout=30)
     after = _etags(stores, tenant)
     written = sum(1 for user, etag in after.items() if before.get(user) != etag)
     retries = third["requests"] - expected
-    lines.append(f"round 3 (200 new windows, 5% of items throttled): {third['requests']} Graph HTTP requests = "
-                 f"{expected} + {retries} retries ({state()['requests'] - throttled_before} items incl. re-sent), "
-                 f"rows written {written} ({'PASS' if written == WINDOWS else 'FAIL'}: {WINDOWS} expected)")
+    lines.append(
+        f"round 3 (200 new windows, 5% of items throttled): {third['requests']} Graph HTTP requests = "
+        f"{expected} + {retries} retries ({state()['requests'] - throttled_before} items incl. re-sent), "
+        f"rows written {written} ({'PASS' if written == WINDOWS else 'FAIL'}: {WINDOWS} expected)"
+    )
     deadline = time.monotonic() + (max(starts.values()) - datetime.now(timezone.utc)).total_seconds() + 60
     while time.monotonic() < deadline and len(receiver.of("presence.updated")) < WINDOWS:
         time.sleep(0.5)
-    lateness = sorted((datetime.fromtimestamp(_arrival(d), timezone.utc) - starts[d.data["mailbox"]]).total_seconds()
-                      for d in receiver.of("presence.updated") if d.data["outOfOffice"])
+    lateness = sorted(
+        (datetime.fromtimestamp(_arrival(d), timezone.utc) - starts[d.data["mailbox"]]).total_seconds()
+        for d in receiver.of("presence.updated")
+        if d.data["outOfOffice"]
+    )
     receiver.__exit__(None, None, None)
     p = functools.partial(quantile, lateness)
-    lines.append(f"flips at the window's start pushed: {len(lateness)} of {WINDOWS}  "
-                 f"{'PASS' if len(lateness) == WINDOWS else 'FAIL'}; lateness p50 {p(0.5):.2f} s, p99 {p(0.99):.2f} s, "
-                 f"max {p(1.0):.2f} s (target p99 < 5 s)  {'PASS' if p(0.99) < 5 else 'FAIL'}")
+    lines.append(
+        f"flips at the window's start pushed: {len(lateness)} of {WINDOWS}  "
+        f"{'PASS' if len(lateness) == WINDOWS else 'FAIL'}; lateness p50 {p(0.5):.2f} s, p99 {p(0.99):.2f} s, "
+        f"max {p(1.0):.2f} s (target p99 < 5 s)  {'PASS' if p(0.99) < 5 else 'FAIL'}"
+    )
     return lines
 
 

@@ -73,8 +73,9 @@ def key_provider_calls() -> int:
     return total
 
 
-def on_local_stack(run: Callable[[str, str, str], list[str]], *, function_key: str,
-                   host_process: bool = False, workers: int = 1) -> list[str]:
+def on_local_stack(
+    run: Callable[[str, str, str], list[str]], *, function_key: str, host_process: bool = False, workers: int = 1
+) -> list[str]:
     from local.azurite import Azurite, free_port
     from local.graphsim.server import spawn
     from local.host import DevHost
@@ -88,11 +89,19 @@ def on_local_stack(run: Callable[[str, str, str], list[str]], *, function_key: s
         with Azurite() as azurite:
             PROCESSES["Azurite"] = azurite.pid or 0
             port = free_port()
-            os.environ.update({"AzureWebJobsStorage": azurite.connection_string, "HC_LOCAL_PORT": str(port),
-                               "HC_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "HC_GRAPH_BASE_URL": sim_url,
-                               "HC_GRAPH_CA_BUNDLE": ca, "HC_LOCAL_KEY_FILE": str(work / "kek.json"),
-                               "HC_FUNCTION_KEY": function_key, "HC_MASTER_KEY": MASTER_KEY,
-                               "HC_LOG_LEVEL": "WARNING"})
+            os.environ.update(
+                {
+                    "AzureWebJobsStorage": azurite.connection_string,
+                    "HC_LOCAL_PORT": str(port),
+                    "HC_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+                    "HC_GRAPH_BASE_URL": sim_url,
+                    "HC_GRAPH_CA_BUNDLE": ca,
+                    "HC_LOCAL_KEY_FILE": str(work / "kek.json"),
+                    "HC_FUNCTION_KEY": function_key,
+                    "HC_MASTER_KEY": MASTER_KEY,
+                    "HC_LOG_LEVEL": "WARNING",
+                }
+            )
             if host_process:
                 with front_and_worker_hosts(port, workers=workers) as url:
                     return run(url, sim_url, ca)
@@ -120,8 +129,9 @@ def front_and_worker_hosts(port: int, *, workers: int = 1) -> Iterator[str]:
     with ExitStack() as stack:
         url = stack.enter_context(_host_process(port, front, role="front"))
         for n in range(workers):
-            stack.enter_context(_host_process(free_port(), more if n else worker,
-                                              role="worker" if n == 0 else f"worker{n + 1}"))
+            stack.enter_context(
+                _host_process(free_port(), more if n else worker, role="worker" if n == 0 else f"worker{n + 1}")
+            )
         yield url
 
 
@@ -131,8 +141,12 @@ def _host_process(port: int, settings: dict[str, str], *, role: str, timeout: fl
     import requests
 
     url = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen([sys.executable, "-m", "local.host"], cwd=ROOT, stdout=subprocess.DEVNULL,
-                               env=dict(os.environ) | settings | {"HC_LOCAL_PORT": str(port)})
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local.host"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        env=dict(os.environ) | settings | {"HC_LOCAL_PORT": str(port)},
+    )
     PROCESSES[role] = process.pid
     HOSTS[role] = url
     try:

@@ -87,8 +87,12 @@ def run(host_url: str, sim_url: str, ca: str) -> list[str]:
             functions, process = sum(function_cpu_seconds().values()), cpu_seconds()["benchmark"]
             changes = pipeline.burst(f"{mode}{round_}")["changes"]
             changes_on += changes if mode == "on" else 0
-            figures[mode].append(((sum(function_cpu_seconds().values()) - functions) / changes,
-                                  (cpu_seconds()["benchmark"] - process) / changes))
+            figures[mode].append(
+                (
+                    (sum(function_cpu_seconds().values()) - functions) / changes,
+                    (cpu_seconds()["benchmark"] - process) / changes,
+                )
+            )
     install(None)
     time.sleep(6)  # the batch processor's last export
     off_fn, on_fn = (statistics.median(f[0] for f in figures[m]) for m in ("off", "on"))

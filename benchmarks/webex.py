@@ -57,16 +57,35 @@ def run(sim: WebexSim) -> list[str]:
     now = datetime.now(timezone.utc)
     held = [WebexGrant(app["accessToken"], now + timedelta(seconds=app["expiresIn"]), app["refreshToken"])]
     session = pooled_session(sim.ca_bundle)
-    tokens = ServiceAppTokens(ServiceApp(app["clientId"], app["clientSecret"]), load=lambda: held[-1],
-                              save=held.append, refresher=refresh_service_app_token(sim.api, session=session,
-                                                                                    timeout=10))
-    platform_ = WebexPlatform(tokens, base_url=sim.api, session=session, timeout=1.0, tenant_id="bench",
-                              retry=RetryPolicy(max_attempts=4, base_delay=0.05))
+    tokens = ServiceAppTokens(
+        ServiceApp(app["clientId"], app["clientSecret"]),
+        load=lambda: held[-1],
+        save=held.append,
+        refresher=refresh_service_app_token(sim.api, session=session, timeout=10),
+    )
+    platform_ = WebexPlatform(
+        tokens,
+        base_url=sim.api,
+        session=session,
+        timeout=1.0,
+        tenant_id="bench",
+        retry=RetryPolicy(max_attempts=4, base_delay=0.05),
+    )
     start = (now + timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
     for i in range(OTHERS):
         sim.app.add_meeting(HOST, start + timedelta(minutes=i % 60), 60)
-    requests = [MeetingRequest(HOST, f"Meeting {i}", start + timedelta(minutes=i), start + timedelta(minutes=i + 30),
-                               "Europe/Berlin", "scheduled", f"bench-{i}") for i in range(COUNT)]
+    requests = [
+        MeetingRequest(
+            HOST,
+            f"Meeting {i}",
+            start + timedelta(minutes=i),
+            start + timedelta(minutes=i + 30),
+            "Europe/Berlin",
+            "scheduled",
+            f"bench-{i}",
+        )
+        for i in range(COUNT)
+    ]
     mark = len(sim.app.requests)
     latencies, made = [], []
     for request in requests:
@@ -82,28 +101,45 @@ def run(sim: WebexSim) -> list[str]:
     retried = requests_since(sim, mark)
     lost = max(1, COUNT // 10)
     sim.app.slow_creates(lost, 1.5)
-    late = [platform_.create_meeting(MeetingRequest(HOST, "Late", start + timedelta(hours=2), start + timedelta(
-        hours=3), "UTC", "scheduled", f"lost-{i}")) for i in range(lost)]
+    late = [
+        platform_.create_meeting(
+            MeetingRequest(
+                HOST, "Late", start + timedelta(hours=2), start + timedelta(hours=3), "UTC", "scheduled", f"lost-{i}"
+            )
+        )
+        for i in range(lost)
+    ]
     distinct = {m.meeting_id for m in late}
     tagged = [m for m in sim.app.meetings_of(HOST) if any(t.startswith("hc-lost-") for t in m["integrationTags"])]
     ok_lost = len(tagged) == lost == len(distinct)
     refreshes = len(held)
     sim.app.expire_access_tokens(app["clientId"])
-    platform_.create_meeting(MeetingRequest(HOST, "After expiry", start + timedelta(hours=4),
-                                            start + timedelta(hours=5), "UTC", "scheduled", "after-expiry"))
+    platform_.create_meeting(
+        MeetingRequest(
+            HOST,
+            "After expiry",
+            start + timedelta(hours=4),
+            start + timedelta(hours=5),
+            "UTC",
+            "scheduled",
+            "after-expiry",
+        )
+    )
     ok_refresh = len(held) == refreshes + 1
-    return [f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; the Webex "
-            "stand-in (HTTPS) in this process",
-            f"{COUNT} new meetings, one at a time, host with {OTHERS} other meetings around them: p50 "
-            f"{percentile(latencies, 0.5):.0f} ms, p99 {percentile(latencies, 0.99):.0f} ms",
-            f"Webex requests per new meeting: {per_meeting} (target: one listing, one create; the sites read is once "
-            f"per host): {'PASS' if ok_calls else 'FAIL'}",
-            f"the same {COUNT} keys again: {dict(retried)}, same meetings {again == made}, creates "
-            f"{recreated}: {'PASS' if ok_retry else 'FAIL'}",
-            f"{lost} creates answered after the client's 1 s timeout: {len(tagged)} meetings made (target {lost}): "
-            f"{'PASS' if ok_lost else 'FAIL'}",
-            f"an access token expiring mid-run: {len(held) - refreshes} refresh (target 1): "
-            f"{'PASS' if ok_refresh else 'FAIL'}"]
+    return [
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; the Webex "
+        "stand-in (HTTPS) in this process",
+        f"{COUNT} new meetings, one at a time, host with {OTHERS} other meetings around them: p50 "
+        f"{percentile(latencies, 0.5):.0f} ms, p99 {percentile(latencies, 0.99):.0f} ms",
+        f"Webex requests per new meeting: {per_meeting} (target: one listing, one create; the sites read is once "
+        f"per host): {'PASS' if ok_calls else 'FAIL'}",
+        f"the same {COUNT} keys again: {dict(retried)}, same meetings {again == made}, creates "
+        f"{recreated}: {'PASS' if ok_retry else 'FAIL'}",
+        f"{lost} creates answered after the client's 1 s timeout: {len(tagged)} meetings made (target {lost}): "
+        f"{'PASS' if ok_lost else 'FAIL'}",
+        f"an access token expiring mid-run: {len(held) - refreshes} refresh (target 1): "
+        f"{'PASS' if ok_refresh else 'FAIL'}",
+    ]
 
 
 def main() -> int:

@@ -46,12 +46,23 @@ def hostile_bodies(tenant: str) -> list[bytes]:
     forged = str(uuid.uuid4())
     same = {"tenantId": tenant, "subscriptionId": forged}
     count = 1_000_000 // len(json.dumps(same))
-    distinct = [{"tenantId": tenant, "subscriptionId": str(uuid.uuid4()), "clientState": "guess",
-                 "changeType": "updated", "resourceData": {"id": "AAMkAGI2="}, "padding": "x" * 780}
-                for _ in range(1_000)]
+    distinct = [
+        {
+            "tenantId": tenant,
+            "subscriptionId": str(uuid.uuid4()),
+            "clientState": "guess",
+            "changeType": "updated",
+            "resourceData": {"id": "AAMkAGI2="},
+            "padding": "x" * 780,
+        }
+        for _ in range(1_000)
+    ]
     half = 500_000
-    return [json.dumps({"value": [same] * count}).encode(), json.dumps({"value": distinct}).encode(),
-            ("[" * half + '"\\ud800"' + "]" * half).encode()]
+    return [
+        json.dumps({"value": [same] * count}).encode(),
+        json.dumps({"value": distinct}).encode(),
+        ("[" * half + '"\\ud800"' + "]" * half).encode(),
+    ]
 
 
 def genuine(tenant: str, mailbox: str) -> tuple[str, str]:
@@ -59,12 +70,18 @@ def genuine(tenant: str, mailbox: str) -> tuple[str, str]:
     from shared.storage.records import Subscription, digest
     from shared.runtime import get_runtime
 
-    subscription = Subscription(tenant, str(uuid.uuid4()), mailbox, datetime.now(timezone.utc) + timedelta(days=2),
-                                digest("benchmark-state"))
+    subscription = Subscription(
+        tenant, str(uuid.uuid4()), mailbox, datetime.now(timezone.utc) + timedelta(days=2), digest("benchmark-state")
+    )
     get_runtime().stores.subscriptions.save(subscription)
-    item = {"subscriptionId": subscription.subscription_id, "tenantId": tenant, "changeType": "updated",
-            "clientState": "benchmark-state", "resource": f"Users/{mailbox}/Events/AAMkprobe=",
-            "resourceData": {"id": "AAMkprobe=", "@odata.etag": 'W/"probe"'}}
+    item = {
+        "subscriptionId": subscription.subscription_id,
+        "tenantId": tenant,
+        "changeType": "updated",
+        "clientState": "benchmark-state",
+        "resource": f"Users/{mailbox}/Events/AAMkprobe=",
+        "resourceData": {"id": "AAMkprobe=", "@odata.etag": 'W/"probe"'},
+    }
     return subscription.subscription_id, json.dumps({"value": [item]})
 
 
@@ -77,8 +94,9 @@ def probe(host_url: str, notification: str, seconds: float) -> tuple[list[float]
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         started = time.perf_counter()
-        status, _ = send("POST", f"/api/graph/notifications?validationToken={token}", "", {"Content-Type":
-                                                                                          "text/plain"})
+        status, _ = send(
+            "POST", f"/api/graph/notifications?validationToken={token}", "", {"Content-Type": "text/plain"}
+        )
         handshakes.append((time.perf_counter() - started) * 1000)
         assert status == 200, status
         started = time.perf_counter()
@@ -118,10 +136,17 @@ def run(host_url: str, sim_url: str, ca: str) -> list[str]:
     from local.graphsim.demo import Demo
 
     demo = Demo()
-    mailbox = requests.post(f"{sim_url}/_sim/users", json={"tenantId": demo.tenant_id, "mail": "hook@contoso.example"},
-                            verify=ca, timeout=10).json()["id"]
-    enabled = requests.post(f"{host_url}/api/tenants/{demo.tenant_id}/mailboxes/{mailbox}",
-                            headers={"x-functions-key": os.environ["HC_FUNCTION_KEY"]}, timeout=60)
+    mailbox = requests.post(
+        f"{sim_url}/_sim/users",
+        json={"tenantId": demo.tenant_id, "mail": "hook@contoso.example"},
+        verify=ca,
+        timeout=10,
+    ).json()["id"]
+    enabled = requests.post(
+        f"{host_url}/api/tenants/{demo.tenant_id}/mailboxes/{mailbox}",
+        headers={"x-functions-key": os.environ["HC_FUNCTION_KEY"]},
+        timeout=60,
+    )
     assert enabled.status_code == 200, enabled.text
     _, notification = genuine(demo.tenant_id, mailbox)
     quiet_handshakes, quiet_acks = probe(host_url, notification, SECONDS / 2)

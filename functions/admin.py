@@ -37,8 +37,10 @@ bp = func.Blueprint()
 MAX_BULK = 10_000
 KINDS = ("user", "room")
 TENANT_IS_GUID = "tenant must be the tenant id (a GUID)"
-MAILBOX_IS_GUID = ("give the mailbox's object id (a GUID, as the directory and the tenant status list it): its rows "
-                   "are kept under that id, and an address would travel through queues and logs")
+MAILBOX_IS_GUID = (
+    "give the mailbox's object id (a GUID, as the directory and the tenant status list it): its rows "
+    "are kept under that id, and an address would travel through queues and logs"
+)
 _OPERATION = re.compile(r"\d{8}T\d{6}-[0-9a-f]{8}")
 
 
@@ -63,8 +65,9 @@ def mailbox(req: func.HttpRequest) -> func.HttpResponse:
         enabled = get_runtime().engine.enable(tenant, mailbox_id, kind=kind)
     except HybridCalendarError as error:
         return error_response(error)
-    return json_response(200, {"mailbox": enabled.mailbox_id, "kind": enabled.kind,
-                               "subscription": enabled.subscription_id})
+    return json_response(
+        200, {"mailbox": enabled.mailbox_id, "kind": enabled.kind, "subscription": enabled.subscription_id}
+    )
 
 
 @bp.route(route="tenants/{tenant}/mailboxes", methods=["POST"])
@@ -87,11 +90,16 @@ def mailboxes(req: func.HttpRequest, jobs: func.Out[list[str]]) -> func.HttpResp
         get_runtime().stores.operations.create(operation)
     except HybridCalendarError as error:
         return error_response(error)
-    jobs.set([reference_message(JobRef(tenant, JobKind.ENABLE, mailbox_id, kind, operation.operation_id).fields())
-              for mailbox_id, kind in items])
+    jobs.set(
+        [
+            reference_message(JobRef(tenant, JobKind.ENABLE, mailbox_id, kind, operation.operation_id).fields())
+            for mailbox_id, kind in items
+        ]
+    )
     status = f"/api/tenants/{tenant}/operations/{operation.operation_id}"
-    return json_response(202, {"queued": len(items), "operation": operation.operation_id, "status": status},
-                         headers={"Location": status})
+    return json_response(
+        202, {"queued": len(items), "operation": operation.operation_id, "status": status}, headers={"Location": status}
+    )
 
 
 def _bulk_items(tenant: str, document: object) -> list[tuple[str, str]]:
@@ -102,10 +110,17 @@ def _bulk_items(tenant: str, document: object) -> list[tuple[str, str]]:
         raise ValidationError(TENANT_IS_GUID)
     items = document.get("mailboxes") if isinstance(document, dict) else None
     if not isinstance(items, list) or not items or len(items) > MAX_BULK:
-        raise ValidationError(f"body must be {{\"mailboxes\": [{{\"id\": <object id>, \"kind\": \"user\"|\"room\"}}]}} "
-                              f"with 1 to {MAX_BULK} entries")
-    bad = [i for i, item in enumerate(items) if not isinstance(item, dict) or not isinstance(item.get("id"), str)
-           or not is_guid(item["id"]) or item.get("kind", "user") not in KINDS]
+        raise ValidationError(
+            f'body must be {{"mailboxes": [{{"id": <object id>, "kind": "user"|"room"}}]}} with 1 to {MAX_BULK} entries'
+        )
+    bad = [
+        i
+        for i, item in enumerate(items)
+        if not isinstance(item, dict)
+        or not isinstance(item.get("id"), str)
+        or not is_guid(item["id"])
+        or item.get("kind", "user") not in KINDS
+    ]
     if bad:
         raise ValidationError(f"entries {bad[:10]} need an object id (a GUID) and kind user or room")
     distinct = {item["id"].lower(): item.get("kind", "user") for item in items}
@@ -145,13 +160,21 @@ def room_credentials(req: func.HttpRequest) -> func.HttpResponse:
             if after:
                 path = urlsplit(req.url)
                 page["nextLink"] = f"{path.scheme}://{path.netloc}{path.path}?" + urlencode(
-                    {k: v for k, v in req.params.items() if k == "top"} | {"after": after})
+                    {k: v for k, v in req.params.items() if k == "top"} | {"after": after}
+                )
             return json_response(200, page)
         issued = get_runtime().api.issue_credential(tenant, room)
     except HybridCalendarError as error:
         return error_response(error)
-    return json_response(201, {"id": issued.credential_id, "room": issued.room_id, "secret": issued.credential,
-                               "created": issued.created.strftime("%Y-%m-%dT%H:%M:%SZ")})
+    return json_response(
+        201,
+        {
+            "id": issued.credential_id,
+            "room": issued.room_id,
+            "secret": issued.credential,
+            "created": issued.created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        },
+    )
 
 
 @bp.route(route="tenants/{tenant}/rooms/{room}/credentials/{credential}", methods=["DELETE"])
@@ -245,8 +268,12 @@ def tenant_catch_up(req: func.HttpRequest) -> func.HttpResponse:
     from shared.api.tenant_ops import catch_up
 
     mailbox = req.params.get("mailbox")
-    return _tenant_operation(req, lambda runtime, tenant: catch_up(
-        runtime.engine, tenant, check_guid("mailbox", mailbox) if mailbox is not None else None))
+    return _tenant_operation(
+        req,
+        lambda runtime, tenant: catch_up(
+            runtime.engine, tenant, check_guid("mailbox", mailbox) if mailbox is not None else None
+        ),
+    )
 
 
 @bp.route(route="tenants/{tenant}/purge", methods=["POST"])
@@ -261,8 +288,12 @@ def tenant_keys(req: func.HttpRequest) -> func.HttpResponse:
     """``rotate``, ``rewrap`` or ``shred`` (with ``?confirm=`` repeating the tenant id) the tenant's data keys."""
     from shared.api.tenant_ops import keys
 
-    return _tenant_operation(req, lambda runtime, tenant: keys(runtime.stores, tenant, req.route_params["action"],
-                                                               confirm=req.params.get("confirm")))
+    return _tenant_operation(
+        req,
+        lambda runtime, tenant: keys(
+            runtime.stores, tenant, req.route_params["action"], confirm=req.params.get("confirm")
+        ),
+    )
 
 
 def _tenant_operation(req: func.HttpRequest, operation: Callable[[Any, str], dict[str, Any]]) -> func.HttpResponse:

@@ -44,8 +44,9 @@ def _queued(body: bytes, route: str) -> func.HttpResponse:
     """Verify and queue; what cannot be queued is owed a catch-up, paid once a later POST queues fine."""
     from shared.telemetry import telemetry
 
-    with telemetry().span(f"POST /api/{route}", kind="server", attributes={"http.request.method": "POST",
-                                                                            "http.route": f"/api/{route}"}):
+    with telemetry().span(
+        f"POST /api/{route}", kind="server", attributes={"http.request.method": "POST", "http.route": f"/api/{route}"}
+    ):
         return _verified_and_queued(body, route.rsplit("/", 1)[-1])
 
 

@@ -25,8 +25,9 @@ def my_meetings(req: func.HttpRequest) -> func.HttpResponse:
 
     try:
         if req.method == "POST":
-            created = get_runtime().actions.schedule(req.headers.get("Authorization"), read_json(req),
-                                                     req.headers.get("Idempotency-Key"))
+            created = get_runtime().actions.schedule(
+                req.headers.get("Authorization"), read_json(req), req.headers.get("Idempotency-Key")
+            )
             return _created(req, "me/meetings", created)
         page = get_runtime().api.user_meetings(req.headers.get("Authorization"), req.params)
     except HybridCalendarError as error:
@@ -62,8 +63,9 @@ def room_meetings(req: func.HttpRequest) -> func.HttpResponse:
     try:
         if req.method == "POST":
             body = read_json(req) if req.get_body() else {}
-            booked = get_runtime().actions.book_room(req.route_params["room"], req.headers.get("Authorization"),
-                                                     body, req.headers.get("Idempotency-Key"))
+            booked = get_runtime().actions.book_room(
+                req.route_params["room"], req.headers.get("Authorization"), body, req.headers.get("Idempotency-Key")
+            )
             return json_response(201, booked)
         page = get_runtime().api.room_meetings(req.route_params["room"], req.headers.get("Authorization"), req.params)
     except HybridCalendarError as error:
@@ -74,7 +76,9 @@ def room_meetings(req: func.HttpRequest) -> func.HttpResponse:
 def _created(req: func.HttpRequest, route: str, meeting: dict) -> func.HttpResponse:
     """201 with the meeting and its address, beside the list it belongs to."""
     parts = urlsplit(req.url)
-    return json_response(201, meeting, headers={"Location": f"{parts.scheme}://{parts.netloc}/api/{route}/{meeting['id']}"})
+    return json_response(
+        201, meeting, headers={"Location": f"{parts.scheme}://{parts.netloc}/api/{route}/{meeting['id']}"}
+    )
 
 
 @bp.route(route="me/availability", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
@@ -95,8 +99,9 @@ def my_meeting_response(req: func.HttpRequest) -> func.HttpResponse:
     from shared.runtime import get_runtime
 
     try:
-        answer = get_runtime().actions.respond(req.headers.get("Authorization"), req.route_params["meeting"],
-                                               read_json(req))
+        answer = get_runtime().actions.respond(
+            req.headers.get("Authorization"), req.route_params["meeting"], read_json(req)
+        )
     except HybridCalendarError as error:
         return error_response(error)
     return json_response(202, answer)
@@ -125,8 +130,9 @@ def api_docs_asset(req: func.HttpRequest) -> func.HttpResponse:
     found = asset(req.route_params.get("asset", ""))
     if found is None:
         return json_response(404, {"error": {"code": "not_found", "message": "no such asset of the API page"}})
-    return raw_response(200, found.body, mimetype=found.mimetype,
-                        headers=PAGE_HEADERS | {"Cache-Control": "public, max-age=3600"})
+    return raw_response(
+        200, found.body, mimetype=found.mimetype, headers=PAGE_HEADERS | {"Cache-Control": "public, max-age=3600"}
+    )
 
 
 def _page(req: func.HttpRequest, page: dict) -> func.HttpResponse:
@@ -206,8 +212,9 @@ def _mine(req: func.HttpRequest, endpoint: str | None, action: str | None) -> fu
     return endpoint_answer(req, tenant, mailbox, "user", endpoint, action)
 
 
-def endpoint_answer(req: func.HttpRequest, tenant: str, mailbox: str, kind: str, endpoint: str | None,
-                    action: str | None) -> func.HttpResponse:
+def endpoint_answer(
+    req: func.HttpRequest, tenant: str, mailbox: str, kind: str, endpoint: str | None, action: str | None
+) -> func.HttpResponse:
     """One endpoint route of a mailbox, for the user's own routes and the admin's room routes alike."""
     from functions.responses import read_json
     from shared.errors import HybridCalendarError

@@ -17,12 +17,14 @@ SAFE_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"
 
 
 def json_response(status: int, body: Any, *, headers: dict[str, str] | None = None) -> func.HttpResponse:
-    return func.HttpResponse(json.dumps(body), status_code=status, mimetype="application/json",
-                             headers=SAFE_HEADERS | (headers or {}))
+    return func.HttpResponse(
+        json.dumps(body), status_code=status, mimetype="application/json", headers=SAFE_HEADERS | (headers or {})
+    )
 
 
-def raw_response(status: int, body: bytes | str = b"", *, mimetype: str = "text/plain",
-                 headers: dict[str, str] | None = None) -> func.HttpResponse:
+def raw_response(
+    status: int, body: bytes | str = b"", *, mimetype: str = "text/plain", headers: dict[str, str] | None = None
+) -> func.HttpResponse:
     """Any other answer (the validation echo, a served document, an empty 202), with the same headers."""
     return func.HttpResponse(body, status_code=status, mimetype=mimetype, headers=SAFE_HEADERS | (headers or {}))
 
@@ -51,6 +53,5 @@ def _challenge(error: Exception) -> dict[str, str] | None:
         code = f', error="{error.error}", error_description="{error}"' if error.error else ""
         return {"WWW-Authenticate": f'Bearer realm="{REALM}"{code}'}
     if isinstance(error, InsufficientScopeError):
-        return {"WWW-Authenticate": f'Bearer realm="{REALM}", error="insufficient_scope", '
-                                    f'error_description="{error}"'}
+        return {"WWW-Authenticate": f'Bearer realm="{REALM}", error="insufficient_scope", error_description="{error}"'}
     return None

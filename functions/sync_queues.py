@@ -22,8 +22,12 @@ bp = func.Blueprint()
 def _delivery(message: func.QueueMessage, queue: str) -> "Delivery":
     from shared.sync.worker import Delivery
 
-    return Delivery(queue, str(message.id), message.get_body().decode("utf-8", errors="replace"),
-                    int(getattr(message, "dequeue_count", None) or 1))
+    return Delivery(
+        queue,
+        str(message.id),
+        message.get_body().decode("utf-8", errors="replace"),
+        int(getattr(message, "dequeue_count", None) or 1),
+    )
 
 
 def handle(handler: str, message: func.QueueMessage, queue: str, context: func.Context) -> None:

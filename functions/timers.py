@@ -31,8 +31,9 @@ def _jobs(kinds_per_tenant: tuple[str, ...], kinds_per_mailbox: tuple[str, ...])
     for tenant in stores.tenants.list_ids():
         messages += [reference_message(JobRef(tenant, JobKind(kind)).fields()) for kind in kinds_per_tenant]
         for mailbox in stores.mailboxes.list_ids(tenant) if kinds_per_mailbox else []:
-            messages += [reference_message(JobRef(tenant, JobKind(kind), mailbox).fields())
-                         for kind in kinds_per_mailbox]
+            messages += [
+                reference_message(JobRef(tenant, JobKind(kind), mailbox).fields()) for kind in kinds_per_mailbox
+            ]
         if kinds_per_mailbox:
             stores.keyring.purge_expired(tenant)
             stores.operations.purge_before(tenant, datetime.now(timezone.utc) - OPERATIONS_KEPT)

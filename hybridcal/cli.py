@@ -23,8 +23,9 @@ LOCAL_URL = "http://127.0.0.1:7071"
 NO_TENANT = "00000000-0000-0000-0000-000000000000"
 POLL_SECONDS = 1.0
 
-app = typer.Typer(help="Operate a Hybrid Calendar deployment through its admin API.", no_args_is_help=True,
-                  add_completion=False)
+app = typer.Typer(
+    help="Operate a Hybrid Calendar deployment through its admin API.", no_args_is_help=True, add_completion=False
+)
 tenants = typer.Typer(help="Tenants: list, status.", no_args_is_help=True)
 keys = typer.Typer(help="A tenant's data keys: rotate, rewrap, shred.", no_args_is_help=True)
 mailboxes = typer.Typer(help="Mailboxes: enable (one, or a CSV), disable.", no_args_is_help=True)
@@ -37,14 +38,21 @@ console = Console(highlight=False)
 State: dict[str, Any] = {}
 
 Url = Annotated[str, typer.Option("--url", envvar="HC_ADMIN_URL", help="The app's base URL.")]
-Key = Annotated[str | None, typer.Option("--key", envvar="HC_FUNCTION_KEY",
-                                         help="The function key (make run's own on this machine).")]
+Key = Annotated[
+    str | None,
+    typer.Option("--key", envvar="HC_FUNCTION_KEY", help="The function key (make run's own on this machine)."),
+]
 
 
-Local = Annotated[bool, typer.Option(
-    "--local", help="With no app running: start the Function App inside this command (HTTP on a free loopback port, "
-                    "queue workers, no timers) on the storage, key provider and Graph that its settings name "
-                    "(environment, then local.settings.json).")]
+Local = Annotated[
+    bool,
+    typer.Option(
+        "--local",
+        help="With no app running: start the Function App inside this command (HTTP on a free loopback port, "
+        "queue workers, no timers) on the storage, key provider and Graph that its settings name "
+        "(environment, then local.settings.json).",
+    ),
+]
 
 
 @app.callback()
@@ -87,8 +95,11 @@ def fail(error: AdminApiError) -> typer.Exit:
 @app.command()
 def doctor() -> None:
     """Check the app and everything it depends on; exit code 1 when anything fails."""
-    findings = _health() + [_echo("notifications webhook", "/api/graph/notifications"),
-                            _echo("lifecycle webhook", "/api/graph/lifecycle"), _key()]
+    findings = _health() + [
+        _echo("notifications webhook", "/api/graph/notifications"),
+        _echo("lifecycle webhook", "/api/graph/lifecycle"),
+        _key(),
+    ]
     for finding in findings:
         mark = "[green]pass[/green]" if finding.ok else "[red]fail[/red]"
         console.print(f"{mark}  {finding.name}: {finding.detail}")
@@ -188,22 +199,41 @@ def tenant_status(tenant: str) -> None:
     except AdminApiError as error:
         raise fail(error) from None
     totals = status["totals"]
-    console.print(f"tenant {status['tenant']}: {totals['enabled']} of {totals['mailboxes']} mailboxes enabled, "
-                  f"{totals['withErrors']} with errors, {totals['subscriptionsExpired']} subscriptions expired")
-    table = Table(Column("mailbox", no_wrap=True, min_width=36), "kind", "enabled", "subscription expires",
-                  "last notification", "last error")
+    console.print(
+        f"tenant {status['tenant']}: {totals['enabled']} of {totals['mailboxes']} mailboxes enabled, "
+        f"{totals['withErrors']} with errors, {totals['subscriptionsExpired']} subscriptions expired"
+    )
+    table = Table(
+        Column("mailbox", no_wrap=True, min_width=36),
+        "kind",
+        "enabled",
+        "subscription expires",
+        "last notification",
+        "last error",
+    )
     for row in status["mailboxes"]:
         last = row.get("lastError") or {}
-        table.add_row(row["id"], row["kind"], "yes" if row["enabled"] else "no", row.get("subscriptionExpires") or "",
-                      row.get("lastNotification") or "", str(last.get("code") or ""))
+        table.add_row(
+            row["id"],
+            row["kind"],
+            "yes" if row["enabled"] else "no",
+            row.get("subscriptionExpires") or "",
+            row.get("lastNotification") or "",
+            str(last.get("code") or ""),
+        )
     console.print(table)
 
 
 @mailboxes.command("enable")
-def enable(tenant: str, mailbox: Annotated[str | None, typer.Argument()] = None, kind: str = "user",
-           csv: Annotated[Path | None, typer.Option("--csv", help="A CSV with id (and kind) columns.")] = None,
-           results_file: Annotated[Path | None, typer.Option("--results", help="Where the per-row results go "
-                                                             "(default: FILE.results.csv).")] = None) -> None:
+def enable(
+    tenant: str,
+    mailbox: Annotated[str | None, typer.Argument()] = None,
+    kind: str = "user",
+    csv: Annotated[Path | None, typer.Option("--csv", help="A CSV with id (and kind) columns.")] = None,
+    results_file: Annotated[
+        Path | None, typer.Option("--results", help="Where the per-row results go (default: FILE.results.csv).")
+    ] = None,
+) -> None:
     """Enable one mailbox, or every mailbox of a CSV (with a progress bar and a result file)."""
     if (mailbox is None) == (csv is None):
         raise typer.BadParameter("give either a MAILBOX or --csv FILE")
@@ -239,8 +269,13 @@ def _enable_csv(tenant: str, csv: Path, out: Path) -> None:
 
 def _follow(tenant: str, operation: str, total: int) -> list[dict[str, Any]]:
     """The operation's items once every one is finished, with a progress bar meanwhile."""
-    columns = (TextColumn("enabling"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[failed]} failed"),
-               TimeElapsedColumn())
+    columns = (
+        TextColumn("enabling"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[failed]} failed"),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=console, transient=False) as progress:
         task = progress.add_task("enable", total=total, failed=0)
         while True:
@@ -270,8 +305,13 @@ def list_endpoints(tenant: str, room: str) -> None:
         raise fail(error) from None
     table = Table(Column("endpoint", no_wrap=True, min_width=36), "url", "enabled", "failing since", "disabled because")
     for endpoint in found.get("value", []):
-        table.add_row(endpoint["id"], endpoint["url"], "yes" if endpoint.get("enabled") else "no",
-                      endpoint.get("failingSince") or "", endpoint.get("disabledReason") or "")
+        table.add_row(
+            endpoint["id"],
+            endpoint["url"],
+            "yes" if endpoint.get("enabled") else "no",
+            endpoint.get("failingSince") or "",
+            endpoint.get("disabledReason") or "",
+        )
     console.print(table)
 
 
@@ -284,6 +324,11 @@ def deliveries(tenant: str, room: str, endpoint: str) -> None:
         raise fail(error) from None
     table = Table("when", "event", "attempt", "status", "outcome")
     for attempt in found.get("value", []):
-        table.add_row(str(attempt.get("at") or ""), str(attempt.get("type") or ""), str(attempt.get("attempt") or ""),
-                      str(attempt.get("status") or ""), str(attempt.get("outcome") or ""))
+        table.add_row(
+            str(attempt.get("at") or ""),
+            str(attempt.get("type") or ""),
+            str(attempt.get("attempt") or ""),
+            str(attempt.get("status") or ""),
+            str(attempt.get("outcome") or ""),
+        )
     console.print(table)

@@ -68,12 +68,21 @@ class AdminClient:
         """What Graph's validation handshake gets from a webhook: ``token`` echoed as text/plain."""
         return self._call("POST", path, params={"validationToken": token}, accept=(200,), key=False)
 
-    def _call(self, method: str, path: str, *, params: Mapping[str, str] | None = None, json: Any = None,
-              accept: tuple[int, ...] = (200,), key: bool = True) -> Answer:
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        accept: tuple[int, ...] = (200,),
+        key: bool = True,
+    ) -> Answer:
         headers = {"x-functions-key": self.key} if key else {}
         try:
-            response = self.session.request(method, self.url + path, params=params, json=json, headers=headers,
-                                            timeout=self.timeout)
+            response = self.session.request(
+                method, self.url + path, params=params, json=json, headers=headers, timeout=self.timeout
+            )
         except requests.RequestException as exc:
             raise AdminApiError(0, "unreachable", f"{self.url} did not answer ({type(exc).__name__})") from None
         try:

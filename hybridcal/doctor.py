@@ -31,14 +31,19 @@ def health_findings(status: int | None, body: Any, unreachable: str | None = Non
     return findings
 
 
-def echo_finding(name: str, token: str, status: int | None, text: str, content_type: str,
-                 unreachable: str | None = None) -> Finding:
+def echo_finding(
+    name: str, token: str, status: int | None, text: str, content_type: str, unreachable: str | None = None
+) -> Finding:
     """Graph's validation handshake: HTTP 200, ``text/plain``, the token and nothing else."""
     if unreachable is not None:
         return Finding(name, False, unreachable)
     if status != 200 or text != token or not content_type.startswith("text/plain"):
-        return Finding(name, False, f"the validation handshake got HTTP {status} ({content_type or 'no type'}), "
-                                    "not the token echoed as text/plain: Graph would refuse subscriptions")
+        return Finding(
+            name,
+            False,
+            f"the validation handshake got HTTP {status} ({content_type or 'no type'}), "
+            "not the token echoed as text/plain: Graph would refuse subscriptions",
+        )
     return Finding(name, True, "answers Graph's validation handshake")
 
 

@@ -85,9 +85,16 @@ def results(rows: Iterable[Row], items: Iterable[Mapping[str, Any]]) -> list[dic
         item = done.get(row.mailbox) if row.problem is None else None
         error = (item or {}).get("error") or {}
         state = "not sent" if row.problem else str((item or {}).get("state") or "pending")
-        lines.append({"line": str(row.line), "id": row.mailbox, "kind": row.kind, "state": state,
-                      "error": row.problem and "invalid_row" or str(error.get("code") or ""),
-                      "reason": row.problem or str(error.get("description") or "")})
+        lines.append(
+            {
+                "line": str(row.line),
+                "id": row.mailbox,
+                "kind": row.kind,
+                "state": state,
+                "error": row.problem and "invalid_row" or str(error.get("code") or ""),
+                "reason": row.problem or str(error.get("description") or ""),
+            }
+        )
     return lines
 
 

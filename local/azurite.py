@@ -39,8 +39,15 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
 class Azurite:
     """One Azurite process; ``start()`` returns its connection string once both services listen."""
 
-    def __init__(self, *, queue_port: int = 0, table_port: int = 0, blob_port: int = 0,
-                 binary: Path = AZURITE_BIN, skip_api_version_check: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        queue_port: int = 0,
+        table_port: int = 0,
+        blob_port: int = 0,
+        binary: Path = AZURITE_BIN,
+        skip_api_version_check: bool = True,
+    ) -> None:
         self.queue_port = queue_port or free_port()
         self.table_port = table_port or free_port()
         self.blob_port = blob_port or free_port()
@@ -60,8 +67,9 @@ class Azurite:
     def start(self, timeout: float = 30.0) -> str:
         if not self.binary.exists():
             raise FileNotFoundError(INSTALL_HINT)
-        self._process = subprocess.Popen(self._command(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                         start_new_session=True)
+        self._process = subprocess.Popen(
+            self._command(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+        )
         deadline = time.monotonic() + timeout
         for port in (self.queue_port, self.table_port):
             while not port_open(port):
@@ -74,11 +82,28 @@ class Azurite:
 
     def _command(self) -> list[str]:
         flags = ["--skipApiVersionCheck"] if self.skip_api_version_check else []
-        return [str(self.binary), "--inMemoryPersistence", *flags, "--loose", "--silent",
-                "--disableTelemetry", "--extentMemoryLimit", "256",
-                "--blobHost", "127.0.0.1", "--blobPort", str(self.blob_port),
-                "--queueHost", "127.0.0.1", "--queuePort", str(self.queue_port),
-                "--tableHost", "127.0.0.1", "--tablePort", str(self.table_port)]
+        return [
+            str(self.binary),
+            "--inMemoryPersistence",
+            *flags,
+            "--loose",
+            "--silent",
+            "--disableTelemetry",
+            "--extentMemoryLimit",
+            "256",
+            "--blobHost",
+            "127.0.0.1",
+            "--blobPort",
+            str(self.blob_port),
+            "--queueHost",
+            "127.0.0.1",
+            "--queuePort",
+            str(self.queue_port),
+            "--tableHost",
+            "127.0.0.1",
+            "--tablePort",
+            str(self.table_port),
+        ]
 
     def _failure(self) -> str:
         if self._process is None or self._process.poll() is None:

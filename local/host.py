@@ -46,11 +46,19 @@ HTTP_THREADS = 24
 (``local.graphsim.notify.DELIVERY_THREADS``) and the API's callers need threads beside them; with fewer,
 waitress queues requests and floods the log with its task-queue-depth warning."""
 
+
 class DevHost:
     """The local Functions host. ``start()`` returns once HTTP is listening; ``stop()`` drains."""
 
-    def __init__(self, settings: Settings, *, app_dir: Path = APP_ROOT, app_ref: str = "function_app:app",
-                 port: int | None = None, timers: bool = True) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        app_dir: Path = APP_ROOT,
+        app_ref: str = "function_app:app",
+        port: int | None = None,
+        timers: bool = True,
+    ) -> None:
         """``timers`` False: a host for one command (the ops CLI's ``--local``) serves HTTP and the queues only."""
         self.settings = settings
         self.options: HostOptions = load_host_json(app_dir / "host.json")
@@ -62,11 +70,19 @@ class DevHost:
         self._port = settings.local_port if port is None else port
         self._server: Any = None
         self._threads: list[threading.Thread] = []
-        self.http = HttpApp(self._of("httpTrigger"), route_prefix=self.options.route_prefix,
-                            function_key=settings.function_key, master_key=settings.master_key, invoker=self._invoker,
-                            disabled=self.disabled)
-        self.timers = [TimerRunner(f, Schedule(self._resolve(f.setting("schedule"))), self._invoker, self._stop)
-                       for f in self._of("timerTrigger") if f.name not in self.disabled and timers]
+        self.http = HttpApp(
+            self._of("httpTrigger"),
+            route_prefix=self.options.route_prefix,
+            function_key=settings.function_key,
+            master_key=settings.master_key,
+            invoker=self._invoker,
+            disabled=self.disabled,
+        )
+        self.timers = [
+            TimerRunner(f, Schedule(self._resolve(f.setting("schedule"))), self._invoker, self._stop)
+            for f in self._of("timerTrigger")
+            if f.name not in self.disabled and timers
+        ]
         self.queues = [self._queue_runner(f) for f in self._of("queueTrigger") if f.name not in self.disabled]
 
     @property
@@ -86,24 +102,37 @@ class DevHost:
         missing = sorted(n for n in names if n != "AzureWebJobsStorage" and not self.settings.values.get(n))
         if missing:
             raise ConfigError([(n, None, "a storage connection string used by a queue binding") for n in missing])
-        return {n: self.settings.storage_connection if n == "AzureWebJobsStorage" else self.settings.values[n]
-                for n in names}
+        return {
+            n: self.settings.storage_connection if n == "AzureWebJobsStorage" else self.settings.values[n]
+            for n in names
+        }
 
     def _queue_runner(self, function: Function) -> QueueRunner:
         name = self._resolve(function.setting("queueName"))
         connection = self._connections[function.setting("connection") or "AzureWebJobsStorage"]
-        return QueueRunner(function, queue_client(connection, name, base64=False, timeout=POLL_TIMEOUT),
-                           queue_client(connection, f"{name}-poison", base64=False, timeout=POLL_TIMEOUT),
-                           self.options.queues, self._invoker, self._stop)
+        return QueueRunner(
+            function,
+            queue_client(connection, name, base64=False, timeout=POLL_TIMEOUT),
+            queue_client(connection, f"{name}-poison", base64=False, timeout=POLL_TIMEOUT),
+            self.options.queues,
+            self._invoker,
+            self._stop,
+        )
 
     def start(self) -> DevHost:
         """Listen for HTTP, start the queue pollers and the timers; return when serving."""
         from waitress import create_server
 
-        self._server = create_server(self.http, host=self.settings.local_host, port=self._port, threads=HTTP_THREADS,
-                                     ident="hybrid-calendar-devhost", clear_untrusted_proxy_headers=True,
-                                     # poll() tolerates sockets closed by stop(); select() raises EBADF
-                                     asyncore_use_poll=True)
+        self._server = create_server(
+            self.http,
+            host=self.settings.local_host,
+            port=self._port,
+            threads=HTTP_THREADS,
+            ident="hybrid-calendar-devhost",
+            clear_untrusted_proxy_headers=True,
+            # poll() tolerates sockets closed by stop(); select() raises EBADF
+            asyncore_use_poll=True,
+        )
         serving = threading.Thread(target=self._server.run, name="http", daemon=True)
         self._threads = [serving] + [r.thread for r in self.queues] + [r.thread for r in self.timers]
         for thread in self._threads:
@@ -132,9 +161,12 @@ class DevHost:
 
     def describe_lines(self) -> list[str]:
         """What runs where, for the start-up banner."""
-        lines = [f"HTTP  {self.url}/{self.options.route_prefix}/{f.setting('route') or f.name}  "
-                 f"[{f.setting('authLevel') or 'FUNCTION'}]"
-                 for f in self._of("httpTrigger") if f.name not in self.disabled]
+        lines = [
+            f"HTTP  {self.url}/{self.options.route_prefix}/{f.setting('route') or f.name}  "
+            f"[{f.setting('authLevel') or 'FUNCTION'}]"
+            for f in self._of("httpTrigger")
+            if f.name not in self.disabled
+        ]
         lines += [f"DISABLED {name}" for name in sorted(self.disabled)]
         lines += [f"TIMER {r.function.name}  {r.schedule.expression}" for r in self.timers]
         lines += [f"QUEUE {r.function.name}  {r.queue_name}" for r in self.queues]
@@ -183,8 +215,11 @@ def configure_logging(settings: Settings) -> None:
 
     handler = logging.StreamHandler()
     handler.addFilter(LogContext())
-    handler.setFormatter(JsonFormatter() if settings.log_format == "json"
-                         else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(
+        JsonFormatter()
+        if settings.log_format == "json"
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
     logging.basicConfig(level=settings.log_level, handlers=[handler])
     logging.getLogger("azure").setLevel(logging.WARNING)
     logging.getLogger("waitress").setLevel(logging.WARNING)

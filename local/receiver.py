@@ -94,14 +94,20 @@ class Receiver:
                 delivery = Delivery(webhook_id, payload["type"], payload["data"], headers, body)
                 self.accepted.append(delivery)
                 if self.echo:
-                    print(f"{payload['type']}: meeting {payload['data'].get('meetingId')} "
-                          f"(starts {payload['data'].get('start', '-')})", flush=True)
+                    print(
+                        f"{payload['type']}: meeting {payload['data'].get('meetingId')} "
+                        f"(starts {payload['data'].get('start', '-')})",
+                        flush=True,
+                    )
         return 204
 
     def of(self, event_type: str, meeting_id: str | None = None) -> list[Delivery]:
         with self._lock:
-            return [d for d in self.accepted if d.event_type == event_type
-                    and (meeting_id is None or d.data.get("meetingId") == meeting_id)]
+            return [
+                d
+                for d in self.accepted
+                if d.event_type == event_type and (meeting_id is None or d.data.get("meetingId") == meeting_id)
+            ]
 
 
 def main() -> None:

@@ -43,11 +43,14 @@ def start_graph(settings: Settings) -> GraphSim | None:
     if not settings.graph_base_url or parts.hostname not in LOOPBACK_HOSTS:
         print("graph: Microsoft Graph and sign-in (each tenant's national cloud)")
         return None
-    sim = GraphSim(host=parts.hostname, port=parts.port or 443,
-                   cert_dir=app_path(settings.graph_ca_bundle).parent).start()
+    sim = GraphSim(
+        host=parts.hostname, port=parts.port or 443, cert_dir=app_path(settings.graph_ca_bundle).parent
+    ).start()
     demo = seed_demo(sim.app)
-    print(f"graph: stand-in {sim.url} (demo tenant {demo.tenant_id}: alice {demo.alice}, bob {demo.bob}, "
-          f"room {demo.room}; certificate {settings.graph_ca_bundle})")
+    print(
+        f"graph: stand-in {sim.url} (demo tenant {demo.tenant_id}: alice {demo.alice}, bob {demo.bob}, "
+        f"room {demo.room}; certificate {settings.graph_ca_bundle})"
+    )
     return sim
 
 
@@ -59,11 +62,14 @@ def start_webex(settings: Settings) -> Any:
     if parts.hostname not in LOOPBACK_HOSTS:
         print(f"webex: {settings.webex_api_url}")
         return None
-    sim = WebexSim(host=parts.hostname or "127.0.0.1", port=parts.port or 443,
-                   cert_dir=app_path(settings.webex_ca_bundle).parent).start()
+    sim = WebexSim(
+        host=parts.hostname or "127.0.0.1", port=parts.port or 443, cert_dir=app_path(settings.webex_ca_bundle).parent
+    ).start()
     seed_demo(sim.app)
-    print(f"webex: stand-in {sim.api} (demo Service App {DEMO_CLIENT_ID[:12]}...; @webex uses it once the tenant's "
-          "scheduling configuration says so, see docs/webex.md)")
+    print(
+        f"webex: stand-in {sim.api} (demo Service App {DEMO_CLIENT_ID[:12]}...; @webex uses it once the tenant's "
+        "scheduling configuration says so, see docs/webex.md)"
+    )
     return sim
 
 

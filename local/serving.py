@@ -58,8 +58,16 @@ def one_line_error_log(log: logging.Logger) -> Callable[..., None]:
 class HttpsServer:
     """``app`` served on ``host``:``port`` (0 picks a free port) until :meth:`stop`."""
 
-    def __init__(self, app: Any, *, name: str, host: str = "127.0.0.1", port: int = 0, threads: int = 16,
-                 cert_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        app: Any,
+        *,
+        name: str,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        threads: int = 16,
+        cert_dir: Path | None = None,
+    ) -> None:
         from cheroot import wsgi
         from cheroot.ssl.builtin import BuiltinSSLAdapter
 
@@ -96,8 +104,16 @@ class StandIn:
     """A stand-in's WSGI ``app`` served over HTTPS; ``start`` gives the app its base URL (for the links it
     writes: next pages, notification URLs). ``with`` starts and stops it."""
 
-    def __init__(self, app: Any, *, name: str, host: str = "127.0.0.1", port: int = 0, threads: int = 16,
-                 cert_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        app: Any,
+        *,
+        name: str,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        threads: int = 16,
+        cert_dir: Path | None = None,
+    ) -> None:
         self.app = app
         self._server = HttpsServer(app, name=name, host=host, port=port, threads=threads, cert_dir=cert_dir)
         self.cert, self.host = self._server.cert, host

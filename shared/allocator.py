@@ -39,7 +39,8 @@ def keep_parser_memory() -> bool:
 def _set_by_operator() -> bool:
     tunables = os.environ.get("GLIBC_TUNABLES", "")
     return any(name in os.environ for name in TUNABLES) or any(
-        f"glibc.malloc.{name}" in tunables for name in ("top_pad", "trim_threshold", "mmap_threshold"))
+        f"glibc.malloc.{name}" in tunables for name in ("top_pad", "trim_threshold", "mmap_threshold")
+    )
 
 
 def _is_glibc() -> bool:

@@ -144,10 +144,15 @@ def _storage_connection(raw: str) -> str:
     if parts.get("UseDevelopmentStorage", "").lower() == "true":
         return azurite_connection_string(AZURITE_PORTS["Queue"], AZURITE_PORTS["Table"], AZURITE_PORTS["Blob"])
     if not parts.get("AccountName") or not (parts.get("AccountKey") or parts.get("SharedAccessSignature")):
-        raise _Invalid("UseDevelopmentStorage=true, or a connection string with AccountName and AccountKey "
-                       "(or SharedAccessSignature)")
-    if not {"TableEndpoint", "QueueEndpoint"} <= parts.keys() and "EndpointSuffix" not in parts \
-            and parts.get("DefaultEndpointsProtocol") not in ("http", "https"):
+        raise _Invalid(
+            "UseDevelopmentStorage=true, or a connection string with AccountName and AccountKey "
+            "(or SharedAccessSignature)"
+        )
+    if (
+        not {"TableEndpoint", "QueueEndpoint"} <= parts.keys()
+        and "EndpointSuffix" not in parts
+        and parts.get("DefaultEndpointsProtocol") not in ("http", "https")
+    ):
         raise _Invalid("DefaultEndpointsProtocol, EndpointSuffix, or both TableEndpoint and QueueEndpoint")
     return raw
 
@@ -237,138 +242,398 @@ DEMO_ROOM_SECRET = "local-dev-room-secret"
 DEFAULT_FUNCTION_KEY = "local-dev-function-key"
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("AzureWebJobsStorage", "storage_connection", "UseDevelopmentStorage=true",
-            "an Azure Storage connection string",
-            "Storage for tables and queues. `UseDevelopmentStorage=true` means Azurite on 127.0.0.1 "
-            "ports 10000-10002 (what `make run` starts).", _storage_connection, secret=True),
-    Setting("HC_LOG_LEVEL", "log_level", "INFO", "one of " + ", ".join(LOG_LEVELS),
-            "Local dev host only: level of the console log. In Azure, host.json `logging.logLevel` decides.",
-            _one_of(*LOG_LEVELS)),
-    Setting("HC_HEALTH_TIMEOUT_SECONDS", "health_timeout", "2", "a number from 0.1 to 30",
-            "How long `/api/health` waits for each dependency before calling it down.", _float_between(0.1, 30)),
-    Setting("HC_LOCAL_HOST", "local_host", "127.0.0.1", "an IP address or host name",
-            "Local dev host only: address the HTTP triggers are served on.", _non_empty),
-    Setting("HC_LOCAL_PORT", "local_port", "7071", "a whole number from 0 to 65535",
-            "Local dev host only: port the HTTP triggers are served on (0 picks a free port).",
-            _int_between(0, 65535)),
-    Setting("HC_FUNCTION_KEY", "function_key", DEFAULT_FUNCTION_KEY, "at least 16 characters",
-            "Local dev host only: the key that `authLevel: function` routes accept (`x-functions-key` "
-            "header or `code` query). In Azure the Functions host manages keys.", _host_key, secret=True),
-    Setting("HC_MASTER_KEY", "master_key", "local-dev-master-key", "at least 16 characters",
-            "Local dev host only: the admin (master) key; accepted by every route, required by "
-            "`authLevel: admin` routes.", _host_key, secret=True),
-    Setting("HC_KEY_PROVIDER", "key_provider", "local", "one of " + ", ".join(KEY_PROVIDERS),
-            "Where the key-encryption key (KEK) lives: `local` (a JWK file, one machine only), `keyvault` "
-            "(Azure Key Vault, managed identity) or `awskms` (AWS KMS).", _one_of(*KEY_PROVIDERS)),
-    Setting("HC_LOCAL_KEY_FILE", "local_key_file", ".hc/local-kek.json", "a file path",
-            "`local` provider: the JWK file holding the KEK; created with mode 0600 on first use. A relative "
-            "path is relative to the app directory.", _non_empty),
-    Setting("HC_ALLOW_LOCAL_KEY_WITH_REMOTE_STORAGE", "allow_local_key_remote", "false", "true or false",
-            "Allow the `local` provider with storage that is not on this machine (refused by default: the "
-            "key would sit beside the data it protects).", _boolean),
-    Setting("HC_KEYVAULT_KEY_ID", "keyvault_key_id", "", "a Key Vault key URL",
-            "`keyvault` provider: the KEK's URL, best without a version so that rotations in Key Vault are "
-            "picked up, e.g. `https://contoso-hc.vault.azure.net/keys/hc-kek`.", _keyvault_key_id),
-    Setting("HC_AWS_KMS_KEY_ID", "aws_kms_key_id", "", "an AWS KMS key id, ARN or alias",
-            "`awskms` provider: the KMS key (credentials come from the usual AWS environment).", _aws_key_id),
-    Setting("HC_AWS_REGION", "aws_region", "", "an AWS region name",
-            "`awskms` provider: the region, when the key id is not an ARN that names it.", str),
-    Setting("HC_DEK_ROTATION_DAYS", "dek_rotation_days", "30", "a whole number from 1 to 365",
-            "Days a tenant's data key encrypts new data before a new one is made. Old keys are kept for the "
-            "retention window (38 days) plus 7 days more, then deleted.", _int_between(1, 365)),
-    Setting("HC_DEK_CACHE_SECONDS", "dek_cache_seconds", "3600", "a whole number from 1 to 86400",
-            "How long an unwrapped data key stays in memory; key-provider calls scale with tenants per this "
-            "period, never with rows.", _int_between(1, 86400)),
-    Setting("HC_DEPLOYMENT", "deployment", "commercial", "one of " + ", ".join(DEPLOYMENTS),
-            "Which Office 365 instances this deployment serves: `commercial` (Worldwide tenants) or `government` "
-            "(GCC and GCC High). Tenants of any other instance are refused with the reason.",
-            _one_of(*DEPLOYMENTS)),
-    Setting("HC_GRAPH_BASE_URL", "graph_base_url", GRAPHSIM_URL, f"`{MICROSOFT}` or an https URL",
-            f"`{MICROSOFT}` for Microsoft's sign-in and Graph (each tenant's national cloud is found from its OpenID "
-            "configuration); otherwise the URL of the local Graph stand-in that `make run` starts.",
-            _graph_base_url),
-    Setting("HC_GRAPH_CA_BUNDLE", "graph_ca_bundle", ".hc/graphsim/cert.pem", "a file path",
-            "Stand-in only: the certificate to trust for HC_GRAPH_BASE_URL (relative to the app directory).",
-            _non_empty),
-    Setting("HC_CLIENT_ID", "client_id", DEMO_CLIENT_ID, "a GUID",
-            "The app registration's application (client) id.", _client_id),
-    Setting("HC_CLIENT_SECRET", "client_secret", DEMO_CLIENT_SECRET, "a client secret",
-            "The app registration's client secret (ignored when HC_CLIENT_CERTIFICATE_FILE is set).", str, secret=True),
-    Setting("HC_CLIENT_CERTIFICATE_FILE", "client_certificate_file", "", "a PEM file with key and certificate",
-            "Use a certificate instead of a secret: a PEM file holding the private key and its certificate (the "
-            "thumbprint is computed from it).", str),
-    Setting("HC_GRAPH_TIMEOUT_SECONDS", "graph_timeout", "30", "a number from 1 to 120",
-            "Timeout of each Graph and sign-in request.", _float_between(1, 120)),
-    Setting("HC_PUBLIC_BASE_URL", "public_base_url", "", "an http(s) URL, or empty",
-            "Where Graph reaches this app: subscriptions get `{this}/api/graph/notifications` and "
-            "`{this}/api/graph/lifecycle`. Must be https in Azure (e.g. `https://contoso-hc.azurewebsites.net`); "
-            "empty means the local host's own address.", _public_url),
-    Setting("HC_WINDOW_PAST_DAYS", "window_past_days", "7", "a whole number from 0 to 31",
-            "Meetings kept this many days back; older rows are purged.", _int_between(0, 31)),
-    Setting("HC_WINDOW_FUTURE_DAYS", "window_future_days", "31", "a whole number from 1 to 90",
-            "Meetings kept this many days ahead; the daily catch-up brings in what enters the horizon.",
-            _int_between(1, 90)),
-    Setting("HC_SUBSCRIPTION_MINUTES", "subscription_minutes", "10000", "a whole number from 60 to 10000",
-            "Lifetime asked for each subscription. Graph allows at most 10,080 minutes for events, counted on its "
-            "own clock; the 80 minutes kept back absorb clock skew (Graph stores the expiry it grants).",
-            _int_between(60, 10000)),
-    Setting("HC_CATCHUP_MINUTES", "catchup_minutes", "30", "a number of minutes from 0.25 to 1440",
-            "Every enabled mailbox gets a delta round from its stored link at least this often, spread evenly over "
-            "the period: whatever Graph failed to deliver is restored within it, without Graph's help.",
-            _float_between(0.25, 1440)),
-    Setting("HC_RENEWAL_MARGIN_HOURS", "renewal_margin_hours", "48", "a whole number from 1 to 160",
-            "Subscriptions expiring within this many hours are renewed by the renewal timer.", _int_between(1, 160)),
-    Setting("HC_API_AUDIENCE", "api_audiences", "api://hybrid-calendar", "audiences separated by commas",
-            "The `aud` the meetings API accepts in users' bearer tokens: the application ID URI and/or the client id "
-            "of the app registration that exposes the API (Entra v2 tokens carry the client id).", _audiences),
-    Setting("HC_API_SCOPE", "api_scope", "Meetings.Read", "a scope name",
-            "The delegated scope (`scp`) a user's token must carry to read `/api/me/meetings`.", _scope_name),
-    Setting("HC_JOIN_LEAD_MINUTES", "join_lead_minutes", "5", "a whole number from 0 to 60",
-            "A meeting is `joinableNow`, and its Join button is pushed, from this many minutes before its start "
-            "until its end.", _int_between(0, 60)),
-    Setting("HC_PRESENCE_POLL_MINUTES", "presence_poll_minutes", "15", "a whole number from 1 to 1440",
-            "Every enabled user mailbox's automatic replies (out of office) are read once per this many minutes "
-            "(Graph sends no notifications for them); scheduled windows still flip on the minute.",
-            _int_between(1, 1440)),
-    Setting("HC_DELIVERY_RETRY_HOURS", "delivery_retry_hours", "26", "a number of hours from 0.001 to 72",
-            "How long an outgoing webhook (a Join button, ...) is retried with exponential back-off before it is "
-            "given up; every retry carries the same `webhook-id`.", _float_between(0.001, 72)),
-    Setting("HC_DELIVERY_FIRST_RETRY_SECONDS", "delivery_first_retry_seconds", "5", "a whole number from 1 to 300",
-            "The first retry's delay; each next one waits four times longer, at most 10 hours.", _int_between(1, 300)),
-    Setting("HC_ENDPOINT_DISABLE_HOURS", "endpoint_disable_hours", "72", "a number of hours from 0.0005 to 720",
-            "An endpoint whose deliveries have all failed for this long is disabled (the tenant status shows it).",
-            _float_between(0.0005, 720)),
-    Setting("HC_SECRET_OVERLAP_HOURS", "secret_overlap_hours", "24", "a number of hours from 0 to 168",
-            "After an endpoint's secret is rotated, deliveries are signed with the old one too for this long.",
-            _float_between(0, 168)),
-    Setting("HC_BUILTIN_MEETING_URL", "builtin_meeting_url", "https://meet.jit.si", "an https URL",
-            "The built-in meeting platform's base URL: keyword meetings become rooms `{this}/hc-<20 hex digits>` "
-            "(a Jitsi deployment, public or your own).", _https_url),
-    Setting("HC_BUILTIN_SIP_DOMAIN", "builtin_sip_domain", "", "a domain name, or empty",
-            "Optional: rooms of the built-in platform get the video address `hc-...@{this}` (a Jitsi SIP gateway).",
-            _domain_or_empty),
-    Setting("HC_BUILTIN_ROOM_SECRET", "builtin_room_secret", "local-dev-room-secret", "at least 16 characters",
-            "Secret mixed into built-in room names, so that no one can compute a person's room from their "
-            "address; the published default is refused with storage that is not on this machine.", _host_key,
-            secret=True),
-    Setting("HC_WEBEX_API_URL", "webex_api_url", WEBEXSIM_URL, "an https URL",
-            f"The Webex REST API tenants' Webex meetings are made with: `{WEBEX_URL}`, or the local Webex stand-in "
-            "that `make run` starts.", lambda raw: _https_url(raw).rstrip("/")),
-    Setting("HC_WEBEX_CA_BUNDLE", "webex_ca_bundle", ".hc/webexsim/cert.pem", "a file path",
-            "Stand-in only: the certificate to trust for an HC_WEBEX_API_URL on this machine (relative to the app "
-            "directory); ignored for any other host.", _non_empty),
-    Setting("HC_MEETINGS_PAGE_SIZE", "meetings_page_size", "100", "a whole number from 1 to 1000",
-            "Meetings per page of a meetings list; longer lists carry a `nextLink`.", _int_between(1, 1000)),
-    Setting("APPLICATIONINSIGHTS_CONNECTION_STRING", "appinsights_connection", "",
-            "an Application Insights connection string (with InstrumentationKey=), or empty",
-            "Optional: traces, metrics and logs go to this Application Insights resource through OpenTelemetry "
-            "(docs/operations.md). Empty: see HC_TELEMETRY.", _appinsights_connection, secret=True),
-    Setting("HC_TELEMETRY", "telemetry", "off", "one of off, console",
-            "Without an Application Insights connection string: `console` prints spans and metrics (local use), "
-            "`off` records nothing.", _one_of("off", "console")),
-    Setting("HC_LOG_FORMAT", "log_format", "text", "one of text, json",
-            "Local dev host only: its console log as text or one JSON object per line (with invocation, trace and "
-            "tenant ids). In Azure, logs carry these ids as Application Insights dimensions.", _one_of("text", "json")),
+    Setting(
+        "AzureWebJobsStorage",
+        "storage_connection",
+        "UseDevelopmentStorage=true",
+        "an Azure Storage connection string",
+        "Storage for tables and queues. `UseDevelopmentStorage=true` means Azurite on 127.0.0.1 "
+        "ports 10000-10002 (what `make run` starts).",
+        _storage_connection,
+        secret=True,
+    ),
+    Setting(
+        "HC_LOG_LEVEL",
+        "log_level",
+        "INFO",
+        "one of " + ", ".join(LOG_LEVELS),
+        "Local dev host only: level of the console log. In Azure, host.json `logging.logLevel` decides.",
+        _one_of(*LOG_LEVELS),
+    ),
+    Setting(
+        "HC_HEALTH_TIMEOUT_SECONDS",
+        "health_timeout",
+        "2",
+        "a number from 0.1 to 30",
+        "How long `/api/health` waits for each dependency before calling it down.",
+        _float_between(0.1, 30),
+    ),
+    Setting(
+        "HC_LOCAL_HOST",
+        "local_host",
+        "127.0.0.1",
+        "an IP address or host name",
+        "Local dev host only: address the HTTP triggers are served on.",
+        _non_empty,
+    ),
+    Setting(
+        "HC_LOCAL_PORT",
+        "local_port",
+        "7071",
+        "a whole number from 0 to 65535",
+        "Local dev host only: port the HTTP triggers are served on (0 picks a free port).",
+        _int_between(0, 65535),
+    ),
+    Setting(
+        "HC_FUNCTION_KEY",
+        "function_key",
+        DEFAULT_FUNCTION_KEY,
+        "at least 16 characters",
+        "Local dev host only: the key that `authLevel: function` routes accept (`x-functions-key` "
+        "header or `code` query). In Azure the Functions host manages keys.",
+        _host_key,
+        secret=True,
+    ),
+    Setting(
+        "HC_MASTER_KEY",
+        "master_key",
+        "local-dev-master-key",
+        "at least 16 characters",
+        "Local dev host only: the admin (master) key; accepted by every route, required by `authLevel: admin` routes.",
+        _host_key,
+        secret=True,
+    ),
+    Setting(
+        "HC_KEY_PROVIDER",
+        "key_provider",
+        "local",
+        "one of " + ", ".join(KEY_PROVIDERS),
+        "Where the key-encryption key (KEK) lives: `local` (a JWK file, one machine only), `keyvault` "
+        "(Azure Key Vault, managed identity) or `awskms` (AWS KMS).",
+        _one_of(*KEY_PROVIDERS),
+    ),
+    Setting(
+        "HC_LOCAL_KEY_FILE",
+        "local_key_file",
+        ".hc/local-kek.json",
+        "a file path",
+        "`local` provider: the JWK file holding the KEK; created with mode 0600 on first use. A relative "
+        "path is relative to the app directory.",
+        _non_empty,
+    ),
+    Setting(
+        "HC_ALLOW_LOCAL_KEY_WITH_REMOTE_STORAGE",
+        "allow_local_key_remote",
+        "false",
+        "true or false",
+        "Allow the `local` provider with storage that is not on this machine (refused by default: the "
+        "key would sit beside the data it protects).",
+        _boolean,
+    ),
+    Setting(
+        "HC_KEYVAULT_KEY_ID",
+        "keyvault_key_id",
+        "",
+        "a Key Vault key URL",
+        "`keyvault` provider: the KEK's URL, best without a version so that rotations in Key Vault are "
+        "picked up, e.g. `https://contoso-hc.vault.azure.net/keys/hc-kek`.",
+        _keyvault_key_id,
+    ),
+    Setting(
+        "HC_AWS_KMS_KEY_ID",
+        "aws_kms_key_id",
+        "",
+        "an AWS KMS key id, ARN or alias",
+        "`awskms` provider: the KMS key (credentials come from the usual AWS environment).",
+        _aws_key_id,
+    ),
+    Setting(
+        "HC_AWS_REGION",
+        "aws_region",
+        "",
+        "an AWS region name",
+        "`awskms` provider: the region, when the key id is not an ARN that names it.",
+        str,
+    ),
+    Setting(
+        "HC_DEK_ROTATION_DAYS",
+        "dek_rotation_days",
+        "30",
+        "a whole number from 1 to 365",
+        "Days a tenant's data key encrypts new data before a new one is made. Old keys are kept for the "
+        "retention window (38 days) plus 7 days more, then deleted.",
+        _int_between(1, 365),
+    ),
+    Setting(
+        "HC_DEK_CACHE_SECONDS",
+        "dek_cache_seconds",
+        "3600",
+        "a whole number from 1 to 86400",
+        "How long an unwrapped data key stays in memory; key-provider calls scale with tenants per this "
+        "period, never with rows.",
+        _int_between(1, 86400),
+    ),
+    Setting(
+        "HC_DEPLOYMENT",
+        "deployment",
+        "commercial",
+        "one of " + ", ".join(DEPLOYMENTS),
+        "Which Office 365 instances this deployment serves: `commercial` (Worldwide tenants) or `government` "
+        "(GCC and GCC High). Tenants of any other instance are refused with the reason.",
+        _one_of(*DEPLOYMENTS),
+    ),
+    Setting(
+        "HC_GRAPH_BASE_URL",
+        "graph_base_url",
+        GRAPHSIM_URL,
+        f"`{MICROSOFT}` or an https URL",
+        f"`{MICROSOFT}` for Microsoft's sign-in and Graph (each tenant's national cloud is found from its OpenID "
+        "configuration); otherwise the URL of the local Graph stand-in that `make run` starts.",
+        _graph_base_url,
+    ),
+    Setting(
+        "HC_GRAPH_CA_BUNDLE",
+        "graph_ca_bundle",
+        ".hc/graphsim/cert.pem",
+        "a file path",
+        "Stand-in only: the certificate to trust for HC_GRAPH_BASE_URL (relative to the app directory).",
+        _non_empty,
+    ),
+    Setting(
+        "HC_CLIENT_ID",
+        "client_id",
+        DEMO_CLIENT_ID,
+        "a GUID",
+        "The app registration's application (client) id.",
+        _client_id,
+    ),
+    Setting(
+        "HC_CLIENT_SECRET",
+        "client_secret",
+        DEMO_CLIENT_SECRET,
+        "a client secret",
+        "The app registration's client secret (ignored when HC_CLIENT_CERTIFICATE_FILE is set).",
+        str,
+        secret=True,
+    ),
+    Setting(
+        "HC_CLIENT_CERTIFICATE_FILE",
+        "client_certificate_file",
+        "",
+        "a PEM file with key and certificate",
+        "Use a certificate instead of a secret: a PEM file holding the private key and its certificate (the "
+        "thumbprint is computed from it).",
+        str,
+    ),
+    Setting(
+        "HC_GRAPH_TIMEOUT_SECONDS",
+        "graph_timeout",
+        "30",
+        "a number from 1 to 120",
+        "Timeout of each Graph and sign-in request.",
+        _float_between(1, 120),
+    ),
+    Setting(
+        "HC_PUBLIC_BASE_URL",
+        "public_base_url",
+        "",
+        "an http(s) URL, or empty",
+        "Where Graph reaches this app: subscriptions get `{this}/api/graph/notifications` and "
+        "`{this}/api/graph/lifecycle`. Must be https in Azure (e.g. `https://contoso-hc.azurewebsites.net`); "
+        "empty means the local host's own address.",
+        _public_url,
+    ),
+    Setting(
+        "HC_WINDOW_PAST_DAYS",
+        "window_past_days",
+        "7",
+        "a whole number from 0 to 31",
+        "Meetings kept this many days back; older rows are purged.",
+        _int_between(0, 31),
+    ),
+    Setting(
+        "HC_WINDOW_FUTURE_DAYS",
+        "window_future_days",
+        "31",
+        "a whole number from 1 to 90",
+        "Meetings kept this many days ahead; the daily catch-up brings in what enters the horizon.",
+        _int_between(1, 90),
+    ),
+    Setting(
+        "HC_SUBSCRIPTION_MINUTES",
+        "subscription_minutes",
+        "10000",
+        "a whole number from 60 to 10000",
+        "Lifetime asked for each subscription. Graph allows at most 10,080 minutes for events, counted on its "
+        "own clock; the 80 minutes kept back absorb clock skew (Graph stores the expiry it grants).",
+        _int_between(60, 10000),
+    ),
+    Setting(
+        "HC_CATCHUP_MINUTES",
+        "catchup_minutes",
+        "30",
+        "a number of minutes from 0.25 to 1440",
+        "Every enabled mailbox gets a delta round from its stored link at least this often, spread evenly over "
+        "the period: whatever Graph failed to deliver is restored within it, without Graph's help.",
+        _float_between(0.25, 1440),
+    ),
+    Setting(
+        "HC_RENEWAL_MARGIN_HOURS",
+        "renewal_margin_hours",
+        "48",
+        "a whole number from 1 to 160",
+        "Subscriptions expiring within this many hours are renewed by the renewal timer.",
+        _int_between(1, 160),
+    ),
+    Setting(
+        "HC_API_AUDIENCE",
+        "api_audiences",
+        "api://hybrid-calendar",
+        "audiences separated by commas",
+        "The `aud` the meetings API accepts in users' bearer tokens: the application ID URI and/or the client id "
+        "of the app registration that exposes the API (Entra v2 tokens carry the client id).",
+        _audiences,
+    ),
+    Setting(
+        "HC_API_SCOPE",
+        "api_scope",
+        "Meetings.Read",
+        "a scope name",
+        "The delegated scope (`scp`) a user's token must carry to read `/api/me/meetings`.",
+        _scope_name,
+    ),
+    Setting(
+        "HC_JOIN_LEAD_MINUTES",
+        "join_lead_minutes",
+        "5",
+        "a whole number from 0 to 60",
+        "A meeting is `joinableNow`, and its Join button is pushed, from this many minutes before its start "
+        "until its end.",
+        _int_between(0, 60),
+    ),
+    Setting(
+        "HC_PRESENCE_POLL_MINUTES",
+        "presence_poll_minutes",
+        "15",
+        "a whole number from 1 to 1440",
+        "Every enabled user mailbox's automatic replies (out of office) are read once per this many minutes "
+        "(Graph sends no notifications for them); scheduled windows still flip on the minute.",
+        _int_between(1, 1440),
+    ),
+    Setting(
+        "HC_DELIVERY_RETRY_HOURS",
+        "delivery_retry_hours",
+        "26",
+        "a number of hours from 0.001 to 72",
+        "How long an outgoing webhook (a Join button, ...) is retried with exponential back-off before it is "
+        "given up; every retry carries the same `webhook-id`.",
+        _float_between(0.001, 72),
+    ),
+    Setting(
+        "HC_DELIVERY_FIRST_RETRY_SECONDS",
+        "delivery_first_retry_seconds",
+        "5",
+        "a whole number from 1 to 300",
+        "The first retry's delay; each next one waits four times longer, at most 10 hours.",
+        _int_between(1, 300),
+    ),
+    Setting(
+        "HC_ENDPOINT_DISABLE_HOURS",
+        "endpoint_disable_hours",
+        "72",
+        "a number of hours from 0.0005 to 720",
+        "An endpoint whose deliveries have all failed for this long is disabled (the tenant status shows it).",
+        _float_between(0.0005, 720),
+    ),
+    Setting(
+        "HC_SECRET_OVERLAP_HOURS",
+        "secret_overlap_hours",
+        "24",
+        "a number of hours from 0 to 168",
+        "After an endpoint's secret is rotated, deliveries are signed with the old one too for this long.",
+        _float_between(0, 168),
+    ),
+    Setting(
+        "HC_BUILTIN_MEETING_URL",
+        "builtin_meeting_url",
+        "https://meet.jit.si",
+        "an https URL",
+        "The built-in meeting platform's base URL: keyword meetings become rooms `{this}/hc-<20 hex digits>` "
+        "(a Jitsi deployment, public or your own).",
+        _https_url,
+    ),
+    Setting(
+        "HC_BUILTIN_SIP_DOMAIN",
+        "builtin_sip_domain",
+        "",
+        "a domain name, or empty",
+        "Optional: rooms of the built-in platform get the video address `hc-...@{this}` (a Jitsi SIP gateway).",
+        _domain_or_empty,
+    ),
+    Setting(
+        "HC_BUILTIN_ROOM_SECRET",
+        "builtin_room_secret",
+        "local-dev-room-secret",
+        "at least 16 characters",
+        "Secret mixed into built-in room names, so that no one can compute a person's room from their "
+        "address; the published default is refused with storage that is not on this machine.",
+        _host_key,
+        secret=True,
+    ),
+    Setting(
+        "HC_WEBEX_API_URL",
+        "webex_api_url",
+        WEBEXSIM_URL,
+        "an https URL",
+        f"The Webex REST API tenants' Webex meetings are made with: `{WEBEX_URL}`, or the local Webex stand-in "
+        "that `make run` starts.",
+        lambda raw: _https_url(raw).rstrip("/"),
+    ),
+    Setting(
+        "HC_WEBEX_CA_BUNDLE",
+        "webex_ca_bundle",
+        ".hc/webexsim/cert.pem",
+        "a file path",
+        "Stand-in only: the certificate to trust for an HC_WEBEX_API_URL on this machine (relative to the app "
+        "directory); ignored for any other host.",
+        _non_empty,
+    ),
+    Setting(
+        "HC_MEETINGS_PAGE_SIZE",
+        "meetings_page_size",
+        "100",
+        "a whole number from 1 to 1000",
+        "Meetings per page of a meetings list; longer lists carry a `nextLink`.",
+        _int_between(1, 1000),
+    ),
+    Setting(
+        "APPLICATIONINSIGHTS_CONNECTION_STRING",
+        "appinsights_connection",
+        "",
+        "an Application Insights connection string (with InstrumentationKey=), or empty",
+        "Optional: traces, metrics and logs go to this Application Insights resource through OpenTelemetry "
+        "(docs/operations.md). Empty: see HC_TELEMETRY.",
+        _appinsights_connection,
+        secret=True,
+    ),
+    Setting(
+        "HC_TELEMETRY",
+        "telemetry",
+        "off",
+        "one of off, console",
+        "Without an Application Insights connection string: `console` prints spans and metrics (local use), "
+        "`off` records nothing.",
+        _one_of("off", "console"),
+    ),
+    Setting(
+        "HC_LOG_FORMAT",
+        "log_format",
+        "text",
+        "one of text, json",
+        "Local dev host only: its console log as text or one JSON object per line (with invocation, trace and "
+        "tenant ids). In Azure, logs carry these ids as Application Insights dimensions.",
+        _one_of("text", "json"),
+    ),
 )
 
 
@@ -466,11 +731,22 @@ def _checked(settings: Settings) -> Settings:
     """Rules across settings: the published default keys only ever guard a loopback address."""
     defaults = {s.attr: s.default for s in SETTINGS}
     loopback = settings.local_host in LOOPBACK_HOSTS
-    weak = [s.name for s in SETTINGS if s.attr in ("function_key", "master_key")
-            and getattr(settings, s.attr) == defaults[s.attr]]
+    weak = [
+        s.name
+        for s in SETTINGS
+        if s.attr in ("function_key", "master_key") and getattr(settings, s.attr) == defaults[s.attr]
+    ]
     if weak and not loopback:
-        raise ConfigError([(name, "the published default", f"a key of your own, because HC_LOCAL_HOST is "
-                                                            f"{settings.local_host!r}, not loopback") for name in weak])
+        raise ConfigError(
+            [
+                (
+                    name,
+                    "the published default",
+                    f"a key of your own, because HC_LOCAL_HOST is {settings.local_host!r}, not loopback",
+                )
+                for name in weak
+            ]
+        )
     return settings
 
 
@@ -481,13 +757,22 @@ def _key_rules(settings: Settings) -> Settings:
         problems.append(("HC_KEYVAULT_KEY_ID", None, "a Key Vault key URL, because HC_KEY_PROVIDER is keyvault"))
     if settings.key_provider == "awskms" and not settings.aws_kms_key_id:
         problems.append(("HC_AWS_KMS_KEY_ID", None, "an AWS KMS key, because HC_KEY_PROVIDER is awskms"))
-    if settings.key_provider == "awskms" and settings.aws_kms_key_id and not (
-            settings.aws_region or settings.aws_kms_key_id.startswith("arn:")):
+    if (
+        settings.key_provider == "awskms"
+        and settings.aws_kms_key_id
+        and not (settings.aws_region or settings.aws_kms_key_id.startswith("arn:"))
+    ):
         problems.append(("HC_AWS_REGION", None, "a region, because HC_AWS_KMS_KEY_ID is not an ARN"))
     remote = loopback_storage_ports(settings.storage_connection) is None
     if settings.key_provider == "local" and remote and not settings.allow_local_key_remote:
-        problems.append(("HC_KEY_PROVIDER", "local", "keyvault or awskms, because AzureWebJobsStorage is not on this "
-                         "machine (or set HC_ALLOW_LOCAL_KEY_WITH_REMOTE_STORAGE=true)"))
+        problems.append(
+            (
+                "HC_KEY_PROVIDER",
+                "local",
+                "keyvault or awskms, because AzureWebJobsStorage is not on this "
+                "machine (or set HC_ALLOW_LOCAL_KEY_WITH_REMOTE_STORAGE=true)",
+            )
+        )
     if problems:
         raise ConfigError(problems)
     return settings
@@ -499,19 +784,35 @@ def _graph_rules(settings: Settings) -> Settings:
         return settings
     problems: list[tuple[str, str | None, str]] = []
     if settings.graph_base_url:
-        problems.append(("HC_GRAPH_BASE_URL", settings.graph_base_url, f"`{MICROSOFT}`, because AzureWebJobsStorage "
-                         "is not on this machine (the stand-in is for local runs)"))
+        problems.append(
+            (
+                "HC_GRAPH_BASE_URL",
+                settings.graph_base_url,
+                f"`{MICROSOFT}`, because AzureWebJobsStorage is not on this machine (the stand-in is for local runs)",
+            )
+        )
     if settings.client_id == DEMO_CLIENT_ID:
         problems.append(("HC_CLIENT_ID", "the stand-in's demo app", "your app registration's client id"))
     if settings.client_secret == DEMO_CLIENT_SECRET and not settings.client_certificate_file:
-        problems.append(("HC_CLIENT_SECRET", "the published demo secret", "your app's secret, or set "
-                         "HC_CLIENT_CERTIFICATE_FILE"))
+        problems.append(
+            ("HC_CLIENT_SECRET", "the published demo secret", "your app's secret, or set HC_CLIENT_CERTIFICATE_FILE")
+        )
     if settings.builtin_room_secret == DEMO_ROOM_SECRET:
-        problems.append(("HC_BUILTIN_ROOM_SECRET", "the published default", "a secret of your own (at least 16 "
-                         "characters), because AzureWebJobsStorage is not on this machine"))
+        problems.append(
+            (
+                "HC_BUILTIN_ROOM_SECRET",
+                "the published default",
+                "a secret of your own (at least 16 characters), because AzureWebJobsStorage is not on this machine",
+            )
+        )
     if not settings.public_base_url.startswith("https://"):
-        problems.append(("HC_PUBLIC_BASE_URL", settings.public_base_url or None, "the app's https address, because "
-                         "Graph delivers notifications only over https"))
+        problems.append(
+            (
+                "HC_PUBLIC_BASE_URL",
+                settings.public_base_url or None,
+                "the app's https address, because Graph delivers notifications only over https",
+            )
+        )
     if problems:
         raise ConfigError(problems)
     return settings
@@ -545,6 +846,7 @@ def resolve_expression(text: str, values: Mapping[str, str]) -> str:
     A name that is not set is a configuration error: a timer with no schedule or a
     trigger on no queue must stop start-up, not run on a guess.
     """
+
     def lookup(match: re.Match[str]) -> str:
         name = match.group(1)
         if name not in values:

@@ -338,16 +338,16 @@ def error_body(error: BaseException) -> dict[str, dict[str, str]]:
 
 WARNINGS = {
     "custom_time_zone": "An event's organizer zone is a custom zone Outlook cannot name: its times are kept as "
-                        "Graph gave them in UTC, and a meeting scheduled for it is made in UTC.",
+    "Graph gave them in UTC, and a meeting scheduled for it is made in UTC.",
     "unknown_time_zone": "An event names a time zone that is neither a Windows nor an IANA zone: its times are kept "
-                         "in UTC, and a meeting scheduled for it is made in UTC.",
+    "in UTC, and a meeting scheduled for it is made in UTC.",
     "no_exchange_mailbox": "The user has no Exchange Online mailbox Graph can read (no licence, hosted on-premises, "
-                           "or soft-deleted): automatic replies cannot be read, so no presence is shown.",
+    "or soft-deleted): automatic replies cannot be read, so no presence is shown.",
     "no_answer": "Graph's batch answer left this mailbox out; it is read again at the next poll.",
     "webex_meeting_lengthened": "An event shorter than 10 minutes got a 10-minute Webex meeting (Webex's shortest); "
-                                "the event's own times are unchanged.",
+    "the event's own times are unchanged.",
     "webex_meeting_under_way": "An event was moved after its Webex meeting had started: Webex does not move a meeting "
-                               "under way, so the meeting keeps its times and its link keeps working.",
+    "under way, so the meeting keeps its times and its link keeps working.",
 }
 """Codes of mailbox warnings (work done, with something an admin should know) and what they mean."""
 

@@ -54,12 +54,16 @@ class HealthReport:
         return 200 if self.healthy else 503
 
     def to_json(self) -> str:
-        return json.dumps({
-            "status": "healthy" if self.healthy else "unhealthy",
-            "failing": [r.name for r in self.results if not r.ok],
-            "checks": {r.name: {"ok": r.ok, "detail": r.detail, "latency_ms": round(r.latency_ms, 1), **r.facts}
-                       for r in self.results},
-        })
+        return json.dumps(
+            {
+                "status": "healthy" if self.healthy else "unhealthy",
+                "failing": [r.name for r in self.results if not r.ok],
+                "checks": {
+                    r.name: {"ok": r.ok, "detail": r.detail, "latency_ms": round(r.latency_ms, 1), **r.facts}
+                    for r in self.results
+                },
+            }
+        )
 
 
 def check_storage(settings: Settings) -> None:
@@ -77,8 +81,13 @@ def check_key_provider(settings: Settings) -> tuple[str, Mapping[str, int]]:
     probe's own calls are not counted. The calls scale with tenants and key rotations, not with
     rows: a count that keeps climbing means the data-key cache is not doing its work.
     """
-    identity = (settings.key_provider, str(local_key_path(settings)), settings.keyvault_key_id,
-                settings.aws_kms_key_id, settings.aws_region)
+    identity = (
+        settings.key_provider,
+        str(local_key_path(settings)),
+        settings.keyvault_key_id,
+        settings.aws_kms_key_id,
+        settings.aws_region,
+    )
     if identity not in _PROVIDERS:
         _PROVIDERS[identity] = build_key_provider(settings)
     _PROVIDERS[identity].check()
@@ -147,20 +156,28 @@ def check_subscriptions(settings: Settings) -> Mapping[str, Any]:
     from azure.core.exceptions import ResourceNotFoundError
 
     client = table_service(settings.storage_connection, timeout=settings.health_timeout).get_table_client(
-        "subscriptions")
+        "subscriptions"
+    )
     try:
         expiries = [row["ExpiresUtc"] for row in client.list_entities(select=["ExpiresUtc"]) if row.get("ExpiresUtc")]
     except ResourceNotFoundError:
         expiries = []
     now = datetime.now(timezone.utc)
     nearest = min(expiries, default=None)
-    return {"subscriptions": len(expiries), "expired": sum(1 for e in expiries if e <= now),
-            "nearestSubscriptionExpiry": nearest.strftime("%Y-%m-%dT%H:%M:%SZ") if nearest else None}
+    return {
+        "subscriptions": len(expiries),
+        "expired": sum(1 for e in expiries if e <= now),
+        "nearestSubscriptionExpiry": nearest.strftime("%Y-%m-%dT%H:%M:%SZ") if nearest else None,
+    }
 
 
-DEFAULT_CHECKS: Mapping[str, Check] = {"storage": check_storage, "key_provider": check_key_provider,
-                                       "graph": check_graph, "queues": check_queues,
-                                       "subscriptions": check_subscriptions}
+DEFAULT_CHECKS: Mapping[str, Check] = {
+    "storage": check_storage,
+    "key_provider": check_key_provider,
+    "graph": check_graph,
+    "queues": check_queues,
+    "subscriptions": check_subscriptions,
+}
 
 
 def _run(name: str, check: Check, settings: Settings) -> CheckResult:

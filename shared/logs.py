@@ -26,7 +26,8 @@ def describe_outcome(outcome: object) -> str:
         return str(outcome)
     if isinstance(outcome, int):
         return str(outcome)
-    if isinstance(outcome, dict) and all(isinstance(k, str) and describe_outcome(k) == k and isinstance(v, int)
-                                         for k, v in outcome.items()):
+    if isinstance(outcome, dict) and all(
+        isinstance(k, str) and describe_outcome(k) == k and isinstance(v, int) for k, v in outcome.items()
+    ):
         return "{" + ", ".join(f"{k}: {v}" for k, v in outcome.items()) + "}"
     return type(outcome).__name__

@@ -35,8 +35,9 @@ class RetryPolicy:
         return rng.uniform(0.5, 1.0) * min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
 
 
-def call_with_retries(attempt: Callable[[], T], *, policy: RetryPolicy, sleep: Callable[[float], None],
-                      rng: random.Random) -> T:
+def call_with_retries(
+    attempt: Callable[[], T], *, policy: RetryPolicy, sleep: Callable[[float], None], rng: random.Random
+) -> T:
     """``attempt()`` until it succeeds, raises a non-transient error, or the policy's budget is spent."""
     started = time.monotonic()
     for number in range(1, policy.max_attempts + 1):

@@ -94,15 +94,17 @@ class Runtime:
         """The webhook's group commit into ``queue`` (see ``GroupSender``), over a writer with a deadline."""
         from shared.storage.queues import GroupSender
 
-        return self._part(f"sender:{queue}", lambda: GroupSender(lambda text: self.webhook_writer.send_text(queue,
-                                                                                                          text)))
+        return self._part(
+            f"sender:{queue}", lambda: GroupSender(lambda text: self.webhook_writer.send_text(queue, text))
+        )
 
     @property
     def webhook_writer(self) -> Any:
         from shared.storage.queues import QueueWriter
 
-        return self._part("webhook_writer", lambda: QueueWriter(self.settings.storage_connection,
-                                                                timeout=WEBHOOK_WRITE_SECONDS))
+        return self._part(
+            "webhook_writer", lambda: QueueWriter(self.settings.storage_connection, timeout=WEBHOOK_WRITE_SECONDS)
+        )
 
     @property
     def recovery(self) -> Recovery:
@@ -128,8 +130,9 @@ class Runtime:
         calendar."""
         from shared.api.actions import MeetingActions
 
-        return self._part("actions", lambda: MeetingActions(self.api, self.graph, self.api.service,
-                                                            scheduler=self.engine.scheduler))
+        return self._part(
+            "actions", lambda: MeetingActions(self.api, self.graph, self.api.service, scheduler=self.engine.scheduler)
+        )
 
     @property
     def api(self) -> MeetingsApi:

@@ -54,41 +54,77 @@ class Metric:
 
 
 NOTIFICATIONS_RECEIVED = Metric(
-    "hc.notifications.received", "counter", "{notification}",
-    "Notifications in Graph's webhook POSTs, by webhook (changes, lifecycle).")
+    "hc.notifications.received",
+    "counter",
+    "{notification}",
+    "Notifications in Graph's webhook POSTs, by webhook (changes, lifecycle).",
+)
 NOTIFICATIONS_REFUSED = Metric(
-    "hc.notifications.refused", "counter", "{notification}",
-    "Notifications refused by the webhook, by reason (unknown_subscription, client_state_mismatch, malformed, ...).")
+    "hc.notifications.refused",
+    "counter",
+    "{notification}",
+    "Notifications refused by the webhook, by reason (unknown_subscription, client_state_mismatch, malformed, ...).",
+)
 REFERENCES_HANDLED = Metric(
-    "hc.queue.references", "counter", "{reference}",
+    "hc.queue.references",
+    "counter",
+    "{reference}",
     "References a queue worker handled, by queue and outcome: the sync decision for hc-changes (stored, deleted, "
     "unchanged, stale, duplicate, ...), shown or withdrawn for Join buttons (hc-timeline), polled or unchanged for "
-    "presence (hc-presence), deferred, dropped, poisoned.")
+    "presence (hc-presence), deferred, dropped, poisoned.",
+)
 CHANGE_LAG = Metric(
-    "hc.change.lag", "histogram", "s",
+    "hc.change.lag",
+    "histogram",
+    "s",
     "From the webhook's receipt of a change notification to its row stored or deleted.",
-    (0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800))
+    (0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800),
+)
 GRAPH_REQUESTS = Metric(
-    "hc.graph.requests", "counter", "{request}",
-    "Graph requests sent (each retry counted), by operation and HTTP status (0: no answer).")
+    "hc.graph.requests",
+    "counter",
+    "{request}",
+    "Graph requests sent (each retry counted), by operation and HTTP status (0: no answer).",
+)
 GRAPH_RETRY_AFTER = Metric(
-    "hc.graph.throttled", "histogram", "s",
+    "hc.graph.throttled",
+    "histogram",
+    "s",
     "Graph 429 answers, each with its Retry-After in seconds (0 when Graph gave none), by operation.",
-    (0, 1, 2, 5, 10, 30, 60, 120, 300))
-QUEUE_DEPTH = Metric(
-    "hc.queue.depth", "gauge", "{message}", "Messages waiting in each work queue, read every minute.")
+    (0, 1, 2, 5, 10, 30, 60, 120, 300),
+)
+QUEUE_DEPTH = Metric("hc.queue.depth", "gauge", "{message}", "Messages waiting in each work queue, read every minute.")
 QUEUE_POISON = Metric(
-    "hc.queue.poison", "gauge", "{message}",
-    "Messages in each work queue's poison queue (work that failed every attempt), read every minute.")
+    "hc.queue.poison",
+    "gauge",
+    "{message}",
+    "Messages in each work queue's poison queue (work that failed every attempt), read every minute.",
+)
 KEY_CALLS = Metric(
-    "hc.keys.calls", "counter", "{call}",
-    "Key-provider calls (wrap, unwrap), by provider and result (ok, error): what Key Vault bills and throttles.")
+    "hc.keys.calls",
+    "counter",
+    "{call}",
+    "Key-provider calls (wrap, unwrap), by provider and result (ok, error): what Key Vault bills and throttles.",
+)
 RENEWALS = Metric(
-    "hc.subscriptions.renewals", "counter", "{subscription}",
-    "Graph subscriptions due for renewal, by result (renewed, recreated, failed).")
+    "hc.subscriptions.renewals",
+    "counter",
+    "{subscription}",
+    "Graph subscriptions due for renewal, by result (renewed, recreated, failed).",
+)
 
-METRICS: tuple[Metric, ...] = (NOTIFICATIONS_RECEIVED, NOTIFICATIONS_REFUSED, REFERENCES_HANDLED, CHANGE_LAG,
-                               GRAPH_REQUESTS, GRAPH_RETRY_AFTER, QUEUE_DEPTH, QUEUE_POISON, KEY_CALLS, RENEWALS)
+METRICS: tuple[Metric, ...] = (
+    NOTIFICATIONS_RECEIVED,
+    NOTIFICATIONS_REFUSED,
+    REFERENCES_HANDLED,
+    CHANGE_LAG,
+    GRAPH_REQUESTS,
+    GRAPH_RETRY_AFTER,
+    QUEUE_DEPTH,
+    QUEUE_POISON,
+    KEY_CALLS,
+    RENEWALS,
+)
 
 _NOTHING: AbstractContextManager[None] = nullcontext()
 _tenant: contextvars.ContextVar[str | None] = contextvars.ContextVar("hc_tenant", default=None)
@@ -100,9 +136,16 @@ class Telemetry(Protocol):
 
     enabled: bool
 
-    def span(self, name: str, *, kind: SpanKind = "internal", parent: str | None = None, links: Sequence[str] = (),
-             tenant_id: str | None = None, attributes: Mapping[str, Attribute] | None = None
-             ) -> AbstractContextManager[Any]: ...
+    def span(
+        self,
+        name: str,
+        *,
+        kind: SpanKind = "internal",
+        parent: str | None = None,
+        links: Sequence[str] = (),
+        tenant_id: str | None = None,
+        attributes: Mapping[str, Attribute] | None = None,
+    ) -> AbstractContextManager[Any]: ...
 
     def traceparent(self) -> str | None: ...
 
@@ -116,9 +159,16 @@ class NoTelemetry:
 
     enabled = False
 
-    def span(self, name: str, *, kind: SpanKind = "internal", parent: str | None = None, links: Sequence[str] = (),
-             tenant_id: str | None = None, attributes: Mapping[str, Attribute] | None = None
-             ) -> AbstractContextManager[None]:
+    def span(
+        self,
+        name: str,
+        *,
+        kind: SpanKind = "internal",
+        parent: str | None = None,
+        links: Sequence[str] = (),
+        tenant_id: str | None = None,
+        attributes: Mapping[str, Attribute] | None = None,
+    ) -> AbstractContextManager[None]:
         """No span; log records inside still carry ``tenant_id``. Costs next to nothing on the hot paths."""
         return tenant_context(tenant_id) if tenant_id else _NOTHING
 
@@ -141,8 +191,9 @@ class OpenTelemetry:
 
     enabled = True
 
-    def __init__(self, *, tracer_provider: TracerProvider | None = None,
-                 meter_provider: MeterProvider | None = None) -> None:
+    def __init__(
+        self, *, tracer_provider: TracerProvider | None = None, meter_provider: MeterProvider | None = None
+    ) -> None:
         from opentelemetry import metrics, trace
         from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
@@ -152,21 +203,42 @@ class OpenTelemetry:
         self._propagator = TraceContextTextMapPropagator()
         self._instruments: dict[str, Any] = {}
         self._lock = threading.Lock()
-        self._kinds = {"internal": trace.SpanKind.INTERNAL, "server": trace.SpanKind.SERVER,
-                       "client": trace.SpanKind.CLIENT, "producer": trace.SpanKind.PRODUCER,
-                       "consumer": trace.SpanKind.CONSUMER}
+        self._kinds = {
+            "internal": trace.SpanKind.INTERNAL,
+            "server": trace.SpanKind.SERVER,
+            "client": trace.SpanKind.CLIENT,
+            "producer": trace.SpanKind.PRODUCER,
+            "consumer": trace.SpanKind.CONSUMER,
+        }
 
     @contextmanager
-    def span(self, name: str, *, kind: SpanKind = "internal", parent: str | None = None, links: Sequence[str] = (),
-             tenant_id: str | None = None, attributes: Mapping[str, Attribute] | None = None) -> Iterator[Any]:
+    def span(
+        self,
+        name: str,
+        *,
+        kind: SpanKind = "internal",
+        parent: str | None = None,
+        links: Sequence[str] = (),
+        tenant_id: str | None = None,
+        attributes: Mapping[str, Attribute] | None = None,
+    ) -> Iterator[Any]:
         """A span, current inside the block; ``parent`` and ``links`` are W3C traceparents (from a message)."""
         trace = self._trace
         context = self._propagator.extract({"traceparent": parent}) if parent else None
         linked = [trace.Link(c) for c in (self._span_context(link) for link in links) if c is not None]
         shown = dict(attributes or {}) | ({"hc.tenant_id": tenant_id} if tenant_id else {})
-        with tenant_context(tenant_id), self._tracer.start_as_current_span(
-                name, context=context, kind=self._kinds[kind], links=linked, attributes=shown,
-                record_exception=False, set_status_on_exception=False) as span:
+        with (
+            tenant_context(tenant_id),
+            self._tracer.start_as_current_span(
+                name,
+                context=context,
+                kind=self._kinds[kind],
+                links=linked,
+                attributes=shown,
+                record_exception=False,
+                set_status_on_exception=False,
+            ) as span,
+        ):
             try:
                 yield span
             except BaseException as error:
@@ -208,8 +280,11 @@ class OpenTelemetry:
                     instrument = meter.create_counter(metric.name, metric.unit, metric.description)
                 elif metric.instrument == "histogram":
                     instrument = meter.create_histogram(
-                        metric.name, metric.unit, metric.description,
-                        explicit_bucket_boundaries_advisory=list(metric.buckets) or None)
+                        metric.name,
+                        metric.unit,
+                        metric.description,
+                        explicit_bucket_boundaries_advisory=list(metric.buckets) or None,
+                    )
                 else:
                     instrument = meter.create_gauge(metric.name, metric.unit, metric.description)
                 self._instruments[metric.name] = instrument
@@ -258,9 +333,13 @@ def azure_monitor(connection_string: str) -> Telemetry:
 
     off = {"enabled": False}
     configure_azure_monitor(
-        connection_string=connection_string, logger_name=LOGGER,
-        instrumentation_options={name: off for name in ("azure_sdk", "django", "fastapi", "flask", "psycopg2",
-                                                        "requests", "urllib", "urllib3")})
+        connection_string=connection_string,
+        logger_name=LOGGER,
+        instrumentation_options={
+            name: off
+            for name in ("azure_sdk", "django", "fastapi", "flask", "psycopg2", "requests", "urllib", "urllib3")
+        },
+    )
     for handler in logging.getLogger(LOGGER).handlers:
         handler.addFilter(LogContext())
     return OpenTelemetry()
@@ -325,9 +404,12 @@ class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         import json
 
-        entry = {"time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-                 + f".{int(record.msecs):03d}Z",
-                 "level": record.levelname, "logger": record.name, "message": record.getMessage()}
+        entry = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
         for name in ("invocation_id", "tenant_id", "trace_id", "span_id"):
             value = getattr(record, name, "")
             if value:

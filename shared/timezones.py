@@ -33,10 +33,7 @@ CUSTOM_NAMES = frozenset({"tzone://microsoft/custom", "customized time zone", "c
 UTC = ZoneInfo("UTC")
 FALLBACKS: Counter[str] = Counter()
 """How often this process fell back to UTC, by the kind of name it could not resolve."""
-WARNING_CODES: Mapping[str, str] = {
-    "custom": "custom_time_zone",
-    "unknown": "unknown_time_zone",
-}
+WARNING_CODES: Mapping[str, str] = {"custom": "custom_time_zone", "unknown": "unknown_time_zone"}
 """The mailbox warning recorded when a zone is not known, by kind."""
 
 
@@ -96,8 +93,11 @@ def zone(name: str) -> ZoneInfo:
     """The zone for a Windows or IANA name (or UTC); UnknownZoneError naming it when it is neither."""
     found = resolve(name)
     if found.zone is None:
-        raise UnknownZoneError(f"unknown time zone {name!r}" if found.kind == "unknown" else
-                               f"custom time zone {name!r} (the event's own UTC times stand)")
+        raise UnknownZoneError(
+            f"unknown time zone {name!r}"
+            if found.kind == "unknown"
+            else f"custom time zone {name!r} (the event's own UTC times stand)"
+        )
     return found.zone
 
 

@@ -39,8 +39,16 @@ StartResponse = Callable[..., Any]
 class HttpApp:
     """The WSGI application: routing, auth, invocation and response mapping."""
 
-    def __init__(self, functions: list[Function], *, route_prefix: str, function_key: str, master_key: str,
-                 invoker: Invoker, disabled: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        functions: list[Function],
+        *,
+        route_prefix: str,
+        function_key: str,
+        master_key: str,
+        invoker: Invoker,
+        disabled: frozenset[str] = frozenset(),
+    ) -> None:
         self._routes: list[Route[Function]] = [compile_route(f.setting("route") or f.name, f) for f in functions]
         self._prefix = "/" + route_prefix.strip("/") if route_prefix.strip("/") else ""
         self._keys = {"function": (function_key, master_key), "admin": (master_key,)}
@@ -76,14 +84,19 @@ class HttpApp:
             return self._invocations(environ, raw.query, start_response)
         if not (path == self._prefix or path.startswith(self._prefix + "/")):
             return _not_found(start_response, path)
-        matches = match_route(self._routes, path[len(self._prefix):])
+        matches = match_route(self._routes, path[len(self._prefix) :])
         if not matches:
             return _not_found(start_response, path)
         allowed = [m for m in matches if method in _methods(m[0].target)]
         if not allowed:
             allow = sorted({verb for m in matches for verb in _methods(m[0].target)})
-            return _error(start_response, 405, "method_not_allowed",
-                          f"{method} is not allowed here; allowed: {', '.join(allow)}", [("Allow", ", ".join(allow))])
+            return _error(
+                start_response,
+                405,
+                "method_not_allowed",
+                f"{method} is not allowed here; allowed: {', '.join(allow)}",
+                [("Allow", ", ".join(allow))],
+            )
         route, params = allowed[0]
         query = dict(parse_qsl(raw.query, keep_blank_values=True))
         headers = _headers(environ)
@@ -98,8 +111,9 @@ class HttpApp:
         body = environ["wsgi.input"].read(length) if length else b""
         url = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', 'localhost')}{raw.path}"
         url += f"?{raw.query}" if raw.query else ""
-        request = func.HttpRequest(method=method, url=url, headers=headers, params=query, route_params=params,
-                                   body=body)
+        request = func.HttpRequest(
+            method=method, url=url, headers=headers, params=query, route_params=params, body=body
+        )
         return self._run(route.target, request, start_response)
 
     def _invocations(self, environ: dict[str, Any], query: str, start_response: StartResponse) -> Iterable[bytes]:
@@ -107,8 +121,9 @@ class HttpApp:
         if not self._is_master(_headers(environ), dict(parse_qsl(query))):
             return _error(start_response, 401, "unauthorized", "this route needs the admin (master) key")
         body = json.dumps({"functions": self._invoke.counts}).encode()
-        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
-                                  *SAFE_HEADERS])
+        start_response(
+            "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body))), *SAFE_HEADERS]
+        )
         return [body]
 
     def _authorize(self, function: Function, headers: dict[str, str], query: dict[str, str]) -> str | None:
@@ -130,8 +145,12 @@ class HttpApp:
             result = self._invoke(function, request, invocation_id)
         except Exception as exc:
             log.error("function %s invocation %s failed: %s", function.name, invocation_id, describe_exception(exc))
-            return _error(start_response, 500, "internal_error",
-                          f"the function failed (invocation {invocation_id}); the host log has the details")
+            return _error(
+                start_response,
+                500,
+                "internal_error",
+                f"the function failed (invocation {invocation_id}); the host log has the details",
+            )
         return _respond(start_response, result)
 
 
@@ -177,10 +196,14 @@ def _not_found(start_response: StartResponse, path: str) -> Iterable[bytes]:
     return _error(start_response, 404, "not_found", f"no function is routed at {path}")
 
 
-def _error(start_response: StartResponse, status: int, code: str, message: str,
-           headers: list[tuple[str, str]] | None = None) -> Iterable[bytes]:
+def _error(
+    start_response: StartResponse, status: int, code: str, message: str, headers: list[tuple[str, str]] | None = None
+) -> Iterable[bytes]:
     """The host's own refusals, in the body every function's errors have: ``{"error": {"code", "message"}}``."""
     body = json.dumps({"error": {"code": code, "message": message}}).encode()
-    start_response(_status_line(status), [("Content-Type", "application/json; charset=utf-8"),
-                                          ("Content-Length", str(len(body))), *SAFE_HEADERS] + (headers or []))
+    start_response(
+        _status_line(status),
+        [("Content-Type", "application/json; charset=utf-8"), ("Content-Length", str(len(body))), *SAFE_HEADERS]
+        + (headers or []),
+    )
     return [body]

@@ -63,8 +63,16 @@ def _function(f: Any) -> Function:
     trigger = f.get_trigger()
     outputs = tuple(
         (b.name, b.get_dict_repr().get("queueName"), b.get_dict_repr().get("connection") or "AzureWebJobsStorage")
-        for b in f.get_bindings() if b is not trigger and b.get_binding_name() == "queue")
+        for b in f.get_bindings()
+        if b is not trigger and b.get_binding_name() == "queue"
+    )
     user = f.get_user_function()
-    return Function(name=f.get_function_name(), trigger_type=trigger.get_binding_name(), trigger_arg=trigger.name,
-                    trigger=dict(trigger.get_dict_repr()), queue_outputs=outputs, call=user,
-                    wants_context="context" in inspect.signature(user).parameters)
+    return Function(
+        name=f.get_function_name(),
+        trigger_type=trigger.get_binding_name(),
+        trigger_arg=trigger.name,
+        trigger=dict(trigger.get_dict_repr()),
+        queue_outputs=outputs,
+        call=user,
+        wants_context="context" in inspect.signature(user).parameters,
+    )

@@ -36,8 +36,15 @@ LEASE_SECONDS = 600
 class QueueRunner:
     """One poller thread per queue-triggered function, with a worker pool for its messages."""
 
-    def __init__(self, function: Function, queue: Any, poison: Any, options: QueueOptions,
-                 invoke: Callable[[Function, Any, str], Any], stop: threading.Event) -> None:
+    def __init__(
+        self,
+        function: Function,
+        queue: Any,
+        poison: Any,
+        options: QueueOptions,
+        invoke: Callable[[Function, Any, str], Any],
+        stop: threading.Event,
+    ) -> None:
         self.function = function
         self._queue = queue
         self._poison = poison
@@ -82,9 +89,13 @@ class QueueRunner:
 
     def _receive(self) -> list[Any]:
         try:
-            return list(self._queue.receive_messages(messages_per_page=self._options.batch_size,
-                                                     max_messages=self._options.batch_size,
-                                                     visibility_timeout=LEASE_SECONDS))
+            return list(
+                self._queue.receive_messages(
+                    messages_per_page=self._options.batch_size,
+                    max_messages=self._options.batch_size,
+                    visibility_timeout=LEASE_SECONDS,
+                )
+            )
         except Exception as exc:  # storage hiccups must not kill the poller; back off and retry
             log.warning("queue %s: receive failed: %s", self._queue.queue_name, type(exc).__name__)
             self._stop.wait(1.0)
@@ -98,8 +109,14 @@ class QueueRunner:
         try:
             self._invoke(self.function, _trigger_message(message), invocation_id)
         except Exception as exc:
-            log.warning("queue %s message %s attempt %d failed (%s), invocation %s", self._queue.queue_name,
-                        message.id, message.dequeue_count, describe_exception(exc), invocation_id)
+            log.warning(
+                "queue %s message %s attempt %d failed (%s), invocation %s",
+                self._queue.queue_name,
+                message.id,
+                message.dequeue_count,
+                describe_exception(exc),
+                invocation_id,
+            )
             self._release_or_poison(message)
             return
         self._queue.delete_message(message)
@@ -114,9 +131,13 @@ class QueueRunner:
         ensure_queue(self._poison)
         self._poison.send_message(message.content)
         self._queue.delete_message(message)
-        log.warning("queue %s message %s moved to %s after %d attempts", self._queue.queue_name, message.id,
-                    self._poison.queue_name, message.dequeue_count)
-
+        log.warning(
+            "queue %s message %s moved to %s after %d attempts",
+            self._queue.queue_name,
+            message.id,
+            self._poison.queue_name,
+            message.dequeue_count,
+        )
 
 
 def _trigger_message(message: Any) -> QueueMessage:
@@ -124,6 +145,12 @@ def _trigger_message(message: Any) -> QueueMessage:
         body = base64.b64decode(message.content, validate=True)
     except (binascii.Error, ValueError):
         raise ValueError("the message body is not base64, as the queue trigger expects") from None
-    return QueueMessage(id=message.id, body=body, dequeue_count=message.dequeue_count,
-                        expiration_time=message.expires_on, insertion_time=message.inserted_on,
-                        time_next_visible=message.next_visible_on, pop_receipt=message.pop_receipt)
+    return QueueMessage(
+        id=message.id,
+        body=body,
+        dequeue_count=message.dequeue_count,
+        expiration_time=message.expires_on,
+        insertion_time=message.inserted_on,
+        time_next_visible=message.next_visible_on,
+        pop_receipt=message.pop_receipt,
+    )

@@ -20,8 +20,12 @@ from shared.errors import ConfigError
 T = TypeVar("T")
 
 _CONSTRAINTS = {
-    "int": r"-?\d+", "long": r"-?\d+", "double": r"-?\d+(?:\.\d+)?", "bool": r"(?i:true|false)",
-    "guid": r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}", "alpha": r"[A-Za-z]+",
+    "int": r"-?\d+",
+    "long": r"-?\d+",
+    "double": r"-?\d+(?:\.\d+)?",
+    "bool": r"(?i:true|false)",
+    "guid": r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}",
+    "alpha": r"[A-Za-z]+",
 }
 _PARAM = re.compile(r"^\{(\*)?([A-Za-z_][A-Za-z0-9_]*)(?::([a-z]+))?(\?)?\}$")
 

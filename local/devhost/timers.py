@@ -53,15 +53,22 @@ class Schedule:
     def last_at_or_before(self, moment: dt.datetime) -> dt.datetime:
         if self._every is not None:
             return moment
-        return croniter(self.expression, moment + dt.timedelta(microseconds=1),
-                        second_at_beginning=True).get_prev(dt.datetime)
+        return croniter(self.expression, moment + dt.timedelta(microseconds=1), second_at_beginning=True).get_prev(
+            dt.datetime
+        )
 
 
 class TimerRunner:
     """One thread per timer: sleeps until due, fires, computes the next occurrence."""
 
-    def __init__(self, function: Function, schedule: Schedule, invoke: Callable[[Function, Any, str], Any],
-                 stop: threading.Event, clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(UTC)) -> None:
+    def __init__(
+        self,
+        function: Function,
+        schedule: Schedule,
+        invoke: Callable[[Function, Any, str], Any],
+        stop: threading.Event,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(UTC),
+    ) -> None:
         self.function = function
         self.schedule = schedule
         self._invoke = invoke
@@ -85,9 +92,15 @@ class TimerRunner:
 
     def _fire(self, *, past_due: bool, due: dt.datetime) -> None:
         following = self.schedule.next_after(due)
-        request = TimerRequest(past_due=past_due, schedule={"AdjustForDST": True}, schedule_status={
-            "Last": (self._last or due).isoformat(), "Next": following.isoformat(),
-            "LastUpdated": self._now().isoformat()})
+        request = TimerRequest(
+            past_due=past_due,
+            schedule={"AdjustForDST": True},
+            schedule_status={
+                "Last": (self._last or due).isoformat(),
+                "Next": following.isoformat(),
+                "LastUpdated": self._now().isoformat(),
+            },
+        )
         invocation_id = str(uuid.uuid4())
         try:
             self._invoke(self.function, request, invocation_id)

@@ -20,8 +20,11 @@ def main(argv: list[str] | None = None) -> int:
     sim = GraphSim(port=options.port, cert_dir=options.cert_dir).start()
     demo = seed_demo(sim.app, meetings=not options.no_meetings)
     print(f"graphsim: {sim.url}  certificate {sim.ca_bundle}")
-    print(f"demo app {demo.client_id}, tenant {demo.tenant_id}; users alice {demo.alice}, bob {demo.bob}, "
-          f"room {demo.room}", flush=True)
+    print(
+        f"demo app {demo.client_id}, tenant {demo.tenant_id}; users alice {demo.alice}, bob {demo.bob}, "
+        f"room {demo.room}",
+        flush=True,
+    )
     try:
         wait_for_signal()
     finally:

@@ -29,8 +29,7 @@ from local.graphsim.signin import CLOUD_FIELDS, SignIn, graph_resource
 from local.graphsim.store import App, GraphFault, Store, Tenant, User
 from local.graphsim.web import Request, Response, Router, wsgi_response
 
-POLICY_DENIED = ("Access to OData is disabled: [RAOP] : Blocked by tenant configured AppOnly AccessPolicy "
-                 "settings.")
+POLICY_DENIED = "Access to OData is disabled: [RAOP] : Blocked by tenant configured AppOnly AccessPolicy settings."
 
 
 @dataclass
@@ -120,9 +119,13 @@ class GraphSimApp:
         request.path = request.path.rstrip("/") or "/"
         handler, params, known = self.graph.match(request.method, request.path)
         if handler is None:
-            raise GraphFault(405 if known else 400, "BadRequest" if not known else "MethodNotAllowed",
-                             f"Resource not found for the segment '{request.path.rsplit('/', 1)[-1]}'."
-                             if not known else "The HTTP method is not allowed for this resource.")
+            raise GraphFault(
+                405 if known else 400,
+                "BadRequest" if not known else "MethodNotAllowed",
+                f"Resource not found for the segment '{request.path.rsplit('/', 1)[-1]}'."
+                if not known
+                else "The HTTP method is not allowed for this resource.",
+            )
         request.params = params
         if request.path == "/$batch":
             return handler(request)
@@ -157,9 +160,11 @@ class GraphSimApp:
 
     def _authenticate(self, request: Request) -> None:
         header = request.headers.get("authorization", "")
-        unauthorized = {"WWW-Authenticate": 'Bearer realm="", authorization_uri="https://login.microsoftonline.com/'
-                                            'common/oauth2/authorize", '
-                                            'client_id="00000003-0000-0000-c000-000000000000"'}
+        unauthorized = {
+            "WWW-Authenticate": 'Bearer realm="", authorization_uri="https://login.microsoftonline.com/'
+            'common/oauth2/authorize", '
+            'client_id="00000003-0000-0000-c000-000000000000"'
+        }
         if not header.startswith("Bearer "):
             raise GraphFault(401, "InvalidAuthenticationToken", "Access token is empty.", unauthorized)
         try:
@@ -167,13 +172,19 @@ class GraphSimApp:
             tenant = self.store.tenants[unverified["tid"]]
             claims = self.signin.keys.verify(header[7:], audience=graph_resource(tenant))
         except jwt.ExpiredSignatureError:
-            raise GraphFault(401, "InvalidAuthenticationToken", "Access token has expired or is not yet valid.",
-                             unauthorized) from None
+            raise GraphFault(
+                401, "InvalidAuthenticationToken", "Access token has expired or is not yet valid.", unauthorized
+            ) from None
         except (jwt.PyJWTError, KeyError):
-            raise GraphFault(401, "InvalidAuthenticationToken", "Access token validation failure.", unauthorized) \
-                from None
-        request.context = {"tenant_id": claims["tid"], "app_id": claims["appid"], "oid": claims.get("oid", ""),
-                           "user_id": claims["oid"] if claims.get("scp") else None}
+            raise GraphFault(
+                401, "InvalidAuthenticationToken", "Access token validation failure.", unauthorized
+            ) from None
+        request.context = {
+            "tenant_id": claims["tid"],
+            "app_id": claims["appid"],
+            "oid": claims.get("oid", ""),
+            "user_id": claims["oid"] if claims.get("scp") else None,
+        }
 
     def _inject(self, request: Request) -> None:
         with self._lock:
@@ -187,10 +198,15 @@ class GraphSimApp:
                 counts[request.method] = counts.get(request.method, 0) + 1
             touched: set[str] = getattr(self._scopes, "touched", set())
             touched.add(user.id if user is not None else request.path.strip("/").split("/")[0])
-            rule: dict[str, Any] = self.faults.throttle.get(user.id if user else "") or \
-                self.faults.throttle.get("*") or {}
-            hit = bool(rule) and self._random.random() < float(rule.get("share", 1.0)) and \
-                rule.get("count", 1) != 0 and rule.get("method") in (None, request.method)
+            rule: dict[str, Any] = (
+                self.faults.throttle.get(user.id if user else "") or self.faults.throttle.get("*") or {}
+            )
+            hit = (
+                bool(rule)
+                and self._random.random() < float(rule.get("share", 1.0))
+                and rule.get("count", 1) != 0
+                and rule.get("method") in (None, request.method)
+            )
             if hit and rule.get("count") is not None:
                 rule["count"] -= 1
         if latency:
@@ -198,9 +214,12 @@ class GraphSimApp:
         if hit:
             status = int(rule.get("status", 429))
             headers = {"Retry-After": str(rule["retry_after"])} if rule.get("retry_after") is not None else {}
-            raise GraphFault(status, "TooManyRequests" if status == 429 else "ServiceNotAvailable",
-                             "Please retry again later." if status == 429 else "Service temporarily unavailable.",
-                             headers)
+            raise GraphFault(
+                status,
+                "TooManyRequests" if status == 429 else "ServiceNotAvailable",
+                "Please retry again later." if status == 429 else "Service temporarily unavailable.",
+                headers,
+            )
         mailbox_data = request.path.count("/") > 2 or request.path.startswith("/me/")
         if user is not None and user.id in self.faults.denied_mailboxes and mailbox_data:
             raise GraphFault(403, "ErrorAccessDenied", POLICY_DENIED)
@@ -226,9 +245,15 @@ class GraphSimApp:
         finally:
             for mailbox, slots in held:
                 self.limits.leave(app, mailbox, slots)
-        answers = [{"id": key, "status": r.status, "headers": r.headers | ({"Content-Type": "application/json"}
-                                                                             if r.body is not None else {}),
-                    **({"body": r.body} if r.body is not None else {})} for key, r in results.items()]
+        answers = [
+            {
+                "id": key,
+                "status": r.status,
+                "headers": r.headers | ({"Content-Type": "application/json"} if r.body is not None else {}),
+                **({"body": r.body} if r.body is not None else {}),
+            }
+            for key, r in results.items()
+        ]
         return Response(200, {"responses": answers})
 
     def _batch_mailboxes(self, outer: Request, items: list[dict[str, Any]]) -> dict[str, int]:
@@ -244,8 +269,13 @@ class GraphSimApp:
         parts = [p for p in path.split("/") if p]
         if parts[:1] == ["v1.0"]:
             parts = parts[1:]
-        key = parts[1] if len(parts) > 1 and parts[0].lower() == "users" else \
-            outer.context.get("user_id") if parts[:1] == ["me"] else None
+        key = (
+            parts[1]
+            if len(parts) > 1 and parts[0].lower() == "users"
+            else outer.context.get("user_id")
+            if parts[:1] == ["me"]
+            else None
+        )
         if not key:
             return None
         with self.store.lock:
@@ -254,16 +284,30 @@ class GraphSimApp:
 
     def _batch_item(self, outer: Request, item: dict[str, Any], done: dict[str, Response]) -> Response:
         if any(done.get(str(d)) is None or done[str(d)].status >= 400 for d in item.get("dependsOn") or []):
-            return Response(424, {"error": {"code": "FailedDependency", "message": "Request failed due to failed "
-                                                                                  "dependency.",
-                                            "innerError": _inner()}})
+            return Response(
+                424,
+                {
+                    "error": {
+                        "code": "FailedDependency",
+                        "message": "Request failed due to failed dependency.",
+                        "innerError": _inner(),
+                    }
+                },
+            )
         path, query = split_relative(str(item.get("url", "")))
         if path.lower().startswith("/v1.0/"):
             path = path[5:]
         headers = {k.lower(): str(v) for k, v in (item.get("headers") or {}).items()}
         body = json.dumps(item["body"]).encode() if item.get("body") is not None else b""
-        inner = Request(str(item.get("method", "GET")).upper(), path, query, headers, body, self.base_url,
-                        context=outer.context | {"in_batch": True})
+        inner = Request(
+            str(item.get("method", "GET")).upper(),
+            path,
+            query,
+            headers,
+            body,
+            self.base_url,
+            context=outer.context | {"in_batch": True},
+        )
         try:
             return self.graph_call(inner, inner=True)
         except GraphFault as fault:
@@ -285,11 +329,17 @@ class GraphSimApp:
             router.add("GET", f"{prefix}/events/{{event}}/instances", api.instances)
             router.add("GET", f"{prefix}/calendarView", api.calendar_view)
             router.add("GET", f"{prefix}/calendarView/delta", api.delta)
-        router.add("POST", "/subscriptions", lambda r: api.create_subscription(
-            r, denied=lambda mailbox: mailbox in self.faults.denied_mailboxes))
+        router.add(
+            "POST",
+            "/subscriptions",
+            lambda r: api.create_subscription(r, denied=lambda mailbox: mailbox in self.faults.denied_mailboxes),
+        )
         router.add("GET", "/subscriptions", api.list_subscriptions)
-        router.add("GET", "/subscriptions/{subscription}", lambda r: Response(200, api.render_subscription(
-            api.subscription(r))))
+        router.add(
+            "GET",
+            "/subscriptions/{subscription}",
+            lambda r: Response(200, api.render_subscription(api.subscription(r))),
+        )
         router.add("PATCH", "/subscriptions/{subscription}", api.renew_subscription)
         router.add("DELETE", "/subscriptions/{subscription}", api.delete_subscription)
         router.add("POST", "/subscriptions/{subscription}/reauthorize", api.reauthorize_subscription)
@@ -348,31 +398,53 @@ class GraphSimApp:
     def _add_tenant(self, request: Request) -> Response:
         body = request.json() or {}
         cloud = body.get("cloud", "Worldwide")
-        tenant = Tenant(body.get("id") or str(uuid.uuid4()), body["domain"], body.get("displayName", body["domain"]),
-                        dict(CLOUD_FIELDS[cloud]) | body.get("openid", {}), set(body.get("consentedApps", [])))
+        tenant = Tenant(
+            body.get("id") or str(uuid.uuid4()),
+            body["domain"],
+            body.get("displayName", body["domain"]),
+            dict(CLOUD_FIELDS[cloud]) | body.get("openid", {}),
+            set(body.get("consentedApps", [])),
+        )
         self.store.add_tenant(tenant)
         return Response(201, {"id": tenant.id})
 
     def _add_app(self, request: Request) -> Response:
         body = request.json() or {}
-        app = App(body["clientId"], body.get("secret"), dict(body.get("certificates", {})),
-                  set(body.get("redirectUris", [])), body.get("apiAudience"))
+        app = App(
+            body["clientId"],
+            body.get("secret"),
+            dict(body.get("certificates", {})),
+            set(body.get("redirectUris", [])),
+            body.get("apiAudience"),
+        )
         with self.store.lock:
             self.store.apps[app.client_id] = app
         return Response(201, {"clientId": app.client_id})
 
     def _add_user(self, request: Request) -> Response:
         body = request.json() or {}
-        user = User(body.get("id") or str(uuid.uuid4()), body["tenantId"], body["mail"],
-                    body.get("displayName", body["mail"]), body.get("kind", "user"), body.get("timeZone", "UTC"),
-                    body.get("language", "en-US"), bool(body.get("exchange", True)))
+        user = User(
+            body.get("id") or str(uuid.uuid4()),
+            body["tenantId"],
+            body["mail"],
+            body.get("displayName", body["mail"]),
+            body.get("kind", "user"),
+            body.get("timeZone", "UTC"),
+            body.get("language", "en-US"),
+            bool(body.get("exchange", True)),
+        )
         self.store.add_user(user)
         return Response(201, {"id": user.id})
 
     def _throttle(self, request: Request) -> Response:
         body = request.json() or {}
-        rule = {"status": int(body.get("status", 429)), "retry_after": body.get("retryAfter"),
-                "share": float(body.get("share", 1.0)), "count": body.get("count"), "method": body.get("method")}
+        rule = {
+            "status": int(body.get("status", 429)),
+            "retry_after": body.get("retryAfter"),
+            "share": float(body.get("share", 1.0)),
+            "count": body.get("count"),
+            "method": body.get("method"),
+        }
         with self._lock:
             self.faults.throttle[body.get("mailbox") or "*"] = rule
         return Response(204)
@@ -413,9 +485,13 @@ class GraphSimApp:
     def _clear(self, request: Request) -> Response:
         with self._lock:
             counted = self.faults
-            self.faults = Faults(requests=counted.requests, http_requests=counted.http_requests,
-                                 by_method=counted.by_method, by_mailbox=counted.by_mailbox,
-                                 http_by_scope=counted.http_by_scope)
+            self.faults = Faults(
+                requests=counted.requests,
+                http_requests=counted.http_requests,
+                by_method=counted.by_method,
+                by_mailbox=counted.by_mailbox,
+                http_by_scope=counted.http_by_scope,
+            )
         self.deliverer.faults.drop = self.deliverer.faults.duplicate = self.deliverer.faults.delay_seconds = 0
         self.signin.deny_consent.clear()
         self.limits.set_budget(10_000, 600)
@@ -467,8 +543,9 @@ class GraphSimApp:
         return Response(204)
 
     def _rollover(self, request: Request) -> Response:
-        return Response(200,
-                        {"kid": self.signin.keys.roll_over(retire_old=bool((request.json() or {}).get("retireOld")))})
+        return Response(
+            200, {"kid": self.signin.keys.roll_over(retire_old=bool((request.json() or {}).get("retireOld")))}
+        )
 
     def _deny_consent(self, request: Request) -> Response:
         self.signin.deny_consent.add(request.params["tenant"])
@@ -479,23 +556,37 @@ class GraphSimApp:
         body = request.json() or {}
         user = self.store.users[body["user"]]
         issued = int(time.time()) + int(body.get("issuedOffsetSeconds", 0))
-        claims = {"aud": body["audience"], "iss": f"{self.base_url}/{user.tenant_id}/v2.0", "tid": user.tenant_id,
-                  "oid": user.id, "sub": user.id, "preferred_username": user.mail, "name": user.display_name,
-                  "scp": body.get("scope", "Meetings.Read"), "azp": body.get("clientId", "hybrid-calendar-app"),
-                  "iat": issued, "nbf": issued, "exp": issued + int(body.get("expiresIn", 3600)), "ver": "2.0"}
+        claims = {
+            "aud": body["audience"],
+            "iss": f"{self.base_url}/{user.tenant_id}/v2.0",
+            "tid": user.tenant_id,
+            "oid": user.id,
+            "sub": user.id,
+            "preferred_username": user.mail,
+            "name": user.display_name,
+            "scp": body.get("scope", "Meetings.Read"),
+            "azp": body.get("clientId", "hybrid-calendar-app"),
+            "iat": issued,
+            "nbf": issued,
+            "exp": issued + int(body.get("expiresIn", 3600)),
+            "ver": "2.0",
+        }
         return Response(200, {"access_token": self.signin.keys.sign(claims)})
 
     def summary(self, mailbox: str | None = None) -> dict[str, Any]:
         """Counts for the control API; with ``mailbox``, that mailbox's requests by method too."""
         with self.store.lock:
-            return {"tenants": len(self.store.tenants), "users": len(self.store.users),
-                    "events": sum(len(e) for e in self.store.events.values()),
-                    "subscriptions": len(self.store.subscriptions), "requests": self.faults.requests,
-                    "httpRequests": self.faults.http_requests,
-                    "requestsByMethod": dict(self.faults.by_method),
-                    "notificationsDelivered": self.deliverer.notifications_delivered,
-                    "throttled": dict(self.limits.refused)} | (
-                {"mailboxRequests": dict(self.faults.by_mailbox.get(mailbox, {}))} if mailbox else {})
+            return {
+                "tenants": len(self.store.tenants),
+                "users": len(self.store.users),
+                "events": sum(len(e) for e in self.store.events.values()),
+                "subscriptions": len(self.store.subscriptions),
+                "requests": self.faults.requests,
+                "httpRequests": self.faults.http_requests,
+                "requestsByMethod": dict(self.faults.by_method),
+                "notificationsDelivered": self.deliverer.notifications_delivered,
+                "throttled": dict(self.limits.refused),
+            } | ({"mailboxRequests": dict(self.faults.by_mailbox.get(mailbox, {}))} if mailbox else {})
 
     def expire_subscription(self, subscription_id: str) -> None:
         """Let a subscription lapse (tests): it stops delivering and is unknown to renewals."""
@@ -504,12 +595,17 @@ class GraphSimApp:
 
 
 def _inner() -> dict[str, str]:
-    return {"date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"), "request-id": str(uuid.uuid4()),
-            "client-request-id": str(uuid.uuid4())}
+    return {
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"),
+        "request-id": str(uuid.uuid4()),
+        "client-request-id": str(uuid.uuid4()),
+    }
 
 
 def fault_response(fault: GraphFault) -> Response:
     inner = _inner()
-    return Response(fault.status, {"error": {"code": fault.code, "message": fault.message, "innerError": inner}},
-                    {"request-id": inner["request-id"], "client-request-id": inner["client-request-id"],
-                     **fault.headers})
+    return Response(
+        fault.status,
+        {"error": {"code": fault.code, "message": fault.message, "innerError": inner}},
+        {"request-id": inner["request-id"], "client-request-id": inner["client-request-id"], **fault.headers},
+    )

@@ -32,16 +32,22 @@ class Demo:
     room: str = ROOM
 
 
-def seed_demo(app: GraphSimApp, *, redirect_uris: tuple[str, ...] = ("http://127.0.0.1:7071/api/auth/callback",),
-              meetings: bool = True) -> Demo:
+def seed_demo(
+    app: GraphSimApp,
+    *,
+    redirect_uris: tuple[str, ...] = ("http://127.0.0.1:7071/api/auth/callback",),
+    meetings: bool = True,
+) -> Demo:
     """Register the demo app and tenants; with ``meetings``, put a few meetings on the calendars."""
     store = app.store
     store.apps[CLIENT_ID] = App(CLIENT_ID, CLIENT_SECRET, redirect_uris=set(redirect_uris))
     store.add_tenant(Tenant(TENANT_ID, "contoso.example", "Contoso", dict(CLOUD_FIELDS["Worldwide"]), {CLIENT_ID}))
-    store.add_tenant(Tenant(GCC_HIGH_TENANT_ID, "agency.example.us", "Agency", dict(CLOUD_FIELDS["GCCHigh"]),
-                            {CLIENT_ID}))
-    store.add_user(User(ALICE, TENANT_ID, "alice@contoso.example", "Alice Organizer",
-                        time_zone="W. Europe Standard Time"))
+    store.add_tenant(
+        Tenant(GCC_HIGH_TENANT_ID, "agency.example.us", "Agency", dict(CLOUD_FIELDS["GCCHigh"]), {CLIENT_ID})
+    )
+    store.add_user(
+        User(ALICE, TENANT_ID, "alice@contoso.example", "Alice Organizer", time_zone="W. Europe Standard Time")
+    )
     store.add_user(User(BOB, TENANT_ID, "bob@contoso.example", "Bob Attendee", time_zone="Pacific Standard Time"))
     store.add_user(User(ROOM, TENANT_ID, "boardroom@contoso.example", "Board Room", kind="room"))
     if meetings:
@@ -51,18 +57,44 @@ def seed_demo(app: GraphSimApp, *, redirect_uris: tuple[str, ...] = ("http://127
 
 def _meetings(app: GraphSimApp) -> None:
     start = (datetime.now(timezone.utc) + timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
-    people = [{"emailAddress": {"address": "bob@contoso.example", "name": "Bob Attendee"}, "type": "required"},
-              {"emailAddress": {"address": "boardroom@contoso.example", "name": "Board Room"}, "type": "resource"}]
-    app.store.create_event(ALICE, {
-        "subject": "Project kickoff", "attendees": people, "location": {"displayName": "Board Room"},
-        "body": {"contentType": "html", "content": '<p>Join: <a href="https://contoso.webex.com/meet/alice">'
-                                                   "https://contoso.webex.com/meet/alice</a></p>"},
-        "start": {"dateTime": start.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"},
-        "end": {"dateTime": (start + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"}})
-    app.store.create_event(ALICE, {
-        "subject": "Weekly sync", "attendees": people[:1], "location": {"displayName": "@webex"},
-        "start": {"dateTime": (start + timedelta(hours=5)).strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"},
-        "end": {"dateTime": (start + timedelta(hours=5, minutes=30)).strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"},
-        "recurrence": {"pattern": {"type": "weekly", "interval": 1, "daysOfWeek": [start.strftime("%A").lower()],
-                                   "firstDayOfWeek": "monday"},
-                       "range": {"type": "noEnd", "startDate": start.date().isoformat()}}})
+    people = [
+        {"emailAddress": {"address": "bob@contoso.example", "name": "Bob Attendee"}, "type": "required"},
+        {"emailAddress": {"address": "boardroom@contoso.example", "name": "Board Room"}, "type": "resource"},
+    ]
+    app.store.create_event(
+        ALICE,
+        {
+            "subject": "Project kickoff",
+            "attendees": people,
+            "location": {"displayName": "Board Room"},
+            "body": {
+                "contentType": "html",
+                "content": '<p>Join: <a href="https://contoso.webex.com/meet/alice">'
+                "https://contoso.webex.com/meet/alice</a></p>",
+            },
+            "start": {"dateTime": start.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"},
+            "end": {"dateTime": (start + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"},
+        },
+    )
+    app.store.create_event(
+        ALICE,
+        {
+            "subject": "Weekly sync",
+            "attendees": people[:1],
+            "location": {"displayName": "@webex"},
+            "start": {"dateTime": (start + timedelta(hours=5)).strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"},
+            "end": {
+                "dateTime": (start + timedelta(hours=5, minutes=30)).strftime("%Y-%m-%dT%H:%M:%S"),
+                "timeZone": "UTC",
+            },
+            "recurrence": {
+                "pattern": {
+                    "type": "weekly",
+                    "interval": 1,
+                    "daysOfWeek": [start.strftime("%A").lower()],
+                    "firstDayOfWeek": "monday",
+                },
+                "range": {"type": "noEnd", "startDate": start.date().isoformat()},
+            },
+        },
+    )

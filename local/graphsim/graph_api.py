@@ -19,8 +19,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from local.graphsim.store import (Event, GraphFault, Store, Subscription, User, graph_datetime, split_occurrence_id,
-                                  utc)
+from local.graphsim.store import Event, GraphFault, Store, Subscription, User, graph_datetime, split_occurrence_id, utc
 from local.graphsim import schedule
 from local.graphsim.settings import apply_patch, settings_body
 from local.graphsim.web import Request, Response
@@ -49,12 +48,17 @@ def _window(request: Request) -> tuple[datetime, datetime]:
     try:
         start, end = utc(request.query["startDateTime"]), utc(request.query["endDateTime"])
     except KeyError as missing:
-        raise GraphFault(400, "ErrorInvalidParameter", f"This request requires a time window specified by the query "
-                                                       f"string parameters StartDateTime and EndDateTime. Missing "
-                                                       f"{missing}.") from None
+        raise GraphFault(
+            400,
+            "ErrorInvalidParameter",
+            f"This request requires a time window specified by the query "
+            f"string parameters StartDateTime and EndDateTime. Missing "
+            f"{missing}.",
+        ) from None
     except ValueError:
-        raise GraphFault(400, "ErrorInvalidParameter", "The value of StartDateTime or EndDateTime is not a valid "
-                                                       "date.") from None
+        raise GraphFault(
+            400, "ErrorInvalidParameter", "The value of StartDateTime or EndDateTime is not a valid date."
+        ) from None
     return start, end
 
 
@@ -92,7 +96,7 @@ class GraphApi:
 
     def _paged(self, request: Request, items: list[dict[str, Any]], fragment: str) -> Response:
         size, skip = _page_size(request), int(request.query.get("$skip") or 0)
-        page = [_select(item, request) for item in items[skip:skip + size]]
+        page = [_select(item, request) for item in items[skip : skip + size]]
         body: dict[str, Any] = {"@odata.context": context_url(request, fragment), "value": page}
         if skip + size < len(items):
             query = dict(request.query) | {"$skip": str(skip + size)}
@@ -103,16 +107,26 @@ class GraphApi:
 
     def get_user(self, request: Request) -> Response:
         user = self.mailbox(request)
-        item: dict[str, Any] = {"id": user.id, "displayName": user.display_name, "mail": user.mail,
-                                "userPrincipalName": user.mail,
-                "businessPhones": [], "givenName": None, "surname": None, "jobTitle": None, "mobilePhone": None,
-                "officeLocation": None, "preferredLanguage": "en-US"}
+        item: dict[str, Any] = {
+            "id": user.id,
+            "displayName": user.display_name,
+            "mail": user.mail,
+            "userPrincipalName": user.mail,
+            "businessPhones": [],
+            "givenName": None,
+            "surname": None,
+            "jobTitle": None,
+            "mobilePhone": None,
+            "officeLocation": None,
+            "preferredLanguage": "en-US",
+        }
         return Response(200, {"@odata.context": context_url(request, "users/$entity"), **_select(item, request)})
 
     def mailbox_settings(self, request: Request) -> Response:
         user = self.mailbox(request)
-        return Response(200, {"@odata.context": context_url(request, f"users('{user.id}')/mailboxSettings"),
-                              **settings_body(user)})
+        return Response(
+            200, {"@odata.context": context_url(request, f"users('{user.id}')/mailboxSettings"), **settings_body(user)}
+        )
 
     def update_mailbox_settings(self, request: Request) -> Response:
         user = self.mailbox(request)
@@ -121,35 +135,48 @@ class GraphApi:
             apply_patch(user, body)
             answer = settings_body(user)
         changed = {k: answer[k] for k in body if k in answer}
-        return Response(200, {"@odata.context": context_url(request, f"users('{user.id}')/mailboxSettings"),
-                              **changed})
+        return Response(200, {"@odata.context": context_url(request, f"users('{user.id}')/mailboxSettings"), **changed})
 
     def get_schedule(self, request: Request) -> Response:
         """Free/busy of up to 100 mailboxes in one call (see ``schedule``)."""
         self.mailbox(request)
         body = request.json() or {}
         from local.graphsim.store import parse_datetime_tz
+
         start, _ = parse_datetime_tz(body.get("startTime"), "startTime")
         end, _ = parse_datetime_tz(body.get("endTime"), "endTime")
         schedules = body.get("schedules") or []
         minutes = schedule.check_request(schedules, start, end, body.get("availabilityViewInterval"))
-        return Response(200, {"@odata.context": context_url(request, "Collection(microsoft.graph.scheduleInformation)"),
-                              "value": [self._schedule(request, str(a), start, end, minutes) for a in schedules]})
+        return Response(
+            200,
+            {
+                "@odata.context": context_url(request, "Collection(microsoft.graph.scheduleInformation)"),
+                "value": [self._schedule(request, str(a), start, end, minutes) for a in schedules],
+            },
+        )
 
     def _schedule(self, request: Request, address: str, start: datetime, end: datetime, minutes: int) -> dict[str, Any]:
         user = self.store.user_by_mail(address)
         if user is None or user.tenant_id != request.context["tenant_id"]:
             return schedule.unknown(address)
-        return schedule.schedule(address, self.store.calendar_view(user.id, start, end), start, end, minutes,
-                                 settings_body(user)["workingHours"])
+        return schedule.schedule(
+            address,
+            self.store.calendar_view(user.id, start, end),
+            start,
+            end,
+            minutes,
+            settings_body(user)["workingHours"],
+        )
 
     # events -------------------------------------------------------------------------------------
 
     def create_event(self, request: Request) -> Response:
         user = self.mailbox(request)
         event = self.store.create_event(user.id, _object(request))
-        return Response(201, {"@odata.context": context_url(request, f"users('{user.id}')/events/$entity"),
-                              **self.store.render(event)})
+        return Response(
+            201,
+            {"@odata.context": context_url(request, f"users('{user.id}')/events/$entity"), **self.store.render(event)},
+        )
 
     def get_event(self, request: Request) -> Response:
         user = self.mailbox(request)
@@ -172,11 +199,17 @@ class GraphApi:
 
     def update_event(self, request: Request) -> Response:
         user = self.mailbox(request)
-        event = self.store.update_event(user.id, request.params["event"], _object(request),
-                                        if_match=request.headers.get("if-match"))
+        event = self.store.update_event(
+            user.id, request.params["event"], _object(request), if_match=request.headers.get("if-match")
+        )
         occurrence = split_occurrence_id(request.params["event"])
-        return Response(200, {"@odata.context": context_url(request, f"users('{user.id}')/events/$entity"),
-                              **self.store.render(event, occurrence[1] if occurrence else None)})
+        return Response(
+            200,
+            {
+                "@odata.context": context_url(request, f"users('{user.id}')/events/$entity"),
+                **self.store.render(event, occurrence[1] if occurrence else None),
+            },
+        )
 
     def delete_event(self, request: Request) -> Response:
         user = self.mailbox(request)
@@ -233,8 +266,10 @@ class GraphApi:
         else:
             items = self.store.delta_items(user.id, start, end)
         size, offset = _page_size(request), int(state.get("o", 0))
-        body: dict[str, Any] = {"@odata.context": context_url(request, "Collection(event)"),
-                                "value": items[offset:offset + size]}
+        body: dict[str, Any] = {
+            "@odata.context": context_url(request, "Collection(event)"),
+            "value": items[offset : offset + size],
+        }
         path = f"{request.base_url}/v1.0/users/{user.id}/calendarView/delta"
         if offset + size < len(items):
             body["@odata.nextLink"] = f"{path}?$skiptoken={_token(state | {'o': offset + size})}"
@@ -251,12 +286,22 @@ class GraphApi:
         state = _untoken(token)
         if state.get("g", 0) != generation:
             fresh = f"{request.base_url}/v1.0/users/{user.id}/calendarView/delta?" + urlencode(
-                {"startDateTime": state.get("s", ""), "endDateTime": state.get("e", "")})
-            raise GraphFault(410, "syncStateNotFound", "The sync state generation is not found. The delta token is "
-                                                      "expired.", {"Location": fresh})
+                {"startDateTime": state.get("s", ""), "endDateTime": state.get("e", "")}
+            )
+            raise GraphFault(
+                410,
+                "syncStateNotFound",
+                "The sync state generation is not found. The delta token is expired.",
+                {"Location": fresh},
+            )
         if "$deltatoken" in request.query:
-            return {"s": state["s"], "e": state["e"], "since": state["seq"], "seq": self.store.current_seq(),
-                    "g": generation}
+            return {
+                "s": state["s"],
+                "e": state["e"],
+                "since": state["seq"],
+                "seq": self.store.current_seq(),
+                "g": generation,
+            }
         return state
 
     def _delta_changes(self, user: User, since: int, start: datetime, end: datetime) -> list[dict[str, Any]]:
@@ -270,8 +315,9 @@ class GraphApi:
             if current:
                 items += current
             else:
-                items.append({"@odata.type": "#microsoft.graph.event", "id": event_id,
-                              "@removed": {"reason": "deleted"}})
+                items.append(
+                    {"@odata.type": "#microsoft.graph.event", "id": event_id, "@removed": {"reason": "deleted"}}
+                )
         return items
 
     # subscriptions ------------------------------------------------------------------------------
@@ -289,29 +335,50 @@ class GraphApi:
         expires = self._expiry(str(body["expirationDateTime"]))
         if body.get("clientState") and len(str(body["clientState"])) > 128:
             raise GraphFault(400, "InvalidRequest", "clientState must be at most 128 characters.")
-        urls = [str(body["notificationUrl"])] + ([str(body["lifecycleNotificationUrl"])]
-                                                 if body.get("lifecycleNotificationUrl") else [])
+        urls = [str(body["notificationUrl"])] + (
+            [str(body["lifecycleNotificationUrl"])] if body.get("lifecycleNotificationUrl") else []
+        )
         if any(not _acceptable_url(url) for url in urls):
             raise GraphFault(400, "InvalidRequest", "The notification URL must be an HTTPS URL.")
         if denied(user.id):
-            raise GraphFault(403, "ExtensionError", "Operation: Create; Exception: [Status Code: Forbidden; Reason: "
-                                                    "Access to OData is disabled.]")
+            raise GraphFault(
+                403,
+                "ExtensionError",
+                "Operation: Create; Exception: [Status Code: Forbidden; Reason: Access to OData is disabled.]",
+            )
         app_id = request.context["app_id"]
         for existing in self.store.subscriptions.values():
-            if existing.app_id == app_id and existing.mailbox == user.id and existing.change_types == change_types \
-                    and existing.expires > datetime.now(timezone.utc):
-                raise GraphFault(409, "Conflict", f"Subscription Id {existing.id} already exists for the requested "
-                                                  "combination")
+            if (
+                existing.app_id == app_id
+                and existing.mailbox == user.id
+                and existing.change_types == change_types
+                and existing.expires > datetime.now(timezone.utc)
+            ):
+                raise GraphFault(
+                    409, "Conflict", f"Subscription Id {existing.id} already exists for the requested combination"
+                )
         for url in urls:
             self.validate(url)
-        subscription = Subscription(str(uuid.uuid4()), tenant_id, app_id, user.id, str(body["resource"]), change_types,
-                                    urls[0], urls[1] if len(urls) > 1 else None, body.get("clientState"), expires,
-                                    str(body.get("latestSupportedTlsVersion") or "v1_2"),
-                                    request.context.get("oid", ""))
+        subscription = Subscription(
+            str(uuid.uuid4()),
+            tenant_id,
+            app_id,
+            user.id,
+            str(body["resource"]),
+            change_types,
+            urls[0],
+            urls[1] if len(urls) > 1 else None,
+            body.get("clientState"),
+            expires,
+            str(body.get("latestSupportedTlsVersion") or "v1_2"),
+            request.context.get("oid", ""),
+        )
         with self.store.lock:
             self.store.subscriptions[subscription.id] = subscription
-        return Response(201, {"@odata.context": context_url(request, "subscriptions/$entity"),
-                              **self.render_subscription(subscription)})
+        return Response(
+            201,
+            {"@odata.context": context_url(request, "subscriptions/$entity"), **self.render_subscription(subscription)},
+        )
 
     def _resource_user(self, tenant_id: str, resource: str, request: Request) -> User:
         parts = [p for p in resource.strip("/").split("/") if p]
@@ -326,23 +393,36 @@ class GraphApi:
         try:
             expires = utc(text)
         except ValueError:
-            raise GraphFault(400, "InvalidRequest", "expirationDateTime is a required property for subscription "
-                                                    "creation.") from None
+            raise GraphFault(
+                400, "InvalidRequest", "expirationDateTime is a required property for subscription creation."
+            ) from None
         now = datetime.now(timezone.utc)
         if expires > now + timedelta(minutes=MAX_SUBSCRIPTION_MINUTES):
-            raise GraphFault(400, "InvalidRequest", f"Subscription expiration can only be {MAX_SUBSCRIPTION_MINUTES} "
-                                                    "minutes in the future.")
+            raise GraphFault(
+                400,
+                "InvalidRequest",
+                f"Subscription expiration can only be {MAX_SUBSCRIPTION_MINUTES} minutes in the future.",
+            )
         return max(expires, now + timedelta(minutes=MIN_SUBSCRIPTION_MINUTES))
 
     def render_subscription(self, subscription: Subscription) -> dict[str, Any]:
-        return {"id": subscription.id, "resource": subscription.resource, "applicationId": subscription.app_id,
-                "changeType": ",".join(sorted(subscription.change_types, key=["created", "updated", "deleted"].index)),
-                "clientState": subscription.client_state, "notificationUrl": subscription.notification_url,
-                "notificationQueryOptions": None, "lifecycleNotificationUrl": subscription.lifecycle_url,
-                "expirationDateTime": _with_offset(subscription.expires, self.offset),
-                "creatorId": subscription.creator_id, "includeResourceData": None,
-                "latestSupportedTlsVersion": subscription.tls, "encryptionCertificate": None,
-                "encryptionCertificateId": None, "notificationUrlAppId": None}
+        return {
+            "id": subscription.id,
+            "resource": subscription.resource,
+            "applicationId": subscription.app_id,
+            "changeType": ",".join(sorted(subscription.change_types, key=["created", "updated", "deleted"].index)),
+            "clientState": subscription.client_state,
+            "notificationUrl": subscription.notification_url,
+            "notificationQueryOptions": None,
+            "lifecycleNotificationUrl": subscription.lifecycle_url,
+            "expirationDateTime": _with_offset(subscription.expires, self.offset),
+            "creatorId": subscription.creator_id,
+            "includeResourceData": None,
+            "latestSupportedTlsVersion": subscription.tls,
+            "encryptionCertificate": None,
+            "encryptionCertificateId": None,
+            "notificationUrlAppId": None,
+        }
 
     def subscription(self, request: Request) -> Subscription:
         found = self.store.subscriptions.get(request.params["subscription"])
@@ -358,8 +438,10 @@ class GraphApi:
         if "notificationUrl" in body:
             self.validate(str(body["notificationUrl"]))
             subscription.notification_url = str(body["notificationUrl"])
-        return Response(200, {"@odata.context": context_url(request, "subscriptions/$entity"),
-                              **self.render_subscription(subscription)})
+        return Response(
+            200,
+            {"@odata.context": context_url(request, "subscriptions/$entity"), **self.render_subscription(subscription)},
+        )
 
     def reauthorize_subscription(self, request: Request) -> Response:
         self.subscription(request)
@@ -373,9 +455,11 @@ class GraphApi:
 
     def list_subscriptions(self, request: Request) -> Response:
         now = datetime.now(timezone.utc)
-        items = [self.render_subscription(s) for s in self.store.subscriptions.values()
-                 if s.app_id == request.context["app_id"] and s.tenant_id == request.context["tenant_id"]
-                 and s.expires > now]
+        items = [
+            self.render_subscription(s)
+            for s in self.store.subscriptions.values()
+            if s.app_id == request.context["app_id"] and s.tenant_id == request.context["tenant_id"] and s.expires > now
+        ]
         return self._paged(request, items, "subscriptions")
 
 
@@ -383,8 +467,12 @@ def _object(request: Request) -> dict[str, Any]:
     try:
         body = request.json()
     except ValueError:
-        raise GraphFault(400, "BadRequest", "Unable to read JSON request payload. Please ensure Content-Type header is "
-                                            "set and payload is of valid JSON format.") from None
+        raise GraphFault(
+            400,
+            "BadRequest",
+            "Unable to read JSON request payload. Please ensure Content-Type header is "
+            "set and payload is of valid JSON format.",
+        ) from None
     if not isinstance(body, dict):
         raise GraphFault(400, "BadRequest", "The request body must be a JSON object.")
     return body

@@ -45,8 +45,12 @@ class MailboxLimits:
             held = self._inflight.get(key, 0)
             if held + slots > MAILBOX_CONCURRENCY:
                 self.refused["concurrency"] = self.refused.get("concurrency", 0) + 1
-                raise GraphFault(429, "ApplicationThrottled", "Application is over its MailboxConcurrency limit.",
-                                 {"Retry-After": str(CONCURRENCY_RETRY_AFTER)})
+                raise GraphFault(
+                    429,
+                    "ApplicationThrottled",
+                    "Application is over its MailboxConcurrency limit.",
+                    {"Retry-After": str(CONCURRENCY_RETRY_AFTER)},
+                )
             self._inflight[key] = held + slots
             self.peak[mailbox] = max(self.peak.get(mailbox, 0), held + slots)
 
@@ -64,8 +68,12 @@ class MailboxLimits:
             if len(recent) >= self.budget_requests:
                 self.refused["budget"] = self.refused.get("budget", 0) + 1
                 wait = math.ceil(recent[0] + self.budget_seconds - now)
-                raise GraphFault(429, "ApplicationThrottled", "Application is over its request limit for this "
-                                 "mailbox.", {"Retry-After": str(max(1, wait))})
+                raise GraphFault(
+                    429,
+                    "ApplicationThrottled",
+                    "Application is over its request limit for this mailbox.",
+                    {"Retry-After": str(max(1, wait))},
+                )
             recent.append(now)
 
     def set_budget(self, requests: int, seconds: float) -> None:

@@ -141,10 +141,16 @@ class Deliverer:
                 self._pool.submit(self._drain, url)
 
     def lifecycle(self, subscription: Subscription, event: str) -> None:
-        item = {"subscriptionId": subscription.id, "subscriptionExpirationDateTime": _iso(subscription.expires),
-                "tenantId": subscription.tenant_id, "clientState": subscription.client_state, "lifecycleEvent": event}
-        self._pool.submit(self._post_with_retries, subscription.lifecycle_url or subscription.notification_url,
-                          {"value": [item]})
+        item = {
+            "subscriptionId": subscription.id,
+            "subscriptionExpirationDateTime": _iso(subscription.expires),
+            "tenantId": subscription.tenant_id,
+            "clientState": subscription.client_state,
+            "lifecycleEvent": event,
+        }
+        self._pool.submit(
+            self._post_with_retries, subscription.lifecycle_url or subscription.notification_url, {"value": [item]}
+        )
 
     def validate(self, url: str) -> None:
         """The handshake: 200 text/plain echoing the decoded token within 10 s, or GraphFault 400."""
@@ -153,19 +159,34 @@ class Deliverer:
         token = f"Validation: Testing client application reachability for subscription Request-Id: {uuid.uuid4()}"
         separator = "&" if "?" in url else "?"
         try:
-            answer = self.http.post(f"{url}{separator}validationToken={quote_plus(token)}", data=b"",
-                                    headers={"Content-Type": "text/plain; charset=utf-8"}, timeout=VALIDATION_TIMEOUT)
+            answer = self.http.post(
+                f"{url}{separator}validationToken={quote_plus(token)}",
+                data=b"",
+                headers={"Content-Type": "text/plain; charset=utf-8"},
+                timeout=VALIDATION_TIMEOUT,
+            )
         except requests.Timeout:
             raise GraphFault(400, "InvalidRequest", "Subscription validation request timed out.") from None
         except requests.RequestException:
-            raise GraphFault(400, "ValidationError", "Subscription validation request failed. Notification endpoint "
-                                                     "must respond with 200 OK to validation request.") from None
+            raise GraphFault(
+                400,
+                "ValidationError",
+                "Subscription validation request failed. Notification endpoint "
+                "must respond with 200 OK to validation request.",
+            ) from None
         if answer.status_code != 200:
-            raise GraphFault(400, "ValidationError", "Subscription validation request failed. Notification endpoint "
-                                                     "must respond with 200 OK to validation request.")
+            raise GraphFault(
+                400,
+                "ValidationError",
+                "Subscription validation request failed. Notification endpoint "
+                "must respond with 200 OK to validation request.",
+            )
         if not answer.headers.get("Content-Type", "").startswith("text/plain") or answer.text != token:
-            raise GraphFault(400, "ValidationError", "Subscription validation request failed. Response must exactly "
-                                                     "match validationToken query parameter.")
+            raise GraphFault(
+                400,
+                "ValidationError",
+                "Subscription validation request failed. Response must exactly match validationToken query parameter.",
+            )
 
     def _item(self, subscription: Subscription, event_id: str, change: str) -> dict[str, Any]:
         event = self.store.events.get(subscription.mailbox, {}).get(event_id)
@@ -174,9 +195,15 @@ class Deliverer:
         data = {"@odata.type": "#Microsoft.Graph.Event", "@odata.id": resource, "id": event_id}
         if etag:
             data["@odata.etag"] = etag
-        return {"subscriptionId": subscription.id, "subscriptionExpirationDateTime": _iso(subscription.expires),
-                "changeType": change, "resource": resource, "resourceData": data,
-                "clientState": subscription.client_state, "tenantId": subscription.tenant_id}
+        return {
+            "subscriptionId": subscription.id,
+            "subscriptionExpirationDateTime": _iso(subscription.expires),
+            "changeType": change,
+            "resource": resource,
+            "resourceData": data,
+            "clientState": subscription.client_state,
+            "tenantId": subscription.tenant_id,
+        }
 
     def _post_with_retries(self, url: str, payload: dict[str, Any]) -> None:
         import requests
@@ -185,8 +212,9 @@ class Deliverer:
         for delay in (0.0, *RETRY_DELAYS):
             time.sleep(delay)
             try:
-                answer = self.http.post(url, data=body, headers={"Content-Type": "application/json"},
-                                        timeout=DELIVERY_TIMEOUT)
+                answer = self.http.post(
+                    url, data=body, headers={"Content-Type": "application/json"}, timeout=DELIVERY_TIMEOUT
+                )
                 if 200 <= answer.status_code < 300:
                     with self._lock:
                         self.delivered.append(payload)

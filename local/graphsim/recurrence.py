@@ -16,11 +16,24 @@ from dateutil import rrule
 
 from shared.timezones import zone
 
-DAYS = {"sunday": rrule.SU, "monday": rrule.MO, "tuesday": rrule.TU, "wednesday": rrule.WE, "thursday": rrule.TH,
-        "friday": rrule.FR, "saturday": rrule.SA}
+DAYS = {
+    "sunday": rrule.SU,
+    "monday": rrule.MO,
+    "tuesday": rrule.TU,
+    "wednesday": rrule.WE,
+    "thursday": rrule.TH,
+    "friday": rrule.FR,
+    "saturday": rrule.SA,
+}
 INDEX = {"first": 1, "second": 2, "third": 3, "fourth": 4, "last": -1}
-FREQ = {"daily": rrule.DAILY, "weekly": rrule.WEEKLY, "absoluteMonthly": rrule.MONTHLY,
-        "relativeMonthly": rrule.MONTHLY, "absoluteYearly": rrule.YEARLY, "relativeYearly": rrule.YEARLY}
+FREQ = {
+    "daily": rrule.DAILY,
+    "weekly": rrule.WEEKLY,
+    "absoluteMonthly": rrule.MONTHLY,
+    "relativeMonthly": rrule.MONTHLY,
+    "absoluteYearly": rrule.YEARLY,
+    "relativeYearly": rrule.YEARLY,
+}
 
 
 class RecurrenceError(ValueError):
@@ -48,8 +61,9 @@ def _rule_options(pattern: Mapping[str, Any]) -> dict[str, Any]:
     return options
 
 
-def occurrences(recurrence: Mapping[str, Any], first_start: datetime, start_zone: str, *,
-                until: datetime) -> Iterator[datetime]:
+def occurrences(
+    recurrence: Mapping[str, Any], first_start: datetime, start_zone: str, *, until: datetime
+) -> Iterator[datetime]:
     """UTC starts of the series' occurrences, in order, not past ``until`` (UTC)."""
     series_range = recurrence.get("range") or {}
     tz = zone(series_range.get("recurrenceTimeZone") or start_zone)
@@ -72,8 +86,14 @@ def occurrences(recurrence: Mapping[str, Any], first_start: datetime, start_zone
         yield moment
 
 
-def in_window(recurrence: Mapping[str, Any], first_start: datetime, duration: timedelta, start_zone: str, *,
-              start: datetime, end: datetime) -> list[datetime]:
+def in_window(
+    recurrence: Mapping[str, Any],
+    first_start: datetime,
+    duration: timedelta,
+    start_zone: str,
+    *,
+    start: datetime,
+    end: datetime,
+) -> list[datetime]:
     """UTC starts of occurrences overlapping [start, end)."""
-    return [s for s in occurrences(recurrence, first_start, start_zone, until=end)
-            if s < end and s + duration > start]
+    return [s for s in occurrences(recurrence, first_start, start_zone, until=end) if s < end and s + duration > start]

@@ -39,17 +39,23 @@ def check_request(schedules: Any, start: datetime, end: datetime, interval: Any)
     if not isinstance(schedules, list) or not schedules:
         raise GraphFault(400, "ErrorInvalidParameter", "schedules is required.")
     if len(schedules) > MAX_SCHEDULES:
-        raise GraphFault(400, "ErrorMailboxDataArrayTooBig",
-                         f"There are too many target users in the EmailAddress array. The allowed size = "
-                         f"{MAX_SCHEDULES}; the actual size = {len(schedules)}.")
+        raise GraphFault(
+            400,
+            "ErrorMailboxDataArrayTooBig",
+            f"There are too many target users in the EmailAddress array. The allowed size = "
+            f"{MAX_SCHEDULES}; the actual size = {len(schedules)}.",
+        )
     if end <= start:
         raise GraphFault(400, "ErrorInvalidParameter", "The end time must be after the start time.")
     if end - start >= MAX_PERIOD:
         raise GraphFault(400, "ErrorInvalidParameter", "The time period must be less than 42 days.")
     minutes = 30 if interval is None else interval
     if isinstance(minutes, bool) or not isinstance(minutes, int) or not MIN_INTERVAL <= minutes <= MAX_INTERVAL:
-        raise GraphFault(400, "ErrorInvalidParameter",
-                         f"availabilityViewInterval must be from {MIN_INTERVAL} to {MAX_INTERVAL} minutes.")
+        raise GraphFault(
+            400,
+            "ErrorInvalidParameter",
+            f"availabilityViewInterval must be from {MIN_INTERVAL} to {MAX_INTERVAL} minutes.",
+        )
     return minutes
 
 
@@ -72,23 +78,39 @@ def availability_view(items: list[dict[str, Any]], start: datetime, end: datetim
 
 def schedule_item(item: dict[str, Any]) -> dict[str, Any]:
     private = item.get("sensitivity") in ("private", "confidential")
-    shown: dict[str, Any] = {"isPrivate": private, "status": str(item.get("showAs") or "busy"),
-                             "start": graph_datetime(utc(item["start"]["dateTime"])),
-                             "end": graph_datetime(utc(item["end"]["dateTime"]))}
+    shown: dict[str, Any] = {
+        "isPrivate": private,
+        "status": str(item.get("showAs") or "busy"),
+        "start": graph_datetime(utc(item["start"]["dateTime"])),
+        "end": graph_datetime(utc(item["end"]["dateTime"])),
+    }
     if not private:
-        shown |= {"subject": item.get("subject") or "",
-                  "location": (item.get("location") or {}).get("displayName", "")}
+        shown |= {"subject": item.get("subject") or "", "location": (item.get("location") or {}).get("displayName", "")}
     return shown
 
 
-def schedule(address: str, items: list[dict[str, Any]], start: datetime, end: datetime, minutes: int,
-             working_hours: dict[str, Any]) -> dict[str, Any]:
+def schedule(
+    address: str,
+    items: list[dict[str, Any]],
+    start: datetime,
+    end: datetime,
+    minutes: int,
+    working_hours: dict[str, Any],
+) -> dict[str, Any]:
     """One ``scheduleInformation`` from the mailbox's calendar view over [start, end)."""
     counted = [i for i in items if not i.get("isCancelled") and digit(i) != "0"]
-    return {"scheduleId": address, "availabilityView": availability_view(counted, start, end, minutes),
-            "scheduleItems": [schedule_item(i) for i in counted], "workingHours": working_hours}
+    return {
+        "scheduleId": address,
+        "availabilityView": availability_view(counted, start, end, minutes),
+        "scheduleItems": [schedule_item(i) for i in counted],
+        "workingHours": working_hours,
+    }
 
 
 def unknown(address: str) -> dict[str, Any]:
-    return {"scheduleId": address, "availabilityView": "", "scheduleItems": [],
-            "error": {"message": f"The requested user '{address}' is invalid.", "responseCode": "ErrorInvalidUser"}}
+    return {
+        "scheduleId": address,
+        "availabilityView": "",
+        "scheduleItems": [],
+        "error": {"message": f"The requested user '{address}' is invalid.", "responseCode": "ErrorInvalidUser"},
+    }

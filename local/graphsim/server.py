@@ -20,10 +20,18 @@ class GraphSim(StandIn):
 
     app: GraphSimApp
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, threads: int = 16,
-                 notify_verify: bool | str = True, cert_dir: Path | None = None) -> None:
-        super().__init__(GraphSimApp(verify=notify_verify), name="graphsim", host=host, port=port, threads=threads,
-                         cert_dir=cert_dir)
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        threads: int = 16,
+        notify_verify: bool | str = True,
+        cert_dir: Path | None = None,
+    ) -> None:
+        super().__init__(
+            GraphSimApp(verify=notify_verify), name="graphsim", host=host, port=port, threads=threads, cert_dir=cert_dir
+        )
 
     def stop(self) -> None:
         super().stop()
@@ -39,8 +47,12 @@ def spawn(cert_dir: Path, *, meetings: bool = False) -> tuple[Any, str, str]:
     import sys
 
     command = [sys.executable, "-m", "local.graphsim", "--port", "0", "--cert-dir", str(cert_dir)]
-    process = subprocess.Popen(command + ([] if meetings else ["--no-meetings"]),
-                               cwd=Path(__file__).resolve().parents[2], stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        command + ([] if meetings else ["--no-meetings"]),
+        cwd=Path(__file__).resolve().parents[2],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     first = process.stdout.readline() if process.stdout else ""
     if not first.startswith("graphsim: "):
         process.kill()

@@ -28,9 +28,16 @@ from shared.timezones import resolve
 
 STATUSES = ("disabled", "alwaysenabled", "scheduled")
 AUDIENCES = ("none", "contactsonly", "all")
-LANGUAGES = {"en-US": "English (United States)", "en-GB": "English (United Kingdom)", "de-DE": "German (Germany)",
-             "fr-FR": "French (France)", "es-ES": "Spanish (Spain)", "ja-JP": "Japanese (Japan)",
-             "pt-BR": "Portuguese (Brazil)", "nl-NL": "Dutch (Netherlands)"}
+LANGUAGES = {
+    "en-US": "English (United States)",
+    "en-GB": "English (United Kingdom)",
+    "de-DE": "German (Germany)",
+    "fr-FR": "French (France)",
+    "es-ES": "Spanish (Spain)",
+    "ja-JP": "Japanese (Japan)",
+    "pt-BR": "Portuguese (Brazil)",
+    "nl-NL": "Dutch (Netherlands)",
+}
 NO_EXCHANGE = ("MailboxNotEnabledForRESTAPI", "The mailbox is either inactive, soft-deleted, or is hosted on-premise.")
 
 
@@ -40,14 +47,21 @@ def no_exchange() -> GraphFault:
 
 def settings_body(user: User) -> dict[str, Any]:
     locale = user.language
-    return {"timeZone": user.time_zone, "automaticRepliesSetting": dict(user.automatic_replies),
-            "language": {"locale": locale, "displayName": LANGUAGES.get(locale, locale)},
-            "dateFormat": "M/d/yyyy", "timeFormat": "h:mm tt",
-            "delegateMeetingMessageDeliveryOptions": "sendToDelegateOnly",
-            "userPurpose": "room" if user.kind == "room" else "user",
-            "workingHours": {"daysOfWeek": ["monday", "tuesday", "wednesday", "thursday", "friday"],
-                             "startTime": "08:00:00.0000000", "endTime": "17:00:00.0000000",
-                             "timeZone": {"name": user.time_zone}}}
+    return {
+        "timeZone": user.time_zone,
+        "automaticRepliesSetting": dict(user.automatic_replies),
+        "language": {"locale": locale, "displayName": LANGUAGES.get(locale, locale)},
+        "dateFormat": "M/d/yyyy",
+        "timeFormat": "h:mm tt",
+        "delegateMeetingMessageDeliveryOptions": "sendToDelegateOnly",
+        "userPurpose": "room" if user.kind == "room" else "user",
+        "workingHours": {
+            "daysOfWeek": ["monday", "tuesday", "wednesday", "thursday", "friday"],
+            "startTime": "08:00:00.0000000",
+            "endTime": "17:00:00.0000000",
+            "timeZone": {"name": user.time_zone},
+        },
+    }
 
 
 def apply_patch(user: User, body: Any) -> None:
@@ -86,8 +100,11 @@ def _replies(value: Any) -> dict[str, Any]:
         elif name in ("scheduledStartDateTime", "scheduledEndDateTime"):
             item = _date_time(item)
         else:
-            raise GraphFault(400, "RequestBodyRead",
-                             f"The property '{name}' does not exist on type 'microsoft.graph.automaticRepliesSetting'.")
+            raise GraphFault(
+                400,
+                "RequestBodyRead",
+                f"The property '{name}' does not exist on type 'microsoft.graph.automaticRepliesSetting'.",
+            )
         changed[name] = item
     return changed
 
@@ -99,8 +116,10 @@ def _date_time(value: Any) -> dict[str, str]:
         moment = datetime.fromisoformat(value["dateTime"][:26].rstrip("Z"))
     except ValueError:
         raise GraphFault(400, "RequestBodyRead", "Cannot convert the literal to a dateTimeTimeZone.") from None
-    return {"dateTime": moment.replace(tzinfo=None).strftime("%Y-%m-%dT%H:%M:%S.%f") + "0",
-            "timeZone": _zone_name(value.get("timeZone") or "UTC")}
+    return {
+        "dateTime": moment.replace(tzinfo=None).strftime("%Y-%m-%dT%H:%M:%S.%f") + "0",
+        "timeZone": _zone_name(value.get("timeZone") or "UTC"),
+    }
 
 
 def _zone_name(name: Any) -> str:

@@ -25,13 +25,40 @@ from typing import Any
 from local.graphsim.recurrence import RecurrenceError, in_window
 from shared.timezones import zone
 
-PROPAGATED = ("subject", "body", "location", "locations", "start", "end", "recurrence", "isAllDay", "isOnlineMeeting",
-              "onlineMeeting", "onlineMeetingProvider", "attendees", "organizer", "sensitivity", "importance",
-              "originalStartTimeZone", "originalEndTimeZone", "isCancelled", "allowNewTimeProposals", "hideAttendees")
+PROPAGATED = (
+    "subject",
+    "body",
+    "location",
+    "locations",
+    "start",
+    "end",
+    "recurrence",
+    "isAllDay",
+    "isOnlineMeeting",
+    "onlineMeeting",
+    "onlineMeetingProvider",
+    "attendees",
+    "organizer",
+    "sensitivity",
+    "importance",
+    "originalStartTimeZone",
+    "originalEndTimeZone",
+    "isCancelled",
+    "allowNewTimeProposals",
+    "hideAttendees",
+)
 STUB_FIELDS = ("@odata.etag", "id", "type", "seriesMasterId", "start", "end")
 """What calendarView delta keeps of an occurrence or exception (see ``Store.delta_items``)."""
-WRITABLE = set(PROPAGATED) | {"showAs", "categories", "responseRequested", "isReminderOn", "reminderMinutesBeforeStart",
-                              "singleValueExtendedProperties", "transactionId", "isDraft"}
+WRITABLE = set(PROPAGATED) | {
+    "showAs",
+    "categories",
+    "responseRequested",
+    "isReminderOn",
+    "reminderMinutesBeforeStart",
+    "singleValueExtendedProperties",
+    "transactionId",
+    "isDraft",
+}
 
 
 class GraphFault(Exception):
@@ -101,10 +128,16 @@ class User:
     time_zone: str = "UTC"
     language: str = "en-US"
     exchange: bool = True
-    automatic_replies: dict[str, Any] = field(default_factory=lambda: {
-        "status": "disabled", "externalAudience": "all", "internalReplyMessage": "", "externalReplyMessage": "",
-        "scheduledStartDateTime": graph_datetime(datetime(2026, 1, 1, tzinfo=timezone.utc)),
-        "scheduledEndDateTime": graph_datetime(datetime(2026, 1, 2, tzinfo=timezone.utc))})
+    automatic_replies: dict[str, Any] = field(
+        default_factory=lambda: {
+            "status": "disabled",
+            "externalAudience": "all",
+            "internalReplyMessage": "",
+            "externalReplyMessage": "",
+            "scheduledStartDateTime": graph_datetime(datetime(2026, 1, 1, tzinfo=timezone.utc)),
+            "scheduledEndDateTime": graph_datetime(datetime(2026, 1, 2, tzinfo=timezone.utc)),
+        }
+    )
 
 
 @dataclass
@@ -233,9 +266,12 @@ class Store:
             occurrence = split_occurrence_id(event_id)
             event = self.event(mailbox, occurrence[0] if occurrence else event_id)
             if if_match and if_match.strip() not in (f'W/"{event.change_key}"', event.change_key):
-                raise GraphFault(412, "ErrorIrresolvableConflict",
-                                 "The send or update operation could not be performed because the change key passed "
-                                 "in the request does not match the current change key for the item.")
+                raise GraphFault(
+                    412,
+                    "ErrorIrresolvableConflict",
+                    "The send or update operation could not be performed because the change key passed "
+                    "in the request does not match the current change key for the item.",
+                )
             if occurrence:
                 self._update_occurrence(event, occurrence[1], body)
             else:
@@ -269,8 +305,11 @@ class Store:
             occurrence = split_occurrence_id(event_id)
             event = self.event(mailbox, occurrence[0] if occurrence else event_id)
             if event.organizer_copy is not None:
-                raise GraphFault(400, "ErrorInvalidRequest", "Your request can't be completed. You need to be an "
-                                                             "organizer to cancel a meeting.")
+                raise GraphFault(
+                    400,
+                    "ErrorInvalidRequest",
+                    "Your request can't be completed. You need to be an organizer to cancel a meeting.",
+                )
             self.delete_event(mailbox, event_id)
 
     def respond(self, mailbox: str, event_id: str, response: str) -> None:
@@ -301,11 +340,18 @@ class Store:
     def render(self, event: Event, original_start: datetime | None = None) -> dict[str, Any]:
         """The Graph JSON of an event, or of one occurrence of a series when ``original_start`` is given."""
         data = copy.deepcopy(event.data)
-        item: dict[str, Any] = {"@odata.etag": f'W/"{event.change_key}"', "id": event.id,
-                                "createdDateTime": _text(event.created), "lastModifiedDateTime": _text(event.modified),
-                                "changeKey": event.change_key, "iCalUId": event.ical_uid,
-                                "type": "seriesMaster" if event.is_series else "singleInstance",
-                                "seriesMasterId": None, "isCancelled": False, **data}
+        item: dict[str, Any] = {
+            "@odata.etag": f'W/"{event.change_key}"',
+            "id": event.id,
+            "createdDateTime": _text(event.created),
+            "lastModifiedDateTime": _text(event.modified),
+            "changeKey": event.change_key,
+            "iCalUId": event.ical_uid,
+            "type": "seriesMaster" if event.is_series else "singleInstance",
+            "seriesMasterId": None,
+            "isCancelled": False,
+            **data,
+        }
         if original_start is None:
             return item
         key = original_start.isoformat()
@@ -314,10 +360,15 @@ class Store:
         start = utc(override["start"]["dateTime"]) if "start" in override else original_start
         end = utc(override["end"]["dateTime"]) if "end" in override else start + duration
         item |= copy.deepcopy(override) | {
-            "id": occurrence_id(event.id, original_start), "type": "exception" if override else "occurrence",
-            "seriesMasterId": event.id, "recurrence": None, "originalStart": original_start.isoformat().replace(
-                "+00:00", "Z"), "start": graph_datetime(start), "end": graph_datetime(end),
-            "iCalUId": event.ical_uid[:-8] + original_start.strftime("%Y%m%d")}
+            "id": occurrence_id(event.id, original_start),
+            "type": "exception" if override else "occurrence",
+            "seriesMasterId": event.id,
+            "recurrence": None,
+            "originalStart": original_start.isoformat().replace("+00:00", "Z"),
+            "start": graph_datetime(start),
+            "end": graph_datetime(end),
+            "iCalUId": event.ical_uid[:-8] + original_start.strftime("%Y%m%d"),
+        }
         return item
 
     def instances(self, event: Event, start: datetime, end: datetime) -> list[dict[str, Any]]:
@@ -325,9 +376,14 @@ class Store:
         items = []
         duration = event.end - event.start
         try:
-            starts = in_window(event.data["recurrence"], event.start, duration,
-                               event.data.get("originalStartTimeZone") or "UTC",
-                               start=start - timedelta(days=1), end=end + timedelta(days=1))
+            starts = in_window(
+                event.data["recurrence"],
+                event.start,
+                duration,
+                event.data.get("originalStartTimeZone") or "UTC",
+                start=start - timedelta(days=1),
+                end=end + timedelta(days=1),
+            )
         except RecurrenceError as exc:
             raise GraphFault(400, "ErrorInvalidRequest", str(exc)) from None
         for original in starts:
@@ -338,8 +394,9 @@ class Store:
                 items.append(item)
         return items
 
-    def calendar_view(self, mailbox: str, start: datetime, end: datetime,
-                      only: Iterable[Event] | None = None) -> list[dict[str, Any]]:
+    def calendar_view(
+        self, mailbox: str, start: datetime, end: datetime, only: Iterable[Event] | None = None
+    ) -> list[dict[str, Any]]:
         """Single events, occurrences and exceptions overlapping [start, end), by start time."""
         with self.lock:
             events = list(only) if only is not None else list(self.events.get(mailbox, {}).values())
@@ -355,8 +412,9 @@ class Store:
                 items += found
         return sorted(items, key=lambda item: (item["start"]["dateTime"], item["id"]))
 
-    def delta_items(self, mailbox: str, start: datetime, end: datetime,
-                    only: Iterable[Event] | None = None) -> list[dict[str, Any]]:
+    def delta_items(
+        self, mailbox: str, start: datetime, end: datetime, only: Iterable[Event] | None = None
+    ) -> list[dict[str, Any]]:
         """What calendarView delta returns for [start, end), as observed of the real service rather than as
         documented: a single event in full; a series as its master in full (its own first times) followed by
         a stub per occurrence and exception in the window (``id``, ``type``, ``seriesMasterId``, ``start``,
@@ -392,8 +450,9 @@ class Store:
     def _event_data(self, body: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
         unknown = [key for key in body if key not in WRITABLE and not key.startswith("@odata")]
         if unknown:
-            raise GraphFault(400, "RequestBodyRead",
-                             f"The property '{unknown[0]}' does not exist on type 'microsoft.graph.event'.")
+            raise GraphFault(
+                400, "RequestBodyRead", f"The property '{unknown[0]}' does not exist on type 'microsoft.graph.event'."
+            )
         data = copy.deepcopy(current)
         for key, value in body.items():
             if key == "singleValueExtendedProperties" or key.startswith("@odata"):
@@ -411,10 +470,14 @@ class Store:
         if utc(data["end"]["dateTime"]) < utc(data["start"]["dateTime"]):
             raise GraphFault(400, "ErrorInvalidRequest", "The end of the event is before its start.")
         _correspond(body, data)
-        if data.get("isOnlineMeeting") and not data.get("onlineMeeting") and \
-                data.get("onlineMeetingProvider") == "teamsForBusiness":
-            data["onlineMeeting"] = {"joinUrl": "https://teams.microsoft.com/l/meetup-join/19%3ameeting_"
-                                                f"{uuid.uuid4().hex}%40thread.v2/0"}
+        if (
+            data.get("isOnlineMeeting")
+            and not data.get("onlineMeeting")
+            and data.get("onlineMeetingProvider") == "teamsForBusiness"
+        ):
+            data["onlineMeeting"] = {
+                "joinUrl": f"https://teams.microsoft.com/l/meetup-join/19%3ameeting_{uuid.uuid4().hex}%40thread.v2/0"
+            }
         data.setdefault("subject", "")
         data.setdefault("body", {"contentType": "html", "content": ""})
         data.setdefault("attendees", [])
@@ -460,9 +523,12 @@ class Store:
 
     def _propagate(self, organizer: Event) -> None:
         """Bring every attendee's and room's copy in step with the organizer's event (Exchange does this)."""
-        invited = {u.id: u for a in organizer.data.get("attendees", [])
-                   if (u := self.user_by_mail((a.get("emailAddress") or {}).get("address", ""))) is not None
-                   and u.id != organizer.mailbox}
+        invited = {
+            u.id: u
+            for a in organizer.data.get("attendees", [])
+            if (u := self.user_by_mail((a.get("emailAddress") or {}).get("address", ""))) is not None
+            and u.id != organizer.mailbox
+        }
         for mailbox, user in invited.items():
             copy_id = organizer.copies.get(mailbox)
             if copy_id is None or copy_id not in self.events.get(mailbox, {}):
@@ -477,9 +543,17 @@ class Store:
         response = "accepted" if user.kind == "room" else "notResponded"
         data |= {"isOrganizer": False, "responseStatus": {"response": response, "time": _now_text()}}
         now = datetime.now(timezone.utc)
-        attendee_copy = Event(new_id(), user.id, data, organizer.ical_uid, now, now,
-                              exceptions=copy.deepcopy(organizer.exceptions), cancelled=set(organizer.cancelled),
-                              organizer_copy=(organizer.mailbox, organizer.id))
+        attendee_copy = Event(
+            new_id(),
+            user.id,
+            data,
+            organizer.ical_uid,
+            now,
+            now,
+            exceptions=copy.deepcopy(organizer.exceptions),
+            cancelled=set(organizer.cancelled),
+            organizer_copy=(organizer.mailbox, organizer.id),
+        )
         self.events[user.id][attendee_copy.id] = attendee_copy
         organizer.copies[user.id] = attendee_copy.id
         self._changed(attendee_copy, "created")

@@ -55,9 +55,19 @@ class SigningKeys:
 
     def jwks(self) -> dict[str, Any]:
         with self.lock:
-            return {"keys": [{"kty": "RSA", "use": "sig", "kid": kid, "x5t": kid,
-                              "n": _int(k.public_key().public_numbers().n),
-                              "e": _int(k.public_key().public_numbers().e)} for kid, k in self.keys]}
+            return {
+                "keys": [
+                    {
+                        "kty": "RSA",
+                        "use": "sig",
+                        "kid": kid,
+                        "x5t": kid,
+                        "n": _int(k.public_key().public_numbers().n),
+                        "e": _int(k.public_key().public_numbers().e),
+                    }
+                    for kid, k in self.keys
+                ]
+            }
 
     def sign(self, claims: dict[str, Any]) -> str:
         with self.lock:
@@ -92,8 +102,9 @@ class SigningKeys:
             key = next((k for i, k in self.keys if i == kid), None)
         if key is None:
             raise jwt.InvalidTokenError("unknown signing key")
-        return kid, jwt.decode(token, key.public_key(), algorithms=["RS256"], audience=audience,
-                               options={"verify_iss": False})
+        return kid, jwt.decode(
+            token, key.public_key(), algorithms=["RS256"], audience=audience, options={"verify_iss": False}
+        )
 
 
 def client_info(user_id: str, tenant_id: str) -> str:
@@ -109,8 +120,7 @@ def thumbprint_of(certificate_pem: str) -> str:
     return hashlib.sha1(der).hexdigest().upper()
 
 
-def verify_client_assertion(assertion: str, certificates: dict[str, str], *, audience: str,
-                            client_id: str) -> None:
+def verify_client_assertion(assertion: str, certificates: dict[str, str], *, audience: str, client_id: str) -> None:
     """Check a certificate client assertion (x5t names a registered certificate); jwt errors if not."""
     header = jwt.get_unverified_header(assertion)
     x5t = header.get("x5t") or ""

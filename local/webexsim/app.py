@@ -58,8 +58,10 @@ RECORDED = 10_000
 MAX_TITLE = 128
 SHORTEST, LONGEST = timedelta(minutes=10), timedelta(hours=23, minutes=59)
 NO_TOKEN = "The request requires a valid access token set in the Authorization request header."
-NO_SCOPE = ("The server understood the request, but refused to fulfill it because the access token is missing "
-            "required scopes or the user is missing required roles or licenses.")
+NO_SCOPE = (
+    "The server understood the request, but refused to fulfill it because the access token is missing "
+    "required scopes or the user is missing required roles or licenses."
+)
 
 
 class WebexFault(Exception):
@@ -123,14 +125,16 @@ class WebexSimApp:
         self.now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
         self._lock = threading.Lock()
         self.routes = Router()
-        for method, path, handler in (("POST", "/v1/access_token", self.access_token),
-                                      ("GET", "/v1/meetings", self.list_meetings),
-                                      ("POST", "/v1/meetings", self.create_meeting),
-                                      ("GET", "/v1/meetings/{meeting}", self.get_meeting),
-                                      ("PATCH", "/v1/meetings/{meeting}", self.patch_meeting),
-                                      ("DELETE", "/v1/meetings/{meeting}", self.delete_meeting),
-                                      ("GET", "/v1/meetingPreferences/personalMeetingRoom", self.personal_room),
-                                      ("GET", "/v1/meetingPreferences/sites", self.sites)):
+        for method, path, handler in (
+            ("POST", "/v1/access_token", self.access_token),
+            ("GET", "/v1/meetings", self.list_meetings),
+            ("POST", "/v1/meetings", self.create_meeting),
+            ("GET", "/v1/meetings/{meeting}", self.get_meeting),
+            ("PATCH", "/v1/meetings/{meeting}", self.patch_meeting),
+            ("DELETE", "/v1/meetings/{meeting}", self.delete_meeting),
+            ("GET", "/v1/meetingPreferences/personalMeetingRoom", self.personal_room),
+            ("GET", "/v1/meetingPreferences/sites", self.sites),
+        ):
             self.routes.add(method, path, handler)
 
     # Set-up for demos and tests --------------------------------------------------------------------
@@ -145,9 +149,14 @@ class WebexSimApp:
         self.state.domains[domain.lower()] = sites
         self.state.default_site = self.state.default_site or sites[0]
 
-    def add_service_app(self, scopes: Iterable[str] = MEETING_SCOPES, *, access_seconds: float = ACCESS_SECONDS,
-                        refresh_seconds: float = REFRESH_SECONDS, fixed: tuple[str, str, str] | None = None
-                        ) -> dict[str, Any]:
+    def add_service_app(
+        self,
+        scopes: Iterable[str] = MEETING_SCOPES,
+        *,
+        access_seconds: float = ACCESS_SECONDS,
+        refresh_seconds: float = REFRESH_SECONDS,
+        fixed: tuple[str, str, str] | None = None,
+    ) -> dict[str, Any]:
         """A Service App authorized by a full admin: its client credentials and its first token pair (``fixed``
         client id, secret and refresh token for a demo that prints them)."""
         client_id, secret, refresh = fixed or ("C" + secrets.token_hex(32), secrets.token_hex(32), _token())
@@ -156,8 +165,13 @@ class WebexSimApp:
             self.state.apps[client_id] = app
             access = self._issue_access(client_id, access_seconds)
             self.state.refresh[refresh] = Grant(client_id, time.time() + refresh_seconds)
-        return {"clientId": client_id, "clientSecret": app.client_secret, "accessToken": access,
-                "refreshToken": refresh, "expiresIn": int(access_seconds)}
+        return {
+            "clientId": client_id,
+            "clientSecret": app.client_secret,
+            "accessToken": access,
+            "refreshToken": refresh,
+            "expiresIn": int(access_seconds),
+        }
 
     def expire_access_tokens(self, client_id: str) -> None:
         """The Service App's access tokens issued so far expire now (a token running out mid-run)."""
@@ -189,14 +203,25 @@ class WebexSimApp:
         with self._lock:
             return [dict(m) for m in self.state.meetings.values() if m["hostEmail"] == host.lower()]
 
-    def add_meeting(self, host: str, start: datetime, minutes: int = 30, *, invitees: tuple[str, ...] = (),
-                    title: str = "Meeting") -> dict[str, Any]:
+    def add_meeting(
+        self, host: str, start: datetime, minutes: int = 30, *, invitees: tuple[str, ...] = (), title: str = "Meeting"
+    ) -> dict[str, Any]:
         """A meeting made elsewhere (another app, the Webex site), for listings to hold."""
         person = self._host(host)
         with self._lock:
-            return dict(self._store(person, {"title": title, "start": start.isoformat(),
-                                             "end": (start + timedelta(minutes=minutes)).isoformat(),
-                                             "timezone": "UTC"}, person.sites[0], invitees))
+            return dict(
+                self._store(
+                    person,
+                    {
+                        "title": title,
+                        "start": start.isoformat(),
+                        "end": (start + timedelta(minutes=minutes)).isoformat(),
+                        "timezone": "UTC",
+                    },
+                    person.sites[0],
+                    invitees,
+                )
+            )
 
     # WSGI -------------------------------------------------------------------------------------------
 
@@ -216,18 +241,28 @@ class WebexSimApp:
             raise WebexFault(405 if known else 404, "The requested resource could not be found.")
         request.params = params
         with self._lock:
-            self.requests.append({"method": request.method, "path": request.path, "query": dict(request.query),
-                                  "body": _body_or_none(request)})
+            self.requests.append(
+                {
+                    "method": request.method,
+                    "path": request.path,
+                    "query": dict(request.query),
+                    "body": _body_or_none(request),
+                }
+            )
             if handler != self.access_token and self.faults.throttle_count > 0:
                 self.faults.throttle_count -= 1
-                raise WebexFault(self.faults.throttle_status, "Too many requests.",
-                                 {"Retry-After": f"{self.faults.retry_after:g}"})
+                raise WebexFault(
+                    self.faults.throttle_status, "Too many requests.", {"Retry-After": f"{self.faults.retry_after:g}"}
+                )
         return handler(request)
 
     def _error(self, fault: WebexFault) -> Response:
         tracking = f"ROUTER_{uuid.uuid4()}".upper()
-        return Response(fault.status, {"message": fault.message, "errors": [{"description": fault.message}],
-                                       "trackingId": tracking}, {"trackingid": tracking, **fault.headers})
+        return Response(
+            fault.status,
+            {"message": fault.message, "errors": [{"description": fault.message}], "trackingId": tracking},
+            {"trackingid": tracking, **fault.headers},
+        )
 
     # Tokens -----------------------------------------------------------------------------------------
 
@@ -241,13 +276,20 @@ class WebexSimApp:
                 return _oauth_error(401, "invalid_client", "The client credentials are invalid.")
             grant = self.state.refresh.get(form.get("refresh_token", ""))
             if grant is None or grant.revoked or grant.client_id != app.client_id or grant.expires <= time.time():
-                return _oauth_error(400, "invalid_grant",
-                                    "The refresh token provided is expired, revoked, malformed, or invalid.")
+                return _oauth_error(
+                    400, "invalid_grant", "The refresh token provided is expired, revoked, malformed, or invalid."
+                )
             access = self._issue_access(app.client_id, ACCESS_SECONDS)
-            return Response(200, {"access_token": access, "expires_in": ACCESS_SECONDS,
-                                  "refresh_token": form["refresh_token"],
-                                  "refresh_token_expires_in": int(grant.expires - time.time()),
-                                  "token_type": "Bearer"})
+            return Response(
+                200,
+                {
+                    "access_token": access,
+                    "expires_in": ACCESS_SECONDS,
+                    "refresh_token": form["refresh_token"],
+                    "refresh_token_expires_in": int(grant.expires - time.time()),
+                    "token_type": "Bearer",
+                },
+            )
 
     def _issue_access(self, client_id: str, seconds: float) -> str:
         token = _token()
@@ -257,8 +299,9 @@ class WebexSimApp:
     def _caller(self, request: Request, scope: str) -> ServiceApp:
         header = request.headers.get("authorization", "")
         with self._lock:
-            grant = self.state.access.get(header.removeprefix("Bearer ").strip()) if header.startswith("Bearer ") \
-                else None
+            grant = (
+                self.state.access.get(header.removeprefix("Bearer ").strip()) if header.startswith("Bearer ") else None
+            )
             if grant is None or grant.expires <= time.time():
                 raise WebexFault(401, NO_TOKEN)
             app = self.state.apps[grant.client_id]
@@ -278,12 +321,18 @@ class WebexSimApp:
         host = (query.get("hostEmail") or "").lower()
         tag = query.get("integrationTag") if self.faults.tag_filter else None
         with self._lock:
-            found = sorted((m for m in self.state.meetings.values()
-                            if (not host or m["hostEmail"] == host or host in m["invitees"])
-                            and (tag is None or tag in m.get("integrationTags", ()))
-                            and _moment(m["start"], "start") < end and _moment(m["end"], "end") > start),
-                           key=lambda m: (m["start"], m["id"]))
-        page = [_public(m) for m in found[offset:offset + size]]
+            found = sorted(
+                (
+                    m
+                    for m in self.state.meetings.values()
+                    if (not host or m["hostEmail"] == host or host in m["invitees"])
+                    and (tag is None or tag in m.get("integrationTags", ()))
+                    and _moment(m["start"], "start") < end
+                    and _moment(m["end"], "end") > start
+                ),
+                key=lambda m: (m["start"], m["id"]),
+            )
+        page = [_public(m) for m in found[offset : offset + size]]
         headers = {}
         if offset + size < len(found):
             nxt = urlencode({**query, "cursor": str(offset + size)})
@@ -303,8 +352,9 @@ class WebexSimApp:
         self._check_times(body, under_way=False)
         with self._lock:
             meeting = self._store(person, body, site, ())
-            self.emails.append({"action": "create", "meetingId": meeting["id"],
-                                "sendEmail": body.get("sendEmail", True) is not False})
+            self.emails.append(
+                {"action": "create", "meetingId": meeting["id"], "sendEmail": body.get("sendEmail", True) is not False}
+            )
             slow = self.faults.slow_creates > 0
             if slow:
                 self.faults.slow_creates -= 1
@@ -320,14 +370,17 @@ class WebexSimApp:
         self._caller(request, SCHEDULE_WRITE)
         body = _object(request)
         meeting = self._meeting(request.params["meeting"])
-        merged = {**meeting, **{k: v for k, v in body.items() if k in ("title", "start", "end", "timezone",
-                                                                          "agenda", "recurrence")}}
+        merged = {
+            **meeting,
+            **{k: v for k, v in body.items() if k in ("title", "start", "end", "timezone", "agenda", "recurrence")},
+        }
         moved = (merged["start"], merged["end"]) != (meeting["start"], meeting["end"])
         self._check_times(merged, under_way=moved and _moment(meeting["start"], "start") <= self.now())
         with self._lock:
             meeting.update(merged)
-            self.emails.append({"action": "update", "meetingId": meeting["id"],
-                                "sendEmail": body.get("sendEmail", True) is not False})
+            self.emails.append(
+                {"action": "update", "meetingId": meeting["id"], "sendEmail": body.get("sendEmail", True) is not False}
+            )
         return Response(200, _public(meeting))
 
     def delete_meeting(self, request: Request) -> Response:
@@ -336,8 +389,13 @@ class WebexSimApp:
             meeting = self.state.meetings.pop(request.params["meeting"], None)
             if meeting is None:
                 raise WebexFault(404, "The requested resource could not be found.")
-            self.emails.append({"action": "delete", "meetingId": meeting["id"],
-                                "sendEmail": request.query.get("sendEmail", "true").lower() != "false"})
+            self.emails.append(
+                {
+                    "action": "delete",
+                    "meetingId": meeting["id"],
+                    "sendEmail": request.query.get("sendEmail", "true").lower() != "false",
+                }
+            )
         return Response(204)
 
     def personal_room(self, request: Request) -> Response:
@@ -348,11 +406,20 @@ class WebexSimApp:
             raise WebexFault(400, "The user has no account on the site (siteUrl, or the organization's default).")
         name = person.email.partition("@")[0]
         number = str(20000000000 + int(uuid.uuid5(uuid.NAMESPACE_URL, person.email).int % 10**10))
-        return Response(200, {"topic": f"{person.name}'s Personal Room", "personalMeetingRoomLink":
-                              f"https://{site}/meet/{name}", "sipAddress": f"{name}@{site}",
-                              "telephony": {"accessCode": number, "callInNumbers": [
-                                  {"label": "United States Toll", "callInNumber": "+1-415-527-5035",
-                                   "tollType": "toll"}]}})
+        return Response(
+            200,
+            {
+                "topic": f"{person.name}'s Personal Room",
+                "personalMeetingRoomLink": f"https://{site}/meet/{name}",
+                "sipAddress": f"{name}@{site}",
+                "telephony": {
+                    "accessCode": number,
+                    "callInNumbers": [
+                        {"label": "United States Toll", "callInNumber": "+1-415-527-5035", "tollType": "toll"}
+                    ],
+                },
+            },
+        )
 
     def sites(self, request: Request) -> Response:
         self._caller(request, PREFERENCES_READ)
@@ -396,15 +463,32 @@ class WebexSimApp:
     def _store(self, person: Person, body: dict[str, Any], site: str, invitees: tuple[str, ...]) -> dict[str, Any]:
         meeting_id, number = uuid.uuid4().hex, str(20000000000 + secrets.randbelow(10**10))
         prefix = site.partition(".")[0]
-        meeting = {"id": meeting_id, "meetingNumber": number, "title": body["title"], "agenda": body.get("agenda", ""),
-                   "password": secrets.token_urlsafe(6), "meetingType": "meetingSeries", "state": "active",
-                   "timezone": body.get("timezone") or "UTC", "start": body["start"], "end": body["end"],
-                   "hostEmail": person.email, "hostDisplayName": person.name, "siteUrl": site,
-                   "webLink": f"https://{site}/{prefix}/j.php?MTID=m{secrets.token_hex(16)}",
-                   "sipAddress": f"{number}@{site}", "integrationTags": list(body.get("integrationTags") or []),
-                   "invitees": list(invitees), "recurrence": body.get("recurrence"),
-                   "telephony": {"accessCode": number, "callInNumbers": [
-                       {"label": "United States Toll", "callInNumber": "+1-415-527-5035", "tollType": "toll"}]}}
+        meeting = {
+            "id": meeting_id,
+            "meetingNumber": number,
+            "title": body["title"],
+            "agenda": body.get("agenda", ""),
+            "password": secrets.token_urlsafe(6),
+            "meetingType": "meetingSeries",
+            "state": "active",
+            "timezone": body.get("timezone") or "UTC",
+            "start": body["start"],
+            "end": body["end"],
+            "hostEmail": person.email,
+            "hostDisplayName": person.name,
+            "siteUrl": site,
+            "webLink": f"https://{site}/{prefix}/j.php?MTID=m{secrets.token_hex(16)}",
+            "sipAddress": f"{number}@{site}",
+            "integrationTags": list(body.get("integrationTags") or []),
+            "invitees": list(invitees),
+            "recurrence": body.get("recurrence"),
+            "telephony": {
+                "accessCode": number,
+                "callInNumbers": [
+                    {"label": "United States Toll", "callInNumber": "+1-415-527-5035", "tollType": "toll"}
+                ],
+            },
+        }
         self.state.meetings[meeting_id] = meeting
         return meeting
 
@@ -457,5 +541,4 @@ def _token() -> str:
 
 
 def _oauth_error(status: int, error: str, description: str) -> Response:
-    return Response(status, {"error": error, "error_description": description,
-                             "trackingID": f"CLIENT_{uuid.uuid4()}"})
+    return Response(status, {"error": error, "error_description": description, "trackingID": f"CLIENT_{uuid.uuid4()}"})

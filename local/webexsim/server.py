@@ -14,8 +14,10 @@ from local.webexsim.app import WebexSimApp
 
 DEMO_SITE = "contoso.webex.com"
 DEMO_SECOND_SITE = "contoso-eu.webex.com"
-DEMO_PEOPLE = (("alice@contoso.example", "Alice Organizer", (DEMO_SITE,)),
-               ("bob@contoso.example", "Bob Attendee", (DEMO_SECOND_SITE, DEMO_SITE)))
+DEMO_PEOPLE = (
+    ("alice@contoso.example", "Alice Organizer", (DEMO_SITE,)),
+    ("bob@contoso.example", "Bob Attendee", (DEMO_SECOND_SITE, DEMO_SITE)),
+)
 """The demo tenant's people as Webex knows them: Bob's default site is the second one."""
 DEMO_CLIENT_ID = "Cdemo0000000000000000000000000000000000000000000000000000000000001"
 DEMO_CLIENT_SECRET = "webexsim-demo-client-secret"

@@ -29,9 +29,17 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from shared.api.availability import parse_query, shape
-from shared.api.bodies import (MeetingChange, NewMeeting, changed_times, graph_times, idempotency_key, json_object,
-                               parse_booking,
-                               parse_change, parse_new_meeting)
+from shared.api.bodies import (
+    MeetingChange,
+    NewMeeting,
+    changed_times,
+    graph_times,
+    idempotency_key,
+    json_object,
+    parse_booking,
+    parse_change,
+    parse_new_meeting,
+)
 from shared.api.meetings import MeetingsService, meeting_id
 from shared.errors import ForbiddenError, NotFoundError, RefusedError, ValidationError
 from shared.storage.meetings import MeetingRecord
@@ -76,8 +84,9 @@ def parse_response(body: Any) -> ResponseRequest:
 def decide_response(record: MeetingRecord, is_organizer: bool) -> None:
     """Whether the caller may answer this meeting; RefusedError (409) saying why not."""
     if is_organizer:
-        raise RefusedError("you organize this meeting; an organizer does not answer their own invitation "
-                           "(change or cancel it instead)")
+        raise RefusedError(
+            "you organize this meeting; an organizer does not answer their own invitation (change or cancel it instead)"
+        )
     if record.is_cancelled:
         raise RefusedError("the meeting is cancelled; there is nothing to answer")
 
@@ -127,16 +136,21 @@ class MeetingActions:
         key = idempotency_key(key_header, tenant_id=tenant_id, mailbox_id=mailbox_id)
         self._in_window(request.start, request.end)
         event = self._event(request)
-        platform = request.platform or (self.scheduler.config(tenant_id).platform_of("@meet") if self.scheduler
-                                        else "none")
+        platform = request.platform or (
+            self.scheduler.config(tenant_id).platform_of("@meet") if self.scheduler else "none"
+        )
         record = None
         if platform != "none":
             if self.scheduler is None:
                 raise RefusedError("meeting platforms are not set up in this deployment; send platform none")
-            organizer = str(self.graph.get_user(tenant_id, mailbox_id, select=["mail"]).get("mail") or "") \
-                if platform == "webex" else ""
-            fields, record = self.scheduler.draft(tenant_id, mailbox_id, event, platform=platform,
-                                                  key=key or uuid.uuid4().hex, organizer=organizer)
+            organizer = (
+                str(self.graph.get_user(tenant_id, mailbox_id, select=["mail"]).get("mail") or "")
+                if platform == "webex"
+                else ""
+            )
+            fields, record = self.scheduler.draft(
+                tenant_id, mailbox_id, event, platform=platform, key=key or uuid.uuid4().hex, organizer=organizer
+            )
             event |= fields
         sent = {name: value for name, value in event.items() if name not in READ_ONLY}
         created = self.graph.create_event(tenant_id, mailbox_id, sent, transaction_id=key)
@@ -153,14 +167,18 @@ class MeetingActions:
         tenant_id, mailbox_id = self.api.user(authorization)
         change = parse_change(body)
         record = self.own_copy(tenant_id, mailbox_id, identifier)
-        event = self.graph.get_event(tenant_id, mailbox_id, record.event_id,
-                                     select=["isOrganizer", "attendees", "originalStartTimeZone"])
+        event = self.graph.get_event(
+            tenant_id, mailbox_id, record.event_id, select=["isOrganizer", "attendees", "originalStartTimeZone"]
+        )
         if not event.get("isOrganizer"):
-            raise ForbiddenError("only the organizer can change this meeting; as an attendee, answer it "
-                                 "(POST .../response) or remove it from your calendar (DELETE)")
+            raise ForbiddenError(
+                "only the organizer can change this meeting; as an attendee, answer it "
+                "(POST .../response) or remove it from your calendar (DELETE)"
+            )
         changes = self._changes(change, record, event)
-        patched = self.graph.update_event(tenant_id, mailbox_id, record.event_id, changes,
-                                          etag=event.get("@odata.etag"))
+        patched = self.graph.update_event(
+            tenant_id, mailbox_id, record.event_id, changes, etag=event.get("@odata.etag")
+        )
         return self._stored(tenant_id, mailbox_id, patched, store=False)
 
     def cancel(self, authorization: str | None, identifier: str, comment: str | None) -> None:
@@ -187,13 +205,17 @@ class MeetingActions:
         key = idempotency_key(key_header, tenant_id=tenant_id, mailbox_id=room)
         now = self.now().replace(microsecond=0)
         address = str(self.graph.get_user(tenant_id, room, select=["mail"]).get("mail") or "")
-        answered = self.graph.get_schedule(tenant_id, room, [address], start=now, end=now + LOOK_AHEAD,
-                                           interval_minutes=MIN_BOOKED_SLOT)
+        answered = self.graph.get_schedule(
+            tenant_id, room, [address], start=now, end=now + LOOK_AHEAD, interval_minutes=MIN_BOOKED_SLOT
+        )
         items = [i for a in answered for i in a.get("scheduleItems") or [] if i.get("status") != "free"]
         end = booking_end(items, now, minutes)
-        created = self.graph.create_event(tenant_id, room, {
-            "subject": BOOKED_SUBJECT, **graph_times(now, end, "UTC"), "showAs": "busy", "isReminderOn": False},
-            transaction_id=key)
+        created = self.graph.create_event(
+            tenant_id,
+            room,
+            {"subject": BOOKED_SUBJECT, **graph_times(now, end, "UTC"), "showAs": "busy", "isReminderOn": False},
+            transaction_id=key,
+        )
         return self._stored(tenant_id, room, created, room=True)
 
     # helpers ------------------------------------------------------------------------------------
@@ -203,11 +225,18 @@ class MeetingActions:
         locations: list[dict[str, Any]] = []
         if request.room:
             attendees.append({"emailAddress": {"address": request.room}, "type": "resource"})
-            locations.append({"displayName": request.room, "locationType": "conferenceRoom",
-                              "locationEmailAddress": request.room})
-        return {"subject": request.subject, **graph_times(request.start, request.end, request.time_zone),
-                "originalStartTimeZone": request.time_zone, "type": "singleInstance", "attendees": attendees,
-                "locations": locations, "body": {"contentType": "html", "content": ""}}
+            locations.append(
+                {"displayName": request.room, "locationType": "conferenceRoom", "locationEmailAddress": request.room}
+            )
+        return {
+            "subject": request.subject,
+            **graph_times(request.start, request.end, request.time_zone),
+            "originalStartTimeZone": request.time_zone,
+            "type": "singleInstance",
+            "attendees": attendees,
+            "locations": locations,
+            "body": {"contentType": "html", "content": ""},
+        }
 
     def _changes(self, change: MeetingChange, record: MeetingRecord, event: Mapping[str, Any]) -> dict[str, Any]:
         changes: dict[str, Any] = {}
@@ -221,34 +250,45 @@ class MeetingActions:
             changes |= graph_times(start, end, zone if resolve(zone).zone is not None else "UTC")
         if change.attendees is not None:
             rooms = [a for a in event.get("attendees") or [] if a.get("type") == "resource"]
-            changes["attendees"] = [{"emailAddress": {"address": a}, "type": "required"}
-                                    for a in change.attendees] + rooms
+            changes["attendees"] = [
+                {"emailAddress": {"address": a}, "type": "required"} for a in change.attendees
+            ] + rooms
         return changes
 
     def _in_window(self, start: datetime, end: datetime) -> None:
         low, high = self.service.window.bounds(self.now())
         if not (start < high and end > low):
-            raise ValidationError(f"start: the meeting must fall within the retention window, from {utc_text(low)} "
-                                  f"to {utc_text(high)}, for the lists to show it")
+            raise ValidationError(
+                f"start: the meeting must fall within the retention window, from {utc_text(low)} "
+                f"to {utc_text(high)}, for the lists to show it"
+            )
 
-    def _stored(self, tenant_id: str, mailbox_id: str, event: dict[str, Any], *, store: bool = True,
-                room: bool = False) -> dict[str, Any]:
+    def _stored(
+        self, tenant_id: str, mailbox_id: str, event: dict[str, Any], *, store: bool = True, room: bool = False
+    ) -> dict[str, Any]:
         """The meeting as the list shows it, stored under Graph's changeKey so the webhook that follows costs
         no Graph call."""
         from shared.sync.records import to_record
 
         record = to_record(event)
         if store:
-            self.service.meetings.replace_event(tenant_id, mailbox_id, str(event["id"]), [record],
-                                        change_key=str(event.get("changeKey") or ""), last_modified=None)
+            self.service.meetings.replace_event(
+                tenant_id,
+                mailbox_id,
+                str(event["id"]),
+                [record],
+                change_key=str(event.get("changeKey") or ""),
+                last_modified=None,
+            )
         return self.service.item(meeting_id(record), record, self.now(), room=room)
 
     def availability(self, authorization: str | None, params: Mapping[str, str]) -> dict[str, Any]:
         """Free/busy of up to 20 people and rooms in one getSchedule call."""
         tenant_id, mailbox_id = self.api.user(authorization)
         query = parse_query(params, now=self.now())
-        answered = self.graph.get_schedule(tenant_id, mailbox_id, query.schedules, start=query.start, end=query.end,
-                                           interval_minutes=query.interval)
+        answered = self.graph.get_schedule(
+            tenant_id, mailbox_id, query.schedules, start=query.start, end=query.end, interval_minutes=query.interval
+        )
         return shape(query, answered)
 
     def respond(self, authorization: str | None, identifier: str, body: Any) -> dict[str, Any]:
@@ -258,8 +298,14 @@ class MeetingActions:
         record = self.own_copy(tenant_id, mailbox_id, identifier)
         event = self.graph.get_event(tenant_id, mailbox_id, record.event_id, select=["isOrganizer"])
         decide_response(record, bool(event.get("isOrganizer")))
-        self.graph.respond(tenant_id, mailbox_id, record.event_id, ANSWERS[request.answer], comment=request.comment,
-                           send_response=request.send_response)
+        self.graph.respond(
+            tenant_id,
+            mailbox_id,
+            record.event_id,
+            ANSWERS[request.answer],
+            comment=request.comment,
+            send_response=request.send_response,
+        )
         return {"id": identifier, "response": ANSWERED[request.answer]}
 
     def own_copy(self, tenant_id: str, mailbox_id: str, identifier: str) -> MeetingRecord:

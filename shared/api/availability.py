@@ -53,8 +53,9 @@ def _interval(text: str | None) -> int:
     if text is None:
         return DEFAULT_INTERVAL
     if not text.strip().isdigit() or len(text) > 4 or not MIN_INTERVAL <= int(text) <= MAX_INTERVAL:
-        raise InvalidParameterError("interval", f"must be a whole number of minutes from {MIN_INTERVAL} to "
-                                                f"{MAX_INTERVAL}")
+        raise InvalidParameterError(
+            "interval", f"must be a whole number of minutes from {MIN_INTERVAL} to {MAX_INTERVAL}"
+        )
     return int(text)
 
 
@@ -70,35 +71,56 @@ def _schedules(text: str | None) -> tuple[str, ...]:
             raise InvalidParameterError("schedules", f"entry {position} is not an e-mail address")
         found.setdefault(address.lower(), address)
     if len(found) > MAX_SCHEDULES:
-        raise InvalidParameterError("schedules", f"names {len(found)} addresses; at most {MAX_SCHEDULES} per "
-                                                 f"request (Graph's getSchedule limit)")
+        raise InvalidParameterError(
+            "schedules",
+            f"names {len(found)} addresses; at most {MAX_SCHEDULES} per request (Graph's getSchedule limit)",
+        )
     return tuple(found.values())
 
 
 def shape(query: AvailabilityQuery, answered: list[dict[str, Any]]) -> dict[str, Any]:
     """The API's answer: one entry per schedule asked for, in the order asked."""
     by_address = {str(item.get("scheduleId", "")).lower(): item for item in answered}
-    return {"start": utc_text(query.start), "end": utc_text(query.end), "interval": query.interval,
-            "schedules": [_schedule(address, by_address.get(address.lower())) for address in query.schedules]}
+    return {
+        "start": utc_text(query.start),
+        "end": utc_text(query.end),
+        "interval": query.interval,
+        "schedules": [_schedule(address, by_address.get(address.lower())) for address in query.schedules],
+    }
 
 
 def _schedule(address: str, item: dict[str, Any] | None) -> dict[str, Any]:
     if item is None:
-        return {"schedule": address, "availabilityView": "", "busy": [], "workingHours": None,
-                "error": {"code": "NoAnswer", "message": "Graph's answer left this schedule out."}}
+        return {
+            "schedule": address,
+            "availabilityView": "",
+            "busy": [],
+            "workingHours": None,
+            "error": {"code": "NoAnswer", "message": "Graph's answer left this schedule out."},
+        }
     error = item.get("error") or None
-    return {"schedule": address, "availabilityView": str(item.get("availabilityView") or ""),
-            "busy": [_busy(entry) for entry in item.get("scheduleItems") or []
-                     if isinstance(entry, dict) and entry.get("status") != "free"],
-            "workingHours": _working_hours(item.get("workingHours")),
-            "error": {"code": str(error.get("responseCode") or "Error"), "message": str(error.get("message") or "")}
-            if isinstance(error, dict) else None}
+    return {
+        "schedule": address,
+        "availabilityView": str(item.get("availabilityView") or ""),
+        "busy": [
+            _busy(entry)
+            for entry in item.get("scheduleItems") or []
+            if isinstance(entry, dict) and entry.get("status") != "free"
+        ],
+        "workingHours": _working_hours(item.get("workingHours")),
+        "error": {"code": str(error.get("responseCode") or "Error"), "message": str(error.get("message") or "")}
+        if isinstance(error, dict)
+        else None,
+    }
 
 
 def _busy(entry: dict[str, Any]) -> dict[str, Any]:
-    shown: dict[str, Any] = {"start": _utc(entry.get("start")), "end": _utc(entry.get("end")),
-                             "status": entry.get("status") if entry.get("status") in STATUSES else "unknown",
-                             "isPrivate": bool(entry.get("isPrivate"))}
+    shown: dict[str, Any] = {
+        "start": _utc(entry.get("start")),
+        "end": _utc(entry.get("end")),
+        "status": entry.get("status") if entry.get("status") in STATUSES else "unknown",
+        "isPrivate": bool(entry.get("isPrivate")),
+    }
     for name in ("subject", "location"):
         if isinstance(entry.get(name), str) and not shown["isPrivate"]:
             shown[name] = entry[name]
@@ -115,6 +137,9 @@ def _working_hours(value: Any) -> dict[str, Any] | None:
     if not isinstance(value, dict):
         return None
     zone = value.get("timeZone")
-    return {"daysOfWeek": [str(d) for d in value.get("daysOfWeek") or []],
-            "startTime": str(value.get("startTime") or "")[:5], "endTime": str(value.get("endTime") or "")[:5],
-            "timeZone": str(zone.get("name") or "") if isinstance(zone, dict) else None}
+    return {
+        "daysOfWeek": [str(d) for d in value.get("daysOfWeek") or []],
+        "startTime": str(value.get("startTime") or "")[:5],
+        "endTime": str(value.get("endTime") or "")[:5],
+        "timeZone": str(zone.get("name") or "") if isinstance(zone, dict) else None,
+    }

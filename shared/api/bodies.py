@@ -62,19 +62,28 @@ def parse_new_meeting(body: Any) -> NewMeeting:
     if platform is not None and platform not in PLATFORMS:
         raise ValidationError("platform: must be webex, builtin or none")
     room = _address(fields["room"], "room") if fields.get("room") is not None else None
-    return NewMeeting(_subject(fields["subject"]), start, end, _zone(fields.get("timeZone")),
-                      _addresses(fields.get("attendees", [])), room, platform)
+    return NewMeeting(
+        _subject(fields["subject"]),
+        start,
+        end,
+        _zone(fields.get("timeZone")),
+        _addresses(fields.get("attendees", [])),
+        room,
+        platform,
+    )
 
 
 def parse_change(body: Any) -> MeetingChange:
     fields = json_object(body, {"subject", "start", "end", "timeZone", "attendees"})
     if not fields:
         raise ValidationError("nothing to change: send subject, start, end, timeZone and/or attendees")
-    return MeetingChange(_subject(fields["subject"]) if "subject" in fields else None,
-                         _moment(fields, "start") if "start" in fields else None,
-                         _moment(fields, "end") if "end" in fields else None,
-                         _zone(fields["timeZone"]) if "timeZone" in fields else None,
-                         _addresses(fields["attendees"]) if "attendees" in fields else None)
+    return MeetingChange(
+        _subject(fields["subject"]) if "subject" in fields else None,
+        _moment(fields, "start") if "start" in fields else None,
+        _moment(fields, "end") if "end" in fields else None,
+        _zone(fields["timeZone"]) if "timeZone" in fields else None,
+        _addresses(fields["attendees"]) if "attendees" in fields else None,
+    )
 
 
 def changed_times(change: MeetingChange, start: datetime, end: datetime) -> tuple[datetime, datetime] | None:
@@ -91,10 +100,14 @@ def parse_booking(body: Any) -> int:
     """Minutes to book a room for from now (``duration``, default 30); an empty request body is ``{}``."""
     fields = json_object(body, {"duration"})
     minutes = fields.get("duration", BOOKING_MINUTES)
-    if isinstance(minutes, bool) or not isinstance(minutes, int) or \
-            not MIN_BOOKING_MINUTES <= minutes <= MAX_BOOKING_MINUTES:
-        raise ValidationError(f"duration: must be a whole number of minutes from {MIN_BOOKING_MINUTES} to "
-                              f"{MAX_BOOKING_MINUTES}")
+    if (
+        isinstance(minutes, bool)
+        or not isinstance(minutes, int)
+        or not MIN_BOOKING_MINUTES <= minutes <= MAX_BOOKING_MINUTES
+    ):
+        raise ValidationError(
+            f"duration: must be a whole number of minutes from {MIN_BOOKING_MINUTES} to {MAX_BOOKING_MINUTES}"
+        )
     return minutes
 
 
@@ -103,8 +116,9 @@ def idempotency_key(header: str | None, *, tenant_id: str, mailbox_id: str) -> s
     if header is None:
         return None
     if not _KEY.fullmatch(header):
-        raise InvalidParameterError("Idempotency-Key", f"must be 1 to {MAX_IDEMPOTENCY_KEY_CHARS} visible ASCII "
-                                                       "characters")
+        raise InvalidParameterError(
+            "Idempotency-Key", f"must be 1 to {MAX_IDEMPOTENCY_KEY_CHARS} visible ASCII characters"
+        )
     return hashlib.sha256(f"{tenant_id}|{mailbox_id}|{header}".encode()).hexdigest()[:32]
 
 
@@ -112,8 +126,10 @@ def graph_times(start: datetime, end: datetime, time_zone: str) -> dict[str, dic
     """``start`` and ``end`` as Graph's dateTimeTimeZone in ``time_zone`` (wall-clock there)."""
     zone = resolve(time_zone).zone
     assert zone is not None
-    return {name: {"dateTime": moment.astimezone(zone).strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": time_zone}
-            for name, moment in (("start", start), ("end", end))}
+    return {
+        name: {"dateTime": moment.astimezone(zone).strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": time_zone}
+        for name, moment in (("start", start), ("end", end))
+    }
 
 
 def json_object(body: Any, allowed: set[str]) -> dict[str, Any]:

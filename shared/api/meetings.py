@@ -63,8 +63,9 @@ def parse_range(params: Mapping[str, str], *, now: datetime, window: Window) -> 
     end = parse_moment("to", params["to"]) if "to" in params else min(high, start + DEFAULT_SPAN)
     for name, moment in (("from", start), ("to", end)):
         if not low <= moment <= high:
-            raise InvalidParameterError(name, f"is outside the retention window: meetings are kept from "
-                                              f"{utc_text(low)} to {utc_text(high)}")
+            raise InvalidParameterError(
+                name, f"is outside the retention window: meetings are kept from {utc_text(low)} to {utc_text(high)}"
+            )
     if end <= start:
         raise InvalidParameterError("to", "must be after from")
     return start, end
@@ -79,8 +80,9 @@ class Position:
     after: str
 
     def encode(self) -> str:
-        text = json.dumps([self.start.astimezone(timezone.utc).isoformat(),
-                           self.end.astimezone(timezone.utc).isoformat(), self.after])
+        text = json.dumps(
+            [self.start.astimezone(timezone.utc).isoformat(), self.end.astimezone(timezone.utc).isoformat(), self.after]
+        )
         return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
     @classmethod
@@ -96,11 +98,13 @@ class Position:
             position = cls(_moment(start), _moment(end), after)
             at = datetime.strptime(match.group(1), "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
         except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, OverflowError):
-            raise InvalidParameterError("continuation", "is not a token this API issued; follow nextLink as it "
-                                                        "is") from None
+            raise InvalidParameterError(
+                "continuation", "is not a token this API issued; follow nextLink as it is"
+            ) from None
         if not position.start - LONGEST_MEETING <= at < position.end:
-            raise InvalidParameterError("continuation", "names a meeting outside its own range; follow nextLink "
-                                                        "as it is")
+            raise InvalidParameterError(
+                "continuation", "names a meeting outside its own range; follow nextLink as it is"
+            )
         return position
 
 
@@ -135,11 +139,15 @@ class MeetingsService:
         """
         now = self.now()
         start, end, after = self._position(params, now)
-        rows = self.meetings.page_meetings(tenant_id, mailbox_id, start=start, end=end, after=after,
-                                           limit=self.page_size + 1)
-        shown = rows[:self.page_size]
-        body: dict[str, Any] = {"from": utc_text(start), "to": utc_text(end),
-                                "value": [self.item(meeting_id(r), r, now, room=room) for _, r in shown]}
+        rows = self.meetings.page_meetings(
+            tenant_id, mailbox_id, start=start, end=end, after=after, limit=self.page_size + 1
+        )
+        shown = rows[: self.page_size]
+        body: dict[str, Any] = {
+            "from": utc_text(start),
+            "to": utc_text(end),
+            "value": [self.item(meeting_id(r), r, now, room=room) for _, r in shown],
+        }
         if len(rows) > self.page_size:
             body["continuation"] = Position(start, end, shown[-1][0]).encode()
         return body
@@ -151,11 +159,13 @@ class MeetingsService:
             raise InvalidParameterError("continuation", "cannot be combined with from or to; follow nextLink as it is")
         position = Position.decode(params["continuation"])
         try:
-            start, end = parse_range({"from": utc_text(position.start), "to": utc_text(position.end)}, now=now,
-                                     window=self.window)
+            start, end = parse_range(
+                {"from": utc_text(position.start), "to": utc_text(position.end)}, now=now, window=self.window
+            )
         except InvalidParameterError as problem:
-            raise InvalidParameterError("continuation", f"its range is no longer valid ({problem}); ask again "
-                                                        "with from and to") from None
+            raise InvalidParameterError(
+                "continuation", f"its range is no longer valid ({problem}); ask again with from and to"
+            ) from None
         return start, end, position.after
 
     def join_buttons(self, tenant_id: str, mailbox_id: str, *, room: bool) -> tuple[list[dict[str, Any]], int]:
@@ -173,13 +183,24 @@ class MeetingsService:
     def item(self, identifier: str, record: MeetingRecord, now: datetime, *, room: bool = False) -> dict[str, Any]:
         """One meeting as the list shows it; times in UTC, the organizer's zone for display."""
         hidden = room and record.is_private
-        item: dict[str, Any] = {"id": identifier, "subject": PRIVATE_SUBJECT if hidden else record.subject,
-                "start": utc_text(record.start), "end": utc_text(record.end), "timeZone": record.time_zone,
-                "organizerName": None if hidden else record.organizer_name, "provider": record.provider,
-                "joinUrl": record.join_url, "videoAddress": record.sip_uri, "isOnline": record.is_online,
-                "joinableNow": joinable_now(record, now, self.join_lead), "isCancelled": record.is_cancelled,
-                "isPrivate": record.is_private, "inviteeCount": record.invitee_count,
-                "isOrganizer": record.is_organizer, "response": record.response}
+        item: dict[str, Any] = {
+            "id": identifier,
+            "subject": PRIVATE_SUBJECT if hidden else record.subject,
+            "start": utc_text(record.start),
+            "end": utc_text(record.end),
+            "timeZone": record.time_zone,
+            "organizerName": None if hidden else record.organizer_name,
+            "provider": record.provider,
+            "joinUrl": record.join_url,
+            "videoAddress": record.sip_uri,
+            "isOnline": record.is_online,
+            "joinableNow": joinable_now(record, now, self.join_lead),
+            "isCancelled": record.is_cancelled,
+            "isPrivate": record.is_private,
+            "inviteeCount": record.invitee_count,
+            "isOrganizer": record.is_organizer,
+            "response": record.response,
+        }
         if not room:
             item["invitees"] = list(record.invitees)
         return item

@@ -24,9 +24,17 @@ from typing import TYPE_CHECKING, Any
 from shared.api.meetings import MeetingsService
 from shared.api.tokens import ApiTokenValidator, bearer_token, is_guid
 from shared.cache import TtlCache
-from shared.errors import (CredentialRevokedError, ForbiddenError, InvalidParameterError, InvalidTokenError,
-                           LimitReachedError, MailboxNotEnabledError, NotFoundError, TenantNotFoundError,
-                           describe_code)
+from shared.errors import (
+    CredentialRevokedError,
+    ForbiddenError,
+    InvalidParameterError,
+    InvalidTokenError,
+    LimitReachedError,
+    MailboxNotEnabledError,
+    NotFoundError,
+    TenantNotFoundError,
+    describe_code,
+)
 from shared.storage.operations import OperationStatus
 from shared.storage.records import DeviceCredential, Mailbox, digest
 from shared.storage.stores import Stores
@@ -63,8 +71,15 @@ class IssuedCredential:
 class MeetingsApi:
     """Authenticates callers and answers the meetings, credential and status routes."""
 
-    def __init__(self, stores: Stores, service: MeetingsService, validator: ApiTokenValidator, *,
-                 registry: EndpointRegistry | None = None, now: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        stores: Stores,
+        service: MeetingsService,
+        validator: ApiTokenValidator,
+        *,
+        registry: EndpointRegistry | None = None,
+        now: Callable[[], datetime] = utcnow,
+    ) -> None:
         self.stores, self.service, self.validator, self.now = stores, service, validator, now
         self.registry = registry
         self._mailboxes: TtlCache[Mailbox | None] = TtlCache(ttl=KNOWN_FOR_SECONDS)
@@ -76,8 +91,9 @@ class MeetingsApi:
         """The user's meetings, with whether the user is out of office now and until when."""
         tenant_id, mailbox_id = self.user(authorization)
         page = self.service.page(tenant_id, mailbox_id, params)
-        presence = self._presence.get_or_load((tenant_id, mailbox_id),
-                                              lambda: self.stores.presence.get(tenant_id, mailbox_id))
+        presence = self._presence.get_or_load(
+            (tenant_id, mailbox_id), lambda: self.stores.presence.get(tenant_id, mailbox_id)
+        )
         out = presence is not None and presence.presence.out_of_office
         return page | {"outOfOffice": out, "until": _iso(presence.presence.until) if out and presence else None}
 
@@ -121,12 +137,15 @@ class MeetingsApi:
         return room_id
 
     def _enabled(self, tenant_id: str, mailbox_id: str, kind: str) -> Mailbox:
-        mailbox = self._mailboxes.get_or_load((tenant_id, mailbox_id),
-                                              lambda: self.stores.mailboxes.get(tenant_id, mailbox_id),
-                                              keep=lambda found: found is not None and found.enabled)
+        mailbox = self._mailboxes.get_or_load(
+            (tenant_id, mailbox_id),
+            lambda: self.stores.mailboxes.get(tenant_id, mailbox_id),
+            keep=lambda found: found is not None and found.enabled,
+        )
         if mailbox is None or not mailbox.enabled:
-            raise MailboxNotEnabledError(f"this {kind}'s mailbox is not enabled in Hybrid Calendar; ask your "
-                                         "administrator")
+            raise MailboxNotEnabledError(
+                f"this {kind}'s mailbox is not enabled in Hybrid Calendar; ask your administrator"
+            )
         return mailbox
 
     def _device(self, presented: str) -> DeviceCredential:
@@ -148,13 +167,16 @@ class MeetingsApi:
         LimitReachedError when it already has ``MAX_ACTIVE_CREDENTIALS`` that are not revoked."""
         self.room(tenant_id, room_id)
         if self.stores.devices.count_active(tenant_id, room_id) >= MAX_ACTIVE_CREDENTIALS:
-            raise LimitReachedError(f"this room already has {MAX_ACTIVE_CREDENTIALS} active credentials; revoke one "
-                                    "it no longer needs before issuing another")
+            raise LimitReachedError(
+                f"this room already has {MAX_ACTIVE_CREDENTIALS} active credentials; revoke one "
+                "it no longer needs before issuing another"
+            )
         credential_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
         created = self.now()
         self.stores.devices.add(DeviceCredential(tenant_id, credential_id, room_id, digest(secret), created))
-        return IssuedCredential(credential_id, room_id, f"{CREDENTIAL_PREFIX}.{tenant_id}.{credential_id}.{secret}",
-                                created)
+        return IssuedCredential(
+            credential_id, room_id, f"{CREDENTIAL_PREFIX}.{tenant_id}.{credential_id}.{secret}", created
+        )
 
     def list_credentials(self, tenant_id: str, room_id: str, params: Mapping[str, str]) -> dict[str, Any]:
         """A page of the room's credentials by id: ``top`` (1-1000, default 100) after the id ``after``;
@@ -196,37 +218,74 @@ class MeetingsApi:
         live = [e for e in expiries.values() if e > now]
         endpoints = self.stores.endpoints.list_tenant(tenant_id)
         presence = self.stores.presence.list_tenant(tenant_id)
-        return {"tenant": tenant_id, "generatedAt": _iso(now), "totals": {
-            "mailboxes": len(rows), "enabled": sum(m.enabled for m in mailboxes),
-            "users": sum(m.kind == "user" for m in mailboxes), "rooms": sum(m.kind == "room" for m in mailboxes),
-            "withErrors": sum(1 for m in mailboxes if m.last_error), "subscriptions": len(expiries),
-            "subscriptionsExpired": len(expiries) - len(live),
-            "subscriptionsExpiringWithin24h": sum(1 for e in live if e - now <= SOON),
-            "nearestSubscriptionExpiry": _iso(min(expiries.values(), default=None)),
-            "lastNotification": _iso(max((m.last_notification for m in mailboxes if m.last_notification),
-                                         default=None)),
-            "endpoints": len(endpoints), "endpointsFailing": sum(1 for e in endpoints if e.enabled and e.failing_since),
-            "endpointsDisabled": sum(1 for e in endpoints if not e.enabled),
-            "outOfOffice": sum(1 for p in presence if p.presence.out_of_office),
-            "presenceErrors": sum(1 for p in presence if p.error)},
+        return {
+            "tenant": tenant_id,
+            "generatedAt": _iso(now),
+            "totals": {
+                "mailboxes": len(rows),
+                "enabled": sum(m.enabled for m in mailboxes),
+                "users": sum(m.kind == "user" for m in mailboxes),
+                "rooms": sum(m.kind == "room" for m in mailboxes),
+                "withErrors": sum(1 for m in mailboxes if m.last_error),
+                "subscriptions": len(expiries),
+                "subscriptionsExpired": len(expiries) - len(live),
+                "subscriptionsExpiringWithin24h": sum(1 for e in live if e - now <= SOON),
+                "nearestSubscriptionExpiry": _iso(min(expiries.values(), default=None)),
+                "lastNotification": _iso(
+                    max((m.last_notification for m in mailboxes if m.last_notification), default=None)
+                ),
+                "endpoints": len(endpoints),
+                "endpointsFailing": sum(1 for e in endpoints if e.enabled and e.failing_since),
+                "endpointsDisabled": sum(1 for e in endpoints if not e.enabled),
+                "outOfOffice": sum(1 for p in presence if p.presence.out_of_office),
+                "presenceErrors": sum(1 for p in presence if p.error),
+            },
             "mailboxes": rows,
-            "presenceErrors": [{"mailbox": p.mailbox_id, "code": p.error, "description": describe_code(p.error),
-                                "since": _iso(p.error_since)} for p in presence if p.error],
-            "disabledEndpoints": [{"id": e.endpoint_id, "mailbox": e.mailbox_id, "kind": e.kind,
-                                   "reason": e.disabled_reason, "failingSince": _iso(e.failing_since)}
-                                  for e in sorted(endpoints, key=lambda e: (e.mailbox_id, e.endpoint_id))
-                                  if not e.enabled]}
+            "presenceErrors": [
+                {
+                    "mailbox": p.mailbox_id,
+                    "code": p.error,
+                    "description": describe_code(p.error),
+                    "since": _iso(p.error_since),
+                }
+                for p in presence
+                if p.error
+            ],
+            "disabledEndpoints": [
+                {
+                    "id": e.endpoint_id,
+                    "mailbox": e.mailbox_id,
+                    "kind": e.kind,
+                    "reason": e.disabled_reason,
+                    "failingSince": _iso(e.failing_since),
+                }
+                for e in sorted(endpoints, key=lambda e: (e.mailbox_id, e.endpoint_id))
+                if not e.enabled
+            ],
+        }
 
 
 def _mailbox_status(mailbox: Mailbox, expires: datetime | None) -> dict[str, Any]:
-    error = {"code": mailbox.last_error, "description": describe_code(mailbox.last_error)} \
-        if mailbox.last_error else None
-    warning = {"code": mailbox.last_warning, "description": describe_code(mailbox.last_warning)} \
-        if mailbox.last_warning else None
-    return {"id": mailbox.mailbox_id, "kind": mailbox.kind, "address": mailbox.address,
-            "displayName": mailbox.display_name, "enabled": mailbox.enabled, "subscriptionExpires": _iso(expires),
-            "lastNotification": _iso(mailbox.last_notification), "lastSync": _iso(mailbox.last_sync),
-            "lastError": error, "lastWarning": warning}
+    error = (
+        {"code": mailbox.last_error, "description": describe_code(mailbox.last_error)} if mailbox.last_error else None
+    )
+    warning = (
+        {"code": mailbox.last_warning, "description": describe_code(mailbox.last_warning)}
+        if mailbox.last_warning
+        else None
+    )
+    return {
+        "id": mailbox.mailbox_id,
+        "kind": mailbox.kind,
+        "address": mailbox.address,
+        "displayName": mailbox.display_name,
+        "enabled": mailbox.enabled,
+        "subscriptionExpires": _iso(expires),
+        "lastNotification": _iso(mailbox.last_notification),
+        "lastSync": _iso(mailbox.last_sync),
+        "lastError": error,
+        "lastWarning": warning,
+    }
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -243,17 +302,32 @@ def _whole(text: str | None, name: str, low: int, high: int, default: int) -> in
 
 def operation_json(status: OperationStatus) -> dict[str, Any]:
     """A bulk operation as the admin API shows it: counts, and each finished item's result."""
-    return {"id": status.operation.operation_id, "kind": status.operation.kind,
-            "created": _iso(status.operation.created),
-            "complete": status.complete, **status.counts(),
-            "items": [{"mailbox": r.mailbox_id, "kind": r.kind, "state": r.state, "finished": _iso(r.finished),
-                       "error": {"code": r.error, "description": describe_code(r.error)} if r.error else None}
-                      for r in sorted(status.results, key=lambda r: r.mailbox_id)]}
+    return {
+        "id": status.operation.operation_id,
+        "kind": status.operation.kind,
+        "created": _iso(status.operation.created),
+        "complete": status.complete,
+        **status.counts(),
+        "items": [
+            {
+                "mailbox": r.mailbox_id,
+                "kind": r.kind,
+                "state": r.state,
+                "finished": _iso(r.finished),
+                "error": {"code": r.error, "description": describe_code(r.error)} if r.error else None,
+            }
+            for r in sorted(status.results, key=lambda r: r.mailbox_id)
+        ],
+    }
 
 
 def credential_json(credential: DeviceCredential) -> dict[str, Any]:
-    return {"id": credential.credential_id, "room": credential.room_id, "created": _iso(credential.created),
-            "revoked": _iso(credential.revoked)}
+    return {
+        "id": credential.credential_id,
+        "room": credential.room_id,
+        "created": _iso(credential.created),
+        "revoked": _iso(credential.revoked),
+    }
 
 
 def check_guid(name: str, value: str) -> str:
@@ -275,23 +349,33 @@ def build_api(settings: Any, stores: Stores, graph: Any) -> MeetingsApi:
     from shared.sync.window import Window
 
     auth = graph.auth
-    service = MeetingsService(stores.meetings, Window(settings.window_past_days, settings.window_future_days),
-                              timedelta(minutes=settings.join_lead_minutes), settings.meetings_page_size)
+    service = MeetingsService(
+        stores.meetings,
+        Window(settings.window_past_days, settings.window_future_days),
+        timedelta(minutes=settings.join_lead_minutes),
+        settings.meetings_page_size,
+    )
     tenants: TtlCache[bool] = TtlCache(ttl=KNOWN_FOR_SECONDS)
 
     def is_served(tenant_id: str) -> bool:
         return tenants.get_or_load(tenant_id, lambda: _served(stores, tenant_id))
 
-    validator = ApiTokenValidator(audiences=settings.api_audiences, scope=settings.api_scope,
-                                  discover=auth.openid_configuration,
-                                  fetch_json=lambda url: auth.sign_in_document(url, what="sign-in keys"),
-                                  is_served=is_served)
+    validator = ApiTokenValidator(
+        audiences=settings.api_audiences,
+        scope=settings.api_scope,
+        discover=auth.openid_configuration,
+        fetch_json=lambda url: auth.sign_in_document(url, what="sign-in keys"),
+        is_served=is_served,
+    )
     from shared.config import loopback_storage_ports
     from shared.delivery.registry import EndpointRegistry
 
-    registry = EndpointRegistry(stores.endpoints, stores.deliveries,
-                                overlap=timedelta(hours=settings.secret_overlap_hours),
-                                local=loopback_storage_ports(settings.storage_connection) is not None)
+    registry = EndpointRegistry(
+        stores.endpoints,
+        stores.deliveries,
+        overlap=timedelta(hours=settings.secret_overlap_hours),
+        local=loopback_storage_ports(settings.storage_connection) is not None,
+    )
     return MeetingsApi(stores, service, validator, registry=registry)
 
 
@@ -300,16 +384,33 @@ def _served(stores: Stores, tenant_id: str) -> bool:
     return tenant is not None and tenant.enabled
 
 
-
 def presence_body(record: PresenceRecord | None) -> dict[str, Any]:
     """``GET /api/me/presence``: ``known`` false until the first poll has read the mailbox."""
     if record is None:
-        return {"known": False, "outOfOffice": False, "since": None, "until": None, "automaticReplies": None,
-                "language": None, "timeZone": None, "error": None}
+        return {
+            "known": False,
+            "outOfOffice": False,
+            "since": None,
+            "until": None,
+            "automaticReplies": None,
+            "language": None,
+            "timeZone": None,
+            "error": None,
+        }
     replies, presence = record.replies, record.presence
-    return {"known": True, "outOfOffice": presence.out_of_office, "since": _iso(presence.since),
-            "until": _iso(presence.until),
-            "automaticReplies": {"status": replies.status, "scheduledStart": _iso(replies.start),
-                                 "scheduledEnd": _iso(replies.end), "message": replies.message},
-            "language": record.language, "timeZone": record.time_zone, "error": record.error,
-            "errorSince": _iso(record.error_since)}
+    return {
+        "known": True,
+        "outOfOffice": presence.out_of_office,
+        "since": _iso(presence.since),
+        "until": _iso(presence.until),
+        "automaticReplies": {
+            "status": replies.status,
+            "scheduledStart": _iso(replies.start),
+            "scheduledEnd": _iso(replies.end),
+            "message": replies.message,
+        },
+        "language": record.language,
+        "timeZone": record.time_zone,
+        "error": record.error,
+        "errorSince": _iso(record.error_since),
+    }

@@ -12,9 +12,17 @@ KEY_ACTIONS = ("rotate", "rewrap", "shred")
 
 def list_tenants(stores: Any) -> dict[str, Any]:
     """Every tenant of the deployment with its cloud, whether it is served, and its mailboxes' count."""
-    return {"value": [{"id": tenant_id, "cloud": cloud, "enabled": enabled,
-                       "mailboxes": len(stores.mailboxes.list_ids(tenant_id))}
-                      for tenant_id, cloud, enabled in sorted(stores.tenants.list_unsealed())]}
+    return {
+        "value": [
+            {
+                "id": tenant_id,
+                "cloud": cloud,
+                "enabled": enabled,
+                "mailboxes": len(stores.mailboxes.list_ids(tenant_id)),
+            }
+            for tenant_id, cloud, enabled in sorted(stores.tenants.list_unsealed())
+        ]
+    }
 
 
 def renew(engine: Any, tenant_id: str) -> dict[str, Any]:
@@ -36,8 +44,12 @@ def purge(engine: Any, stores: Any, tenant_id: str) -> dict[str, Any]:
     """What the daily purge does, now: rows that slid out of the retention window, and data keys past theirs."""
     mailboxes = stores.mailboxes.list_ids(tenant_id)
     rows = sum(engine.purge(tenant_id, mailbox_id) for mailbox_id in mailboxes)
-    return {"tenant": tenant_id, "mailboxes": len(mailboxes), "rowsRemoved": rows,
-            "dataKeysDeleted": stores.keyring.purge_expired(tenant_id)}
+    return {
+        "tenant": tenant_id,
+        "mailboxes": len(mailboxes),
+        "rowsRemoved": rows,
+        "dataKeysDeleted": stores.keyring.purge_expired(tenant_id),
+    }
 
 
 def keys(stores: Any, tenant_id: str, action: str, *, confirm: str | None) -> dict[str, Any]:
@@ -51,6 +63,7 @@ def keys(stores: Any, tenant_id: str, action: str, *, confirm: str | None) -> di
     if action == "rewrap":
         return {"tenant": tenant_id, "rewrapped": stores.keyring.rewrap(tenant_id)}
     if confirm is None or confirm.lower() != tenant_id.lower():
-        raise ValidationError("shredding makes all the tenant's data unreadable for good: repeat the tenant id in "
-                              "?confirm= to do it")
+        raise ValidationError(
+            "shredding makes all the tenant's data unreadable for good: repeat the tenant id in ?confirm= to do it"
+        )
     return {"tenant": tenant_id, "shredded": stores.keyring.shred(tenant_id)}

@@ -63,9 +63,16 @@ def bearer_token(authorization: str | None) -> str:
 class ApiTokenValidator:
     """Checks users' tokens for the API; ``discover(tenant)`` returns the tenant's OpenID configuration."""
 
-    def __init__(self, *, audiences: tuple[str, ...], scope: str, discover: Callable[[str], Mapping[str, Any]],
-                 fetch_json: Callable[[str], Mapping[str, Any]], is_served: Callable[[str], bool],
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        *,
+        audiences: tuple[str, ...],
+        scope: str,
+        discover: Callable[[str], Mapping[str, Any]],
+        fetch_json: Callable[[str], Mapping[str, Any]],
+        is_served: Callable[[str], bool],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.audiences, self.scope = audiences, scope
         self._discover, self._fetch_json, self._is_served, self._clock = discover, fetch_json, is_served, clock
         self._tenants: dict[str, _TenantKeys] = {}
@@ -80,9 +87,15 @@ class ApiTokenValidator:
             raise InvalidTokenError("the token's tenant is not served by this deployment")
         keys = self._keys(tenant_id, kid)
         try:
-            claims = jwt.decode(token, keys.keys[kid], algorithms=["RS256"], audience=list(self.audiences),
-                                issuer=keys.issuer, leeway=LEEWAY_SECONDS,
-                                options={"require": ["exp", "nbf", "iss", "aud", "tid", "oid"]})
+            claims = jwt.decode(
+                token,
+                keys.keys[kid],
+                algorithms=["RS256"],
+                audience=list(self.audiences),
+                issuer=keys.issuer,
+                leeway=LEEWAY_SECONDS,
+                options={"require": ["exp", "nbf", "iss", "aud", "tid", "oid"]},
+            )
         except jwt.PyJWTError as exc:
             raise InvalidTokenError(_reason(exc)) from None
         return self._caller(claims, tenant_id)
@@ -93,8 +106,10 @@ class ApiTokenValidator:
             raise InvalidTokenError("the token's tid and oid must be GUIDs")
         scopes = frozenset(str(claims.get("scp") or "").split())
         if self.scope not in scopes:
-            raise InsufficientScopeError(f"the token does not carry the delegated scope {self.scope} "
-                                         "(application tokens cannot read a user's meetings)")
+            raise InsufficientScopeError(
+                f"the token does not carry the delegated scope {self.scope} "
+                "(application tokens cannot read a user's meetings)"
+            )
         return Caller(tenant_id, object_id, scopes)
 
     def _stale(self, held: _TenantKeys, kid: str) -> bool:
@@ -152,10 +167,12 @@ def _reason(exc: Exception) -> str:
     """A short, fixed description of why PyJWT refused the token (no claim values echoed)."""
     import jwt
 
-    reasons = ((jwt.ExpiredSignatureError, "the token has expired"),
-               (jwt.ImmatureSignatureError, "the token is not valid yet (nbf or iat in the future)"),
-               (jwt.InvalidAudienceError, "the token is for another audience"),
-               (jwt.InvalidIssuerError, "the token's issuer is not its tenant's sign-in service"),
-               (jwt.InvalidSignatureError, "the token's signature does not verify"),
-               (jwt.MissingRequiredClaimError, "the token lacks a required claim (exp, nbf, iss, aud, tid, oid)"))
+    reasons = (
+        (jwt.ExpiredSignatureError, "the token has expired"),
+        (jwt.ImmatureSignatureError, "the token is not valid yet (nbf or iat in the future)"),
+        (jwt.InvalidAudienceError, "the token is for another audience"),
+        (jwt.InvalidIssuerError, "the token's issuer is not its tenant's sign-in service"),
+        (jwt.InvalidSignatureError, "the token's signature does not verify"),
+        (jwt.MissingRequiredClaimError, "the token lacks a required claim (exp, nbf, iss, aud, tid, oid)"),
+    )
     return next((text for kind, text in reasons if isinstance(exc, kind)), "the token is malformed")

@@ -88,9 +88,10 @@ def open_sealed(key: DataKey, record: bytes, location: Location) -> bytes:
     if key_id_of(record) != key.key_id:
         raise IntegrityError("sealed value names another data key")
     start = 2 + record[1]
-    nonce, sealed = record[start:start + NONCE_BYTES], record[start + NONCE_BYTES:]
+    nonce, sealed = record[start : start + NONCE_BYTES], record[start + NONCE_BYTES :]
     try:
         return AESGCM(key.secret).decrypt(nonce, sealed, record[:start] + location.associated_data())
     except InvalidTag:
-        raise IntegrityError("sealed value failed authentication (tampered, or moved from another "
-                             "row, field or tenant)") from None
+        raise IntegrityError(
+            "sealed value failed authentication (tampered, or moved from another row, field or tenant)"
+        ) from None

@@ -22,8 +22,9 @@ class FieldCipher:
     def __init__(self, keyring: KeyRing) -> None:
         self.keyring = keyring
 
-    def seal_fields(self, table: str, entity: Mapping[str, Any], fields: Iterable[str], *,
-                    tenant_id: str) -> dict[str, Any]:
+    def seal_fields(
+        self, table: str, entity: Mapping[str, Any], fields: Iterable[str], *, tenant_id: str
+    ) -> dict[str, Any]:
         """A copy of ``entity`` with each present field of ``fields`` sealed with the current DEK."""
         sealed = dict(entity)
         present = [name for name in fields if entity.get(name) is not None]
@@ -37,8 +38,9 @@ class FieldCipher:
             sealed[name] = seal(key, value.encode("utf-8"), _location(table, entity, name))
         return sealed
 
-    def open_fields(self, table: str, entity: Mapping[str, Any], fields: Iterable[str], *,
-                    tenant_id: str) -> dict[str, Any]:
+    def open_fields(
+        self, table: str, entity: Mapping[str, Any], fields: Iterable[str], *, tenant_id: str
+    ) -> dict[str, Any]:
         """A copy of ``entity`` with each present sealed field opened back to its string."""
         opened = dict(entity)
         for name in fields:

@@ -80,8 +80,13 @@ class KeyProviders:
     None for the deployment's KEK.
     """
 
-    def __init__(self, default: KeyProvider, *, factories: Mapping[str, Callable[[str], KeyProvider]] | None = None,
-                 tenant_kek: Callable[[str], tuple[str, str] | None] = lambda tenant_id: None) -> None:
+    def __init__(
+        self,
+        default: KeyProvider,
+        *,
+        factories: Mapping[str, Callable[[str], KeyProvider]] | None = None,
+        tenant_kek: Callable[[str], tuple[str, str] | None] = lambda tenant_id: None,
+    ) -> None:
         self.default = CountingKeyProvider(default)
         self._factories = dict(factories or {})
         self._tenant_kek = tenant_kek
@@ -141,8 +146,15 @@ class _Cache:
 class KeyRing:
     """The DEKs of every tenant, as the field cipher needs them."""
 
-    def __init__(self, store: DataKeyStore, providers: KeyProviders, *, policy: KeyPolicy = KeyPolicy(),
-                 now: Callable[[], datetime] = utcnow, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        store: DataKeyStore,
+        providers: KeyProviders,
+        *,
+        policy: KeyPolicy = KeyPolicy(),
+        now: Callable[[], datetime] = utcnow,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.store, self.providers, self.policy, self._now = store, providers, policy, now
         self._cache = _Cache(policy.cache_seconds, policy.cache_entries, clock)
         self._current: dict[str, tuple[str, datetime, float]] = {}
@@ -225,8 +237,9 @@ class KeyRing:
         secret = os.urandom(KEY_BYTES)
         key_id = created.strftime("%Y%m%dT%H%M%S") + secrets.token_hex(4)
         wrapped = self.providers.for_tenant(tenant_id).wrap_key(secret, tenant_id=tenant_id)
-        stored = StoredDataKey(tenant_id, key_id, wrapped, created, created + self.policy.rotation,
-                               self.policy.delete_after(created))
+        stored = StoredDataKey(
+            tenant_id, key_id, wrapped, created, created + self.policy.rotation, self.policy.delete_after(created)
+        )
         try:
             self.store.add_key(stored)
         except ConflictError:

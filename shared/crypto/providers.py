@@ -28,8 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from shared.errors import (DependencyUnavailableError, IntegrityError, KeyUnavailableError,
-                           ThrottledError)
+from shared.errors import DependencyUnavailableError, IntegrityError, KeyUnavailableError, ThrottledError
 from shared.telemetry import KEY_CALLS, telemetry
 
 if TYPE_CHECKING:
@@ -59,7 +58,6 @@ class KeyProvider(Protocol):
 
     def check(self) -> None:
         """Raise when the KEK cannot be used now (for ``/api/health``)."""
-
 
 
 class CountingKeyProvider:
@@ -197,8 +195,12 @@ class LocalKeyProvider:
 
     @staticmethod
     def _new_version() -> dict[str, str]:
-        return {"kty": "oct", "kid": f"local-kek/{secrets.token_hex(8)}", "k": _b64u(os.urandom(32)),
-                "key_ops": ["wrapKey", "unwrapKey"]}  # type: ignore[dict-item]
+        return {
+            "kty": "oct",
+            "kid": f"local-kek/{secrets.token_hex(8)}",
+            "k": _b64u(os.urandom(32)),
+            "key_ops": ["wrapKey", "unwrapKey"],  # type: ignore[dict-item]
+        }
 
     def _create(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -232,8 +234,14 @@ class KeyVaultKeyProvider:
 
     name = "keyvault"
 
-    def __init__(self, key_id: str, *, credential: TokenCredential | None = None, refresh_seconds: float = 3600,
-                 **client_options: Any) -> None:
+    def __init__(
+        self,
+        key_id: str,
+        *,
+        credential: TokenCredential | None = None,
+        refresh_seconds: float = 3600,
+        **client_options: Any,
+    ) -> None:
         self.key_id = key_id.rstrip("/")
         self._vault, _, path = self.key_id.partition("/keys/")
         self._name, _, self._version = path.partition("/")
@@ -308,8 +316,9 @@ class KeyVaultKeyProvider:
         if kid not in self._clients:
             from azure.keyvault.keys.crypto import CryptographyClient
 
-            self._clients[kid] = CryptographyClient(kid, self._credential or self._default_credential(),
-                                                    **self._options)
+            self._clients[kid] = CryptographyClient(
+                kid, self._credential or self._default_credential(), **self._options
+            )
         return self._clients[kid]
 
     def _default_credential(self) -> TokenCredential:
@@ -334,8 +343,9 @@ class AwsKmsKeyProvider:
         return WrappedKey(self.name, response["KeyId"], "SYMMETRIC_DEFAULT", response["CiphertextBlob"])
 
     def unwrap_key(self, wrapped: WrappedKey, *, tenant_id: str) -> bytes:
-        response = self._call("Decrypt", KeyId=wrapped.kek_id, CiphertextBlob=wrapped.blob,
-                              EncryptionContext={"tenant": tenant_id})
+        response = self._call(
+            "Decrypt", KeyId=wrapped.kek_id, CiphertextBlob=wrapped.blob, EncryptionContext={"tenant": tenant_id}
+        )
         return bytes(response["Plaintext"])
 
     def check(self) -> None:
@@ -362,8 +372,14 @@ class AwsKmsKeyProvider:
             raise DependencyUnavailableError(f"AWS KMS {operation}: unavailable ({type(exc).__name__})") from None
 
 
-_KMS_KEY_STATE = {"DisabledException", "NotFoundException", "KMSInvalidStateException", "AccessDeniedException",
-                  "IncorrectKeyException", "KeyUnavailableException"}
+_KMS_KEY_STATE = {
+    "DisabledException",
+    "NotFoundException",
+    "KMSInvalidStateException",
+    "AccessDeniedException",
+    "IncorrectKeyException",
+    "KeyUnavailableException",
+}
 
 
 def _kms_error(operation: str, code: str) -> Exception:

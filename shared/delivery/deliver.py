@@ -62,8 +62,11 @@ class OutgoingEvent:
     occurred: datetime
 
     def body(self) -> bytes:
-        text = json.dumps({"type": self.event_type, "timestamp": utc_text(self.occurred), "data": dict(self.data)},
-                          separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        text = json.dumps(
+            {"type": self.event_type, "timestamp": utc_text(self.occurred), "data": dict(self.data)},
+            separators=(",", ":"),
+            ensure_ascii=False,
+        ).encode("utf-8")
         if len(text) > MAX_BODY_BYTES:
             raise ValidationError(f"an outgoing event is larger than {MAX_BODY_BYTES} bytes")
         return text
@@ -83,9 +86,19 @@ class RetryRef:
     sealed_body: str
 
     def to_text(self) -> str:
-        return json.dumps({"tenant": self.tenant_id, "mailbox": self.mailbox_id, "endpoint": self.endpoint_id,
-                           "id": self.webhook_id, "type": self.event_type, "first": utc_text(self.first),
-                           "attempt": self.attempt, "body": self.sealed_body}, separators=(",", ":"))
+        return json.dumps(
+            {
+                "tenant": self.tenant_id,
+                "mailbox": self.mailbox_id,
+                "endpoint": self.endpoint_id,
+                "id": self.webhook_id,
+                "type": self.event_type,
+                "first": utc_text(self.first),
+                "attempt": self.attempt,
+                "body": self.sealed_body,
+            },
+            separators=(",", ":"),
+        )
 
     @classmethod
     def parse(cls, text: str) -> RetryRef:
@@ -95,15 +108,26 @@ class RetryRef:
         if not isinstance(document, dict) or set(document) != set(fields):
             raise ValidationError("delivery message does not have exactly the fields " + ", ".join(fields))
         strings = [document[name] for name in fields if name != "attempt"]
-        if not all(isinstance(value, str) and value for value in strings) or \
-                not isinstance(document["attempt"], int) or not 0 < document["attempt"] < 1000:
+        if (
+            not all(isinstance(value, str) and value for value in strings)
+            or not isinstance(document["attempt"], int)
+            or not 0 < document["attempt"] < 1000
+        ):
             raise ValidationError("delivery message has a field of the wrong type")
         try:
             first = datetime.fromisoformat(document["first"].replace("Z", "+00:00"))
         except ValueError:
             raise ValidationError("delivery message has no valid first-attempt time") from None
-        return cls(document["tenant"], document["mailbox"], document["endpoint"], document["id"], document["type"],
-                   first, document["attempt"], document["body"])
+        return cls(
+            document["tenant"],
+            document["mailbox"],
+            document["endpoint"],
+            document["id"],
+            document["type"],
+            first,
+            document["attempt"],
+            document["body"],
+        )
 
 
 def retry_delay(attempt: int, *, first_retry: int) -> int:
@@ -123,9 +147,18 @@ def next_attempt_at(first: datetime, attempt: int, now: datetime, options: Deliv
 class Deliverer:
     """Publishes events to a mailbox's endpoints and retries what failed."""
 
-    def __init__(self, endpoints: EndpointRepository, attempts: DeliveryLog, queues: QueueWriter, keyring: KeyRing,
-                 *, options: DeliveryOptions, post: Callable[..., Any] | None = None,
-                 resolve: Resolver = system_resolver, now: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        endpoints: EndpointRepository,
+        attempts: DeliveryLog,
+        queues: QueueWriter,
+        keyring: KeyRing,
+        *,
+        options: DeliveryOptions,
+        post: Callable[..., Any] | None = None,
+        resolve: Resolver = system_resolver,
+        now: Callable[[], datetime] = utcnow,
+    ) -> None:
         self.endpoints, self.attempts, self.queues, self.keyring = endpoints, attempts, queues, keyring
         self.options, self.resolve, self.now = options, resolve, now
         self._post = post
@@ -151,8 +184,9 @@ class Deliverer:
         body = self._open(ref)
         return self._attempt(endpoint, ref.webhook_id, ref.event_type, body, attempt=ref.attempt, first=ref.first)
 
-    def _attempt(self, endpoint: Endpoint, webhook_id: str, event_type: str, body: bytes, *, attempt: int,
-                 first: datetime) -> str:
+    def _attempt(
+        self, endpoint: Endpoint, webhook_id: str, event_type: str, body: bytes, *, attempt: int, first: datetime
+    ) -> str:
         started, now = time.monotonic(), self.now()
         status, error = self._send(endpoint, webhook_id, body, now)
         latency = int((time.monotonic() - started) * 1000)
@@ -162,23 +196,38 @@ class Deliverer:
             outcome = "delivered"
         else:
             outcome = self._failed(endpoint, webhook_id, event_type, body, attempt=attempt, first=first, now=now)
-        self.attempts.record(endpoint.tenant_id, endpoint.endpoint_id,
-                             Attempt(now, webhook_id, event_type, attempt, status, latency, outcome, error))
-        log.info("delivery %s endpoint %s attempt %d: %s (status %s, %d ms)", webhook_id, endpoint.endpoint_id,
-                 attempt, outcome, status, latency)
+        self.attempts.record(
+            endpoint.tenant_id,
+            endpoint.endpoint_id,
+            Attempt(now, webhook_id, event_type, attempt, status, latency, outcome, error),
+        )
+        log.info(
+            "delivery %s endpoint %s attempt %d: %s (status %s, %d ms)",
+            webhook_id,
+            endpoint.endpoint_id,
+            attempt,
+            outcome,
+            status,
+            latency,
+        )
         return outcome
 
     def _send(self, endpoint: Endpoint, webhook_id: str, body: bytes, now: datetime) -> tuple[int | None, str | None]:
         parts = urlsplit(endpoint.url)
         try:
-            check_addresses(parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80),
-                            local=self.options.local, resolve=self.resolve)
+            check_addresses(
+                parts.hostname or "",
+                parts.port or (443 if parts.scheme == "https" else 80),
+                local=self.options.local,
+                resolve=self.resolve,
+            )
         except InvalidParameterError:
             return None, "refused_address"
         signed = headers(endpoint.signing_secrets(now), webhook_id, int(now.timestamp()), body)
         try:
-            answer = self.post(endpoint.url, data=body, headers=signed, timeout=(CONNECT_SECONDS, READ_SECONDS),
-                               allow_redirects=False)
+            answer = self.post(
+                endpoint.url, data=body, headers=signed, timeout=(CONNECT_SECONDS, READ_SECONDS), allow_redirects=False
+            )
         except Exception as exc:  # any transport failure is a failed attempt, retried later
             return None, "timeout" if "Timeout" in type(exc).__name__ else "connection_failed"
         return int(answer.status_code), None
@@ -192,26 +241,47 @@ class Deliverer:
         return self._post
 
     def _succeeded(self, endpoint: Endpoint, now: datetime) -> None:
-        if endpoint.failing_since is None and endpoint.last_success is not None and \
-                now - endpoint.last_success < timedelta(minutes=1):
+        if (
+            endpoint.failing_since is None
+            and endpoint.last_success is not None
+            and now - endpoint.last_success < timedelta(minutes=1)
+        ):
             return
         self._update(endpoint, lambda held: replace(held, failing_since=None, last_success=now))
 
-    def _failed(self, endpoint: Endpoint, webhook_id: str, event_type: str, body: bytes, *, attempt: int,
-                first: datetime, now: datetime) -> str:
+    def _failed(
+        self,
+        endpoint: Endpoint,
+        webhook_id: str,
+        event_type: str,
+        body: bytes,
+        *,
+        attempt: int,
+        first: datetime,
+        now: datetime,
+    ) -> str:
         failing_since = endpoint.failing_since or now
         if now - failing_since >= self.options.disable_after:
             self._update(endpoint, lambda held: replace(held, enabled=False, disabled_reason="failing"))
-            log.warning("endpoint %s disabled: every delivery failed for %s", endpoint.endpoint_id,
-                        self.options.disable_after)
+            log.warning(
+                "endpoint %s disabled: every delivery failed for %s", endpoint.endpoint_id, self.options.disable_after
+            )
             return "disabled"
         if endpoint.failing_since is None:
             self._update(endpoint, lambda held: held if held.failing_since else replace(held, failing_since=now))
         due = next_attempt_at(first, attempt, now, self.options)
         if due is None:
             return "gave_up"
-        ref = RetryRef(endpoint.tenant_id, endpoint.mailbox_id, endpoint.endpoint_id, webhook_id, event_type, first,
-                       attempt + 1, self._seal(endpoint, webhook_id, body))
+        ref = RetryRef(
+            endpoint.tenant_id,
+            endpoint.mailbox_id,
+            endpoint.endpoint_id,
+            webhook_id,
+            event_type,
+            first,
+            attempt + 1,
+            self._seal(endpoint, webhook_id, body),
+        )
         delay = min(max(0, int((due - now).total_seconds())), MAX_DELAY_SECONDS)
         self.queues.send_text(DELIVERIES_QUEUE, ref.to_text(), delay_seconds=delay or None)
         return "failed"

@@ -86,29 +86,51 @@ class EndpointRepository:
 
     def list_tenant(self, tenant_id: str, *, opened: bool = False) -> list[Endpoint]:
         """Every endpoint of the tenant; URLs and secrets left sealed (empty) unless ``opened``."""
-        rows = self.table.query("PartitionKey ge @lo and PartitionKey lt @hi",
-                                parameters={"lo": f"{tenant_id}|", "hi": f"{tenant_id}}}"},
-                                select=None if opened else ["PartitionKey", "RowKey", "Kind", "Enabled",
-                                                            "DisabledReason", "FailingSince", "LastSuccess",
-                                                            "Created"])
+        rows = self.table.query(
+            "PartitionKey ge @lo and PartitionKey lt @hi",
+            parameters={"lo": f"{tenant_id}|", "hi": f"{tenant_id}}}"},
+            select=None
+            if opened
+            else [
+                "PartitionKey",
+                "RowKey",
+                "Kind",
+                "Enabled",
+                "DisabledReason",
+                "FailingSince",
+                "LastSuccess",
+                "Created",
+            ],
+        )
         return [self._endpoint(row, opened=opened) for row in rows]
 
     def delete(self, tenant_id: str, mailbox_id: str, endpoint_id: str) -> None:
         self.table.delete(f"{tenant_id}|{mailbox_id}", endpoint_id)
 
     def delete_mailbox(self, tenant_id: str, mailbox_id: str) -> int:
-        keys = [row["RowKey"] for row in self.table.query("PartitionKey eq @p", parameters={
-            "p": f"{tenant_id}|{mailbox_id}"}, select=["RowKey"])]
-        return self.table.transact(("delete", {"PartitionKey": f"{tenant_id}|{mailbox_id}", "RowKey": key})
-                                   for key in keys)
+        keys = [
+            row["RowKey"]
+            for row in self.table.query(
+                "PartitionKey eq @p", parameters={"p": f"{tenant_id}|{mailbox_id}"}, select=["RowKey"]
+            )
+        ]
+        return self.table.transact(
+            ("delete", {"PartitionKey": f"{tenant_id}|{mailbox_id}", "RowKey": key}) for key in keys
+        )
 
     def _entity(self, endpoint: Endpoint) -> dict[str, Any]:
-        entity = {"PartitionKey": f"{endpoint.tenant_id}|{endpoint.mailbox_id}", "RowKey": endpoint.endpoint_id,
-                  "Kind": endpoint.kind, "Url": endpoint.url, "Created": endpoint.created,
-                  "Secrets": json.dumps([[s.value, s.until.isoformat() if s.until else None]
-                                         for s in endpoint.secrets]),
-                  "Enabled": endpoint.enabled, "DisabledReason": endpoint.disabled_reason,
-                  "FailingSince": endpoint.failing_since, "LastSuccess": endpoint.last_success}
+        entity = {
+            "PartitionKey": f"{endpoint.tenant_id}|{endpoint.mailbox_id}",
+            "RowKey": endpoint.endpoint_id,
+            "Kind": endpoint.kind,
+            "Url": endpoint.url,
+            "Created": endpoint.created,
+            "Secrets": json.dumps([[s.value, s.until.isoformat() if s.until else None] for s in endpoint.secrets]),
+            "Enabled": endpoint.enabled,
+            "DisabledReason": endpoint.disabled_reason,
+            "FailingSince": endpoint.failing_since,
+            "LastSuccess": endpoint.last_success,
+        }
         return self.cipher.seal_fields(self.TABLE, entity, self.SEALED, tenant_id=endpoint.tenant_id)
 
     def _endpoint(self, row: Entity, *, opened: bool = True) -> Endpoint:
@@ -116,11 +138,20 @@ class EndpointRepository:
         if opened:
             row = self.cipher.open_fields(self.TABLE, row, self.SEALED, tenant_id=tenant_id)
         held = json.loads(row["Secrets"]) if opened and row.get("Secrets") else []
-        return Endpoint(tenant_id, mailbox_id, str(row["RowKey"]), str(row.get("Kind") or "user"),
-                        str(row.get("Url") or "") if opened else "",
-                        tuple(Secret(value, datetime.fromisoformat(until) if until else None) for value, until in held),
-                        row["Created"], bool(row.get("Enabled", True)), row.get("DisabledReason"),
-                        row.get("FailingSince"), row.get("LastSuccess"), row.get("etag"))
+        return Endpoint(
+            tenant_id,
+            mailbox_id,
+            str(row["RowKey"]),
+            str(row.get("Kind") or "user"),
+            str(row.get("Url") or "") if opened else "",
+            tuple(Secret(value, datetime.fromisoformat(until) if until else None) for value, until in held),
+            row["Created"],
+            bool(row.get("Enabled", True)),
+            row.get("DisabledReason"),
+            row.get("FailingSince"),
+            row.get("LastSuccess"),
+            row.get("etag"),
+        )
 
 
 @dataclass(frozen=True)
@@ -146,29 +177,54 @@ class DeliveryLog:
 
     def record(self, tenant_id: str, endpoint_id: str, attempt: Attempt) -> None:
         millis = int(attempt.at.timestamp() * 1000)
-        self.table.upsert({"PartitionKey": f"{tenant_id}|{endpoint_id}",
-                           "RowKey": f"{_FAR - millis:013d}|{secrets.token_hex(4)}", "At": attempt.at,
-                           "WebhookId": attempt.webhook_id, "Type": attempt.event_type, "Attempt": attempt.attempt,
-                           "Status": attempt.status, "LatencyMs": attempt.latency_ms, "Outcome": attempt.outcome,
-                           "Error": attempt.error})
+        self.table.upsert(
+            {
+                "PartitionKey": f"{tenant_id}|{endpoint_id}",
+                "RowKey": f"{_FAR - millis:013d}|{secrets.token_hex(4)}",
+                "At": attempt.at,
+                "WebhookId": attempt.webhook_id,
+                "Type": attempt.event_type,
+                "Attempt": attempt.attempt,
+                "Status": attempt.status,
+                "LatencyMs": attempt.latency_ms,
+                "Outcome": attempt.outcome,
+                "Error": attempt.error,
+            }
+        )
 
     def recent(self, tenant_id: str, endpoint_id: str, *, limit: int = 50) -> list[Attempt]:
         rows = self.table.query("PartitionKey eq @p", parameters={"p": f"{tenant_id}|{endpoint_id}"}, page_size=limit)
         found: list[Attempt] = []
         for row in rows:
-            found.append(Attempt(row["At"], str(row["WebhookId"]), str(row["Type"]), int(row["Attempt"]),
-                                 row.get("Status"), int(row.get("LatencyMs") or 0), str(row["Outcome"]),
-                                 row.get("Error")))
+            found.append(
+                Attempt(
+                    row["At"],
+                    str(row["WebhookId"]),
+                    str(row["Type"]),
+                    int(row["Attempt"]),
+                    row.get("Status"),
+                    int(row.get("LatencyMs") or 0),
+                    str(row["Outcome"]),
+                    row.get("Error"),
+                )
+            )
             if len(found) == limit:
                 break
         return found
 
     def purge_before(self, cutoff: datetime) -> int:
         """Attempts older than ``cutoff`` (the daily timer, ``RECENT_DAYS`` back)."""
-        rows = list(self.table.query("At lt @cutoff", parameters={"cutoff": cutoff.astimezone(timezone.utc)},
-                                     select=["PartitionKey", "RowKey"]))
+        rows = list(
+            self.table.query(
+                "At lt @cutoff",
+                parameters={"cutoff": cutoff.astimezone(timezone.utc)},
+                select=["PartitionKey", "RowKey"],
+            )
+        )
         by_partition: dict[str, list[str]] = {}
         for row in rows:
             by_partition.setdefault(row["PartitionKey"], []).append(row["RowKey"])
-        return sum(self.table.transact(("delete", {"PartitionKey": p, "RowKey": k}) for k in keys)
-                   for p, keys in by_partition.items())
+        return sum(
+            self.table.transact(("delete", {"PartitionKey": p, "RowKey": k}) for k in keys)
+            for p, keys in by_partition.items()
+        )

@@ -30,9 +30,16 @@ def check_endpoint_id(value: str) -> str:
 
 
 class EndpointRegistry:
-    def __init__(self, endpoints: EndpointRepository, attempts: DeliveryLog, *, local: bool,
-                 overlap: timedelta, resolve: Resolver = system_resolver,
-                 now: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        endpoints: EndpointRepository,
+        attempts: DeliveryLog,
+        *,
+        local: bool,
+        overlap: timedelta,
+        resolve: Resolver = system_resolver,
+        now: Callable[[], datetime] = utcnow,
+    ) -> None:
         self.endpoints, self.attempts, self.local, self.overlap = endpoints, attempts, local, overlap
         self.resolve, self.now = resolve, now
 
@@ -44,8 +51,9 @@ class EndpointRegistry:
             raise ValidationError(f"unknown field(s) {', '.join(unknown)}; an endpoint is created with its url only")
         url = check_url(document.get("url"), local=self.local, resolve=self.resolve)
         if sum(1 for _ in self.endpoints.list_for(tenant_id, mailbox_id)) >= MAX_ENDPOINTS:
-            raise LimitReachedError(f"this mailbox already has {MAX_ENDPOINTS} endpoints; delete one it no longer "
-                                    "needs first")
+            raise LimitReachedError(
+                f"this mailbox already has {MAX_ENDPOINTS} endpoints; delete one it no longer needs first"
+            )
         secret = new_secret()
         endpoint = Endpoint(tenant_id, mailbox_id, new_endpoint_id(), kind, url, (Secret(secret),), self.now())
         self.endpoints.add(endpoint)
@@ -71,9 +79,12 @@ class EndpointRegistry:
         if "enabled" in document:
             if not isinstance(document["enabled"], bool):
                 raise InvalidParameterError("enabled", "must be true or false")
-            endpoint = replace(endpoint, enabled=document["enabled"],
-                               disabled_reason=None if document["enabled"] else "by_owner",
-                               failing_since=None if document["enabled"] else endpoint.failing_since)
+            endpoint = replace(
+                endpoint,
+                enabled=document["enabled"],
+                disabled_reason=None if document["enabled"] else "by_owner",
+                failing_since=None if document["enabled"] else endpoint.failing_since,
+            )
         if "url" in document:
             endpoint = replace(endpoint, url=check_url(document["url"], local=self.local, resolve=self.resolve))
         self.endpoints.save(endpoint)
@@ -92,23 +103,44 @@ class EndpointRegistry:
         """Idempotent: deleting what is not there is success."""
         self.endpoints.delete(tenant_id, mailbox_id, check_endpoint_id(endpoint_id))
 
-    def attempts_json(self, tenant_id: str, mailbox_id: str, endpoint_id: str,
-                      params: Mapping[str, str]) -> dict[str, Any]:
+    def attempts_json(
+        self, tenant_id: str, mailbox_id: str, endpoint_id: str, params: Mapping[str, str]
+    ) -> dict[str, Any]:
         endpoint = self.get(tenant_id, mailbox_id, endpoint_id)
         top = params.get("top", "50")
         if not top.isascii() or not top.isdigit() or not 1 <= int(top) <= 200:
             raise InvalidParameterError("top", "must be a whole number from 1 to 200")
         found = self.attempts.recent(tenant_id, endpoint.endpoint_id, limit=int(top))
-        return {"value": [{"at": _iso(a.at), "webhookId": a.webhook_id, "type": a.event_type, "attempt": a.attempt,
-                           "status": a.status, "latencyMs": a.latency_ms, "outcome": a.outcome, "error": a.error}
-                          for a in found]}
+        return {
+            "value": [
+                {
+                    "at": _iso(a.at),
+                    "webhookId": a.webhook_id,
+                    "type": a.event_type,
+                    "attempt": a.attempt,
+                    "status": a.status,
+                    "latencyMs": a.latency_ms,
+                    "outcome": a.outcome,
+                    "error": a.error,
+                }
+                for a in found
+            ]
+        }
 
 
 def endpoint_json(endpoint: Endpoint) -> dict[str, Any]:
-    return {"id": endpoint.endpoint_id, "mailbox": endpoint.mailbox_id, "kind": endpoint.kind, "url": endpoint.url,
-            "enabled": endpoint.enabled, "disabledReason": endpoint.disabled_reason,
-            "failingSince": _iso(endpoint.failing_since), "lastSuccess": _iso(endpoint.last_success),
-            "created": _iso(endpoint.created), "eventTypes": event_types(endpoint.kind)}
+    return {
+        "id": endpoint.endpoint_id,
+        "mailbox": endpoint.mailbox_id,
+        "kind": endpoint.kind,
+        "url": endpoint.url,
+        "enabled": endpoint.enabled,
+        "disabledReason": endpoint.disabled_reason,
+        "failingSince": _iso(endpoint.failing_since),
+        "lastSuccess": _iso(endpoint.last_success),
+        "created": _iso(endpoint.created),
+        "eventTypes": event_types(endpoint.kind),
+    }
 
 
 def event_types(kind: str) -> list[str]:

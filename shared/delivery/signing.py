@@ -39,6 +39,9 @@ def signature_header(secrets_in_use: Iterable[str], message_id: str, timestamp: 
 
 def headers(secrets_in_use: Iterable[str], message_id: str, timestamp: int, body: bytes) -> dict[str, str]:
     """The three Standard Webhooks headers of one attempt (the timestamp is the attempt's)."""
-    return {"webhook-id": message_id, "webhook-timestamp": str(timestamp),
-            "webhook-signature": signature_header(secrets_in_use, message_id, timestamp, body),
-            "Content-Type": "application/json"}
+    return {
+        "webhook-id": message_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": signature_header(secrets_in_use, message_id, timestamp, body),
+        "Content-Type": "application/json",
+    }

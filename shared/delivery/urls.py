@@ -31,8 +31,11 @@ def check_url(url: object, *, local: bool, resolve: Resolver = system_resolver) 
     if not isinstance(url, str) or not url:
         raise InvalidParameterError("url", "is required: the https URL deliveries are POSTed to")
     if len(url) > MAX_URL_CHARS or not url.isascii() or any(ch.isspace() or ord(ch) < 32 for ch in url):
-        raise InvalidParameterError("url", f"must be an ASCII URL of at most {MAX_URL_CHARS} characters without "
-                                           "spaces (encode international names as punycode)")
+        raise InvalidParameterError(
+            "url",
+            f"must be an ASCII URL of at most {MAX_URL_CHARS} characters without "
+            "spaces (encode international names as punycode)",
+        )
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -47,8 +50,9 @@ def check_url(url: object, *, local: bool, resolve: Resolver = system_resolver) 
         raise InvalidParameterError("url", "must not have a #fragment")
     loopback = _is_loopback_name(host)
     if parts.scheme == "http" and not (local and loopback):
-        raise InvalidParameterError("url", "must use https (http is accepted only for a receiver on this machine in "
-                                           "the local stack)")
+        raise InvalidParameterError(
+            "url", "must use https (http is accepted only for a receiver on this machine in the local stack)"
+        )
     check_addresses(host, port or (443 if parts.scheme == "https" else 80), local=local, resolve=resolve)
     return url
 
@@ -65,8 +69,11 @@ def check_addresses(host: str, port: int, *, local: bool, resolve: Resolver = sy
         if local and address.is_loopback:
             continue
         if not _public(address):
-            raise InvalidParameterError("url", "resolves to a private, loopback, link-local or reserved address, "
-                                               "which deliveries never reach; give a public https endpoint")
+            raise InvalidParameterError(
+                "url",
+                "resolves to a private, loopback, link-local or reserved address, "
+                "which deliveries never reach; give a public https endpoint",
+            )
 
 
 def _public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:

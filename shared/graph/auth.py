@@ -66,8 +66,16 @@ def auth_failure(result: Mapping[str, Any], what: str) -> Exception:
 class GraphAuth:
     """Finds each tenant's cloud and hands out tokens for it."""
 
-    def __init__(self, credentials: AppCredentials, *, deployment: str = "commercial", base_url: str | None = None,
-                 http_client: Any = None, token_caches: TokenCacheStore | None = None, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        credentials: AppCredentials,
+        *,
+        deployment: str = "commercial",
+        base_url: str | None = None,
+        http_client: Any = None,
+        token_caches: TokenCacheStore | None = None,
+        timeout: float = 10.0,
+    ) -> None:
         from shared.http import pooled_session
 
         self.credentials, self.deployment, self.base_url = credentials, deployment, base_url
@@ -82,8 +90,9 @@ class GraphAuth:
     def cloud(self, tenant_id: str) -> Cloud:
         """The tenant's cloud (from its OpenID configuration, cached); refused if not served."""
         if tenant_id not in self._clouds:
-            self._clouds[tenant_id] = with_base_url(cloud_for(self.openid_configuration(tenant_id),
-                                                              deployment=self.deployment), self.base_url)
+            self._clouds[tenant_id] = with_base_url(
+                cloud_for(self.openid_configuration(tenant_id), deployment=self.deployment), self.base_url
+            )
         return self._clouds[tenant_id]
 
     def app_token(self, tenant_id: str) -> str:
@@ -102,8 +111,11 @@ class GraphAuth:
         """
         cloud = self.cloud(tenant_id)
         return self._app(tenant_id, cloud).initiate_auth_code_flow(
-            [self._delegated(cloud, scope) for scope in DELEGATED_SCOPES], redirect_uri=redirect_uri,
-            login_hint=login_hint, response_mode="form_post")
+            [self._delegated(cloud, scope) for scope in DELEGATED_SCOPES],
+            redirect_uri=redirect_uri,
+            login_hint=login_hint,
+            response_mode="form_post",
+        )
 
     def finish_user_sign_in(self, tenant_id: str, flow: dict[str, Any], response: Mapping[str, str]) -> str:
         """Redeem the code from the posted form (state, nonce and PKCE checked by MSAL); store the cache;
@@ -161,9 +173,14 @@ class GraphAuth:
         import msal
 
         return msal.ConfidentialClientApplication(
-            self.credentials.client_id, client_credential=self.credentials.msal_credential(),
-            authority=cloud.authority(tenant_id), http_client=self.http, token_cache=cache,
-            instance_discovery=False if self.base_url else None, timeout=self.timeout)
+            self.credentials.client_id,
+            client_credential=self.credentials.msal_credential(),
+            authority=cloud.authority(tenant_id),
+            http_client=self.http,
+            token_cache=cache,
+            instance_discovery=False if self.base_url else None,
+            timeout=self.timeout,
+        )
 
     def openid_configuration(self, tenant_id: str) -> Mapping[str, Any]:
         """The tenant's OpenID configuration (issuer, jwks_uri, cloud fields), fetched once per process."""
@@ -174,8 +191,9 @@ class GraphAuth:
     def _fetch_openid_configuration(self, tenant_id: str) -> Mapping[str, Any]:
         login = self.base_url.rstrip("/") if self.base_url else WORLDWIDE.login_url
         try:
-            return self.sign_in_document(f"{login}/{tenant_id}/v2.0/.well-known/openid-configuration",
-                                         what="tenant discovery")
+            return self.sign_in_document(
+                f"{login}/{tenant_id}/v2.0/.well-known/openid-configuration", what="tenant discovery"
+            )
         except _NoSuchTenant as missing:
             raise TenantNotFoundError(str(missing)) from None
 
@@ -186,8 +204,7 @@ class GraphAuth:
         try:
             response = self.http.get(url, timeout=self.timeout)
         except requests.RequestException as exc:
-            raise DependencyUnavailableError(f"{what}: sign-in service unreachable ({type(exc).__name__})") \
-                from None
+            raise DependencyUnavailableError(f"{what}: sign-in service unreachable ({type(exc).__name__})") from None
         if response.status_code == 400 or response.status_code == 404:
             raise _NoSuchTenant(f"{what}: no such tenant (HTTP {response.status_code})")
         if response.status_code >= 400:

@@ -64,13 +64,19 @@ Send = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
 """POST one $batch body's ``requests`` and return its ``responses``."""
 
 
-def run_batch(requests: Sequence[BatchRequest], send: Send, *, max_attempts: int = 5, max_total_seconds: float = 60.0,
-              sleep: Callable[[float], None] = time.sleep) -> dict[str, BatchResult]:
+def run_batch(
+    requests: Sequence[BatchRequest],
+    send: Send,
+    *,
+    max_attempts: int = 5,
+    max_total_seconds: float = 60.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, BatchResult]:
     """Results by id for any number of requests, 20 per call, inner throttling retried."""
     _check(requests)
     results: dict[str, BatchResult] = {}
     for start in range(0, len(requests), MAX_BATCH):
-        chunk = list(requests[start:start + MAX_BATCH])
+        chunk = list(requests[start : start + MAX_BATCH])
         results.update(_run_chunk(chunk, send, max_attempts, max_total_seconds, sleep))
     return results
 
@@ -83,8 +89,9 @@ def _check(requests: Sequence[BatchRequest]) -> None:
         raise ValidationError(f"requests with dependsOn must fit in one batch of {MAX_BATCH}")
 
 
-def _run_chunk(chunk: list[BatchRequest], send: Send, max_attempts: int, budget: float,
-               sleep: Callable[[float], None]) -> dict[str, BatchResult]:
+def _run_chunk(
+    chunk: list[BatchRequest], send: Send, max_attempts: int, budget: float, sleep: Callable[[float], None]
+) -> dict[str, BatchResult]:
     started = time.monotonic()
     pending = {r.id: r for r in chunk}
     results: dict[str, BatchResult] = {}
@@ -111,8 +118,9 @@ def _measure(answers: Iterable[Mapping[str, Any]]) -> None:
         status = int(answer["status"])
         recorder.record(GRAPH_REQUESTS, operation="batch item", status=status)
         if status == 429:
-            recorder.record(GRAPH_RETRY_AFTER, retry_after_seconds(_header(answer, "Retry-After")) or 0,
-                            operation="batch item")
+            recorder.record(
+                GRAPH_RETRY_AFTER, retry_after_seconds(_header(answer, "Retry-After")) or 0, operation="batch item"
+            )
 
 
 def _header(answer: Mapping[str, Any], name: str) -> str | None:

@@ -47,9 +47,9 @@ DEPLOYMENTS: Mapping[str, frozenset[str]] = {
 }
 _WHY = {
     "DoD": "US Government DoD tenants use dod-graph.microsoft.us and their own app registrations; "
-           "this product is not offered there",
+    "this product is not offered there",
     "China": "tenants operated by 21Vianet use separate sign-in and Graph endpoints and app registrations; "
-             "this product is not offered there",
+    "this product is not offered there",
 }
 
 
@@ -74,11 +74,14 @@ def cloud_for(openid_configuration: Mapping[str, Any], *, deployment: str) -> Cl
         return CLOUDS[instance]
     served = " and ".join(sorted(DEPLOYMENTS[deployment]))
     why = _WHY.get(instance) or (
-        "Microsoft Cloud Deutschland closed on 29 October 2021" if instance == "Germany" else
-        f"a {deployment} deployment serves {served} tenants only; use the "
-        f"{'government' if deployment == 'commercial' else 'commercial'} deployment")
-    raise CloudNotSupportedError(f"tenant is in the {instance} instance, which this deployment does not serve: {why}",
-                                 instance=instance)
+        "Microsoft Cloud Deutschland closed on 29 October 2021"
+        if instance == "Germany"
+        else f"a {deployment} deployment serves {served} tenants only; use the "
+        f"{'government' if deployment == 'commercial' else 'commercial'} deployment"
+    )
+    raise CloudNotSupportedError(
+        f"tenant is in the {instance} instance, which this deployment does not serve: {why}", instance=instance
+    )
 
 
 def with_base_url(cloud: Cloud, base_url: str | None) -> Cloud:

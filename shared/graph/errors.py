@@ -11,14 +11,32 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from shared.errors import (AccessDeniedError, AccessPolicyDeniedError, AuthError, ConflictError,
-                           DependencyUnavailableError, HybridCalendarError, MailboxNotFoundError, NotFoundError,
-                           PermanentError, ResyncRequiredError, ServiceErrorDetails, ThrottledError,
-                           ValidationError)
+from shared.errors import (
+    AccessDeniedError,
+    AccessPolicyDeniedError,
+    AuthError,
+    ConflictError,
+    DependencyUnavailableError,
+    HybridCalendarError,
+    MailboxNotFoundError,
+    NotFoundError,
+    PermanentError,
+    ResyncRequiredError,
+    ServiceErrorDetails,
+    ThrottledError,
+    ValidationError,
+)
 from shared.retry import retry_after_seconds
 
-MAILBOX_CODES = frozenset({"ErrorInvalidUser", "MailboxNotEnabledForRESTAPI", "MailboxNotSupportedForRESTAPI",
-                           "ErrorMailboxNotEnabledForRESTAPI", "ErrorNonExistentMailbox"})
+MAILBOX_CODES = frozenset(
+    {
+        "ErrorInvalidUser",
+        "MailboxNotEnabledForRESTAPI",
+        "MailboxNotSupportedForRESTAPI",
+        "ErrorMailboxNotEnabledForRESTAPI",
+        "ErrorNonExistentMailbox",
+    }
+)
 RESYNC_CODES = frozenset({"syncStateNotFound", "resyncRequired", "SyncStateNotFound", "ResyncRequired"})
 RETRYABLE_STATUSES = frozenset({429, 503, 504, 509})
 _POLICY_MARK = "access to odata is disabled"
@@ -30,8 +48,9 @@ def error_details(status: int, body: Any, headers: Mapping[str, str]) -> Service
     error = error if isinstance(error, dict) else {}
     inner = error.get("innerError") or error.get("innererror") or {}
     request_id = (inner.get("request-id") if isinstance(inner, dict) else None) or headers.get("request-id")
-    return ServiceErrorDetails(status, str(error.get("code") or f"http{status}"), request_id,
-                               str(error.get("message") or ""))
+    return ServiceErrorDetails(
+        status, str(error.get("code") or f"http{status}"), request_id, str(error.get("message") or "")
+    )
 
 
 def graph_error(status: int, body: Any, headers: Mapping[str, str], *, what: str) -> HybridCalendarError:

@@ -28,7 +28,12 @@ def build_graph_client(settings: Settings, *, token_caches: TokenCacheStore | No
     """One pooled session shared by sign-in and Graph; the stand-in's certificate trusted when used."""
     verify: str | bool = str(app_path(settings.graph_ca_bundle)) if settings.graph_base_url else True
     session = pooled_session(verify)
-    auth = GraphAuth(credentials(settings), deployment=settings.deployment, base_url=settings.graph_base_url or None,
-                     http_client=session, token_caches=token_caches, timeout=settings.graph_timeout)
+    auth = GraphAuth(
+        credentials(settings),
+        deployment=settings.deployment,
+        base_url=settings.graph_base_url or None,
+        http_client=session,
+        token_caches=token_caches,
+        timeout=settings.graph_timeout,
+    )
     return GraphClient(auth, GraphTransport(session=session, timeout=settings.graph_timeout))
-

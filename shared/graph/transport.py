@@ -47,39 +47,74 @@ class GraphResponse:
 class GraphTransport:
     """Sends Graph requests with the product's headers, retries and per-mailbox concurrency."""
 
-    def __init__(self, *, session: Any = None, timeout: float = 30.0, retry: RetryPolicy = RetryPolicy(),
-                 verify: str | bool = True, sleep: Callable[[float], None] = time.sleep,
-                 rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        session: Any = None,
+        timeout: float = 30.0,
+        retry: RetryPolicy = RetryPolicy(),
+        verify: str | bool = True,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
         self.session = session or pooled_session(verify)
         self.timeout, self.retry, self._sleep = timeout, retry, sleep
         self._rng = rng or random.Random()
         self._slots = MailboxSlots(MAILBOX_SLOTS)
         self.sent = 0
 
-    def request(self, method: str, url: str, *, token: str, what: str, mailbox: str | None = None,
-                json: Any = None, headers: Mapping[str, str] | None = None, prefer: Iterable[str] = (),
-                whole_mailbox: bool = False) -> GraphResponse:
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        token: str,
+        what: str,
+        mailbox: str | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        prefer: Iterable[str] = (),
+        whole_mailbox: bool = False,
+    ) -> GraphResponse:
         """Send one request (retrying as the policy says); a typed error for any failure. ``whole_mailbox``:
         the request takes every slot of the mailbox (a ``$batch`` of its items)."""
         prepared = self._headers(token, headers, prefer)
-        return call_with_retries(lambda: self._attempt(method, url, prepared, json, mailbox, what, whole_mailbox),
-                                 policy=self.retry, sleep=self._sleep, rng=self._rng)
+        return call_with_retries(
+            lambda: self._attempt(method, url, prepared, json, mailbox, what, whole_mailbox),
+            policy=self.retry,
+            sleep=self._sleep,
+            rng=self._rng,
+        )
 
-    def _attempt(self, method: str, url: str, headers: dict[str, str], body: Any, mailbox: str | None,
-                 what: str, whole_mailbox: bool) -> GraphResponse:
+    def _attempt(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        body: Any,
+        mailbox: str | None,
+        what: str,
+        whole_mailbox: bool,
+    ) -> GraphResponse:
         """One request in a client span named by ``what`` (never the URL: it may name a mailbox by address)."""
         recorder = telemetry()
-        with self._slots.hold(mailbox, MAILBOX_SLOTS if whole_mailbox else 1), recorder.span(
-                f"graph {what}", kind="client", attributes={"http.request.method": method,
-                                                            "server.address": urlsplit(url).hostname or ""}) as span:
+        with (
+            self._slots.hold(mailbox, MAILBOX_SLOTS if whole_mailbox else 1),
+            recorder.span(
+                f"graph {what}",
+                kind="client",
+                attributes={"http.request.method": method, "server.address": urlsplit(url).hostname or ""},
+            ) as span,
+        ):
             response = self._send(method, url, headers, body, what)
             if span is not None:
                 span.set_attribute("http.response.status_code", response.status_code)
                 span.set_attribute("hc.graph.request_id", response.headers.get("request-id", ""))
         recorder.record(GRAPH_REQUESTS, operation=what, status=response.status_code)
         if response.status_code == 429:
-            recorder.record(GRAPH_RETRY_AFTER, retry_after_seconds(response.headers.get("Retry-After")) or 0,
-                            operation=what)
+            recorder.record(
+                GRAPH_RETRY_AFTER, retry_after_seconds(response.headers.get("Retry-After")) or 0, operation=what
+            )
         return self._answer(response, what)
 
     def _send(self, method: str, url: str, headers: dict[str, str], body: Any, what: str) -> Any:
@@ -100,10 +135,13 @@ class GraphTransport:
         return GraphResponse(response.status_code, response.headers, parsed)
 
     def _headers(self, token: str, extra: Mapping[str, str] | None, prefer: Iterable[str]) -> dict[str, str]:
-        headers = {"Authorization": f"Bearer {token}", "Prefer": ", ".join((*PREFER_DEFAULTS, *prefer)),
-                   "client-request-id": str(uuid.uuid4()), "Accept": "application/json"}
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "Prefer": ", ".join((*PREFER_DEFAULTS, *prefer)),
+            "client-request-id": str(uuid.uuid4()),
+            "Accept": "application/json",
+        }
         return headers | dict(extra or {})
-
 
 
 class MailboxSlots:
@@ -141,6 +179,8 @@ def _json(response: Any) -> Any:
     try:
         return response.json()
     except ValueError:
-        return {"error": {"code": f"http{response.status_code}", "message": "not JSON"}} \
-            if response.status_code >= 400 else None
-
+        return (
+            {"error": {"code": f"http{response.status_code}", "message": "not JSON"}}
+            if response.status_code >= 400
+            else None
+        )

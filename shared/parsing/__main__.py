@@ -23,10 +23,12 @@ def _event_fields(document: dict[str, Any]) -> dict[str, Any]:
     location = document.get("location") or {}
     body = document.get("body") or {}
     online = document.get("onlineMeeting") or {}
-    return {"location": location.get("displayName") if isinstance(location, dict) else str(location),
-            "body": body.get("content") if isinstance(body, dict) else str(body),
-            "body_type": (body.get("contentType") or "html") if isinstance(body, dict) else "text",
-            "online_meeting_url": online.get("joinUrl") if isinstance(online, dict) else None}
+    return {
+        "location": location.get("displayName") if isinstance(location, dict) else str(location),
+        "body": body.get("content") if isinstance(body, dict) else str(body),
+        "body_type": (body.get("contentType") or "html") if isinstance(body, dict) else "text",
+        "online_meeting_url": online.get("joinUrl") if isinstance(online, dict) else None,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -50,12 +50,17 @@ _DOMAIN_AFTER_AT = re.compile(r"@([A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8
 _USER_REVERSED = re.compile(r"([A-Za-z0-9._%+-]{1,128})(:pis|:spis)?", re.IGNORECASE)
 _USER_READ = 136
 """How far before its ``@`` an address is read: a user of up to 128 characters and ``sips:``."""
-_VIDEO_DOMAIN_AT = re.compile("@(?:" + "|".join(f"(?:{pattern.pattern})" for pattern, _, _ in VIDEO_DOMAINS) + ")",
-                              re.IGNORECASE | re.ASCII)
-_VIDEO_USER_REVERSED = re.compile(r"@(?:[0-9]{128}|[0-9]{1,127}+(?![A-Za-z0-9._%+-])|[A-Za-z0-9._%+-]{1,128}+:s?pis)",
-                                  re.IGNORECASE)
-_DETAILS = re.compile(r"(?=[mpacw])(?:meeting\s*(?:id|number|#\s*:?\s*\d)|pass\s*code|password|access\s*code|"
-                      r"conference\s*id|webinar\s*id|\bpin\b)", re.IGNORECASE)
+_VIDEO_DOMAIN_AT = re.compile(
+    "@(?:" + "|".join(f"(?:{pattern.pattern})" for pattern, _, _ in VIDEO_DOMAINS) + ")", re.IGNORECASE | re.ASCII
+)
+_VIDEO_USER_REVERSED = re.compile(
+    r"@(?:[0-9]{128}|[0-9]{1,127}+(?![A-Za-z0-9._%+-])|[A-Za-z0-9._%+-]{1,128}+:s?pis)", re.IGNORECASE
+)
+_DETAILS = re.compile(
+    r"(?=[mpacw])(?:meeting\s*(?:id|number|#\s*:?\s*\d)|pass\s*code|password|access\s*code|"
+    r"conference\s*id|webinar\s*id|\bpin\b)",
+    re.IGNORECASE,
+)
 _DETAILS_LOWER = re.compile(_DETAILS.pattern)
 """The same, case-sensitive: on lower-cased text without ``FOLDING`` characters it finds what ``_DETAILS`` finds."""
 FOLDING = ("\u0130", "\u0131", "\u017f", "\u212a")
@@ -70,8 +75,9 @@ _Reading = tuple[Kind, str, "str | None", tuple[str, ...], "str | None", bool]
 _SOURCE_ORDER = {"online_meeting": 0, "location": 1, "body": 2}
 
 
-def extract_join_info(location: str | None, body: str | None, body_type: str = "html",
-                      online_meeting_url: str | None = None) -> JoinInfo:
+def extract_join_info(
+    location: str | None, body: str | None, body_type: str = "html", online_meeting_url: str | None = None
+) -> JoinInfo:
     """Find the join URL, video address and keyword of one event. Never raises on any input."""
     location = _as_text(location)
     body = _as_text(body)
@@ -86,8 +92,9 @@ def extract_join_info(location: str | None, body: str | None, body_type: str = "
     join = _best_join(candidates)
     address = _best_address(candidates)
     provider = join.provider if join else (address.provider if address else None)
-    return JoinInfo(provider, join.value if join else None, address.value if address else None, keyword, modifier,
-                    tuple(candidates))
+    return JoinInfo(
+        provider, join.value if join else None, address.value if address else None, keyword, modifier, tuple(candidates)
+    )
 
 
 def _as_text(value: object) -> str:
@@ -111,9 +118,17 @@ def _field_candidates(url: str | None) -> Iterator[Candidate]:
         return
     unwrapped, verdict = _resolved(url, parts)
     if unwrapped.unresolved is None:
-        yield Candidate("join_url", unwrapped.url, verdict.provider if verdict else None, "online_meeting", "field", 0,
-                        wrappers=unwrapped.wrappers, found_as=url if unwrapped.wrappers else None,
-                        usual_shape=bool(verdict and verdict.usual_shape))
+        yield Candidate(
+            "join_url",
+            unwrapped.url,
+            verdict.provider if verdict else None,
+            "online_meeting",
+            "field",
+            0,
+            wrappers=unwrapped.wrappers,
+            found_as=url if unwrapped.wrappers else None,
+            usual_shape=bool(verdict and verdict.usual_shape),
+        )
 
 
 def _resolved(raw: str, parts: tuple[str, str, str]) -> tuple[Unwrapped, Verdict | None]:
@@ -144,8 +159,11 @@ def _link_candidates(stream: str, source: Source) -> list[Candidate]:
         reading = readings[raw] if raw in readings else readings.setdefault(raw, _link(raw))
         if reading is not None:
             kind, url, provider, wrappers, found_as, usual = reading
-            found.append(Candidate(kind, url, provider, source, via, start, wrappers=wrappers, found_as=found_as,
-                                   usual_shape=usual))
+            found.append(
+                Candidate(
+                    kind, url, provider, source, via, start, wrappers=wrappers, found_as=found_as, usual_shape=usual
+                )
+            )
     return _corroborate(found, stream) if source == "body" else found
 
 
@@ -154,7 +172,7 @@ def _is_anchor_text(previous: Candidate, stream: str, start: int) -> bool:
     if previous.via != "href" or previous.kind != "join_url":
         return False
     end = stream.find(HREF_END, previous.position, start)
-    return end != -1 and not stream[end + 1:start].strip()
+    return end != -1 and not stream[end + 1 : start].strip()
 
 
 def _url_spans(stream: str) -> Iterator[tuple[int, int]]:
@@ -189,8 +207,14 @@ def _link(raw: str) -> _Reading | None:
         return "wrapped_unresolved", raw, None, (unwrapped.unresolved,), None, False
     if verdict is None:
         return None
-    return ("join_url" if verdict.kind == "join" else "non_join", unwrapped.url, verdict.provider, unwrapped.wrappers,
-            raw if unwrapped.wrappers else None, verdict.usual_shape)
+    return (
+        "join_url" if verdict.kind == "join" else "non_join",
+        unwrapped.url,
+        verdict.provider,
+        unwrapped.wrappers,
+        raw if unwrapped.wrappers else None,
+        verdict.usual_shape,
+    )
 
 
 def _corroborate(found: list[Candidate], stream: str) -> list[Candidate]:
@@ -199,9 +223,11 @@ def _corroborate(found: list[Candidate], stream: str) -> list[Candidate]:
     marked: set[int] = set()
     for i, link in enumerate(joins):
         start = link.position + len(link.found_as or link.value)
-        following = next((c.position for c in joins[i + 1:]
-                          if c.value != link.value and not _same_meeting(c.value, link.value)), len(stream))
-        if _has_details(stream[start:min(following, start + DETAIL_WINDOW)].lower()):
+        following = next(
+            (c.position for c in joins[i + 1 :] if c.value != link.value and not _same_meeting(c.value, link.value)),
+            len(stream),
+        )
+        if _has_details(stream[start : min(following, start + DETAIL_WINDOW)].lower()):
             marked.add(id(link))
     return [c._replace(corroborated=True) if id(c) in marked else c for c in found]
 
@@ -239,8 +265,14 @@ def _best_join(candidates: list[Candidate]) -> Candidate | None:
     if _is_app(best):
         web = [c for c in joins if not _is_app(c) and c.provider == best.provider]
         best = min(web, key=_rank) if web else best
-    extensions = [c for c in joins if c.value != best.value and _same_meeting(c.value, best.value)
-                  and len(c.value) > len(best.value) and _is_app(c) == _is_app(best)]
+    extensions = [
+        c
+        for c in joins
+        if c.value != best.value
+        and _same_meeting(c.value, best.value)
+        and len(c.value) > len(best.value)
+        and _is_app(c) == _is_app(best)
+    ]
     return max(extensions, key=lambda c: len(c.value)) if extensions else best
 
 
@@ -280,7 +312,7 @@ def _headings(stream: str) -> list[int]:
     """
     ends: list[int] = []
     starts = sorted(at for letter in "jJ" for at in _all(stream, letter, limit=MAX_EXAMINED * 20))
-    for at in starts[:MAX_EXAMINED * 20]:
+    for at in starts[: MAX_EXAMINED * 20]:
         match = _VTC_HEADING.match(stream, at)
         if match:
             ends.append(match.end())
@@ -303,7 +335,7 @@ def _plausible(stream: str, last: int, headings: list[int]) -> set[int]:
     domain, or that stands in a video-device section; most addresses in an invitation are
     people's and are none of these.
     """
-    ats = _video_users(stream[:last + 1])
+    ats = _video_users(stream[: last + 1])
     for match in _VIDEO_DOMAIN_AT.finditer(stream):
         if match.start() > last:
             break
@@ -324,7 +356,7 @@ def _video_users(stream: str) -> set[int]:
 
 def _user_before(stream: str, at: int) -> tuple[int, str | None, str] | None:
     """(start, "sip:"/"sips:" or None, user part) ending at ``at``; matched on the reversed text, anchored at '@'."""
-    match = _USER_REVERSED.match(stream[max(0, at - _USER_READ):at][::-1])
+    match = _USER_REVERSED.match(stream[max(0, at - _USER_READ) : at][::-1])
     if match is None:
         return None
     prefix = match.group(2)[::-1] if match.group(2) else None
@@ -335,16 +367,17 @@ def _inside_url(stream: str, position: int) -> bool:
     """Whether the whitespace-delimited token around ``position`` is a URL (an address in a query is no address)."""
     low = max(0, position - MAX_URL)
     start = max(stream.rfind(c, low, position) for c in _DELIMITERS) + 1
-    return "://" in stream[max(start, low):position]
+    return "://" in stream[max(start, low) : position]
 
 
-def _address(stream: str, user: tuple[int, str | None, str], at: re.Match[str], source: Source,
-             headings: list[int]) -> Candidate | None:
+def _address(
+    stream: str, user: tuple[int, str | None, str], at: re.Match[str], source: Source, headings: list[int]
+) -> Candidate | None:
     """A video address by the video-address rule: sip: prefix, all-digit user, known video domain, or a VTC section."""
     start, explicit, name = user
     domain = at.group(1).rstrip(".")
     before = stream[start - 1] if start > 0 else " "
-    if before.isalnum() or before in "._%+-" or stream[max(0, start - 7):start].lower() == "mailto:":
+    if before.isalnum() or before in "._%+-" or stream[max(0, start - 7) : start].lower() == "mailto:":
         return None
     known = video_domain(domain.lower())
     in_section = any(0 <= start - end <= VTC_WINDOW for end in headings)
@@ -352,8 +385,16 @@ def _address(stream: str, user: tuple[int, str | None, str], at: re.Match[str], 
         return None
     provider = known[0] if known else ("teams" if in_section else "sip")
     rank = known[1] if known else 0
-    return Candidate("video_address", f"{name}@{domain}", provider, source, "text", start,
-                     corroborated=rank == 0, found_as=f"{explicit}{name}{at.group(0)}" if explicit else None)
+    return Candidate(
+        "video_address",
+        f"{name}@{domain}",
+        provider,
+        source,
+        "text",
+        start,
+        corroborated=rank == 0,
+        found_as=f"{explicit}{name}{at.group(0)}" if explicit else None,
+    )
 
 
 def _best_address(candidates: list[Candidate]) -> Candidate | None:

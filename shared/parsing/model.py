@@ -49,5 +49,11 @@ class JoinInfo:
     candidates: tuple[Candidate, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"provider": self.provider, "join_url": self.join_url, "sip_uri": self.sip_uri, "keyword": self.keyword,
-                "keyword_modifier": self.keyword_modifier, "candidates": [c._asdict() for c in self.candidates]}
+        return {
+            "provider": self.provider,
+            "join_url": self.join_url,
+            "sip_uri": self.sip_uri,
+            "keyword": self.keyword,
+            "keyword_modifier": self.keyword_modifier,
+            "candidates": [c._asdict() for c in self.candidates],
+        }

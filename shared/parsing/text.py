@@ -18,8 +18,7 @@ from __future__ import annotations
 import html
 import re
 
-from shared.parsing.urls import could_matter, decode_entities, host_role, split_url, unwrap, \
-    wraps_nothing_that_matters
+from shared.parsing.urls import could_matter, decode_entities, host_role, split_url, unwrap, wraps_nothing_that_matters
 
 HREF_START, HREF_END = "\x02", "\x03"
 MAX_NESTING_COST = 16_000_000
@@ -30,11 +29,37 @@ HIDDEN_TAGS = ("script", "style", "head", "title")
 _HIDDEN = re.compile(r"<(?:[sS][cC][rR]|[sS][tT][yY]|[hH][eE][aA]|[tT][iI][tT])")
 _BRACKETED = re.compile(r"<((?:https?|zoommtg|msteams)://[^<>]{1,8192}?)>", re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
-_SCOPE_CHECKING = ("<div", "<section", "<article", "<blockquote", "<ul", "<ol", "<dl", "<center", "<fieldset",
-                   "<header", "<footer", "<nav", "<main", "<aside", "<figure", "<details", "<summary", "<pre",
-                   "<address", "<menu", "<dir", "<figcaption", "<hgroup", "<listing")
-_ANCHOR = re.compile(r"""<a\s[^<>]{0,2048}?href\s*=\s*(?:"([^"<>]{0,8192})"|'([^'<>]{0,8192})'|"""
-                     r"""([^\s"'<>]{1,8192}))[^<>]{0,2048}>""", re.IGNORECASE)
+_SCOPE_CHECKING = (
+    "<div",
+    "<section",
+    "<article",
+    "<blockquote",
+    "<ul",
+    "<ol",
+    "<dl",
+    "<center",
+    "<fieldset",
+    "<header",
+    "<footer",
+    "<nav",
+    "<main",
+    "<aside",
+    "<figure",
+    "<details",
+    "<summary",
+    "<pre",
+    "<address",
+    "<menu",
+    "<dir",
+    "<figcaption",
+    "<hgroup",
+    "<listing",
+)
+_ANCHOR = re.compile(
+    r"""<a\s[^<>]{0,2048}?href\s*=\s*(?:"([^"<>]{0,8192})"|'([^'<>]{0,8192})'|"""
+    r"""([^\s"'<>]{1,8192}))[^<>]{0,2048}>""",
+    re.IGNORECASE,
+)
 _TAG = re.compile(r"<[^<>]{0,4096}>")
 
 
@@ -108,8 +133,9 @@ def _nesting_cost(lowered: str, tags: int) -> int:
 
 def _bounded_html_to_text(markup: str) -> str:
     """Linear regex reading for pathological markup: hrefs inline, tags become line breaks, entities decoded."""
-    text = _ANCHOR.sub(lambda m: f" {HREF_START}{html.unescape(next(g for g in m.groups() if g is not None))}"
-                                 f"{HREF_END} ", markup)
+    text = _ANCHOR.sub(
+        lambda m: f" {HREF_START}{html.unescape(next(g for g in m.groups() if g is not None))}{HREF_END} ", markup
+    )
     return html.unescape(_TAG.sub("\n", text))
 
 

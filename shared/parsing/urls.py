@@ -46,7 +46,7 @@ def split_url(url: str) -> tuple[str, str, str] | None:
     if not match:
         return None
     scheme, host = _origin(match.group())
-    return scheme, host, url[match.end():]
+    return scheme, host, url[match.end() :]
 
 
 @lru_cache(maxsize=4096)
@@ -83,7 +83,7 @@ def _param(rest: str, name: str) -> str | None:
                 return ""
             if rest[after] == "=":
                 end = rest.find("&", after + 1)
-                return rest[after + 1:] if end == -1 else rest[after + 1:end]
+                return rest[after + 1 :] if end == -1 else rest[after + 1 : end]
         at = rest.find("&", start)
     return None
 
@@ -135,11 +135,11 @@ def _proofpoint_v3(rest: str) -> str | None:
     source, out, used = unquote(match.group(1)), [], 0
     for token in re.split(r"(\*\*.|\*)", source):
         if token == "*":
-            out.append(chars[used:used + 1])
+            out.append(chars[used : used + 1])
             used += 1
         elif token.startswith("**") and len(token) == 3:
             run = _V3_RUNS.get(token[2], 0)
-            out.append(chars[used:used + run])
+            out.append(chars[used : used + run])
             used += run
         else:
             out.append(token)
@@ -175,27 +175,41 @@ def _unresolvable(rest: str) -> str | None:
 Wrapper = tuple[str, "re.Pattern[str]", "re.Pattern[str]", Callable[[str], str | None]]
 
 WRAPPERS: tuple[Wrapper, ...] = tuple(
-    (name, re.compile(host), re.compile(path, re.IGNORECASE), decode) for name, host, path, decode in (
-    ("safelinks", r"(?:[a-z0-9-]+\.)*safelinks\.protection\.(?:outlook\.com|office365\.us|outlook\.cn)",
-     r"^(?:/ap/[^/?]+)?/?\?", _QueryParam("url")),
-    ("safelinks", r"statics\.teams\.cdn\.office\.net|teams\.public\.onecdn\.static\.microsoft",
-     r"^/evergreen-assets/safelinks/\d+/atp-safelinks\.html", _QueryParam("url")),
-    ("proofpoint_v1", r"urldefense\.proofpoint\.com", r"^/v1/url\?", _proofpoint_v1),
-    ("proofpoint_v2", r"urldefense\.proofpoint\.com", r"^/v2/url\?", _proofpoint_v2),
-    ("proofpoint_v3", r"urldefense\.(?:com|us)", r"^/v3/__", _proofpoint_v3),
-    ("google", r"(?:www\.)?google\.[a-z.]{2,6}", r"^/url\?", _QueryParam("q", "url")),
-    ("barracuda", r"(?:[a-z0-9-]+\.)*linkprotect\.cudasvc\.com", r"^/url\?", _QueryParam("a")),
-    ("cisco_secure_email", r"secure-web\.cisco\.com", r"^/[^/]+/", _cisco),
-    ("trend_micro", r"(?:[a-z0-9-]+[.-])?ctp\.trendmicro\.com", r"^/wis/clicktime/v1/query\?", _QueryParam("url")),
-    ("sophos", r"[a-z0-9-]+\.protection\.sophos\.com", r"^/?\?", _sophos),
-    ("trellix", r"protect2\.fireeye\.com", r"^/v1/url\?", _QueryParam("u")),
-    ("symantec", r"clicktime\.symantec\.com", r"^/[^?]*\?(?:[^#]*&)?u=", _QueryParam("u")),
-    ("esva", r"urlsand\.esvalabs\.com", r"^/?\?", _QueryParam("u")),
-    ("azure_email", r"emails\.azure\.microsoft\.com", r"^/redirect/", _QueryParam("destination")),
-    ("aws_ses", r"[a-z0-9-]+\.r\.[a-z0-9-]+\.awstrack\.me", r"^/L0/", _aws_tracking),
-    ("mimecast", r"protect-[a-z0-9-]+\.mimecast\.com|url\.[a-z0-9-]+\.[ma]\.mimecastprotect\.com", r"^/s/",
-     _unresolvable),
-))
+    (name, re.compile(host), re.compile(path, re.IGNORECASE), decode)
+    for name, host, path, decode in (
+        (
+            "safelinks",
+            r"(?:[a-z0-9-]+\.)*safelinks\.protection\.(?:outlook\.com|office365\.us|outlook\.cn)",
+            r"^(?:/ap/[^/?]+)?/?\?",
+            _QueryParam("url"),
+        ),
+        (
+            "safelinks",
+            r"statics\.teams\.cdn\.office\.net|teams\.public\.onecdn\.static\.microsoft",
+            r"^/evergreen-assets/safelinks/\d+/atp-safelinks\.html",
+            _QueryParam("url"),
+        ),
+        ("proofpoint_v1", r"urldefense\.proofpoint\.com", r"^/v1/url\?", _proofpoint_v1),
+        ("proofpoint_v2", r"urldefense\.proofpoint\.com", r"^/v2/url\?", _proofpoint_v2),
+        ("proofpoint_v3", r"urldefense\.(?:com|us)", r"^/v3/__", _proofpoint_v3),
+        ("google", r"(?:www\.)?google\.[a-z.]{2,6}", r"^/url\?", _QueryParam("q", "url")),
+        ("barracuda", r"(?:[a-z0-9-]+\.)*linkprotect\.cudasvc\.com", r"^/url\?", _QueryParam("a")),
+        ("cisco_secure_email", r"secure-web\.cisco\.com", r"^/[^/]+/", _cisco),
+        ("trend_micro", r"(?:[a-z0-9-]+[.-])?ctp\.trendmicro\.com", r"^/wis/clicktime/v1/query\?", _QueryParam("url")),
+        ("sophos", r"[a-z0-9-]+\.protection\.sophos\.com", r"^/?\?", _sophos),
+        ("trellix", r"protect2\.fireeye\.com", r"^/v1/url\?", _QueryParam("u")),
+        ("symantec", r"clicktime\.symantec\.com", r"^/[^?]*\?(?:[^#]*&)?u=", _QueryParam("u")),
+        ("esva", r"urlsand\.esvalabs\.com", r"^/?\?", _QueryParam("u")),
+        ("azure_email", r"emails\.azure\.microsoft\.com", r"^/redirect/", _QueryParam("destination")),
+        ("aws_ses", r"[a-z0-9-]+\.r\.[a-z0-9-]+\.awstrack\.me", r"^/L0/", _aws_tracking),
+        (
+            "mimecast",
+            r"protect-[a-z0-9-]+\.mimecast\.com|url\.[a-z0-9-]+\.[ma]\.mimecastprotect\.com",
+            r"^/s/",
+            _unresolvable,
+        ),
+    )
+)
 
 
 class HostRole(NamedTuple):
@@ -258,8 +272,10 @@ def could_matter(host: str, rest: str) -> bool:
 
 
 _ENCODED_UNRESERVED = re.compile(r"%(?:2[DEde]|3[0-9]|[46][1-9A-Fa-f]|[57][0-9Aa]|5[Ff]|7[Ee])")
-_ENCODED_START = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*(?::|%3[Aa])(?:/|%2[Ff])(?:/|%2[Ff])"
-                            r"([^/?#\\%]*(?:(?:%3[Aa]|%40)[^/?#\\%]*)*)(?=$|[/?#\\]|%(?:2[Ff]|3[Ff]|23|5[Cc]))")
+_ENCODED_START = re.compile(
+    r"[a-zA-Z][a-zA-Z0-9+.-]*(?::|%3[Aa])(?:/|%2[Ff])(?:/|%2[Ff])"
+    r"([^/?#\\%]*(?:(?:%3[Aa]|%40)[^/?#\\%]*)*)(?=$|[/?#\\]|%(?:2[Ff]|3[Ff]|23|5[Cc]))"
+)
 
 
 def wraps_nothing_that_matters(parts: tuple[str, str, str]) -> bool:
@@ -282,6 +298,7 @@ def wraps_nothing_that_matters(parts: tuple[str, str, str]) -> bool:
     if start is None:
         return False
     authority = start.group(1)
-    role = host_role(_host(authority.replace("%3A", ":").replace("%3a", ":").replace("%40", "@")
-                           if "%" in authority else authority))
+    role = host_role(
+        _host(authority.replace("%3A", ":").replace("%3a", ":").replace("%40", "@") if "%" in authority else authority)
+    )
     return not (role.claimed or role.wrappers or any(map(value.__contains__, role.cores)))

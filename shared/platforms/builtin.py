@@ -27,8 +27,11 @@ class BuiltinPlatform:
         self.warnings: list[str] = []
 
     def create_meeting(self, request: MeetingRequest) -> PlatformMeeting:
-        basis = f"room|{request.organizer.lower()}" if request.kind == "personal_room" else \
-            f"meeting|{request.idempotency_key}"
+        basis = (
+            f"room|{request.organizer.lower()}"
+            if request.kind == "personal_room"
+            else f"meeting|{request.idempotency_key}"
+        )
         room = ROOM_PREFIX + hashlib.sha256(f"{self.secret}|{basis}".encode()).hexdigest()[:20]
         sip = f"{room}@{self.sip_domain}" if self.sip_domain else None
         return PlatformMeeting(self.name, room, f"{self.base_url}/{room}", request.kind, sip)

@@ -44,9 +44,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from shared.cache import TtlCache
-from shared.errors import (AccessDeniedError, DependencyUnavailableError, HybridCalendarError,
-                           MeetingNotPossibleError, NotFoundError, ReauthorizationRequiredError, ServiceErrorDetails,
-                           ThrottledError, ValidationError)
+from shared.errors import (
+    AccessDeniedError,
+    DependencyUnavailableError,
+    HybridCalendarError,
+    MeetingNotPossibleError,
+    NotFoundError,
+    ReauthorizationRequiredError,
+    ServiceErrorDetails,
+    ThrottledError,
+    ValidationError,
+)
 from shared.platforms.base import DialIn, MeetingRequest, PlatformMeeting
 from shared.platforms.webex_auth import StaticToken, TokenSource, refused_refresh
 from shared.retry import RetryPolicy, call_with_retries, retry_after_seconds
@@ -78,7 +86,7 @@ def integration_tag(key: str) -> str:
 def webex_title(subject: str) -> str:
     """The event's subject as a Webex title: Webex refuses more than 128 characters, or none."""
     title = " ".join(subject.split()) or "Meeting"
-    return title if len(title) <= MAX_TITLE else title[:MAX_TITLE - 1] + "\u2026"
+    return title if len(title) <= MAX_TITLE else title[: MAX_TITLE - 1] + "\u2026"
 
 
 @dataclass(frozen=True)
@@ -100,8 +108,9 @@ def webex_times(start: datetime, end: datetime, now: datetime) -> WebexTimes:
         raise MeetingNotPossibleError("webex: the event lasts more than 23 h 59 min (Webex's longest meeting)")
     if end <= now:
         raise MeetingNotPossibleError("webex: the event is already over")
-    earliest = now.replace(second=0, microsecond=0) + (timedelta(minutes=1) if now.second or now.microsecond
-                                                       else timedelta(0))
+    earliest = now.replace(second=0, microsecond=0) + (
+        timedelta(minutes=1) if now.second or now.microsecond else timedelta(0)
+    )
     start = max(start, earliest)
     if end - start < SHORTEST:
         return WebexTimes(start, start + SHORTEST, True)
@@ -119,10 +128,19 @@ class WebexPlatform:
 
     name = "webex"
 
-    def __init__(self, tokens: TokenSource | str, *, base_url: str = WEBEX_API, session: Any = None,
-                 timeout: float = 30.0, retry: RetryPolicy = RetryPolicy(), sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], datetime] = utcnow, site_url: str | None = None,
-                 tenant_id: str = "") -> None:
+    def __init__(
+        self,
+        tokens: TokenSource | str,
+        *,
+        base_url: str = WEBEX_API,
+        session: Any = None,
+        timeout: float = 30.0,
+        retry: RetryPolicy = RetryPolicy(),
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], datetime] = utcnow,
+        site_url: str | None = None,
+        tenant_id: str = "",
+    ) -> None:
         from shared.http import pooled_session
 
         self.tokens = StaticToken(tokens) if isinstance(tokens, str) else tokens
@@ -147,9 +165,16 @@ class WebexPlatform:
             return _meeting(found)
         if times.lengthened:
             self.warnings.append("webex_meeting_lengthened")
-        body = {"title": webex_title(request.subject), "start": request.local(times.start),
-                "end": request.local(times.end), "timezone": request.time_zone, "hostEmail": request.organizer,
-                "integrationTags": [tag], "sendEmail": False, "enabledAutoRecordMeeting": False}
+        body = {
+            "title": webex_title(request.subject),
+            "start": request.local(times.start),
+            "end": request.local(times.end),
+            "timezone": request.time_zone,
+            "hostEmail": request.organizer,
+            "integrationTags": [tag],
+            "sendEmail": False,
+            "enabledAutoRecordMeeting": False,
+        }
         site = self._site_of(request.organizer)
         if site:
             body["siteUrl"] = site
@@ -168,32 +193,45 @@ class WebexPlatform:
         times = webex_times(request.start, request.end, now)
         if times.lengthened:
             self.warnings.append("webex_meeting_lengthened")
-        body = {"title": webex_title(request.subject), "start": request.local(times.start),
-                "end": request.local(times.end), "timezone": request.time_zone, "hostEmail": request.organizer,
-                "sendEmail": False}
+        body = {
+            "title": webex_title(request.subject),
+            "start": request.local(times.start),
+            "end": request.local(times.end),
+            "timezone": request.time_zone,
+            "hostEmail": request.organizer,
+            "sendEmail": False,
+        }
         if request.recurrence:
             body["recurrence"] = request.recurrence
-        return _meeting(self.call("PATCH", f"/meetings/{meeting.meeting_id}", json=body,
-                                   what="update meeting").body)
+        return _meeting(self.call("PATCH", f"/meetings/{meeting.meeting_id}", json=body, what="update meeting").body)
 
     def delete_meeting(self, meeting: PlatformMeeting, *, organizer: str) -> None:
         if meeting.meeting_id.startswith(PERSONAL_ROOM):
             return
         try:
-            self.call("DELETE", f"/meetings/{meeting.meeting_id}", params={"hostEmail": organizer,
-                                                                           "sendEmail": "false"},
-                       what="delete meeting")
+            self.call(
+                "DELETE",
+                f"/meetings/{meeting.meeting_id}",
+                params={"hostEmail": organizer, "sendEmail": "false"},
+                what="delete meeting",
+            )
         except NotFoundError:
             return
 
     # Look-ups --------------------------------------------------------------------------------------------
 
-    def list_meetings(self, host: str, *, tag: str | None = None, start: datetime, end: datetime,
-                      page_size: int = PAGE_SIZE) -> list[dict[str, Any]]:
+    def list_meetings(
+        self, host: str, *, tag: str | None = None, start: datetime, end: datetime, page_size: int = PAGE_SIZE
+    ) -> list[dict[str, Any]]:
         """The host's meetings overlapping ``start``..``end`` (with ``tag`` among their integration tags), every
         page followed."""
-        params = {"hostEmail": host, "meetingType": "meetingSeries", "from": utc_text(start), "to": utc_text(end),
-                  "max": str(page_size)}
+        params = {
+            "hostEmail": host,
+            "meetingType": "meetingSeries",
+            "from": utc_text(start),
+            "to": utc_text(end),
+            "max": str(page_size),
+        }
         if tag:
             params["integrationTag"] = tag
         answer = self.call("GET", "/meetings", params=params, what="list meetings")
@@ -207,16 +245,22 @@ class WebexPlatform:
 
     def _find(self, host: str, tag: str, times: WebexTimes) -> Mapping[str, Any] | None:
         """The meeting an earlier attempt with this tag made, if any."""
-        found = self.list_meetings(host, tag=tag, start=times.start - timedelta(minutes=1),
-                                   end=times.end + timedelta(minutes=1))
+        found = self.list_meetings(
+            host, tag=tag, start=times.start - timedelta(minutes=1), end=times.end + timedelta(minutes=1)
+        )
         return found[0] if found else None
 
     def _site_of(self, host: str) -> str | None:
         """The host's preferred Webex site, once a day per host; the tenant's ``siteUrl`` without an answer."""
+
         def load() -> str:
             try:
-                sites = self.call("GET", "/meetingPreferences/sites", params={"userEmail": host},
-                                   what="sites").body.get("sites") or []
+                sites = (
+                    self.call("GET", "/meetingPreferences/sites", params={"userEmail": host}, what="sites").body.get(
+                        "sites"
+                    )
+                    or []
+                )
             except (AccessDeniedError, NotFoundError, ValidationError):
                 return ""
             preferred = [str(site.get("siteUrl")) for site in sites if site.get("default") and site.get("siteUrl")]
@@ -231,9 +275,16 @@ class WebexPlatform:
             params["siteUrl"] = site
         room = self.call("GET", "/meetingPreferences/personalMeetingRoom", params=params, what="personal room").body
         telephony = room.get("telephony") or {}
-        return PlatformMeeting(self.name, PERSONAL_ROOM + organizer.lower(), str(room["personalMeetingRoomLink"]),
-                               "personal_room", room.get("sipAddress"), telephony.get("accessCode"), None,
-                               _dial_in(telephony))
+        return PlatformMeeting(
+            self.name,
+            PERSONAL_ROOM + organizer.lower(),
+            str(room["personalMeetingRoomLink"]),
+            "personal_room",
+            room.get("sipAddress"),
+            telephony.get("accessCode"),
+            None,
+            _dial_in(telephony),
+        )
 
     # HTTP ------------------------------------------------------------------------------------------------
 
@@ -257,13 +308,14 @@ class WebexPlatform:
 
         return call_with_retries(attempt, policy=self.retry, sleep=self._sleep, rng=self._rng)
 
-    def call(self, method: str, path: str, *, what: str, json: Any = None,
-              params: Mapping[str, str] | None = None) -> WebexAnswer:
-        return call_with_retries(lambda: self._attempt(method, path, json, params, what), policy=self.retry,
-                                 sleep=self._sleep, rng=self._rng)
+    def call(
+        self, method: str, path: str, *, what: str, json: Any = None, params: Mapping[str, str] | None = None
+    ) -> WebexAnswer:
+        return call_with_retries(
+            lambda: self._attempt(method, path, json, params, what), policy=self.retry, sleep=self._sleep, rng=self._rng
+        )
 
-    def _attempt(self, method: str, path: str, body: Any, params: Mapping[str, str] | None,
-                 what: str) -> WebexAnswer:
+    def _attempt(self, method: str, path: str, body: Any, params: Mapping[str, str] | None, what: str) -> WebexAnswer:
         token = self.tokens.token()
         response = self._send(method, path, body, params, what, token)
         if response.status_code == 401:
@@ -273,15 +325,15 @@ class WebexPlatform:
             raise webex_error(response.status_code, parsed, response.headers, what=what)
         return WebexAnswer(parsed if isinstance(parsed, dict) else {}, self._next(response.headers))
 
-    def _send(self, method: str, path: str, body: Any, params: Mapping[str, str] | None, what: str,
-              token: str) -> Any:
+    def _send(self, method: str, path: str, body: Any, params: Mapping[str, str] | None, what: str, token: str) -> Any:
         import requests
 
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json", "TrackingID": f"HC_{uuid.uuid4()}"}
         url = path if path.startswith("https://") else self.base_url + path
         try:
-            return self.session.request(method, url, headers=headers, json=body, params=dict(params or {}),
-                                        timeout=self.timeout)
+            return self.session.request(
+                method, url, headers=headers, json=body, params=dict(params or {}), timeout=self.timeout
+            )
         except requests.RequestException as exc:
             raise DependencyUnavailableError(f"webex {what}: unreachable ({type(exc).__name__})") from None
 
@@ -302,11 +354,20 @@ def refresh_service_app_token(base_url: str, *, session: Any, timeout: float) ->
     import requests
 
     def refresh(app: Any, refresh_token: str) -> dict[str, Any]:
-        form = {"grant_type": "refresh_token", "client_id": app.client_id, "client_secret": app.client_secret,
-                "refresh_token": refresh_token}
+        form = {
+            "grant_type": "refresh_token",
+            "client_id": app.client_id,
+            "client_secret": app.client_secret,
+            "refresh_token": refresh_token,
+        }
         try:
-            response = session.request("POST", base_url.rstrip("/") + "/access_token", data=form,
-                                       headers={"Accept": "application/json"}, timeout=timeout)
+            response = session.request(
+                "POST",
+                base_url.rstrip("/") + "/access_token",
+                data=form,
+                headers={"Accept": "application/json"},
+                timeout=timeout,
+            )
         except requests.RequestException as exc:
             raise DependencyUnavailableError(f"webex token refresh: unreachable ({type(exc).__name__})") from None
         parsed = _json(response)
@@ -328,16 +389,19 @@ def webex_error(status: int, body: Any, headers: Mapping[str, str], *, what: str
     details = ServiceErrorDetails(status, f"webex_{status}", tracking, message)
     error: HybridCalendarError
     if status in (423, 429):
-        error = ThrottledError(f"webex {what}: throttled (HTTP {status})",
-                               retry_after=retry_after_seconds(headers.get("Retry-After")))
+        error = ThrottledError(
+            f"webex {what}: throttled (HTTP {status})", retry_after=retry_after_seconds(headers.get("Retry-After"))
+        )
     elif status >= 500:
-        error = DependencyUnavailableError(f"webex {what}: HTTP {status}",
-                                           retry_after=retry_after_seconds(headers.get("Retry-After")))
+        error = DependencyUnavailableError(
+            f"webex {what}: HTTP {status}", retry_after=retry_after_seconds(headers.get("Retry-After"))
+        )
     elif status == 401:
         error = ReauthorizationRequiredError(f"webex {what}: the tenant's Webex token was refused (HTTP 401)")
     elif status == 403:
-        error = AccessDeniedError(f"webex {what}: not allowed (HTTP 403; the token lacks a scope, or the host "
-                                  "has no Webex Meetings licence)")
+        error = AccessDeniedError(
+            f"webex {what}: not allowed (HTTP 403; the token lacks a scope, or the host has no Webex Meetings licence)"
+        )
     elif status == 404:
         error = NotFoundError(f"webex {what}: not found (HTTP 404)")
     else:
@@ -348,14 +412,24 @@ def webex_error(status: int, body: Any, headers: Mapping[str, str], *, what: str
 
 def _meeting(item: Mapping[str, Any]) -> PlatformMeeting:
     telephony = item.get("telephony") or {}
-    return PlatformMeeting("webex", str(item["id"]), str(item["webLink"]), "scheduled", item.get("sipAddress"),
-                           item.get("meetingNumber"), item.get("password"), _dial_in(telephony))
+    return PlatformMeeting(
+        "webex",
+        str(item["id"]),
+        str(item["webLink"]),
+        "scheduled",
+        item.get("sipAddress"),
+        item.get("meetingNumber"),
+        item.get("password"),
+        _dial_in(telephony),
+    )
 
 
 def _dial_in(telephony: Mapping[str, Any]) -> tuple[DialIn, ...]:
-    return tuple(DialIn(str(n.get("label") or ""), str(n["callInNumber"]))
-                 for n in telephony.get("callInNumbers") or [] if n.get("callInNumber"))
-
+    return tuple(
+        DialIn(str(n.get("label") or ""), str(n["callInNumber"]))
+        for n in telephony.get("callInNumbers") or []
+        if n.get("callInNumber")
+    )
 
 
 def _moment(value: Any) -> datetime:

@@ -26,8 +26,12 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from shared.errors import (DependencyUnavailableError, ReauthorizationRequiredError, ServiceErrorDetails,
-                           WebexReauthorizationRequiredError)
+from shared.errors import (
+    DependencyUnavailableError,
+    ReauthorizationRequiredError,
+    ServiceErrorDetails,
+    WebexReauthorizationRequiredError,
+)
 from shared.timezones import utc_text, utcnow
 
 REFRESH_MARGIN = timedelta(hours=1)
@@ -78,17 +82,24 @@ def grant_status(grant: WebexGrant | None, now: datetime) -> dict[str, Any] | No
     state = "refused" if grant.refused else "ok"
     if state == "ok" and grant.refresh_expires is not None and grant.refresh_expires - now < EXPIRING_WITHIN:
         state = "expiring" if grant.refresh_expires > now else "expired"
-    return {"state": state, "refusedWith": grant.refused, "accessExpires": utc_text(grant.access_expires),
-            "refreshExpires": utc_text(grant.refresh_expires) if grant.refresh_expires else None}
+    return {
+        "state": state,
+        "refusedWith": grant.refused,
+        "accessExpires": utc_text(grant.access_expires),
+        "refreshExpires": utc_text(grant.refresh_expires) if grant.refresh_expires else None,
+    }
 
 
 def grant_from_answer(answer: dict[str, Any], now: datetime) -> WebexGrant:
     """A token answer as a grant: ``expires_in`` and ``refresh_token_expires_in`` are seconds from now."""
     try:
         refresh_in = answer.get("refresh_token_expires_in")
-        return WebexGrant(str(answer["access_token"]), now + timedelta(seconds=float(answer["expires_in"])),
-                          str(answer["refresh_token"]),
-                          now + timedelta(seconds=float(refresh_in)) if refresh_in is not None else None)
+        return WebexGrant(
+            str(answer["access_token"]),
+            now + timedelta(seconds=float(answer["expires_in"])),
+            str(answer["refresh_token"]),
+            now + timedelta(seconds=float(refresh_in)) if refresh_in is not None else None,
+        )
     except (KeyError, TypeError, ValueError):
         raise DependencyUnavailableError("webex token refresh: the answer is not a token pair") from None
 
@@ -111,8 +122,9 @@ class StaticToken:
         return self._token
 
     def after_unauthorized(self, stale: str) -> str:
-        raise ReauthorizationRequiredError("webex: the tenant's Webex access token was refused (HTTP 401) and there "
-                                           "is no refresh token to renew it")
+        raise ReauthorizationRequiredError(
+            "webex: the tenant's Webex access token was refused (HTTP 401) and there is no refresh token to renew it"
+        )
 
 
 Refresher = Callable[[ServiceApp, str], dict[str, Any]]
@@ -122,9 +134,15 @@ Refresher = Callable[[ServiceApp, str], dict[str, Any]]
 class ServiceAppTokens:
     """One tenant's Service App tokens; ``load`` and ``save`` read and write the stored grant."""
 
-    def __init__(self, app: ServiceApp, *, load: Callable[[], WebexGrant | None],
-                 save: Callable[[WebexGrant], None], refresher: Refresher,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        app: ServiceApp,
+        *,
+        load: Callable[[], WebexGrant | None],
+        save: Callable[[WebexGrant], None],
+        refresher: Refresher,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self.app, self._load, self._save, self._refresher, self._clock = app, load, save, refresher, clock
 
     def token(self) -> str:
@@ -164,4 +182,3 @@ def refused_refresh(status: int, body: Any, headers: Any) -> WebexReauthorizatio
     refused = WebexReauthorizationRequiredError(f"webex token refresh: refused (HTTP {status}, {error})")
     refused.details = ServiceErrorDetails(status, error, tracking, described)
     return refused
-

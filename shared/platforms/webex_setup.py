@@ -24,8 +24,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.errors import (AccessDeniedError, HybridCalendarError, NotFoundError, ValidationError,
-                           WebexReauthorizationRequiredError)
+from shared.errors import (
+    AccessDeniedError,
+    HybridCalendarError,
+    NotFoundError,
+    ValidationError,
+    WebexReauthorizationRequiredError,
+)
 from shared.platforms.webex_auth import ServiceApp, WebexGrant, grant_from_answer
 from shared.timezones import utc_text, utcnow
 
@@ -46,9 +51,16 @@ class ServiceAppCheck:
     scopes: tuple[str, ...]
 
 
-def check_service_app(app: ServiceApp, refresh_token: str, check_host: str, *, refresher: Callable[..., Any],
-                      platform_of: Callable[[str], Any], site_url: str | None = None,
-                      clock: Callable[[], datetime] = utcnow) -> ServiceAppCheck:
+def check_service_app(
+    app: ServiceApp,
+    refresh_token: str,
+    check_host: str,
+    *,
+    refresher: Callable[..., Any],
+    platform_of: Callable[[str], Any],
+    site_url: str | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> ServiceAppCheck:
     """The Service App checked end to end; ValidationError naming what Webex refused (the client, the refresh
     token, the host, or each missing scope). ``platform_of(token)`` is a WebexPlatform using that token."""
     try:
@@ -59,13 +71,21 @@ def check_service_app(app: ServiceApp, refresh_token: str, check_host: str, *, r
         raise ValidationError(f"webex.{what}: Webex refused the token refresh ({code})") from None
     platform = platform_of(grant.access_token)
     now = clock()
-    missing = [scope for scope, probe in ((SCHEDULE_READ, _list), (PREFERENCES_READ, _personal_room),
-                                          (SCHEDULE_WRITE, _create_and_delete))
-               if not _allowed(lambda: probe(platform, check_host, now, site_url))]
+    missing = [
+        scope
+        for scope, probe in (
+            (SCHEDULE_READ, _list),
+            (PREFERENCES_READ, _personal_room),
+            (SCHEDULE_WRITE, _create_and_delete),
+        )
+        if not _allowed(lambda: probe(platform, check_host, now, site_url))
+    ]
     if missing:
         licence = " (or checkHost has no Webex Meetings licence)" if len(missing) == len(SCOPES) else ""
-        raise ValidationError(f"webex: the Service App's token lacks {', '.join(missing)}{licence}; add the scope to "
-                              "the Service App and have a full admin authorize it again in Control Hub")
+        raise ValidationError(
+            f"webex: the Service App's token lacks {', '.join(missing)}{licence}; add the scope to "
+            "the Service App and have a full admin authorize it again in Control Hub"
+        )
     return ServiceAppCheck(grant, SCOPES)
 
 
@@ -76,14 +96,19 @@ def _allowed(probe: Callable[[], None]) -> bool:
         return False
     except (NotFoundError, ValidationError) as refused:
         status = refused.details.status if refused.details else 400
-        raise ValidationError(f"webex.checkHost: Webex does not know it as a host of the organization (HTTP "
-                              f"{status})") from None
+        raise ValidationError(
+            f"webex.checkHost: Webex does not know it as a host of the organization (HTTP {status})"
+        ) from None
     return True
 
 
 def _list(platform: Any, host: str, now: datetime, site_url: str | None) -> None:
-    platform.call("GET", "/meetings", params={"hostEmail": host, "max": "1", "from": utc_text(now),
-                                              "to": utc_text(now + timedelta(days=1))}, what="check listing")
+    platform.call(
+        "GET",
+        "/meetings",
+        params={"hostEmail": host, "max": "1", "from": utc_text(now), "to": utc_text(now + timedelta(days=1))},
+        what="check listing",
+    )
 
 
 def _personal_room(platform: Any, host: str, now: datetime, site_url: str | None) -> None:
@@ -93,15 +118,21 @@ def _personal_room(platform: Any, host: str, now: datetime, site_url: str | None
 
 def _create_and_delete(platform: Any, host: str, now: datetime, site_url: str | None) -> None:
     start = now.replace(minute=0, second=0, microsecond=0) + timedelta(days=7)
-    body = {"title": CHECK_TITLE, "start": utc_text(start), "end": utc_text(start + timedelta(minutes=10)),
-            "timezone": "UTC", "hostEmail": host, "sendEmail": False,
-            "integrationTags": [f"hc-check-{uuid.uuid4().hex}"]}
+    body = {
+        "title": CHECK_TITLE,
+        "start": utc_text(start),
+        "end": utc_text(start + timedelta(minutes=10)),
+        "timezone": "UTC",
+        "hostEmail": host,
+        "sendEmail": False,
+        "integrationTags": [f"hc-check-{uuid.uuid4().hex}"],
+    }
     if site_url:
         body["siteUrl"] = site_url
     made = platform.call("POST", "/meetings", json=body, what="check create").body
     try:
-        platform.call("DELETE", f"/meetings/{made['id']}", params={"hostEmail": host, "sendEmail": "false"},
-                      what="check delete")
+        platform.call(
+            "DELETE", f"/meetings/{made['id']}", params={"hostEmail": host, "sendEmail": "false"}, what="check delete"
+        )
     except HybridCalendarError as error:
         log.warning("webex check: the check meeting %s was made but not deleted (%s)", made["id"], error.code)
-

@@ -110,8 +110,12 @@ def read_settings(body: Any) -> Settings:
     locale = language.get("locale") if isinstance(language, dict) else None
     zone_name = body.get("timeZone")
     replies = AutoReplies(status, start, end, _cut(message) if isinstance(message, str) else "")
-    return Settings(replies, locale if isinstance(locale, str) and locale else None,
-                    zone_name if isinstance(zone_name, str) and zone_name else None, warning)
+    return Settings(
+        replies,
+        locale if isinstance(locale, str) and locale else None,
+        zone_name if isinstance(zone_name, str) and zone_name else None,
+        warning,
+    )
 
 
 def _cut(message: str) -> str:
@@ -140,8 +144,12 @@ def presence_at(replies: AutoReplies, now: datetime, *, held: Presence | None = 
     if replies.status == "alwaysEnabled":
         since = held.since if held is not None and held.out_of_office and held.until is None else now
         return Presence(True, since, None)
-    if replies.status == "scheduled" and replies.start is not None and replies.end is not None \
-            and replies.start <= now < replies.end:
+    if (
+        replies.status == "scheduled"
+        and replies.start is not None
+        and replies.end is not None
+        and replies.start <= now < replies.end
+    ):
         return Presence(True, replies.start, replies.end)
     return Presence(False)
 
@@ -153,14 +161,25 @@ def next_flip(replies: AutoReplies, now: datetime) -> datetime | None:
     return next((moment for moment in (replies.start, replies.end) if moment > now), None)
 
 
-def decide(stored: PresenceRecord | None, tenant_id: str, mailbox_id: str, settings: Settings,
-           now: datetime) -> Decision:
+def decide(
+    stored: PresenceRecord | None, tenant_id: str, mailbox_id: str, settings: Settings, now: datetime
+) -> Decision:
     """A poll read ``settings``: write only what changed, push when presence changed, time the next flip
     when the timing or presence changed (a flip already queued for the same version still stands; a second
     one for the same moment finds nothing to do)."""
     presence = presence_at(settings.replies, now, held=stored.presence if stored else None)
-    record = PresenceRecord(tenant_id, mailbox_id, settings.replies, presence, settings.language, settings.time_zone,
-                            None, None, now, stored.etag if stored else None)
+    record = PresenceRecord(
+        tenant_id,
+        mailbox_id,
+        settings.replies,
+        presence,
+        settings.language,
+        settings.time_zone,
+        None,
+        None,
+        now,
+        stored.etag if stored else None,
+    )
     if stored is not None and _same(stored, record):
         return Decision(None, False, None)
     pushed = stored is None and presence.out_of_office or stored is not None and stored.presence != presence
@@ -181,22 +200,28 @@ def decide_flip(stored: PresenceRecord | None, version: str, now: datetime) -> D
     return Decision(replace(stored, presence=presence, changed=now), True, next_flip(stored.replies, now))
 
 
-def decide_error(stored: PresenceRecord | None, tenant_id: str, mailbox_id: str, code: str,
-                 now: datetime) -> PresenceRecord | None:
+def decide_error(
+    stored: PresenceRecord | None, tenant_id: str, mailbox_id: str, code: str, now: datetime
+) -> PresenceRecord | None:
     """A poll failed for this mailbox: the row to write when the error is new (presence as it was)."""
     if stored is not None and stored.error == code:
         return None
     if stored is None:
-        return PresenceRecord(tenant_id, mailbox_id, AutoReplies("disabled"), Presence(False), error=code,
-                              error_since=now, changed=now)
+        return PresenceRecord(
+            tenant_id, mailbox_id, AutoReplies("disabled"), Presence(False), error=code, error_since=now, changed=now
+        )
     return replace(stored, error=code, error_since=now)
 
 
 def _same(stored: PresenceRecord, record: PresenceRecord) -> bool:
-    return (stored.replies, stored.presence, stored.language, stored.time_zone, stored.error) == \
-        (record.replies, record.presence, record.language, record.time_zone, None)
+    return (stored.replies, stored.presence, stored.language, stored.time_zone, stored.error) == (
+        record.replies,
+        record.presence,
+        record.language,
+        record.time_zone,
+        None,
+    )
 
 
 def _iso(moment: datetime | None) -> str:
     return moment.astimezone(timezone.utc).isoformat() if moment else ""
-

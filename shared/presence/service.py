@@ -31,8 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from shared.errors import ConflictError, HybridCalendarError, ValidationError
 from shared.graph.batch import MAX_BATCH, BatchRequest
-from shared.presence.model import (Decision, PresenceRecord, decide, decide_error, decide_flip, next_flip,
-                                   read_settings)
+from shared.presence.model import Decision, PresenceRecord, decide, decide_error, decide_flip, next_flip, read_settings
 from shared.storage.queues import is_reference, references_message, visible_in
 from shared.storage.records import digest
 from shared.sync.messages import PRESENCE_QUEUE, Outcome
@@ -49,8 +48,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("hybridcalendar.presence")
 
 PRESENCE_UPDATED = "presence.updated"
-NO_EXCHANGE_CODES = frozenset({"MailboxNotEnabledForRESTAPI", "MailboxNotSupportedForRESTAPI",
-                               "ErrorMailboxNotEnabledForRESTAPI"})
+NO_EXCHANGE_CODES = frozenset(
+    {"MailboxNotEnabledForRESTAPI", "MailboxNotSupportedForRESTAPI", "ErrorMailboxNotEnabledForRESTAPI"}
+)
 TRIES = 3
 
 
@@ -84,10 +84,19 @@ class PresenceRef:
 class PresenceService:
     """Polls, flips and answers for out-of-office presence (see the module's docstring)."""
 
-    def __init__(self, repository: PresenceRepository, mailboxes: MailboxRepository, graph: GraphClient,
-                 deliverer: Deliverer | None, queues: QueueWriter, *, every: timedelta,
-                 now: Callable[[], datetime] = utcnow, sleep: Callable[[float], None] = time.sleep,
-                 warn: Callable[[str, str, str], None] = lambda tenant, mailbox, code: None) -> None:
+    def __init__(
+        self,
+        repository: PresenceRepository,
+        mailboxes: MailboxRepository,
+        graph: GraphClient,
+        deliverer: Deliverer | None,
+        queues: QueueWriter,
+        *,
+        every: timedelta,
+        now: Callable[[], datetime] = utcnow,
+        sleep: Callable[[float], None] = time.sleep,
+        warn: Callable[[str, str, str], None] = lambda tenant, mailbox, code: None,
+    ) -> None:
         self.repository, self.mailboxes, self.graph = repository, mailboxes, graph
         self.warn = warn
         self.deliverer, self.queues, self.every = deliverer, queues, every
@@ -97,8 +106,11 @@ class PresenceService:
 
     def round(self, tenant_ids: Iterable[str]) -> int:
         """Queue this period's polls of every enabled user mailbox, spread evenly; the number of polls."""
-        polls = [(tenant, chunk) for tenant in tenant_ids
-                 for chunk in _chunks(sorted(self.mailboxes.list_enabled(tenant, kind="user")), MAX_BATCH)]
+        polls = [
+            (tenant, chunk)
+            for tenant in tenant_ids
+            for chunk in _chunks(sorted(self.mailboxes.list_enabled(tenant, kind="user")), MAX_BATCH)
+        ]
         seconds = max(1, int(self.every.total_seconds()))
         for n, (tenant, chunk) in enumerate(polls):
             self._send_poll(tenant, chunk, delay=(n * seconds) // len(polls))
@@ -128,8 +140,12 @@ class PresenceService:
 
     def _poll_logged(self, tenant_id: str, mailbox_ids: list[str]) -> None:
         counts = self.poll(tenant_id, mailbox_ids)
-        log.info("presence poll of %d mailbox(es) in tenant %s: %s", len(mailbox_ids), tenant_id,
-                 ", ".join(f"{n} {word}" for word, n in sorted(counts.items())))
+        log.info(
+            "presence poll of %d mailbox(es) in tenant %s: %s",
+            len(mailbox_ids),
+            tenant_id,
+            ", ".join(f"{n} {word}" for word, n in sorted(counts.items())),
+        )
 
     # a poll -----------------------------------------------------------------------------------------
 
@@ -178,8 +194,9 @@ class PresenceService:
                 stored = self.repository.get(tenant_id, mailbox_id)
         raise ConflictError("the presence row changed under every try")
 
-    def _failed(self, tenant_id: str, mailbox_id: str, stored: PresenceRecord | None,
-                error: HybridCalendarError | None) -> str:
+    def _failed(
+        self, tenant_id: str, mailbox_id: str, stored: PresenceRecord | None, error: HybridCalendarError | None
+    ) -> str:
         code = failure_code(error)
         row = decide_error(stored, tenant_id, mailbox_id, code, self.now())
         if row is not None:
@@ -235,8 +252,9 @@ class PresenceService:
 
     def _queue_flip(self, tenant_id: str, mailbox_id: str, version: str, at: datetime) -> None:
         delay = visible_in(at, self.now())
-        self.queues.send(PRESENCE_QUEUE, PresenceRef(tenant_id, "flip", mailbox_id, version).fields(),
-                         delay_seconds=delay or None)
+        self.queues.send(
+            PRESENCE_QUEUE, PresenceRef(tenant_id, "flip", mailbox_id, version).fields(), delay_seconds=delay or None
+        )
 
     def _push(self, record: PresenceRecord) -> None:
         if self.deliverer is None:
@@ -245,10 +263,17 @@ class PresenceService:
 
         presence = record.presence
         state = f"{presence.out_of_office}|{_text(presence.since)}|{_text(presence.until)}"
-        webhook_id = "msg_" + digest(f"{record.tenant_id}|{record.mailbox_id}|{record.replies.version}|{state}|"
-                                     f"{PRESENCE_UPDATED}")[:32]
-        self.deliverer.publish(record.tenant_id, record.mailbox_id, OutgoingEvent(
-            webhook_id, PRESENCE_UPDATED, {"mailbox": record.mailbox_id, **presence_json(record)}, self.now()))
+        webhook_id = (
+            "msg_"
+            + digest(f"{record.tenant_id}|{record.mailbox_id}|{record.replies.version}|{state}|{PRESENCE_UPDATED}")[:32]
+        )
+        self.deliverer.publish(
+            record.tenant_id,
+            record.mailbox_id,
+            OutgoingEvent(
+                webhook_id, PRESENCE_UPDATED, {"mailbox": record.mailbox_id, **presence_json(record)}, self.now()
+            ),
+        )
 
     # reading and forgetting -----------------------------------------------------------------------------
 
@@ -280,4 +305,4 @@ def _text(moment: datetime | None) -> str | None:
 
 
 def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
-    return (items[start:start + size] for start in range(0, len(items), size))
+    return (items[start : start + size] for start in range(0, len(items), size))

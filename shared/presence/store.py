@@ -15,6 +15,7 @@ from shared.crypto.fields import FieldCipher
 from shared.presence.model import STATUSES, AutoReplies, Presence, PresenceRecord
 from shared.storage.tables import Entity, Table
 
+
 class PresenceRepository:
     TABLE = "presence"
     SEALED = ("Message",)
@@ -33,16 +34,32 @@ class PresenceRepository:
         ids = set(mailbox_ids)
         if not ids:
             return {}
-        rows = self.table.query("PartitionKey eq @p and RowKey ge @lo and RowKey le @hi",
-                                parameters={"p": tenant_id, "lo": min(ids), "hi": max(ids)})
+        rows = self.table.query(
+            "PartitionKey eq @p and RowKey ge @lo and RowKey le @hi",
+            parameters={"p": tenant_id, "lo": min(ids), "hi": max(ids)},
+        )
         return {str(row["RowKey"]): self._record(row) for row in rows if row["RowKey"] in ids}
 
     def list_tenant(self, tenant_id: str, *, errors_only: bool = False) -> list[PresenceRecord]:
         """Every row of the tenant (messages left sealed: the status pages never show them)."""
         query = "PartitionKey eq @p" + (" and Error ne ''" if errors_only else "")
-        rows = self.table.query(query, parameters={"p": tenant_id},
-                                select=["PartitionKey", "RowKey", "Status", "OutOfOffice", "Since", "Until", "Error",
-                                        "ErrorSince", "Changed", "Language", "TimeZone"])
+        rows = self.table.query(
+            query,
+            parameters={"p": tenant_id},
+            select=[
+                "PartitionKey",
+                "RowKey",
+                "Status",
+                "OutOfOffice",
+                "Since",
+                "Until",
+                "Error",
+                "ErrorSince",
+                "Changed",
+                "Language",
+                "TimeZone",
+            ],
+        )
         return [self._record(row, opened=False) for row in rows]
 
     def save(self, record: PresenceRecord) -> None:
@@ -58,11 +75,22 @@ class PresenceRepository:
 
     def _entity(self, record: PresenceRecord) -> dict[str, object]:
         replies, presence = record.replies, record.presence
-        entity = {"PartitionKey": record.tenant_id, "RowKey": record.mailbox_id, "Status": replies.status,
-                  "Start": replies.start, "End": replies.end, "Message": replies.message or None,
-                  "OutOfOffice": presence.out_of_office, "Since": presence.since, "Until": presence.until,
-                  "Language": record.language, "TimeZone": record.time_zone, "Error": record.error or "",
-                  "ErrorSince": record.error_since, "Changed": record.changed}
+        entity = {
+            "PartitionKey": record.tenant_id,
+            "RowKey": record.mailbox_id,
+            "Status": replies.status,
+            "Start": replies.start,
+            "End": replies.end,
+            "Message": replies.message or None,
+            "OutOfOffice": presence.out_of_office,
+            "Since": presence.since,
+            "Until": presence.until,
+            "Language": record.language,
+            "TimeZone": record.time_zone,
+            "Error": record.error or "",
+            "ErrorSince": record.error_since,
+            "Changed": record.changed,
+        }
         return self.cipher.seal_fields(self.TABLE, entity, self.SEALED, tenant_id=record.tenant_id)
 
     def _record(self, row: Entity, *, opened: bool = True) -> PresenceRecord:
@@ -72,6 +100,15 @@ class PresenceRepository:
         status = STATUSES.get(str(row.get("Status") or "disabled").lower(), "disabled")
         replies = AutoReplies(status, row.get("Start"), row.get("End"), str(row.get("Message") or "") if opened else "")
         presence = Presence(bool(row.get("OutOfOffice")), row.get("Since"), row.get("Until"))
-        return PresenceRecord(tenant_id, str(row["RowKey"]), replies, presence, row.get("Language") or None,
-                              row.get("TimeZone") or None, row.get("Error") or None, row.get("ErrorSince"),
-                              row.get("Changed"), row.get("etag"))
+        return PresenceRecord(
+            tenant_id,
+            str(row["RowKey"]),
+            replies,
+            presence,
+            row.get("Language") or None,
+            row.get("TimeZone") or None,
+            row.get("Error") or None,
+            row.get("ErrorSince"),
+            row.get("Changed"),
+            row.get("etag"),
+        )

@@ -58,16 +58,24 @@ class BlockTime:
         found = resolve(self.time_zone)
         zone = found.zone or timezone.utc
         shown = lambda moment: moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else ""  # noqa: E731
-        return {"start": shown(self.start), "end": shown(self.end),
-                "time_zone": self.time_zone if found.known else "UTC"}
+        return {
+            "start": shown(self.start),
+            "end": shown(self.end),
+            "time_zone": self.time_zone if found.known else "UTC",
+        }
 
 
 def template_values(meeting: PlatformMeeting, *, for_html: bool, when: BlockTime | None = None) -> dict[str, str]:
     """The placeholders' values; escaped for HTML, dial-in numbers one per line."""
     dial_in = [f"{d.label}: {d.number}" if d.label else d.number for d in meeting.dial_in]
-    values = {"join_url": meeting.join_url, "meeting_number": meeting.meeting_number or "",
-              "password": meeting.password or "", "video_address": meeting.sip_uri or "", "dial_in": "\n".join(dial_in),
-              **(when or BlockTime(None, None)).values()}
+    values = {
+        "join_url": meeting.join_url,
+        "meeting_number": meeting.meeting_number or "",
+        "password": meeting.password or "",
+        "video_address": meeting.sip_uri or "",
+        "dial_in": "\n".join(dial_in),
+        **(when or BlockTime(None, None)).values(),
+    }
     if not for_html:
         return values
     escaped = {key: html.escape(value, quote=True) for key, value in values.items()}
@@ -89,25 +97,32 @@ def check_template(text: str) -> str | None:
 
 def render_html(meeting: PlatformMeeting, template: str | None = None, when: BlockTime | None = None) -> str:
     if template:
-        return f"{HTML_START}{Template(template).substitute(template_values(meeting, for_html=True, when=when))}" \
-               f"{HTML_END}"
-    rows = "".join(f'<p style="margin:0">{html.escape(label)}: <a href="{html.escape(value, quote=True)}">'
-                   f"{html.escape(value)}</a></p>" if link else
-                   f'<p style="margin:0">{html.escape(label)}: {html.escape(value)}</p>'
-                   for label, value, link in block_lines(meeting))
+        return (
+            f"{HTML_START}{Template(template).substitute(template_values(meeting, for_html=True, when=when))}{HTML_END}"
+        )
+    rows = "".join(
+        f'<p style="margin:0">{html.escape(label)}: <a href="{html.escape(value, quote=True)}">'
+        f"{html.escape(value)}</a></p>"
+        if link
+        else f'<p style="margin:0">{html.escape(label)}: {html.escape(value)}</p>'
+        for label, value, link in block_lines(meeting)
+    )
     return f'{HTML_START}<div style="margin-top:12px">{rows}</div>{HTML_END}'
 
 
 def render_text(meeting: PlatformMeeting, template: str | None = None, when: BlockTime | None = None) -> str:
     if template:
-        return f"{TEXT_START}\n{Template(template).substitute(template_values(meeting, for_html=False, when=when))}" \
-               f"\n{TEXT_END}"
+        return (
+            f"{TEXT_START}\n{Template(template).substitute(template_values(meeting, for_html=False, when=when))}"
+            f"\n{TEXT_END}"
+        )
     rows = "\n".join(f"{label}: {value}" for label, value, _ in block_lines(meeting))
     return f"{TEXT_START}\n{rows}\n{TEXT_END}"
 
 
-def block_hash(meeting: PlatformMeeting, templates: Mapping[str, str] | None = None,
-               when: BlockTime | None = None) -> str:
+def block_hash(
+    meeting: PlatformMeeting, templates: Mapping[str, str] | None = None, when: BlockTime | None = None
+) -> str:
     """What the block says, hashed: a rewrite happens only when this changes (a template showing times
     changes when the meeting moves; the default block does not show them)."""
     templates = templates or {}
@@ -115,15 +130,23 @@ def block_hash(meeting: PlatformMeeting, templates: Mapping[str, str] | None = N
     return hashlib.sha256(said.encode()).hexdigest()[:16]
 
 
-def with_block(body: str, meeting: PlatformMeeting, *, content_type: str,
-               templates: Mapping[str, str] | None = None, when: BlockTime | None = None) -> str:
+def with_block(
+    body: str,
+    meeting: PlatformMeeting,
+    *,
+    content_type: str,
+    templates: Mapping[str, str] | None = None,
+    when: BlockTime | None = None,
+) -> str:
     """``body`` with the meeting's block (the tenant's template, or the default) in place of any earlier one."""
     templates = templates or {}
     if content_type.lower() == "text":
-        return _place(without_block(body, content_type="text"), render_text(meeting, templates.get("text"), when),
-                      text=True)
-    return _place(without_block(body, content_type="html"), render_html(meeting, templates.get("html"), when),
-                  text=False)
+        return _place(
+            without_block(body, content_type="text"), render_text(meeting, templates.get("text"), when), text=True
+        )
+    return _place(
+        without_block(body, content_type="html"), render_html(meeting, templates.get("html"), when), text=False
+    )
 
 
 def without_block(body: str, *, content_type: str) -> str:
@@ -133,8 +156,8 @@ def without_block(body: str, *, content_type: str) -> str:
     last = body.find(end, first + len(start)) if first != -1 else -1
     if first == -1 or last == -1:
         return body
-    cut = first - 2 if content_type.lower() == "text" and body[max(0, first - 2):first] == "\n\n" else first
-    return body[:cut] + body[last + len(end):]
+    cut = first - 2 if content_type.lower() == "text" and body[max(0, first - 2) : first] == "\n\n" else first
+    return body[:cut] + body[last + len(end) :]
 
 
 def has_block(body: str) -> bool:
@@ -155,7 +178,7 @@ def location_with_link(location: str, span: tuple[int, int] | None, join_url: st
     """Location with the keyword (at ``span``) replaced by the join link; other parts kept."""
     if span is None:
         return location
-    return location[:span[0]] + join_url + location[span[1]:]
+    return location[: span[0]] + join_url + location[span[1] :]
 
 
 ROOM_KEYS = ("locationEmailAddress", "locationUri", "uniqueId")
@@ -182,7 +205,12 @@ def locations_with_link(locations: list[dict[str, Any]], location: str, join_url
             written.append(dict(entry))
     if replaced:
         return written
-    rooms = [entry for entry in written if entry.get("locationType") == "conferenceRoom"
-             or any(entry.get(key) for key in ROOM_KEYS)]
-    return [{"displayName": location_with_link(location, keyword_span(location), join_url),
-             "locationType": "default"}, *rooms]
+    rooms = [
+        entry
+        for entry in written
+        if entry.get("locationType") == "conferenceRoom" or any(entry.get(key) for key in ROOM_KEYS)
+    ]
+    return [
+        {"displayName": location_with_link(location, keyword_span(location), join_url), "locationType": "default"},
+        *rooms,
+    ]

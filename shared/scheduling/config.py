@@ -29,8 +29,12 @@ MAX_CREDENTIAL_CHARS = 4096
 _SITE = re.compile(r"(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
 _ADDRESS = re.compile(r"[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]{1,255}")
 _LANGUAGE = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8}){0,2}")
-DEFAULT_MODIFIERS: Mapping[str, MeetingKind] = {"": "scheduled", "onetime": "scheduled", "myroom": "personal_room",
-                                                "space": "space"}
+DEFAULT_MODIFIERS: Mapping[str, MeetingKind] = {
+    "": "scheduled",
+    "onetime": "scheduled",
+    "myroom": "personal_room",
+    "space": "space",
+}
 
 
 @dataclass(frozen=True)
@@ -45,17 +49,32 @@ class WebexConfig:
     checked: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"clientId": self.client_id, "clientSecret": self.client_secret, "siteUrl": self.site_url,
-                "scopes": list(self.scopes), "checked": self.checked}
+        return {
+            "clientId": self.client_id,
+            "clientSecret": self.client_secret,
+            "siteUrl": self.site_url,
+            "scopes": list(self.scopes),
+            "checked": self.checked,
+        }
 
     def public(self) -> dict[str, Any]:
-        return {"clientId": self.client_id, "clientSecret": "set", "siteUrl": self.site_url,
-                "scopes": list(self.scopes), "checked": self.checked}
+        return {
+            "clientId": self.client_id,
+            "clientSecret": "set",
+            "siteUrl": self.site_url,
+            "scopes": list(self.scopes),
+            "checked": self.checked,
+        }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> WebexConfig:
-        return cls(data["clientId"], data["clientSecret"], data.get("siteUrl"), tuple(data.get("scopes") or ()),
-                   data.get("checked"))
+        return cls(
+            data["clientId"],
+            data["clientSecret"],
+            data.get("siteUrl"),
+            tuple(data.get("scopes") or ()),
+            data.get("checked"),
+        )
 
 
 @dataclass(frozen=True)
@@ -97,47 +116,75 @@ class SchedulingConfig:
         return self.modifiers.get(modifier or "", "scheduled")
 
     def to_json(self) -> str:
-        return json.dumps({"keywords": dict(self.keywords), "modifiers": dict(self.modifiers),
-                           "webexToken": self.webex_token, "templates": dict(self.templates),
-                           "languageTemplates": {k: dict(v) for k, v in self.language_templates.items()},
-                           "webex": self.webex.to_json() if self.webex else None})
+        return json.dumps(
+            {
+                "keywords": dict(self.keywords),
+                "modifiers": dict(self.modifiers),
+                "webexToken": self.webex_token,
+                "templates": dict(self.templates),
+                "languageTemplates": {k: dict(v) for k, v in self.language_templates.items()},
+                "webex": self.webex.to_json() if self.webex else None,
+            }
+        )
 
     def public(self) -> dict[str, Any]:
         """What the admin API shows: never a secret or token, only whether one is set."""
-        return {"keywords": dict(self.keywords), "modifiers": dict(self.modifiers),
-                "webexToken": "set" if self.webex_token else None, "templates": dict(self.templates),
-                "languageTemplates": {k: dict(v) for k, v in self.language_templates.items()},
-                "webex": self.webex.public() if self.webex else None}
+        return {
+            "keywords": dict(self.keywords),
+            "modifiers": dict(self.modifiers),
+            "webexToken": "set" if self.webex_token else None,
+            "templates": dict(self.templates),
+            "languageTemplates": {k: dict(v) for k, v in self.language_templates.items()},
+            "webex": self.webex.public() if self.webex else None,
+        }
 
 
-def parse_config(document: Any, *, current: SchedulingConfig | None = None
-                 ) -> tuple[SchedulingConfig, WebexSetup | None]:
+def parse_config(
+    document: Any, *, current: SchedulingConfig | None = None
+) -> tuple[SchedulingConfig, WebexSetup | None]:
     """A configuration from an admin's JSON, and the new Webex credentials to check before it is stored (None
     when none were sent); ValidationError naming what is wrong. Omitted parts keep their current value (so the
     secret need not be sent again)."""
     current = current or SchedulingConfig()
-    if not isinstance(document, dict) or set(document) - {"keywords", "modifiers", "webex", "webexToken",
-                                                          "templates", "languageTemplates"}:
-        raise ValidationError("body must be an object with keywords, modifiers, webex, templates and/or "
-                              "languageTemplates")
+    if not isinstance(document, dict) or set(document) - {
+        "keywords",
+        "modifiers",
+        "webex",
+        "webexToken",
+        "templates",
+        "languageTemplates",
+    }:
+        raise ValidationError(
+            "body must be an object with keywords, modifiers, webex, templates and/or languageTemplates"
+        )
     keywords = {**current.keywords, **_mapping(document.get("keywords", {}), "keywords", KEYWORDS, PLATFORMS)}
     modifiers = {**current.modifiers, **_mapping(document.get("modifiers", {}), "modifiers", MODIFIER_NAMES, KINDS)}
     token = current.webex_token
     if "webexToken" in document:
         if document["webexToken"] is not None:
-            raise ValidationError("webexToken (a single access token) is no longer accepted: set webex with a Service "
-                                  "App's clientId, clientSecret, refreshToken and a checkHost")
+            raise ValidationError(
+                "webexToken (a single access token) is no longer accepted: set webex with a Service "
+                "App's clientId, clientSecret, refreshToken and a checkHost"
+            )
         token = None
     webex, setup = _webex(document["webex"], current.webex) if "webex" in document else (current.webex, None)
     if webex is None and setup is None:
         token = None if "webex" in document else token
     if "webex" in keywords.values() and webex is None and setup is None and not token:
-        raise ValidationError("a keyword uses webex, so webex (a Service App's clientId, clientSecret, refreshToken "
-                              "and a checkHost) is needed")
+        raise ValidationError(
+            "a keyword uses webex, so webex (a Service App's clientId, clientSecret, refreshToken "
+            "and a checkHost) is needed"
+        )
     templates = {**current.templates, **_templates(document.get("templates", {}))}
     languages = _language_templates(document.get("languageTemplates", {}), current.language_templates)
-    config = SchedulingConfig(keywords, modifiers, token,  # type: ignore[arg-type]
-                              {k: v for k, v in templates.items() if v}, languages, webex)
+    config = SchedulingConfig(
+        keywords,
+        modifiers,  # type: ignore[arg-type]
+        token,
+        {k: v for k, v in templates.items() if v},
+        languages,
+        webex,
+    )
     return config, setup
 
 
@@ -148,8 +195,9 @@ def _webex(value: Any, current: WebexConfig | None) -> tuple[WebexConfig | None,
         return None, None
     names = {"clientId", "clientSecret", "refreshToken", "checkHost", "siteUrl"}
     if not isinstance(value, dict) or not value or set(value) - names:
-        raise ValidationError("webex must be null or an object with clientId, clientSecret, refreshToken, checkHost "
-                              "and/or siteUrl")
+        raise ValidationError(
+            "webex must be null or an object with clientId, clientSecret, refreshToken, checkHost and/or siteUrl"
+        )
     site = _site(value["siteUrl"]) if "siteUrl" in value else (current.site_url if current else None)
     if set(value) == {"siteUrl"}:
         if current is None:
@@ -157,14 +205,25 @@ def _webex(value: Any, current: WebexConfig | None) -> tuple[WebexConfig | None,
         return WebexConfig(current.client_id, current.client_secret, site, current.scopes, current.checked), None
     credentials = {name: value.get(name) for name in ("clientId", "clientSecret", "refreshToken", "checkHost")}
     for name, given in credentials.items():
-        if not isinstance(given, str) or not given.strip() or len(given) > MAX_CREDENTIAL_CHARS or \
-                any(ord(c) < 32 or c.isspace() for c in given.strip()):
-            raise ValidationError(f"webex.{name} is needed: a non-empty string of at most {MAX_CREDENTIAL_CHARS} "
-                                  "characters without spaces")
+        if (
+            not isinstance(given, str)
+            or not given.strip()
+            or len(given) > MAX_CREDENTIAL_CHARS
+            or any(ord(c) < 32 or c.isspace() for c in given.strip())
+        ):
+            raise ValidationError(
+                f"webex.{name} is needed: a non-empty string of at most {MAX_CREDENTIAL_CHARS} "
+                "characters without spaces"
+            )
     if not _ADDRESS.fullmatch(credentials["checkHost"] or ""):
         raise ValidationError("webex.checkHost must be the email address of a Webex Meetings host of the organization")
-    return None, WebexSetup(str(credentials["clientId"]).strip(), str(credentials["clientSecret"]).strip(),
-                            str(credentials["refreshToken"]).strip(), str(credentials["checkHost"]).strip(), site)
+    return None, WebexSetup(
+        str(credentials["clientId"]).strip(),
+        str(credentials["clientSecret"]).strip(),
+        str(credentials["refreshToken"]).strip(),
+        str(credentials["checkHost"]).strip(),
+        site,
+    )
 
 
 def _site(value: Any) -> str | None:
@@ -225,5 +284,11 @@ def load_config(text: str | None) -> SchedulingConfig:
         return SchedulingConfig()
     data = json.loads(text)
     webex = WebexConfig.from_json(data["webex"]) if data.get("webex") else None
-    return SchedulingConfig(data["keywords"], data["modifiers"], data.get("webexToken"), data.get("templates") or {},
-                            data.get("languageTemplates") or {}, webex)
+    return SchedulingConfig(
+        data["keywords"],
+        data["modifiers"],
+        data.get("webexToken"),
+        data.get("templates") or {},
+        data.get("languageTemplates") or {},
+        webex,
+    )

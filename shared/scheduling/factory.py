@@ -70,10 +70,20 @@ def _checked(setup: WebexSetup) -> tuple[WebexConfig, WebexGrant]:
     session = webex_session(settings)
     app = ServiceApp(setup.client_id, setup.client_secret)
     refresher = refresh_service_app_token(settings.webex_api_url, session=session, timeout=settings.graph_timeout)
-    check = check_service_app(app, setup.refresh_token, setup.check_host, refresher=refresher, site_url=setup.site_url,
-                              platform_of=lambda token: WebexPlatform(token, base_url=settings.webex_api_url,
-                                                                      session=session, timeout=settings.graph_timeout,
-                                                                      retry=RetryPolicy(max_attempts=2)))
+    check = check_service_app(
+        app,
+        setup.refresh_token,
+        setup.check_host,
+        refresher=refresher,
+        site_url=setup.site_url,
+        platform_of=lambda token: WebexPlatform(
+            token,
+            base_url=settings.webex_api_url,
+            session=session,
+            timeout=settings.graph_timeout,
+            retry=RetryPolicy(max_attempts=2),
+        ),
+    )
     checked = utc_text(utcnow())
     return WebexConfig(setup.client_id, setup.client_secret, setup.site_url, check.scopes, checked), check.grant
 
@@ -101,8 +111,9 @@ def build_scheduler(settings: Any, engine: Any) -> KeywordScheduler:
     from shared.sync.records import graph_moment
 
     stores = engine.stores
-    builtin = BuiltinPlatform(settings.builtin_meeting_url, sip_domain=settings.builtin_sip_domain,
-                              secret=settings.builtin_room_secret)
+    builtin = BuiltinPlatform(
+        settings.builtin_meeting_url, sip_domain=settings.builtin_sip_domain, secret=settings.builtin_room_secret
+    )
     sessions: list[Any] = []
 
     def config_of(tenant_id: str) -> SchedulingConfig:
@@ -115,17 +126,29 @@ def build_scheduler(settings: Any, engine: Any) -> KeywordScheduler:
 
         if not sessions:
             sessions.append(webex_session(settings))
-        return WebexPlatform(_tokens(tenant_id, config, settings, sessions[0], stores), base_url=settings.webex_api_url,
-                             session=sessions[0], timeout=settings.graph_timeout, tenant_id=tenant_id,
-                             site_url=config.webex.site_url if config.webex else None)
+        return WebexPlatform(
+            _tokens(tenant_id, config, settings, sessions[0], stores),
+            base_url=settings.webex_api_url,
+            session=sessions[0],
+            timeout=settings.graph_timeout,
+            tenant_id=tenant_id,
+            site_url=config.webex.site_url if config.webex else None,
+        )
 
     def locale_of(tenant_id: str, mailbox_id: str) -> tuple[str | None, str | None]:
         held = stores.presence.get(tenant_id, mailbox_id)
         return (held.language, held.time_zone) if held is not None else (None, None)
 
-    return KeywordScheduler(engine.graph, stores.schedulings, config_of=config_of, platform_of=platform_of,
-                            moment=graph_moment, record_failure=engine.record_failure,
-                            record_warning=engine.record_warning, locale_of=locale_of)
+    return KeywordScheduler(
+        engine.graph,
+        stores.schedulings,
+        config_of=config_of,
+        platform_of=platform_of,
+        moment=graph_moment,
+        record_failure=engine.record_failure,
+        record_warning=engine.record_warning,
+        locale_of=locale_of,
+    )
 
 
 def _tokens(tenant_id: str, config: SchedulingConfig, settings: Any, session: Any, stores: Any) -> Any:
@@ -149,6 +172,9 @@ def _tokens(tenant_id: str, config: SchedulingConfig, settings: Any, session: An
         stores.tenant_settings.save(tenant_id, GRANT_ROW, grant.to_json())
         _GRANTS.put(tenant_id, grant)
 
-    return ServiceAppTokens(ServiceApp(config.webex.client_id, config.webex.client_secret), load=load, save=save,
-                            refresher=refresh_service_app_token(settings.webex_api_url, session=session,
-                                                                timeout=settings.graph_timeout))
+    return ServiceAppTokens(
+        ServiceApp(config.webex.client_id, config.webex.client_secret),
+        load=load,
+        save=save,
+        refresher=refresh_service_app_token(settings.webex_api_url, session=session, timeout=settings.graph_timeout),
+    )

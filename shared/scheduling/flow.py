@@ -30,8 +30,7 @@ from typing import Any
 from shared.errors import AuthError, ConflictError, PermanentError, TransientError, ValidationError
 from shared.parsing.keywords import find_keyword
 from shared.platforms.base import MeetingPlatform, MeetingRequest
-from shared.scheduling.blocks import (BlockTime, block_hash, has_block, locations_with_link, with_block,
-                                      without_block)
+from shared.scheduling.blocks import BlockTime, block_hash, has_block, locations_with_link, with_block, without_block
 from shared.scheduling.config import SchedulingConfig
 from shared.scheduling.recurrence import to_rrule
 from shared.timezones import UTC, fell_back, resolve
@@ -56,12 +55,18 @@ def _body(event: Mapping[str, Any]) -> tuple[str, str]:
 class KeywordScheduler:
     """Applies the keyword flow to organizers' events; ``creates`` and ``patches`` count its writes."""
 
-    def __init__(self, graph: Any, records: SchedulingRepository, *, config_of: Callable[[str], SchedulingConfig],
-                 platform_of: PlatformFactory, moment: Callable[[Mapping[str, Any]], datetime],
-                 record_failure: Callable[[str, str, Exception], None],
-                 record_warning: Callable[[str, str, str], None] = lambda tenant, mailbox, code: None,
-                 locale_of: Callable[[str, str], tuple[str | None, str | None]] = lambda tenant, mailbox: (None, None)
-                 ) -> None:
+    def __init__(
+        self,
+        graph: Any,
+        records: SchedulingRepository,
+        *,
+        config_of: Callable[[str], SchedulingConfig],
+        platform_of: PlatformFactory,
+        moment: Callable[[Mapping[str, Any]], datetime],
+        record_failure: Callable[[str, str, Exception], None],
+        record_warning: Callable[[str, str, str], None] = lambda tenant, mailbox, code: None,
+        locale_of: Callable[[str, str], tuple[str | None, str | None]] = lambda tenant, mailbox: (None, None),
+    ) -> None:
         self.graph, self.records = graph, records
         self._locale_of = locale_of
         self._config_of, self.platform_of, self._moment = config_of, platform_of, moment
@@ -96,11 +101,13 @@ class KeywordScheduler:
         if record.meeting is not None:
             config = self._config_of(tenant_id)
             self.platform_of(tenant_id, record.platform, config).delete_meeting(
-                record.meeting, organizer=record.organizer)
+                record.meeting, organizer=record.organizer
+            )
         self.records.delete(tenant_id, mailbox_id, event_id)
 
-    def draft(self, tenant_id: str, mailbox_id: str, event: Mapping[str, Any], *, platform: str, key: str,
-              organizer: str) -> tuple[dict[str, Any], Scheduling]:
+    def draft(
+        self, tenant_id: str, mailbox_id: str, event: Mapping[str, Any], *, platform: str, key: str, organizer: str
+    ) -> tuple[dict[str, Any], Scheduling]:
         """What an app's new event carries so that one Graph create writes it as this flow's PATCH would.
 
         The platform meeting is created first under ``key`` (a retry with the same key finds the same
@@ -114,22 +121,30 @@ class KeywordScheduler:
         meeting = maker.create_meeting(self._request(record, event, config))
         self._warnings(record, maker)
         self.creates += 1
-        record = replace(record, state="created", meeting=meeting, start=self._moment(event["start"]),
-                         end=self._moment(event["end"]))
+        record = replace(
+            record, state="created", meeting=meeting, start=self._moment(event["start"]), end=self._moment(event["end"])
+        )
         content, content_type = _body(event)
         templates, when = self._block_of(record, event, config)
-        fields = {"body": {"contentType": content_type, "content": with_block(content, meeting,
-                                                                              content_type=content_type,
-                                                                               templates=templates, when=when)},
-                  "locations": locations_with_link([{"displayName": keyword, "locationType": "default"},
-                                                    *list(event.get("locations") or [])], keyword, meeting.join_url),
-                  "singleValueExtendedProperties": [{"id": PROPERTY, "value": self._property(record, templates, when)}]}
+        fields = {
+            "body": {
+                "contentType": content_type,
+                "content": with_block(content, meeting, content_type=content_type, templates=templates, when=when),
+            },
+            "locations": locations_with_link(
+                [{"displayName": keyword, "locationType": "default"}, *list(event.get("locations") or [])],
+                keyword,
+                meeting.join_url,
+            ),
+            "singleValueExtendedProperties": [{"id": PROPERTY, "value": self._property(record, templates, when)}],
+        }
         return fields, replace(record, state="written", block=block_hash(meeting, templates, when))
 
     def adopt(self, record: Scheduling, created: Mapping[str, Any]) -> Scheduling:
         """Keep ``record`` for the event Graph created from :meth:`draft` (saving twice is harmless)."""
-        return self.records.keep(replace(record, event_id=str(created["id"]),
-                                         change_key=str(created.get("changeKey") or "")))
+        return self.records.keep(
+            replace(record, event_id=str(created["id"]), change_key=str(created.get("changeKey") or ""))
+        )
 
     def _apply(self, tenant_id: str, mailbox_id: str, event: Mapping[str, Any]) -> dict[str, Any] | None:
         keyword, modifier = find_keyword(_location(event))
@@ -142,12 +157,14 @@ class KeywordScheduler:
             return self._write(record, event)
         return self._follow(record, event, keyword)
 
-    def _begin(self, tenant_id: str, mailbox_id: str, event: Mapping[str, Any], keyword: str,
-               modifier: str | None) -> Scheduling:
+    def _begin(
+        self, tenant_id: str, mailbox_id: str, event: Mapping[str, Any], keyword: str, modifier: str | None
+    ) -> Scheduling:
         platform = self._config_of(tenant_id).platform_of(keyword)
         organizer = str(((event.get("organizer") or {}).get("emailAddress") or {}).get("address") or "")
-        fresh = Scheduling(tenant_id, mailbox_id, str(event["id"]), uuid.uuid4().hex, keyword, modifier, platform,
-                           organizer)
+        fresh = Scheduling(
+            tenant_id, mailbox_id, str(event["id"]), uuid.uuid4().hex, keyword, modifier, platform, organizer
+        )
         try:
             return self.records.begin(fresh)
         except ConflictError:
@@ -168,8 +185,15 @@ class KeywordScheduler:
             raise
         self._warnings(record, platform)
         self.creates += 1
-        return self.records.save(replace(record, state="created", meeting=meeting, start=self._moment(event["start"]),
-                                         end=self._moment(event["end"])))
+        return self.records.save(
+            replace(
+                record,
+                state="created",
+                meeting=meeting,
+                start=self._moment(event["start"]),
+                end=self._moment(event["end"]),
+            )
+        )
 
     def _request(self, record: Scheduling, event: Mapping[str, Any], config: SchedulingConfig) -> MeetingRequest:
         """The platform meeting in the organizer's own zone (a series with its recurrence, expanded in that
@@ -179,29 +203,47 @@ class KeywordScheduler:
         if not found.known:
             fell_back(found, "keyword scheduling")
             self._record_warning(record.tenant_id, record.mailbox_id, found.warning or "unknown_time_zone")
-        recurrence = to_rrule(event.get("recurrence"), found.zone or UTC) if event.get("type") == "seriesMaster" \
-            else None
-        return MeetingRequest(record.organizer, str(event.get("subject") or ""),
-                              self._moment(event["start"]), self._moment(event["end"]), found.iana,
-                              config.kind_of(record.modifier), record.key, recurrence)
+        recurrence = (
+            to_rrule(event.get("recurrence"), found.zone or UTC) if event.get("type") == "seriesMaster" else None
+        )
+        return MeetingRequest(
+            record.organizer,
+            str(event.get("subject") or ""),
+            self._moment(event["start"]),
+            self._moment(event["end"]),
+            found.iana,
+            config.kind_of(record.modifier),
+            record.key,
+            recurrence,
+        )
 
     def _write(self, record: Scheduling, event: Mapping[str, Any]) -> dict[str, Any]:
         assert record.meeting is not None
         content, content_type = _body(event)
         location = _location(event)
         templates, when = self._block_of(record, event, self._config_of(record.tenant_id))
-        changes = {"body": {"contentType": content_type,
-                            "content": with_block(content, record.meeting, content_type=content_type,
-                                                  templates=templates, when=when)},
-                   "locations": locations_with_link(list(event.get("locations") or []), location,
-                                                    record.meeting.join_url),
-                   "singleValueExtendedProperties": [{"id": PROPERTY, "value": self._property(record, templates,
-                                                                                               when)}]}
-        patched = self.graph.update_event(record.tenant_id, record.mailbox_id, record.event_id, changes,
-                                          etag=event.get("@odata.etag"))
+        changes = {
+            "body": {
+                "contentType": content_type,
+                "content": with_block(
+                    content, record.meeting, content_type=content_type, templates=templates, when=when
+                ),
+            },
+            "locations": locations_with_link(list(event.get("locations") or []), location, record.meeting.join_url),
+            "singleValueExtendedProperties": [{"id": PROPERTY, "value": self._property(record, templates, when)}],
+        }
+        patched = self.graph.update_event(
+            record.tenant_id, record.mailbox_id, record.event_id, changes, etag=event.get("@odata.etag")
+        )
         self.patches += 1
-        self.records.save(replace(record, state="written", block=block_hash(record.meeting, templates, when),
-                                  change_key=str(patched.get("changeKey") or "")))
+        self.records.save(
+            replace(
+                record,
+                state="written",
+                block=block_hash(record.meeting, templates, when),
+                change_key=str(patched.get("changeKey") or ""),
+            )
+        )
         return patched
 
     def _follow(self, record: Scheduling, event: Mapping[str, Any], keyword: str | None) -> dict[str, Any] | None:
@@ -216,8 +258,9 @@ class KeywordScheduler:
             return None
         config = self._config_of(record.tenant_id)
         platform = self.platform_of(record.tenant_id, record.platform, config)
-        moved = platform.update_meeting(record.meeting, replace(self._request(record, event, config), start=start,
-                                                                end=end))
+        moved = platform.update_meeting(
+            record.meeting, replace(self._request(record, event, config), start=start, end=end)
+        )
         self._warnings(record, platform)
         record = self.records.save(replace(record, meeting=moved, start=start, end=end))
         if block_hash(moved, *self._block_of(record, event, config)) == record.block:
@@ -226,10 +269,13 @@ class KeywordScheduler:
 
     def _remove(self, record: Scheduling, event: Mapping[str, Any]) -> dict[str, Any]:
         content, content_type = _body(event)
-        changes = {"body": {"contentType": content_type, "content": without_block(content, content_type=content_type)},
-                   "singleValueExtendedProperties": [{"id": PROPERTY, "value": json.dumps({"removed": True})}]}
-        patched = self.graph.update_event(record.tenant_id, record.mailbox_id, record.event_id, changes,
-                                          etag=event.get("@odata.etag"))
+        changes = {
+            "body": {"contentType": content_type, "content": without_block(content, content_type=content_type)},
+            "singleValueExtendedProperties": [{"id": PROPERTY, "value": json.dumps({"removed": True})}],
+        }
+        patched = self.graph.update_event(
+            record.tenant_id, record.mailbox_id, record.event_id, changes, etag=event.get("@odata.etag")
+        )
         self.patches += 1
         self.forget(record.tenant_id, record.mailbox_id, record.event_id)
         return patched
@@ -240,8 +286,9 @@ class KeywordScheduler:
         while platform.warnings:
             self._record_warning(record.tenant_id, record.mailbox_id, platform.warnings.pop(0))
 
-    def _block_of(self, record: Scheduling, event: Mapping[str, Any],
-                  config: SchedulingConfig) -> tuple[Mapping[str, str], BlockTime]:
+    def _block_of(
+        self, record: Scheduling, event: Mapping[str, Any], config: SchedulingConfig
+    ) -> tuple[Mapping[str, str], BlockTime]:
         """The organizer's language's templates and the meeting's times in the organizer's zone: their
         mailbox's settings when known (read by the presence polls), else the event's own zone."""
         language, zone = self._locale_of(record.tenant_id, record.mailbox_id)
@@ -251,6 +298,12 @@ class KeywordScheduler:
     @staticmethod
     def _property(record: Scheduling, templates: Mapping[str, str], when: BlockTime) -> str:
         assert record.meeting is not None
-        return json.dumps({"platform": record.platform, "meetingId": record.meeting.meeting_id,
-                           "keyword": record.keyword, "modifier": record.modifier,
-                           "block": block_hash(record.meeting, templates, when)})
+        return json.dumps(
+            {
+                "platform": record.platform,
+                "meetingId": record.meeting.meeting_id,
+                "keyword": record.keyword,
+                "modifier": record.modifier,
+                "block": block_hash(record.meeting, templates, when),
+            }
+        )

@@ -78,24 +78,49 @@ class SchedulingRepository:
         self.table.delete(partition_of(tenant_id, mailbox_id), digest(event_id)[:32])
 
     def _entity(self, s: Scheduling) -> dict[str, Any]:
-        entity = {"PartitionKey": partition_of(s.tenant_id, s.mailbox_id), "RowKey": digest(s.event_id)[:32],
-                  "Key": s.key, "Keyword": s.keyword, "Modifier": s.modifier, "Platform": s.platform,
-                  "Organizer": s.organizer, "State": s.state, "StartUtc": s.start, "EndUtc": s.end, "Block": s.block,
-                  "ChangeKey": s.change_key,
-                  "Meeting": json.dumps(asdict(s.meeting)) if s.meeting else None}
+        entity = {
+            "PartitionKey": partition_of(s.tenant_id, s.mailbox_id),
+            "RowKey": digest(s.event_id)[:32],
+            "Key": s.key,
+            "Keyword": s.keyword,
+            "Modifier": s.modifier,
+            "Platform": s.platform,
+            "Organizer": s.organizer,
+            "State": s.state,
+            "StartUtc": s.start,
+            "EndUtc": s.end,
+            "Block": s.block,
+            "ChangeKey": s.change_key,
+            "Meeting": json.dumps(asdict(s.meeting)) if s.meeting else None,
+        }
         return self.cipher.seal_fields(self.TABLE, entity, self.SEALED, tenant_id=s.tenant_id)
 
     def _scheduling(self, tenant_id: str, mailbox_id: str, event_id: str, row: Entity) -> Scheduling:
         row = self.cipher.open_fields(self.TABLE, row, self.SEALED, tenant_id=tenant_id)
-        return Scheduling(tenant_id, mailbox_id, event_id, row["Key"], row["Keyword"], row.get("Modifier"),
-                          row["Platform"], row.get("Organizer") or "", row["State"], _meeting(row.get("Meeting")),
-                          row.get("StartUtc"),
-                          row.get("EndUtc"), row.get("Block"), row.get("ChangeKey"), row["etag"])
+        return Scheduling(
+            tenant_id,
+            mailbox_id,
+            event_id,
+            row["Key"],
+            row["Keyword"],
+            row.get("Modifier"),
+            row["Platform"],
+            row.get("Organizer") or "",
+            row["State"],
+            _meeting(row.get("Meeting")),
+            row.get("StartUtc"),
+            row.get("EndUtc"),
+            row.get("Block"),
+            row.get("ChangeKey"),
+            row["etag"],
+        )
 
 
 def _meeting(text: str | None) -> PlatformMeeting | None:
     if not text:
         return None
     fields = json.loads(text)
-    return replace(PlatformMeeting(**{k: v for k, v in fields.items() if k != "dial_in"}),
-                   dial_in=tuple(DialIn(**d) for d in fields.get("dial_in", [])))
+    return replace(
+        PlatformMeeting(**{k: v for k, v in fields.items() if k != "dial_in"}),
+        dial_in=tuple(DialIn(**d) for d in fields.get("dial_in", [])),
+    )

@@ -13,11 +13,24 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-DAYS = {"sunday": "SU", "monday": "MO", "tuesday": "TU", "wednesday": "WE", "thursday": "TH", "friday": "FR",
-        "saturday": "SA"}
+DAYS = {
+    "sunday": "SU",
+    "monday": "MO",
+    "tuesday": "TU",
+    "wednesday": "WE",
+    "thursday": "TH",
+    "friday": "FR",
+    "saturday": "SA",
+}
 INDEX = {"first": "1", "second": "2", "third": "3", "fourth": "4", "last": "-1"}
-FREQ = {"daily": "DAILY", "weekly": "WEEKLY", "absoluteMonthly": "MONTHLY", "relativeMonthly": "MONTHLY",
-        "absoluteYearly": "YEARLY", "relativeYearly": "YEARLY"}
+FREQ = {
+    "daily": "DAILY",
+    "weekly": "WEEKLY",
+    "absoluteMonthly": "MONTHLY",
+    "relativeMonthly": "MONTHLY",
+    "absoluteYearly": "YEARLY",
+    "relativeYearly": "YEARLY",
+}
 
 
 def to_rrule(recurrence: Mapping[str, Any] | None, zone: ZoneInfo) -> str | None:

@@ -28,8 +28,12 @@ def _transport_options(timeout: float | None) -> dict[str, Any]:
     session = pooled_session(max_retries=Retry(total=False, redirect=False, raise_on_status=False))
     if timeout is None:
         return {"transport": RequestsTransport(session=session, session_owner=False)}
-    return {"transport": RequestsTransport(session=session, session_owner=False, connection_timeout=timeout,
-                                           read_timeout=timeout), "retry_total": 0}
+    return {
+        "transport": RequestsTransport(
+            session=session, session_owner=False, connection_timeout=timeout, read_timeout=timeout
+        ),
+        "retry_total": 0,
+    }
 
 
 _TABLE_REQUESTS = [0]
@@ -50,8 +54,9 @@ def table_service(connection: str, *, timeout: float | None = None) -> TableServ
     """A pooled TableServiceClient; ``timeout`` (seconds) also turns retries off, for probes."""
     from azure.data.tables import TableServiceClient
 
-    return TableServiceClient.from_connection_string(connection, raw_request_hook=_count_table_request,
-                                                     **_transport_options(timeout))
+    return TableServiceClient.from_connection_string(
+        connection, raw_request_hook=_count_table_request, **_transport_options(timeout)
+    )
 
 
 AZURITE_QUEUE_API_VERSION = "2025-11-05"
@@ -84,13 +89,18 @@ def queue_client(connection: str, name: str, *, base64: bool = True, timeout: fl
     if not base64:
         return service.get_queue_client(name)
     return service.get_queue_client(
-        name, message_encode_policy=TextBase64EncodePolicy(), message_decode_policy=TextBase64DecodePolicy())
+        name, message_encode_policy=TextBase64EncodePolicy(), message_decode_policy=TextBase64DecodePolicy()
+    )
 
 
 def storage_error(exc: Exception, service: str) -> Exception:
     """An Azure Storage SDK error as the product's error tree has it (``service``: "table" or "queue")."""
-    from azure.core.exceptions import (HttpResponseError, ResourceModifiedError, ServiceRequestError,
-                                       ServiceResponseError)
+    from azure.core.exceptions import (
+        HttpResponseError,
+        ResourceModifiedError,
+        ServiceRequestError,
+        ServiceResponseError,
+    )
 
     from shared.errors import ConflictError, DependencyUnavailableError, ThrottledError
 

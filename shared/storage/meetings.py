@@ -86,8 +86,13 @@ class EventIndex:
     @classmethod
     def from_entity(cls, row: Entity) -> EventIndex:
         held = row.get("LastModifiedUtc")
-        return cls(str(row.get("ChangeKey") or ""), _utc(held) if held is not None else None,
-                   tuple(json.loads(row["Rows"])), str(row["etag"]), row)
+        return cls(
+            str(row.get("ChangeKey") or ""),
+            _utc(held) if held is not None else None,
+            tuple(json.loads(row["Rows"])),
+            str(row["etag"]),
+            row,
+        )
 
     def holds(self, change_key: str | None) -> bool:
         """The index already holds this version."""
@@ -168,8 +173,21 @@ class MeetingRepository:
 
     TABLE = "meetings"
     SEALED = ("EventId", "ICalUId", "Subject", "OrganizerName", "JoinUrl", "SipUri", "Invitees")
-    LISTED = ["PartitionKey", "RowKey", "StartUtc", "EndUtc", "TimeZone", "Provider", "IsOnline", "IsCancelled",
-              "Sensitivity", "InviteeCount", "IsOrganizer", "Response", *SEALED]
+    LISTED = [
+        "PartitionKey",
+        "RowKey",
+        "StartUtc",
+        "EndUtc",
+        "TimeZone",
+        "Provider",
+        "IsOnline",
+        "IsCancelled",
+        "Sensitivity",
+        "InviteeCount",
+        "IsOrganizer",
+        "Response",
+        *SEALED,
+    ]
     """What a list reads: not the service's Timestamp, nor the index key (less to move and parse)."""
 
     def __init__(self, table: Table, cipher: FieldCipher) -> None:
@@ -182,8 +200,9 @@ class MeetingRepository:
         try:
             getattr(self.observer, what)(*args)
         except Exception as exc:  # the rows are written; the observer's reconcile pass restores its state
-            log.warning("meeting rows observer %s failed (%s); its reconcile pass will restore it", what,
-                        type(exc).__name__)
+            log.warning(
+                "meeting rows observer %s failed (%s); its reconcile pass will restore it", what, type(exc).__name__
+            )
 
     def held_change_key(self, tenant_id: str, mailbox_id: str, event_id: str) -> str | None:
         """The changeKey stored for an event: a notification carrying it needs no Graph call."""
@@ -195,8 +214,7 @@ class MeetingRepository:
         row = self.table.get(partition_of(tenant_id, mailbox_id), index_key(event_id))
         return EventIndex.from_entity(row) if row else None
 
-    def event_indexes(self, tenant_id: str, mailbox_id: str,
-                      event_ids: Iterable[str]) -> dict[str, EventIndex | None]:
+    def event_indexes(self, tenant_id: str, mailbox_id: str, event_ids: Iterable[str]) -> dict[str, EventIndex | None]:
         """Several events' indexes (None: not held), in one query per ``FILTER_KEYS`` events.
 
         Azure Tables accepts at most 15 comparisons in one ``$filter``: the partition and 14 row keys.
@@ -205,17 +223,26 @@ class MeetingRepository:
         found: dict[str, EventIndex | None] = dict.fromkeys(by_key.values())
         keys = list(by_key)
         for start in range(0, len(keys), FILTER_KEYS):
-            query, parameters = rows_filter(partition_of(tenant_id, mailbox_id), keys[start:start + FILTER_KEYS])
+            query, parameters = rows_filter(partition_of(tenant_id, mailbox_id), keys[start : start + FILTER_KEYS])
             for row in self.table.query(query, parameters=parameters):
                 found[by_key[row["RowKey"]]] = EventIndex.from_entity(row)
         return found
 
-    def replace_event(self, tenant_id: str, mailbox_id: str, event_id: str, occurrences: Iterable[MeetingRecord],
-                      *, change_key: str, last_modified: datetime | None) -> bool:
+    def replace_event(
+        self,
+        tenant_id: str,
+        mailbox_id: str,
+        event_id: str,
+        occurrences: Iterable[MeetingRecord],
+        *,
+        change_key: str,
+        last_modified: datetime | None,
+    ) -> bool:
         """Read the event's index, then :meth:`write_event`."""
         index = self.event_index(tenant_id, mailbox_id, event_id)
-        return self.write_event(tenant_id, mailbox_id, EventRows(event_id, tuple(occurrences), change_key,
-                                                                 last_modified, index))
+        return self.write_event(
+            tenant_id, mailbox_id, EventRows(event_id, tuple(occurrences), change_key, last_modified, index)
+        )
 
     def write_event(self, tenant_id: str, mailbox_id: str, rows: EventRows) -> bool:
         """Make the event's rows exactly ``rows.occurrences``; False when what is held is as new or newer.
@@ -233,8 +260,9 @@ class MeetingRepository:
 
     def _written(self, tenant_id: str, mailbox_id: str, rows: EventRows) -> None:
         if _has_buttons(rows.occurrences) or (rows.index is not None and rows.index.entity.get("Buttons")):
-            self._tell("written", tenant_id, mailbox_id, index_key(rows.event_id),
-                       {_row_key(r): r for r in rows.occurrences})
+            self._tell(
+                "written", tenant_id, mailbox_id, index_key(rows.event_id), {_row_key(r): r for r in rows.occurrences}
+            )
 
     def write_events(self, tenant_id: str, mailbox_id: str, events: Iterable[EventRows]) -> dict[str, str]:
         """Several events of one mailbox as :meth:`write_event` does each, sharing transactions.
@@ -273,13 +301,23 @@ class MeetingRepository:
         if not rows.occurrences:
             self.delete_event(tenant_id, mailbox_id, rows.event_id)
             return None
-        entities = {_row_key(r): self._entity(tenant_id, partition, index_key(rows.event_id), r)
-                    for r in rows.occurrences}
+        entities = {
+            _row_key(r): self._entity(tenant_id, partition, index_key(rows.event_id), r) for r in rows.occurrences
+        }
         stale = set(index.rows) - entities.keys() if index else set()
         operations: list[Operation] = [("delete", {"PartitionKey": partition, "RowKey": key}) for key in sorted(stale)]
         operations += [("upsert", entity, {"mode": _replace()}) for entity in entities.values()]
-        operations.append(self._index_operation(partition, rows.event_id, index, sorted(entities), rows.change_key,
-                                                rows.last_modified, _has_buttons(rows.occurrences)))
+        operations.append(
+            self._index_operation(
+                partition,
+                rows.event_id,
+                index,
+                sorted(entities),
+                rows.change_key,
+                rows.last_modified,
+                _has_buttons(rows.occurrences),
+            )
+        )
         return operations
 
     def delete_event(self, tenant_id: str, mailbox_id: str, event_id: str) -> int:
@@ -304,8 +342,13 @@ class MeetingRepository:
             return 0
         keys = json.loads(index["Rows"])
         operations: list[Operation] = [("delete", {"PartitionKey": partition, "RowKey": key}) for key in keys]
-        operations.append(("delete", {"PartitionKey": partition, "RowKey": event_key},
-                           {"etag": index["etag"], "match_condition": _if_not_modified()}))
+        operations.append(
+            (
+                "delete",
+                {"PartitionKey": partition, "RowKey": event_key},
+                {"etag": index["etag"], "match_condition": _if_not_modified()},
+            )
+        )
         self.table.transact(operations)
         if index.get("Buttons"):
             self._tell("written", tenant_id, mailbox_id, event_key, {})
@@ -315,21 +358,43 @@ class MeetingRepository:
         """Occurrences overlapping [start, end), sorted by start: one partition range query."""
         return [record for _, record in self.page_meetings(tenant_id, mailbox_id, start=start, end=end)]
 
-    def page_meetings(self, tenant_id: str, mailbox_id: str, *, start: datetime, end: datetime,
-                      after: str | None = None, limit: int | None = None) -> list[tuple[str, MeetingRecord]]:
+    def page_meetings(
+        self,
+        tenant_id: str,
+        mailbox_id: str,
+        *,
+        start: datetime,
+        end: datetime,
+        after: str | None = None,
+        limit: int | None = None,
+    ) -> list[tuple[str, MeetingRecord]]:
         """(row key, occurrence) overlapping [start, end) in row-key order (by start), after the row key
         ``after``, at most ``limit``: one range query, and only the rows returned are read and opened."""
         rows = self._overlapping(tenant_id, mailbox_id, start, end, after=after, limit=limit, select=self.LISTED)
         return [(row["RowKey"], self._record(tenant_id, row)) for row in rows]
 
-    def _overlapping(self, tenant_id: str, mailbox_id: str, start: datetime, end: datetime, *, select: list[str],
-                     after: str | None = None, limit: int | None = None) -> list[Entity]:
+    def _overlapping(
+        self,
+        tenant_id: str,
+        mailbox_id: str,
+        start: datetime,
+        end: datetime,
+        *,
+        select: list[str],
+        after: str | None = None,
+        limit: int | None = None,
+    ) -> list[Entity]:
         low = "m|" + (_utc(start) - LONGEST_MEETING).strftime(_TIME)
         query = f"PartitionKey eq @p and RowKey {'gt' if after else 'ge'} @lo and RowKey lt @hi and EndUtc gt @start"
-        parameters = {"p": partition_of(tenant_id, mailbox_id), "start": _utc(start),
-                      "lo": max(low, after) if after else low, "hi": "m|" + _utc(end).strftime(_TIME)}
-        rows = self.table.query(query, parameters=parameters, page_size=min(limit, 1000) if limit else None,
-                                select=select)
+        parameters = {
+            "p": partition_of(tenant_id, mailbox_id),
+            "start": _utc(start),
+            "lo": max(low, after) if after else low,
+            "hi": "m|" + _utc(end).strftime(_TIME),
+        }
+        rows = self.table.query(
+            query, parameters=parameters, page_size=min(limit, 1000) if limit else None, select=select
+        )
         return list(islice(rows, limit))
 
     def get_row(self, tenant_id: str, mailbox_id: str, row_key: str) -> MeetingRecord | None:
@@ -337,8 +402,9 @@ class MeetingRepository:
         row = self.table.get(partition_of(tenant_id, mailbox_id), row_key)
         return self._record(tenant_id, row) if row else None
 
-    def rows_between(self, tenant_id: str, mailbox_id: str, *, start: datetime,
-                     end: datetime) -> list[tuple[str, MeetingRecord, str]]:
+    def rows_between(
+        self, tenant_id: str, mailbox_id: str, *, start: datetime, end: datetime
+    ) -> list[tuple[str, MeetingRecord, str]]:
         """(row key, occurrence, its event's index key) overlapping [start, end): one range query."""
         rows = self._overlapping(tenant_id, mailbox_id, start, end, select=[*self.LISTED, "EventKey"])
         return [(row["RowKey"], self._record(tenant_id, row), str(row["EventKey"])) for row in rows]
@@ -347,8 +413,11 @@ class MeetingRepository:
         """Delete occurrences that ended before ``cutoff`` and update their event indexes."""
         partition = partition_of(tenant_id, mailbox_id)
         query = "PartitionKey eq @p and RowKey ge 'm|' and RowKey lt @hi and EndUtc lt @cutoff"
-        rows = self.table.query(query, parameters={"p": partition, "hi": "m|" + _utc(cutoff).strftime(_TIME),
-                                                   "cutoff": _utc(cutoff)}, select=["RowKey", "EventKey"])
+        rows = self.table.query(
+            query,
+            parameters={"p": partition, "hi": "m|" + _utc(cutoff).strftime(_TIME), "cutoff": _utc(cutoff)},
+            select=["RowKey", "EventKey"],
+        )
         return self._remove_rows(partition, rows)
 
     def delete_occurrences(self, tenant_id: str, mailbox_id: str, event_ids: Iterable[str]) -> int:
@@ -363,8 +432,11 @@ class MeetingRepository:
         if not wanted:
             return 0
         partition = partition_of(tenant_id, mailbox_id)
-        rows = self.table.query("PartitionKey eq @p and RowKey ge 'm|' and RowKey lt 'm}'",
-                                parameters={"p": partition}, select=["RowKey", "EventKey"])
+        rows = self.table.query(
+            "PartitionKey eq @p and RowKey ge 'm|' and RowKey lt 'm}'",
+            parameters={"p": partition},
+            select=["RowKey", "EventKey"],
+        )
         return self._remove_rows(partition, (row for row in rows if row["RowKey"].rpartition("|")[2] in wanted))
 
     def _remove_rows(self, partition: str, rows: Iterable[Entity]) -> int:
@@ -379,8 +451,10 @@ class MeetingRepository:
     def delete_mailbox(self, tenant_id: str, mailbox_id: str) -> int:
         """Every row of the mailbox (disabling it): the number of rows deleted."""
         partition = partition_of(tenant_id, mailbox_id)
-        keys = [row["RowKey"] for row in self.table.query("PartitionKey eq @p", parameters={"p": partition},
-                                                          select=["RowKey"])]
+        keys = [
+            row["RowKey"]
+            for row in self.table.query("PartitionKey eq @p", parameters={"p": partition}, select=["RowKey"])
+        ]
         removed = self.table.transact(("delete", {"PartitionKey": partition, "RowKey": key}) for key in keys)
         self._tell("mailbox_removed", tenant_id, mailbox_id)
         return removed
@@ -392,42 +466,85 @@ class MeetingRepository:
             left = [key for key in json.loads(index["Rows"]) if key not in gone]
             condition = {"etag": index["etag"], "match_condition": _if_not_modified()}
             verb = "update" if left else "delete"
-            entity = {**_index_fields(index), "Rows": json.dumps(left)} if left else \
-                {"PartitionKey": partition, "RowKey": event_key}
+            entity = (
+                {**_index_fields(index), "Rows": json.dumps(left)}
+                if left
+                else {"PartitionKey": partition, "RowKey": event_key}
+            )
             operations.append((verb, entity, {**condition, **({"mode": _replace()} if left else {})}))
         self.table.transact(operations)
         if index is not None and index.get("Buttons"):
             tenant_id, _, mailbox_id = partition.partition("|")
             self._tell("removed", tenant_id, mailbox_id, event_key, gone)
 
-    def _index_operation(self, partition: str, event_id: str, index: EventIndex | None, keys: list[str],
-                         change_key: str, last_modified: datetime | None, buttons: bool) -> Operation:
-        entity = {"PartitionKey": partition, "RowKey": index_key(event_id), "Rows": json.dumps(keys),
-                  "ChangeKey": change_key, "LastModifiedUtc": _utc(last_modified) if last_modified else None,
-                  "Buttons": buttons}
+    def _index_operation(
+        self,
+        partition: str,
+        event_id: str,
+        index: EventIndex | None,
+        keys: list[str],
+        change_key: str,
+        last_modified: datetime | None,
+        buttons: bool,
+    ) -> Operation:
+        entity = {
+            "PartitionKey": partition,
+            "RowKey": index_key(event_id),
+            "Rows": json.dumps(keys),
+            "ChangeKey": change_key,
+            "LastModifiedUtc": _utc(last_modified) if last_modified else None,
+            "Buttons": buttons,
+        }
         if index is None:
             return ("create", entity)
         return ("update", entity, {"etag": index.etag, "match_condition": _if_not_modified(), "mode": _replace()})
 
     def _entity(self, tenant_id: str, partition: str, event_key: str, record: MeetingRecord) -> dict[str, Any]:
-        entity = {"PartitionKey": partition, "RowKey": _row_key(record), "EventKey": event_key,
-                  "StartUtc": _utc(record.start), "EndUtc": _utc(record.end), "TimeZone": record.time_zone,
-                  "Provider": record.provider, "IsOnline": record.is_online, "IsCancelled": record.is_cancelled,
-                  "EventId": record.event_id, "ICalUId": record.ical_uid, "Subject": record.subject,
-                  "OrganizerName": record.organizer_name, "JoinUrl": record.join_url, "SipUri": record.sip_uri,
-                  "Sensitivity": record.sensitivity, "InviteeCount": record.invitee_count,
-                  "Invitees": json.dumps(list(record.invitees)) if record.invitees else None,
-                  "IsOrganizer": record.is_organizer, "Response": record.response}
+        entity = {
+            "PartitionKey": partition,
+            "RowKey": _row_key(record),
+            "EventKey": event_key,
+            "StartUtc": _utc(record.start),
+            "EndUtc": _utc(record.end),
+            "TimeZone": record.time_zone,
+            "Provider": record.provider,
+            "IsOnline": record.is_online,
+            "IsCancelled": record.is_cancelled,
+            "EventId": record.event_id,
+            "ICalUId": record.ical_uid,
+            "Subject": record.subject,
+            "OrganizerName": record.organizer_name,
+            "JoinUrl": record.join_url,
+            "SipUri": record.sip_uri,
+            "Sensitivity": record.sensitivity,
+            "InviteeCount": record.invitee_count,
+            "Invitees": json.dumps(list(record.invitees)) if record.invitees else None,
+            "IsOrganizer": record.is_organizer,
+            "Response": record.response,
+        }
         return self.cipher.seal_fields(self.TABLE, entity, self.SEALED, tenant_id=tenant_id)
 
     def _record(self, tenant_id: str, row: Entity) -> MeetingRecord:
         row = self.cipher.open_fields(self.TABLE, row, self.SEALED, tenant_id=tenant_id)
-        return MeetingRecord(row["EventId"], row["StartUtc"], row["EndUtc"], row.get("TimeZone", "UTC"),
-                             row.get("Subject"), row.get("OrganizerName"), row.get("Provider"), row.get("JoinUrl"),
-                             row.get("SipUri"), row.get("ICalUId"), bool(row.get("IsOnline")),
-                             bool(row.get("IsCancelled")), str(row.get("Sensitivity") or "normal"),
-                             tuple(json.loads(row["Invitees"])) if row.get("Invitees") else (),
-                             int(row.get("InviteeCount") or 0), bool(row.get("IsOrganizer")), row.get("Response"))
+        return MeetingRecord(
+            row["EventId"],
+            row["StartUtc"],
+            row["EndUtc"],
+            row.get("TimeZone", "UTC"),
+            row.get("Subject"),
+            row.get("OrganizerName"),
+            row.get("Provider"),
+            row.get("JoinUrl"),
+            row.get("SipUri"),
+            row.get("ICalUId"),
+            bool(row.get("IsOnline")),
+            bool(row.get("IsCancelled")),
+            str(row.get("Sensitivity") or "normal"),
+            tuple(json.loads(row["Invitees"])) if row.get("Invitees") else (),
+            int(row.get("InviteeCount") or 0),
+            bool(row.get("IsOrganizer")),
+            row.get("Response"),
+        )
 
 
 def _packed(pending: list[tuple[str, list[Operation]]]) -> Iterator[list[tuple[str, list[Operation]]]]:
@@ -446,8 +563,11 @@ def _packed(pending: list[tuple[str, list[Operation]]]) -> Iterator[list[tuple[s
 
 
 def _index_fields(index: Entity) -> dict[str, Any]:
-    return {key: index[key] for key in ("PartitionKey", "RowKey", "Rows", "ChangeKey", "LastModifiedUtc", "Buttons")
-            if key in index}
+    return {
+        key: index[key]
+        for key in ("PartitionKey", "RowKey", "Rows", "ChangeKey", "LastModifiedUtc", "Buttons")
+        if key in index
+    }
 
 
 def _has_buttons(occurrences: Iterable[MeetingRecord]) -> bool:

@@ -53,8 +53,13 @@ class OperationStatus:
     def counts(self) -> dict[str, int]:
         done = {state: sum(r.state == state for r in self.results) for state in STATES}
         finished = done["enabled"] + done["failed"]
-        return {"total": self.operation.total, "succeeded": done["enabled"], "failed": done["failed"],
-                "retrying": done["retrying"], "pending": max(self.operation.total - finished, 0)}
+        return {
+            "total": self.operation.total,
+            "succeeded": done["enabled"],
+            "failed": done["failed"],
+            "retrying": done["retrying"],
+            "pending": max(self.operation.total - finished, 0),
+        }
 
     @property
     def complete(self) -> bool:
@@ -75,36 +80,64 @@ class OperationRepository:
         self.table = table
 
     def create(self, operation: Operation) -> None:
-        self.table.insert({"PartitionKey": operation.tenant_id, "RowKey": f"o|{operation.operation_id}",
-                           "Kind": operation.kind, "Total": operation.total, "CreatedUtc": operation.created})
+        self.table.insert(
+            {
+                "PartitionKey": operation.tenant_id,
+                "RowKey": f"o|{operation.operation_id}",
+                "Kind": operation.kind,
+                "Total": operation.total,
+                "CreatedUtc": operation.created,
+            }
+        )
 
     def record(self, tenant_id: str, operation_id: str, result: ItemResult) -> None:
         """Write an item's result (idempotent: the last run of a job wins)."""
-        self.table.upsert({"PartitionKey": tenant_id, "RowKey": f"i|{operation_id}|{result.mailbox_id}",
-                           "MailboxId": result.mailbox_id, "Kind": result.kind, "State": result.state,
-                           "Error": result.error, "FinishedUtc": result.finished})
+        self.table.upsert(
+            {
+                "PartitionKey": tenant_id,
+                "RowKey": f"i|{operation_id}|{result.mailbox_id}",
+                "MailboxId": result.mailbox_id,
+                "Kind": result.kind,
+                "State": result.state,
+                "Error": result.error,
+                "FinishedUtc": result.finished,
+            }
+        )
 
     def get(self, tenant_id: str, operation_id: str) -> OperationStatus | None:
         header = self.table.get(tenant_id, f"o|{operation_id}")
         if header is None:
             return None
-        operation = Operation(tenant_id, operation_id, header.get("Kind", "enable"), int(header["Total"]),
-                              header["CreatedUtc"])
-        rows = self.table.query("PartitionKey eq @t and RowKey gt @lo and RowKey lt @hi",
-                                parameters={"t": tenant_id, "lo": f"i|{operation_id}|", "hi": f"i|{operation_id}}}"})
+        operation = Operation(
+            tenant_id, operation_id, header.get("Kind", "enable"), int(header["Total"]), header["CreatedUtc"]
+        )
+        rows = self.table.query(
+            "PartitionKey eq @t and RowKey gt @lo and RowKey lt @hi",
+            parameters={"t": tenant_id, "lo": f"i|{operation_id}|", "hi": f"i|{operation_id}}}"},
+        )
         return OperationStatus(operation, tuple(_result(row) for row in rows))
 
     def purge_before(self, tenant_id: str, cutoff: datetime) -> int:
         """Operations started before ``cutoff``, header and results; the number of rows removed."""
         stamp = cutoff.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%S")
-        old = [row["RowKey"][2:] for row in self.table.query(
-            "PartitionKey eq @t and RowKey ge 'o|' and RowKey lt @hi", parameters={"t": tenant_id, "hi": f"o|{stamp}"},
-            select=["RowKey"])]
+        old = [
+            row["RowKey"][2:]
+            for row in self.table.query(
+                "PartitionKey eq @t and RowKey ge 'o|' and RowKey lt @hi",
+                parameters={"t": tenant_id, "hi": f"o|{stamp}"},
+                select=["RowKey"],
+            )
+        ]
         removed = 0
         for operation_id in old:
-            keys = [row["RowKey"] for row in self.table.query(
-                "PartitionKey eq @t and RowKey gt @lo and RowKey lt @hi", select=["RowKey"],
-                parameters={"t": tenant_id, "lo": f"i|{operation_id}|", "hi": f"i|{operation_id}}}"})]
+            keys = [
+                row["RowKey"]
+                for row in self.table.query(
+                    "PartitionKey eq @t and RowKey gt @lo and RowKey lt @hi",
+                    select=["RowKey"],
+                    parameters={"t": tenant_id, "lo": f"i|{operation_id}|", "hi": f"i|{operation_id}}}"},
+                )
+            ]
             removed += self.table.transact(_deletes(tenant_id, [*keys, f"o|{operation_id}"]))
         return removed
 

@@ -26,9 +26,26 @@ STAMP_FIELDS = frozenset({"traceparent", "received"})
 """Not ids: the W3C trace context of the request that queued a reference and its receipt time (milliseconds since
 the epoch), which telemetry adds when it is on (``shared.telemetry``). Two references that differ only in these
 are the same work."""
-REFERENCE_FIELDS = frozenset({"tenant_id", "mailbox_id", "subscription_id", "event_id", "change_type",
-                              "change_key", "reason", "kind", "operation", "deferred", "button", "version",
-                              "action"}) | STAMP_FIELDS
+REFERENCE_FIELDS = (
+    frozenset(
+        {
+            "tenant_id",
+            "mailbox_id",
+            "subscription_id",
+            "event_id",
+            "change_type",
+            "change_key",
+            "reason",
+            "kind",
+            "operation",
+            "deferred",
+            "button",
+            "version",
+            "action",
+        }
+    )
+    | STAMP_FIELDS
+)
 _REFERENCE = re.compile(r"[A-Za-z0-9._:=+/\-]{1,512}")
 
 
@@ -69,8 +86,9 @@ def _checked(fields: Mapping[str, str]) -> dict[str, str]:
         raise ValidationError(f"queue message has fields that are not references: {', '.join(unknown)}")
     bad = sorted(name for name, value in fields.items() if not is_reference(value))
     if bad:
-        raise ValidationError(f"queue message field(s) {', '.join(bad)} must be ids of 1-512 characters "
-                              "(letters, digits, . _ : = + / -)")
+        raise ValidationError(
+            f"queue message field(s) {', '.join(bad)} must be ids of 1-512 characters (letters, digits, . _ : = + / -)"
+        )
     return dict(sorted(fields.items()))
 
 
@@ -119,8 +137,11 @@ class QueueWriter:
     def send_text(self, queue: str, text: str, *, delay_seconds: int | None = None) -> None:
         """A message already made by :func:`reference_message` or :func:`references_message`."""
         client = self._client(queue)
-        with telemetry().span(f"send {queue}", kind="producer", attributes={"messaging.system": "azure.queues",
-                                                                             "messaging.destination.name": queue}):
+        with telemetry().span(
+            f"send {queue}",
+            kind="producer",
+            attributes={"messaging.system": "azure.queues", "messaging.destination.name": queue},
+        ):
             try:
                 client.send_message(text, visibility_timeout=delay_seconds)
             except Exception as exc:

@@ -49,9 +49,15 @@ class TenantRepository:
     def save(self, tenant: Tenant) -> None:
         """Write the tenant. A new tenant's KEK choice is stored first, so its first data key is
         wrapped by that KEK; changing the KEK later takes ``KeyRing.rewrap``."""
-        entity = {"PartitionKey": TENANTS_PARTITION, "RowKey": tenant.tenant_id, "DisplayName": tenant.display_name,
-                  "Cloud": tenant.cloud, "KekProvider": tenant.kek_provider, "KekId": tenant.kek_id,
-                  "Enabled": tenant.enabled}
+        entity = {
+            "PartitionKey": TENANTS_PARTITION,
+            "RowKey": tenant.tenant_id,
+            "DisplayName": tenant.display_name,
+            "Cloud": tenant.cloud,
+            "KekProvider": tenant.kek_provider,
+            "KekId": tenant.kek_id,
+            "Enabled": tenant.enabled,
+        }
         if tenant.etag is None and tenant.kek_provider and self.table.get(TENANTS_PARTITION, tenant.tenant_id) is None:
             self.table.upsert({**entity, "DisplayName": None})
         sealed = self.cipher.seal_fields(self.TABLE, entity, self.SEALED, tenant_id=tenant.tenant_id)
@@ -65,8 +71,15 @@ class TenantRepository:
         if row is None:
             return None
         row = self.cipher.open_fields(self.TABLE, row, self.SEALED, tenant_id=tenant_id)
-        return Tenant(tenant_id, row.get("DisplayName"), row.get("Cloud", "Worldwide"), row.get("KekProvider"),
-                      row.get("KekId"), bool(row.get("Enabled", True)), row["etag"])
+        return Tenant(
+            tenant_id,
+            row.get("DisplayName"),
+            row.get("Cloud", "Worldwide"),
+            row.get("KekProvider"),
+            row.get("KekId"),
+            bool(row.get("Enabled", True)),
+            row["etag"],
+        )
 
     def kek_of(self, tenant_id: str) -> tuple[str, str] | None:
         """The (provider, key id) a tenant named for its own KEK; read without any key."""
@@ -81,8 +94,9 @@ class TenantRepository:
 
     def list_unsealed(self) -> list[tuple[str, str, bool]]:
         """(id, cloud, enabled) of every tenant: read without any key, so a shredded tenant is listed too."""
-        rows = self.table.query("PartitionKey eq @p", parameters={"p": TENANTS_PARTITION},
-                                select=["RowKey", "Cloud", "Enabled"])
+        rows = self.table.query(
+            "PartitionKey eq @p", parameters={"p": TENANTS_PARTITION}, select=["RowKey", "Cloud", "Enabled"]
+        )
         return [(row["RowKey"], str(row.get("Cloud") or "Worldwide"), bool(row.get("Enabled", True))) for row in rows]
 
     def delete(self, tenant_id: str) -> None:
@@ -118,11 +132,19 @@ class MailboxRepository:
 
     def save(self, mailbox: Mailbox) -> None:
         """Write the mailbox; with an etag only over that version (ConflictError otherwise)."""
-        entity = {"PartitionKey": mailbox.tenant_id, "RowKey": mailbox.mailbox_id, "Kind": mailbox.kind,
-                  "Address": mailbox.address, "DisplayName": mailbox.display_name, "Enabled": mailbox.enabled,
-                  "SubscriptionId": mailbox.subscription_id, "LastNotificationUtc": mailbox.last_notification,
-                  "LastSyncUtc": mailbox.last_sync, "LastError": mailbox.last_error,
-                  "LastWarning": mailbox.last_warning}
+        entity = {
+            "PartitionKey": mailbox.tenant_id,
+            "RowKey": mailbox.mailbox_id,
+            "Kind": mailbox.kind,
+            "Address": mailbox.address,
+            "DisplayName": mailbox.display_name,
+            "Enabled": mailbox.enabled,
+            "SubscriptionId": mailbox.subscription_id,
+            "LastNotificationUtc": mailbox.last_notification,
+            "LastSyncUtc": mailbox.last_sync,
+            "LastError": mailbox.last_error,
+            "LastWarning": mailbox.last_warning,
+        }
         sealed = self.cipher.seal_fields(self.TABLE, entity, self.SEALED, tenant_id=mailbox.tenant_id)
         if mailbox.etag:
             self.table.replace(sealed, etag=mailbox.etag)
@@ -138,8 +160,9 @@ class MailboxRepository:
         rows = self.table.query("PartitionKey eq @t", parameters={"t": tenant_id}, select=["RowKey", "Enabled"])
         return [row["RowKey"] for row in rows if row.get("Enabled", True)]
 
-    def list_enabled(self, tenant_id: str, *, kind: str, first: str | None = None,
-                     last: str | None = None) -> list[str]:
+    def list_enabled(
+        self, tenant_id: str, *, kind: str, first: str | None = None, last: str | None = None
+    ) -> list[str]:
         """Ids of the tenant's enabled mailboxes of ``kind``, between ``first`` and ``last`` when given, in id
         order, read without opening any sealed field."""
         query, parameters = "PartitionKey eq @t", {"t": tenant_id}
@@ -150,11 +173,18 @@ class MailboxRepository:
 
     def list_quiet(self, tenant_id: str, since: datetime) -> list[str]:
         """Enabled mailboxes with neither a notification nor a sync since ``since`` (no sealed field read)."""
-        rows = self.table.query("PartitionKey eq @t", parameters={"t": tenant_id},
-                                select=["RowKey", "Enabled", "LastNotificationUtc", "LastSyncUtc"])
+        rows = self.table.query(
+            "PartitionKey eq @t",
+            parameters={"t": tenant_id},
+            select=["RowKey", "Enabled", "LastNotificationUtc", "LastSyncUtc"],
+        )
         never = datetime.min.replace(tzinfo=timezone.utc)
-        return [row["RowKey"] for row in rows if row.get("Enabled", True)
-                and max(row.get("LastNotificationUtc") or never, row.get("LastSyncUtc") or never) < since]
+        return [
+            row["RowKey"]
+            for row in rows
+            if row.get("Enabled", True)
+            and max(row.get("LastNotificationUtc") or never, row.get("LastSyncUtc") or never) < since
+        ]
 
     def list_mailboxes(self, tenant_id: str) -> list[Mailbox]:
         return [self._mailbox(row) for row in self.table.query("PartitionKey eq @t", parameters={"t": tenant_id})]
@@ -164,10 +194,20 @@ class MailboxRepository:
 
     def _mailbox(self, row: Entity) -> Mailbox:
         row = self.cipher.open_fields(self.TABLE, row, self.SEALED, tenant_id=row["PartitionKey"])
-        return Mailbox(row["PartitionKey"], row["RowKey"], row.get("Kind", "user"), row.get("Address"),
-                       row.get("DisplayName"), bool(row.get("Enabled", True)), row.get("SubscriptionId"),
-                       row.get("LastNotificationUtc"), row.get("LastSyncUtc"), row.get("LastError"), row["etag"],
-                       row.get("LastWarning"))
+        return Mailbox(
+            row["PartitionKey"],
+            row["RowKey"],
+            row.get("Kind", "user"),
+            row.get("Address"),
+            row.get("DisplayName"),
+            bool(row.get("Enabled", True)),
+            row.get("SubscriptionId"),
+            row.get("LastNotificationUtc"),
+            row.get("LastSyncUtc"),
+            row.get("LastError"),
+            row["etag"],
+            row.get("LastWarning"),
+        )
 
 
 @dataclass(frozen=True)
@@ -196,9 +236,14 @@ class SubscriptionRepository:
         self.table = table
 
     def save(self, subscription: Subscription) -> None:
-        entity = {"PartitionKey": subscription.tenant_id, "RowKey": subscription.subscription_id,
-                  "MailboxId": subscription.mailbox_id, "ExpiresUtc": subscription.expires,
-                  "ClientStateHash": subscription.client_state_hash, "ReauthorizedUtc": subscription.reauthorized}
+        entity = {
+            "PartitionKey": subscription.tenant_id,
+            "RowKey": subscription.subscription_id,
+            "MailboxId": subscription.mailbox_id,
+            "ExpiresUtc": subscription.expires,
+            "ClientStateHash": subscription.client_state_hash,
+            "ReauthorizedUtc": subscription.reauthorized,
+        }
         if subscription.etag:
             self.table.replace(entity, etag=subscription.etag)
         else:
@@ -216,8 +261,15 @@ class SubscriptionRepository:
 
     @staticmethod
     def _subscription(row: Entity) -> Subscription:
-        return Subscription(row["PartitionKey"], row["RowKey"], row["MailboxId"], row["ExpiresUtc"],
-                            row["ClientStateHash"], row["etag"], row.get("ReauthorizedUtc"))
+        return Subscription(
+            row["PartitionKey"],
+            row["RowKey"],
+            row["MailboxId"],
+            row["ExpiresUtc"],
+            row["ClientStateHash"],
+            row["etag"],
+            row.get("ReauthorizedUtc"),
+        )
 
 
 class DataKeyRepository:
@@ -249,15 +301,30 @@ class DataKeyRepository:
 
     @staticmethod
     def _entity(key: StoredDataKey) -> dict[str, Any]:
-        return {"PartitionKey": key.tenant_id, "RowKey": key.key_id, "Provider": key.wrapped.provider,
-                "KekId": key.wrapped.kek_id, "Algorithm": key.wrapped.algorithm, "Wrapped": key.wrapped.blob,
-                "CreatedUtc": key.created, "RetireUtc": key.retire_at, "DeleteAfterUtc": key.delete_after}
+        return {
+            "PartitionKey": key.tenant_id,
+            "RowKey": key.key_id,
+            "Provider": key.wrapped.provider,
+            "KekId": key.wrapped.kek_id,
+            "Algorithm": key.wrapped.algorithm,
+            "Wrapped": key.wrapped.blob,
+            "CreatedUtc": key.created,
+            "RetireUtc": key.retire_at,
+            "DeleteAfterUtc": key.delete_after,
+        }
 
     @staticmethod
     def _key(row: Entity) -> StoredDataKey:
         wrapped = WrappedKey(row["Provider"], row["KekId"], row["Algorithm"], bytes(row["Wrapped"]))
-        return StoredDataKey(row["PartitionKey"], row["RowKey"], wrapped, row["CreatedUtc"], row["RetireUtc"],
-                             row["DeleteAfterUtc"], row["etag"])
+        return StoredDataKey(
+            row["PartitionKey"],
+            row["RowKey"],
+            wrapped,
+            row["CreatedUtc"],
+            row["RetireUtc"],
+            row["DeleteAfterUtc"],
+            row["etag"],
+        )
 
 
 class SealedValueRepository:
@@ -278,7 +345,6 @@ class SealedValueRepository:
 
     def delete(self, tenant_id: str, row_id: str) -> None:
         self.table.delete(tenant_id, row_id)
-
 
 
 @dataclass(frozen=True)
@@ -306,16 +372,23 @@ class DeviceCredentialRepository:
         self.table = table
 
     def add(self, credential: DeviceCredential) -> None:
-        self.table.insert({"PartitionKey": credential.tenant_id, "RowKey": credential.credential_id,
-                           "RoomId": credential.room_id, "SecretHash": credential.secret_hash,
-                           "CreatedUtc": credential.created})
+        self.table.insert(
+            {
+                "PartitionKey": credential.tenant_id,
+                "RowKey": credential.credential_id,
+                "RoomId": credential.room_id,
+                "SecretHash": credential.secret_hash,
+                "CreatedUtc": credential.created,
+            }
+        )
 
     def get(self, tenant_id: str, credential_id: str) -> DeviceCredential | None:
         row = self.table.get(tenant_id, credential_id)
         return self._credential(row) if row else None
 
-    def list_credentials(self, tenant_id: str, room_id: str | None = None, *, after: str | None = None,
-                         limit: int | None = None) -> list[DeviceCredential]:
+    def list_credentials(
+        self, tenant_id: str, room_id: str | None = None, *, after: str | None = None, limit: int | None = None
+    ) -> list[DeviceCredential]:
         """A room's credentials (all of the tenant's without ``room_id``) by id, after the id ``after``, at
         most ``limit``: one query, filtered by the service."""
         query, parameters = "PartitionKey eq @t", {"t": tenant_id}
@@ -328,8 +401,11 @@ class DeviceCredentialRepository:
 
     def count_active(self, tenant_id: str, room_id: str) -> int:
         """Credentials of the room not revoked (one query reading two properties per credential)."""
-        rows = self.table.query("PartitionKey eq @t and RoomId eq @r", parameters={"t": tenant_id, "r": room_id},
-                                select=["RowKey", "RevokedUtc"])
+        rows = self.table.query(
+            "PartitionKey eq @t and RoomId eq @r",
+            parameters={"t": tenant_id, "r": room_id},
+            select=["RowKey", "RevokedUtc"],
+        )
         return sum(1 for row in rows if not row.get("RevokedUtc"))
 
     def revoke(self, tenant_id: str, credential_id: str, when: datetime) -> DeviceCredential | None:
@@ -342,8 +418,14 @@ class DeviceCredentialRepository:
 
     @staticmethod
     def _credential(row: Entity) -> DeviceCredential:
-        return DeviceCredential(row["PartitionKey"], row["RowKey"], row["RoomId"], row["SecretHash"],
-                                row["CreatedUtc"], row.get("RevokedUtc"))
+        return DeviceCredential(
+            row["PartitionKey"],
+            row["RowKey"],
+            row["RoomId"],
+            row["SecretHash"],
+            row["CreatedUtc"],
+            row.get("RevokedUtc"),
+        )
 
 
 class RunMarks:

@@ -45,8 +45,10 @@ def check_key(name: str, value: object) -> str:
     ``a/b`` became a retried 503) or in the SDK's encoder (a surrogate became a 500).
     """
     if not isinstance(value, str) or not 0 < len(value) <= MAX_KEY_CHARS or _BAD_KEY.search(value):
-        raise ValidationError(f"{name} {_shown(value)} cannot be a storage key (1 to {MAX_KEY_CHARS} characters, "
-                              "no / \\ # ? .. or control characters)")
+        raise ValidationError(
+            f"{name} {_shown(value)} cannot be a storage key (1 to {MAX_KEY_CHARS} characters, "
+            "no / \\ # ? .. or control characters)"
+        )
     return value
 
 
@@ -117,8 +119,14 @@ class Table:
         from azure.data.tables import UpdateMode
 
         row = _clean(entity)
-        self._call("replace", self.client.update_entity, row, mode=UpdateMode.REPLACE, etag=etag,
-                   match_condition=MatchConditions.IfNotModified)
+        self._call(
+            "replace",
+            self.client.update_entity,
+            row,
+            mode=UpdateMode.REPLACE,
+            etag=etag,
+            match_condition=MatchConditions.IfNotModified,
+        )
 
     def delete(self, partition_key: str, row_key: str, *, etag: str | None = None) -> None:
         """Delete a row; nothing there is success. With ``etag``, only that version is deleted."""
@@ -130,8 +138,9 @@ class Table:
         try:
             with self._span("delete"):
                 if etag:
-                    self.client.delete_entity(partition_key, row_key, etag=etag,
-                                              match_condition=MatchConditions.IfNotModified)
+                    self.client.delete_entity(
+                        partition_key, row_key, etag=etag, match_condition=MatchConditions.IfNotModified
+                    )
                 else:
                     self.client.delete_entity(partition_key, row_key)
         except ResourceNotFoundError:
@@ -139,15 +148,22 @@ class Table:
         except Exception as exc:
             raise storage_error(exc, "table") from None
 
-    def query(self, query_filter: str, *, parameters: Mapping[str, Any] | None = None,
-              select: list[str] | None = None, page_size: int | None = None) -> Iterator[Entity]:
+    def query(
+        self,
+        query_filter: str,
+        *,
+        parameters: Mapping[str, Any] | None = None,
+        select: list[str] | None = None,
+        page_size: int | None = None,
+    ) -> Iterator[Entity]:
         """Rows matching an OData filter, following continuation tokens page by page (lazily: a caller
         that stops early sends no further request). ``page_size`` caps each page (Tables: at most 1,000)."""
         for name, value in (parameters or {}).items():
             if isinstance(value, str):
                 check_text(value, what=f"query parameter {name}", controls=False)
-        pages = self.client.query_entities(query_filter, parameters=dict(parameters or {}), select=select,
-                                           results_per_page=page_size)
+        pages = self.client.query_entities(
+            query_filter, parameters=dict(parameters or {}), select=select, results_per_page=page_size
+        )
         try:
             for entity in pages:
                 yield _with_etag(entity)
@@ -188,8 +204,11 @@ class Table:
         from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 
         verb, entity, options = operation[0], operation[1], dict(operation[2]) if len(operation) > 2 else {}
-        methods = {"create": self.client.create_entity, "upsert": self.client.upsert_entity,
-                   "update": self.client.update_entity}
+        methods = {
+            "create": self.client.create_entity,
+            "upsert": self.client.upsert_entity,
+            "update": self.client.update_entity,
+        }
         try:
             with self._span(verb):
                 if verb == "delete":
@@ -222,9 +241,16 @@ class Table:
 
     def _span(self, operation: str, *, operations: int = 1) -> AbstractContextManager[Any]:
         """A client span for one request to the table, named by the table and operation (never by keys)."""
-        return telemetry().span(f"table {operation} {self.name}", kind="client",
-                                attributes={"db.system.name": "azure.tables", "db.collection.name": self.name,
-                                            "db.operation.name": operation, "db.operation.batch.size": operations})
+        return telemetry().span(
+            f"table {operation} {self.name}",
+            kind="client",
+            attributes={
+                "db.system.name": "azure.tables",
+                "db.collection.name": self.name,
+                "db.operation.name": operation,
+                "db.operation.batch.size": operations,
+            },
+        )
 
 
 def _clean(entity: Mapping[str, Any]) -> Entity:

@@ -70,8 +70,16 @@ DELTA_PAGE_SIZE = 50
 class CatchUp:
     """Delta rounds of one mailbox at a time."""
 
-    def __init__(self, graph: GraphClient, meetings: MeetingRepository, links: SealedValueRepository,
-                 changes: ChangeApplier, status: MailboxStatus, *, bounds: Callable[[], Bounds]) -> None:
+    def __init__(
+        self,
+        graph: GraphClient,
+        meetings: MeetingRepository,
+        links: SealedValueRepository,
+        changes: ChangeApplier,
+        status: MailboxStatus,
+        *,
+        bounds: Callable[[], Bounds],
+    ) -> None:
         self.graph, self.meetings, self.links, self.changes, self.status = graph, meetings, links, changes, status
         self.bounds = bounds
 
@@ -91,11 +99,18 @@ class CatchUp:
 
     def _round(self, tenant_id: str, mailbox_id: str, link: DeltaLink | None) -> dict[str, int]:
         bounds = self.bounds()
-        round_ = self.graph.calendar_view_delta(tenant_id, mailbox_id, start=bounds.start, end=bounds.end,
-                                                delta_link=link.link if link else None, page_size=DELTA_PAGE_SIZE)
+        round_ = self.graph.calendar_view_delta(
+            tenant_id,
+            mailbox_id,
+            start=bounds.start,
+            end=bounds.end,
+            delta_link=link.link if link else None,
+            page_size=DELTA_PAGE_SIZE,
+        )
         plan = plan_round(round_)
-        unknown = [event_id for event_id in plan.removed
-                   if not self.changes.delete_event(tenant_id, mailbox_id, event_id)]
+        unknown = [
+            event_id for event_id in plan.removed if not self.changes.delete_event(tenant_id, mailbox_id, event_id)
+        ]
         self.meetings.delete_occurrences(tenant_id, mailbox_id, unknown)
         self._singles(tenant_id, mailbox_id, plan.singles)
         for master_id, master in plan.series.items():
@@ -111,8 +126,9 @@ class CatchUp:
         wants (typed before the mailbox was enabled, or while a notification was lost), or one whose
         transaction met another writer, on its own."""
         scheduler = self.changes.scheduler
-        alone = {event_id for event_id,
-                 event in singles.items() if scheduler is not None and scheduler.wants(event.raw)}
+        alone = {
+            event_id for event_id, event in singles.items() if scheduler is not None and scheduler.wants(event.raw)
+        }
         self.changes.warn_of_zones(tenant_id, mailbox_id, singles.values())
         indexes = self.meetings.event_indexes(tenant_id, mailbox_id, [e for e in singles if e not in alone])
         rows = self.changes.rows_of([singles[e] for e in indexes], indexes)
@@ -120,8 +136,12 @@ class CatchUp:
             if written == "conflict":
                 alone.add(event_id)
         for event_id in alone:
-            self.changes.store_single(tenant_id, mailbox_id, singles[event_id],
-                                      index=self.meetings.event_index(tenant_id, mailbox_id, event_id))
+            self.changes.store_single(
+                tenant_id,
+                mailbox_id,
+                singles[event_id],
+                index=self.meetings.event_index(tenant_id, mailbox_id, event_id),
+            )
 
     def _forget_vanished(self, tenant_id: str, mailbox_id: str, seen: set[str]) -> None:
         for key in self.meetings.event_keys(tenant_id, mailbox_id) - seen:

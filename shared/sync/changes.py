@@ -24,9 +24,24 @@ from typing import TYPE_CHECKING, Any
 from shared.errors import ConflictError, HybridCalendarError, MailboxNotFoundError, NotFoundError, ThrottledError
 from shared.graph.client import GraphClient
 from shared.storage.meetings import EventIndex, EventRows, MeetingRepository
-from shared.sync.decide import (ABSENT, Bounds, Decision, Defer, Delete, Fetched, FetchSeries, GraphEvent, Replace,
-                                Throttled, Unchanged, decide, decide_series, replace_single, runs_per_event,
-                                to_fetch)
+from shared.sync.decide import (
+    ABSENT,
+    Bounds,
+    Decision,
+    Defer,
+    Delete,
+    Fetched,
+    FetchSeries,
+    GraphEvent,
+    Replace,
+    Throttled,
+    Unchanged,
+    decide,
+    decide_series,
+    replace_single,
+    runs_per_event,
+    to_fetch,
+)
 from shared.sync.inflight import Claim, Inflight
 from shared.sync.messages import ChangeRef, ChangeType, Outcome
 from shared.sync.records import EVENT_FIELDS, zone_warning
@@ -60,8 +75,16 @@ class Batch:
 class ChangeApplier:
     """Decides and writes the changes of mailboxes; keyword scheduling hooks in through ``scheduler``."""
 
-    def __init__(self, graph: GraphClient, meetings: MeetingRepository, status: MailboxStatus, inflight: Inflight,
-                 *, bounds: Callable[[], Bounds], scheduler: KeywordScheduler | None = None) -> None:
+    def __init__(
+        self,
+        graph: GraphClient,
+        meetings: MeetingRepository,
+        status: MailboxStatus,
+        inflight: Inflight,
+        *,
+        bounds: Callable[[], Bounds],
+        scheduler: KeywordScheduler | None = None,
+    ) -> None:
         self.graph, self.meetings, self.status, self.inflight = graph, meetings, status, inflight
         self.bounds, self.scheduler = bounds, scheduler
 
@@ -97,8 +120,9 @@ class ChangeApplier:
 
     def _get(self, change: ChangeRef) -> Fetched:
         try:
-            return GraphEvent(self.graph.get_event(change.tenant_id, change.mailbox_id, change.event_id,
-                                                   select=EVENT_FIELDS))
+            return GraphEvent(
+                self.graph.get_event(change.tenant_id, change.mailbox_id, change.event_id, select=EVENT_FIELDS)
+            )
         except MailboxNotFoundError:
             raise
         except NotFoundError:
@@ -113,9 +137,14 @@ class ChangeApplier:
             master = fetched if isinstance(fetched, GraphEvent) and fetched.id == decision.master_id else None
             return self.store_series(tenant, mailbox, decision.master_id, master=master)
         if isinstance(decision, Replace) and isinstance(fetched, GraphEvent):
-            return self.store_single(tenant, mailbox, fetched, index=decision.rows.index
-                                     if decision.rows.event_id == change.event_id else self._index(tenant, mailbox,
-                                                                                                  fetched.id))
+            return self.store_single(
+                tenant,
+                mailbox,
+                fetched,
+                index=decision.rows.index
+                if decision.rows.event_id == change.event_id
+                else self._index(tenant, mailbox, fetched.id),
+            )
         if isinstance(decision, Unchanged):
             return Outcome.STALE if decision.reason == "stale" else Outcome.UNCHANGED
         if isinstance(decision, Defer):
@@ -148,20 +177,27 @@ class ChangeApplier:
             except NotFoundError:
                 self.delete_event(tenant, mailbox, master_id)
                 return Outcome.DELETED
-        scheduled = self.scheduler is not None and (bool(master.raw.get("isOrganizer"))
-                                                    or self.scheduler.wants(master.raw))
+        scheduled = self.scheduler is not None and (
+            bool(master.raw.get("isOrganizer")) or self.scheduler.wants(master.raw)
+        )
         if not scheduled:
             return self._write_series(tenant, mailbox, master, self._instances(tenant, mailbox, master.id))
         with self.inflight.writing((tenant, mailbox, master.id)):
             master = self._scheduled(tenant, mailbox, master)
-            instances = [self._scheduled(tenant, mailbox, item) if item.type == "exception" else item
-                         for item in self._instances(tenant, mailbox, master.id)]
+            instances = [
+                self._scheduled(tenant, mailbox, item) if item.type == "exception" else item
+                for item in self._instances(tenant, mailbox, master.id)
+            ]
             return self._write_series(tenant, mailbox, master, instances)
 
     def _instances(self, tenant: str, mailbox: str, master_id: str) -> list[GraphEvent]:
         bounds = self.bounds()
-        return [GraphEvent(item) for item in self.graph.list_instances(tenant, mailbox, master_id, start=bounds.start,
-                                                                      end=bounds.end, select=EVENT_FIELDS)]
+        return [
+            GraphEvent(item)
+            for item in self.graph.list_instances(
+                tenant, mailbox, master_id, start=bounds.start, end=bounds.end, select=EVENT_FIELDS
+            )
+        ]
 
     def warn_of_zones(self, tenant: str, mailbox: str, events: Iterable[GraphEvent]) -> None:
         """A mailbox warning when an event's organizer zone is not known (its rows then show UTC)."""
@@ -174,11 +210,23 @@ class ChangeApplier:
 
     def _write_series(self, tenant: str, mailbox: str, master: GraphEvent, instances: list[GraphEvent]) -> Outcome:
         self.warn_of_zones(tenant, mailbox, [master])
-        return self._write(tenant, mailbox, lambda held: decide_series(master, instances, held, self.bounds()),
-                           self._index(tenant, mailbox, master.id), event_id=master.id)
+        return self._write(
+            tenant,
+            mailbox,
+            lambda held: decide_series(master, instances, held, self.bounds()),
+            self._index(tenant, mailbox, master.id),
+            event_id=master.id,
+        )
 
-    def _write(self, tenant: str, mailbox: str, decision_for: Callable[[EventIndex | None], Replace | Unchanged],
-               index: EventIndex | None, *, event_id: str | None = None) -> Outcome:
+    def _write(
+        self,
+        tenant: str,
+        mailbox: str,
+        decision_for: Callable[[EventIndex | None], Replace | Unchanged],
+        index: EventIndex | None,
+        *,
+        event_id: str | None = None,
+    ) -> Outcome:
         """Write what ``decision_for(index)`` says; on a conflict read the index again and decide again."""
         for attempt in range(CONFLICT_TRIES):
             decision = decision_for(index)
@@ -247,8 +295,15 @@ class ChangeApplier:
                 self.inflight.release(claims[event_id])
         return batch
 
-    def _fetch_and_write(self, tenant: str, mailbox: str, wanted: dict[str, ChangeRef],
-                         indexes: dict[str, EventIndex | None], batch: Batch, done: set[str]) -> None:
+    def _fetch_and_write(
+        self,
+        tenant: str,
+        mailbox: str,
+        wanted: dict[str, ChangeRef],
+        indexes: dict[str, EventIndex | None],
+        batch: Batch,
+        done: set[str],
+    ) -> None:
         fetched = self.graph.get_events(tenant, mailbox, list(wanted), select=EVENT_FIELDS) if wanted else {}
         plain: list[EventRows] = []
         for event_id, result in fetched.items():
@@ -258,8 +313,12 @@ class ChangeApplier:
                 batch.left.append(change)
                 continue
             decision = decide(change, indexes[event_id], got, self.bounds())
-            if isinstance(decision, Replace) and isinstance(got, GraphEvent) and decision.rows.event_id == event_id \
-                    and not (self.scheduler is not None and self.scheduler.wants(got.raw)):
+            if (
+                isinstance(decision, Replace)
+                and isinstance(got, GraphEvent)
+                and decision.rows.event_id == event_id
+                and not (self.scheduler is not None and self.scheduler.wants(got.raw))
+            ):
                 self.warn_of_zones(tenant, mailbox, [got])
                 plain.append(decision.rows)
             elif isinstance(decision, Defer):
@@ -287,8 +346,11 @@ class ChangeApplier:
     def rows_of(self, events: Iterable[GraphEvent], indexes: dict[str, EventIndex | None]) -> list[EventRows]:
         """The rows of single events from a delta round, where no newer version is held."""
         bounds = self.bounds()
-        return [decision.rows for event in events
-                if isinstance(decision := replace_single(event, indexes.get(event.id), bounds), Replace)]
+        return [
+            decision.rows
+            for event in events
+            if isinstance(decision := replace_single(event, indexes.get(event.id), bounds), Replace)
+        ]
 
 
 def _as_fetched(result: Any) -> Fetched | None:

@@ -67,8 +67,10 @@ class Combiner:
             left = {id(change) for change in together.left}
             for ticket in group:
                 applied = together.applied
-                ticket.batch = Batch({id(c): applied[id(c)] for c in ticket.changes if id(c) in applied},
-                                     [change for change in ticket.changes if id(change) in left])
+                ticket.batch = Batch(
+                    {id(c): applied[id(c)] for c in ticket.changes if id(c) in applied},
+                    [change for change in ticket.changes if id(change) in left],
+                )
             self.groups += 1
         except BaseException as error:  # every member meets the group's failure: each message retries
             for ticket in group:

@@ -207,15 +207,17 @@ def single_rows(event: GraphEvent, index: EventIndex | None, bounds: Bounds) -> 
     return EventRows(event.id, (record,) if bounds.holds(record) else (), event.change_key, event.last_modified, index)
 
 
-def decide_series(master: GraphEvent, instances: Iterable[GraphEvent], index: EventIndex | None,
-                  bounds: Bounds) -> Replace | Unchanged:
+def decide_series(
+    master: GraphEvent, instances: Iterable[GraphEvent], index: EventIndex | None, bounds: Bounds
+) -> Replace | Unchanged:
     """A series as its instances in the window, under the master's version. Graph does not list an occurrence
     the organizer deleted, so it has no row; one marked ``isCancelled`` (an attendee's copy) keeps its row,
     marked, as a cancelled single event does. The master itself is never a row."""
     if index is not None and index.is_newer_than(master.change_key, master.last_modified):
         return Unchanged("stale")
-    records = tuple(record for record in (item.record() for item in instances if not item.is_stub)
-                    if bounds.holds(record))
+    records = tuple(
+        record for record in (item.record() for item in instances if not item.is_stub) if bounds.holds(record)
+    )
     return Replace(EventRows(master.id, records, master.change_key, master.last_modified, index))
 
 
@@ -274,6 +276,9 @@ def to_fetch(run: Sequence[ChangeRef], index: EventIndex | None) -> ChangeRef | 
     last whose version is not held, or None when every version is held. Notifications arrive out of order:
     the one of our own PATCH may come last, after an organizer's later edit, and judging by the last alone
     would take that edit as already held and lose it."""
-    fresh = [change for change in run if change.change_type is not ChangeType.DELETED
-             and not (index is not None and index.holds(change.change_key))]
+    fresh = [
+        change
+        for change in run
+        if change.change_type is not ChangeType.DELETED and not (index is not None and index.holds(change.change_key))
+    ]
     return fresh[-1] if fresh else None

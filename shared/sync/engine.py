@@ -62,19 +62,32 @@ class SyncOptions:
 class SyncEngine:
     """What the queue worker, the timers and the admin API call; each method is one unit of work."""
 
-    def __init__(self, stores: Stores, graph: GraphClient, options: SyncOptions, *,
-                 now: Callable[[], datetime] = utcnow, scheduler: KeywordScheduler | None = None) -> None:
+    def __init__(
+        self,
+        stores: Stores,
+        graph: GraphClient,
+        options: SyncOptions,
+        *,
+        now: Callable[[], datetime] = utcnow,
+        scheduler: KeywordScheduler | None = None,
+    ) -> None:
         self.stores, self.graph, self.options, self.now = stores, graph, options, now
         self.status = MailboxStatus(stores.mailboxes, now=now)
         self.inflight = Inflight()
         self.changes = ChangeApplier(graph, stores.meetings, self.status, self.inflight, bounds=self.bounds)
-        self.catchup = CatchUp(graph, stores.meetings, stores.delta_links, self.changes, self.status,
-                               bounds=self.bounds)
+        self.catchup = CatchUp(
+            graph, stores.meetings, stores.delta_links, self.changes, self.status, bounds=self.bounds
+        )
         self.subscriptions = Subscriptions(
-            graph, stores.subscriptions, self.status,
-            SubscriptionOptions(options.notification_url, options.lifecycle_url, options.subscription_minutes,
-                                options.renewal_margin),
-            now=now, catch_up=lambda tenant, mailbox: self.catch_up(tenant, mailbox))
+            graph,
+            stores.subscriptions,
+            self.status,
+            SubscriptionOptions(
+                options.notification_url, options.lifecycle_url, options.subscription_minutes, options.renewal_margin
+            ),
+            now=now,
+            catch_up=lambda tenant, mailbox: self.catch_up(tenant, mailbox),
+        )
         self.scheduler = scheduler
         self.timeline: Timeline | None = None
         self.presence: PresenceService | None = None
@@ -115,20 +128,29 @@ class SyncEngine:
                 self.stores.mailboxes.save(Mailbox(tenant_id, mailbox_id, kind, enabled=False, last_error=error.code))
             raise
         current = self.stores.mailboxes.get(tenant_id, user["id"])
-        mailbox = Mailbox(tenant_id, user["id"], kind, user.get("mail"), user.get("displayName"), True,
-                          current.subscription_id if current else None)
+        mailbox = Mailbox(
+            tenant_id,
+            user["id"],
+            kind,
+            user.get("mail"),
+            user.get("displayName"),
+            True,
+            current.subscription_id if current else None,
+        )
         self.stores.mailboxes.save(mailbox)
         try:
-            subscription = self.subscriptions.live(tenant_id, mailbox.subscription_id) or \
-                self.subscriptions.subscribe(tenant_id, mailbox.mailbox_id)
+            subscription = self.subscriptions.live(tenant_id, mailbox.subscription_id) or self.subscriptions.subscribe(
+                tenant_id, mailbox.mailbox_id
+            )
             self.catch_up(tenant_id, mailbox.mailbox_id, fresh=True)
         except HybridCalendarError as error:
             self.record_failure(tenant_id, mailbox.mailbox_id, error)
             raise
         return replace(mailbox, subscription_id=subscription.subscription_id)
 
-    def enable_item(self, tenant_id: str, mailbox_id: str, *, kind: str, operation_id: str,
-                    last_attempt: bool) -> Mailbox:
+    def enable_item(
+        self, tenant_id: str, mailbox_id: str, *, kind: str, operation_id: str, last_attempt: bool
+    ) -> Mailbox:
         """:meth:`enable` as one item of a bulk operation, its result recorded for the admin: ``enabled``,
         ``failed`` (an error retrying cannot fix, or the last attempt) or ``retrying``."""
         try:
@@ -141,8 +163,9 @@ class SyncEngine:
         self._item(tenant_id, operation_id, mailbox_id, kind, "enabled", None)
         return enabled
 
-    def _item(self, tenant_id: str, operation_id: str, mailbox_id: str, kind: str, state: str,
-              error: str | None) -> None:
+    def _item(
+        self, tenant_id: str, operation_id: str, mailbox_id: str, kind: str, state: str, error: str | None
+    ) -> None:
         from shared.storage.operations import ItemResult
 
         self.stores.operations.record(tenant_id, operation_id, ItemResult(mailbox_id, kind, state, error, self.now()))
@@ -190,10 +213,12 @@ class SyncEngine:
 
         item = GraphEvent(event)
         if item.is_master or item.in_series:
-            return self.changes.store_series(tenant_id, mailbox_id, item.id if item.is_master else
-                                             str(item.series_master_id))
-        return self.changes.store_single(tenant_id, mailbox_id, item,
-                                         index=self.stores.meetings.event_index(tenant_id, mailbox_id, item.id))
+            return self.changes.store_series(
+                tenant_id, mailbox_id, item.id if item.is_master else str(item.series_master_id)
+            )
+        return self.changes.store_single(
+            tenant_id, mailbox_id, item, index=self.stores.meetings.event_index(tenant_id, mailbox_id, item.id)
+        )
 
     # catch-up -----------------------------------------------------------------------------------
 
@@ -235,9 +260,13 @@ def build_engine(settings: Any, stores: Stores, graph: GraphClient) -> SyncEngin
     from shared.config import public_base_url
     from shared.scheduling.factory import build_scheduler
 
-    options = SyncOptions(public_base_url(settings), Window(settings.window_past_days, settings.window_future_days),
-                          settings.subscription_minutes, timedelta(hours=settings.renewal_margin_hours),
-                          timedelta(minutes=settings.catchup_minutes))
+    options = SyncOptions(
+        public_base_url(settings),
+        Window(settings.window_past_days, settings.window_future_days),
+        settings.subscription_minutes,
+        timedelta(hours=settings.renewal_margin_hours),
+        timedelta(minutes=settings.catchup_minutes),
+    )
     engine = SyncEngine(stores, graph, options)
     engine.scheduler = build_scheduler(settings, engine)
     engine.attach_timeline(build_timeline(settings, stores, horizon=2 * options.catch_up_every))
@@ -245,14 +274,27 @@ def build_engine(settings: Any, stores: Stores, graph: GraphClient) -> SyncEngin
     return engine
 
 
-def build_presence(settings: Any, stores: Stores, graph: GraphClient, timeline: Timeline | None, *,
-                   warn: Callable[[str, str, str], None]) -> PresenceService:
+def build_presence(
+    settings: Any,
+    stores: Stores,
+    graph: GraphClient,
+    timeline: Timeline | None,
+    *,
+    warn: Callable[[str, str, str], None],
+) -> PresenceService:
     """Out-of-office presence, pushing through the Join button's deliverer (one mechanism for both); a
     window in a zone not known is read as UTC and the mailbox gets the warning (written once)."""
     from shared.presence.service import PresenceService
 
-    return PresenceService(stores.presence, stores.mailboxes, graph, timeline.deliverer if timeline else None,
-                           stores.queues, every=timedelta(minutes=settings.presence_poll_minutes), warn=warn)
+    return PresenceService(
+        stores.presence,
+        stores.mailboxes,
+        graph,
+        timeline.deliverer if timeline else None,
+        stores.queues,
+        every=timedelta(minutes=settings.presence_poll_minutes),
+        warn=warn,
+    )
 
 
 def build_timeline(settings: Any, stores: Stores, *, horizon: timedelta) -> Timeline:
@@ -261,9 +303,19 @@ def build_timeline(settings: Any, stores: Stores, *, horizon: timedelta) -> Time
     from shared.delivery.deliver import Deliverer, DeliveryOptions
     from shared.timeline.timeline import Timeline
 
-    options = DeliveryOptions(timedelta(hours=settings.delivery_retry_hours), settings.delivery_first_retry_seconds,
-                              timedelta(hours=settings.endpoint_disable_hours),
-                              local=loopback_storage_ports(settings.storage_connection) is not None)
+    options = DeliveryOptions(
+        timedelta(hours=settings.delivery_retry_hours),
+        settings.delivery_first_retry_seconds,
+        timedelta(hours=settings.endpoint_disable_hours),
+        local=loopback_storage_ports(settings.storage_connection) is not None,
+    )
     deliverer = Deliverer(stores.endpoints, stores.deliveries, stores.queues, stores.keyring, options=options)
-    return Timeline(stores.buttons, stores.meetings, stores.mailboxes, deliverer, stores.queues,
-                    lead=timedelta(minutes=settings.join_lead_minutes), horizon=horizon)
+    return Timeline(
+        stores.buttons,
+        stores.meetings,
+        stores.mailboxes,
+        deliverer,
+        stores.queues,
+        lead=timedelta(minutes=settings.join_lead_minutes),
+        horizon=horizon,
+    )

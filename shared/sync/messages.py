@@ -88,15 +88,27 @@ class ChangeRef:
         return self.tenant_id, self.mailbox_id
 
     def fields(self) -> dict[str, str]:
-        return _present({"tenant_id": self.tenant_id, "mailbox_id": self.mailbox_id, "event_id": self.event_id,
-                         "change_type": self.change_type.value, "change_key": self.change_key,
-                         "subscription_id": self.subscription_id})
+        return _present(
+            {
+                "tenant_id": self.tenant_id,
+                "mailbox_id": self.mailbox_id,
+                "event_id": self.event_id,
+                "change_type": self.change_type.value,
+                "change_key": self.change_key,
+                "subscription_id": self.subscription_id,
+            }
+        )
 
     @classmethod
     def parse(cls, fields: Mapping[str, str]) -> ChangeRef:
-        return cls(_needed(fields, "tenant_id"), _needed(fields, "mailbox_id"), _needed(fields, "event_id"),
-                   _member(ChangeType, fields.get("change_type", "updated"), "change_type"),
-                   fields.get("change_key") or None, fields.get("subscription_id") or None)
+        return cls(
+            _needed(fields, "tenant_id"),
+            _needed(fields, "mailbox_id"),
+            _needed(fields, "event_id"),
+            _member(ChangeType, fields.get("change_type", "updated"), "change_type"),
+            fields.get("change_key") or None,
+            fields.get("subscription_id") or None,
+        )
 
 
 @dataclass(frozen=True)
@@ -109,13 +121,21 @@ class LifecycleRef:
     event: LifecycleEvent
 
     def fields(self) -> dict[str, str]:
-        return {"tenant_id": self.tenant_id, "mailbox_id": self.mailbox_id, "subscription_id": self.subscription_id,
-                "reason": self.event.value}
+        return {
+            "tenant_id": self.tenant_id,
+            "mailbox_id": self.mailbox_id,
+            "subscription_id": self.subscription_id,
+            "reason": self.event.value,
+        }
 
     @classmethod
     def parse(cls, fields: Mapping[str, str]) -> LifecycleRef:
-        return cls(_needed(fields, "tenant_id"), _needed(fields, "mailbox_id"), _needed(fields, "subscription_id"),
-                   _member(LifecycleEvent, fields.get("reason", ""), "reason"))
+        return cls(
+            _needed(fields, "tenant_id"),
+            _needed(fields, "mailbox_id"),
+            _needed(fields, "subscription_id"),
+            _member(LifecycleEvent, fields.get("reason", ""), "reason"),
+        )
 
 
 @dataclass(frozen=True)
@@ -133,8 +153,15 @@ class JobRef:
 
     def fields(self) -> dict[str, str]:
         reason = self.mailbox_kind if self.kind is JobKind.ENABLE else "recover" if self.recover else None
-        return _present({"tenant_id": self.tenant_id, "kind": self.kind.value, "mailbox_id": self.mailbox_id,
-                         "reason": reason, "operation": self.operation})
+        return _present(
+            {
+                "tenant_id": self.tenant_id,
+                "kind": self.kind.value,
+                "mailbox_id": self.mailbox_id,
+                "reason": reason,
+                "operation": self.operation,
+            }
+        )
 
     @classmethod
     def parse(cls, fields: Mapping[str, str]) -> JobRef:
@@ -145,8 +172,14 @@ class JobRef:
         reason = fields.get("reason") or ""
         if kind is JobKind.ENABLE and reason not in ("", "user", "room"):
             raise ValidationError("queue message: reason of an enable job must be user or room")
-        return cls(_needed(fields, "tenant_id"), kind, mailbox, reason if kind is JobKind.ENABLE and reason else "user",
-                   fields.get("operation") or None, kind is JobKind.SWEEP and reason == "recover")
+        return cls(
+            _needed(fields, "tenant_id"),
+            kind,
+            mailbox,
+            reason if kind is JobKind.ENABLE and reason else "user",
+            fields.get("operation") or None,
+            kind is JobKind.SWEEP and reason == "recover",
+        )
 
 
 MAILBOX_JOBS = frozenset({JobKind.ENABLE, JobKind.DISABLE, JobKind.CATCHUP, JobKind.RESUME, JobKind.PURGE})
@@ -163,8 +196,9 @@ def _member(kind: type[E], value: str, name: str) -> E:
     try:
         return kind(value)
     except ValueError:
-        raise ValidationError(f"queue message: {name} {value!r} is not one of "
-                              f"{', '.join(m.value for m in kind)}") from None
+        raise ValidationError(
+            f"queue message: {name} {value!r} is not one of {', '.join(m.value for m in kind)}"
+        ) from None
 
 
 def _present(fields: Mapping[str, str | None]) -> dict[str, str]:

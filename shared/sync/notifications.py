@@ -94,8 +94,9 @@ def parse_collection(body: bytes) -> list[Any]:
     if not isinstance(items, list):
         raise ValidationError("notification body is not a collection: expected an object with a 'value' array")
     if len(items) > MAX_ITEMS:
-        raise PayloadTooLargeError(f"notification body holds {len(items)} notifications; at most {MAX_ITEMS} are "
-                                   "accepted in one POST")
+        raise PayloadTooLargeError(
+            f"notification body holds {len(items)} notifications; at most {MAX_ITEMS} are accepted in one POST"
+        )
     return items
 
 
@@ -135,22 +136,30 @@ class NotificationVerifier:
         if not isinstance(item, dict):
             return verdict.refuse("malformed")
         tenant, subscription_id = item.get("tenantId"), item.get("subscriptionId")
-        if not isinstance(tenant, str) or not isinstance(subscription_id, str) or not _is_guid(tenant) \
-                or not _is_guid(subscription_id):
+        if (
+            not isinstance(tenant, str)
+            or not isinstance(subscription_id, str)
+            or not _is_guid(tenant)
+            or not _is_guid(subscription_id)
+        ):
             return verdict.refuse("malformed")
         subscription = self._subscription(tenant.lower(), subscription_id.lower(), post)
         if subscription is None:
             return verdict.refuse("unknown_subscription")
         if not isinstance(item.get("clientState"), str) or not subscription.accepts(item["clientState"]):
             return verdict.refuse("client_state_mismatch")
-        reference = {"tenant_id": subscription.tenant_id, "mailbox_id": subscription.mailbox_id,
-                     "subscription_id": subscription.subscription_id}
+        reference = {
+            "tenant_id": subscription.tenant_id,
+            "mailbox_id": subscription.mailbox_id,
+            "subscription_id": subscription.subscription_id,
+        }
         if item.get("lifecycleEvent"):
             event = item["lifecycleEvent"]
             if event not in LIFECYCLE_EVENTS:
                 return verdict.refuse("unknown_lifecycle_event")
-            if event == "reauthorizationRequired" and \
-                    not self._answered.add((subscription.tenant_id, subscription.subscription_id), True):
+            if event == "reauthorizationRequired" and not self._answered.add(
+                (subscription.tenant_id, subscription.subscription_id), True
+            ):
                 return verdict.refuse("reauthorization_already_queued")
             verdict.lifecycle.append(reference | {"reason": str(event)})
             return None
@@ -163,8 +172,11 @@ class NotificationVerifier:
             return verdict.refuse("malformed")
         assert isinstance(data, dict)
         change_key = change_key_of(data)
-        verdict.changes.append(reference | {"event_id": event_id, "change_type": str(item["changeType"])}
-                               | ({"change_key": change_key} if change_key and is_reference(change_key) else {}))
+        verdict.changes.append(
+            reference
+            | {"event_id": event_id, "change_type": str(item["changeType"])}
+            | ({"change_key": change_key} if change_key and is_reference(change_key) else {})
+        )
         return None
 
     def _subscription(self, tenant: str, subscription_id: str, post: _Post) -> Subscription | None:

@@ -17,11 +17,31 @@ from shared.parsing import extract_join_info
 from shared.timezones import fell_back, resolve
 from shared.storage.meetings import MAX_INVITEE_NAMES, MeetingRecord
 
-EVENT_FIELDS = ("id", "subject", "start", "end", "originalStartTimeZone", "location", "locations", "body", "organizer",
-                "isCancelled", "isOnlineMeeting", "onlineMeeting", "type", "seriesMasterId", "iCalUId",
-                "changeKey", "lastModifiedDateTime", "recurrence", "isAllDay", "isOrganizer", "sensitivity",
-                "attendees",
-                "responseStatus")
+EVENT_FIELDS = (
+    "id",
+    "subject",
+    "start",
+    "end",
+    "originalStartTimeZone",
+    "location",
+    "locations",
+    "body",
+    "organizer",
+    "isCancelled",
+    "isOnlineMeeting",
+    "onlineMeeting",
+    "type",
+    "seriesMasterId",
+    "iCalUId",
+    "changeKey",
+    "lastModifiedDateTime",
+    "recurrence",
+    "isAllDay",
+    "isOrganizer",
+    "sensitivity",
+    "attendees",
+    "responseStatus",
+)
 
 
 def graph_moment(value: Mapping[str, Any] | None) -> datetime:
@@ -66,16 +86,31 @@ def to_record(event: dict[str, Any]) -> MeetingRecord:
     """The meeting row of one event or occurrence (join info from the parser)."""
     body = event.get("body") or {}
     online = (event.get("onlineMeeting") or {}).get("joinUrl")
-    info = extract_join_info((event.get("location") or {}).get("displayName") or "", body.get("content") or "",
-                             "text" if str(body.get("contentType", "html")).lower() == "text" else "html",
-                             online_meeting_url=online)
+    info = extract_join_info(
+        (event.get("location") or {}).get("displayName") or "",
+        body.get("content") or "",
+        "text" if str(body.get("contentType", "html")).lower() == "text" else "html",
+        online_meeting_url=online,
+    )
     organizer = ((event.get("organizer") or {}).get("emailAddress") or {}).get("name")
-    return MeetingRecord(str(event["id"]), graph_moment(event.get("start")), graph_moment(event.get("end")),
-                         display_zone(event), event.get("subject"), organizer,
-                         info.provider, info.join_url, info.sip_uri, event.get("iCalUId"),
-                         bool(info.join_url or event.get("isOnlineMeeting")), bool(event.get("isCancelled")),
-                         _sensitivity(event.get("sensitivity")), *_invitees(event.get("attendees")),
-                         bool(event.get("isOrganizer")), _response(event.get("responseStatus")))
+    return MeetingRecord(
+        str(event["id"]),
+        graph_moment(event.get("start")),
+        graph_moment(event.get("end")),
+        display_zone(event),
+        event.get("subject"),
+        organizer,
+        info.provider,
+        info.join_url,
+        info.sip_uri,
+        event.get("iCalUId"),
+        bool(info.join_url or event.get("isOnlineMeeting")),
+        bool(event.get("isCancelled")),
+        _sensitivity(event.get("sensitivity")),
+        *_invitees(event.get("attendees")),
+        bool(event.get("isOrganizer")),
+        _response(event.get("responseStatus")),
+    )
 
 
 RESPONSES = ("none", "organizer", "tentativelyAccepted", "accepted", "declined", "notResponded")
@@ -100,6 +135,9 @@ def _sensitivity(value: Any) -> str:
 def _invitees(attendees: Any) -> tuple[tuple[str, ...], int]:
     """The people invited (resources such as rooms left out): their display names, and how many they are."""
     people = [a for a in attendees or [] if isinstance(a, dict) and a.get("type") != "resource"]
-    names = [str(name) for a in people if (name := ((a.get("emailAddress") or {}).get("name") or "").strip())
-             and "@" not in name]
+    names = [
+        str(name)
+        for a in people
+        if (name := ((a.get("emailAddress") or {}).get("name") or "").strip()) and "@" not in name
+    ]
     return tuple(names[:MAX_INVITEE_NAMES]), len(people)

@@ -55,8 +55,10 @@ class Recovery:
         with self._lock:
             mailboxes, tenants = self._mailboxes, self._tenants
             self._mailboxes, self._tenants = set(), set()
-        jobs = [(JobRef(tenant, JobKind.RESUME, mailbox), spread_delay(mailbox, RECOVERY_SPREAD))
-                for tenant, mailbox in sorted(mailboxes)]
+        jobs = [
+            (JobRef(tenant, JobKind.RESUME, mailbox), spread_delay(mailbox, RECOVERY_SPREAD))
+            for tenant, mailbox in sorted(mailboxes)
+        ]
         jobs += [(JobRef(tenant, JobKind.SWEEP, recover=True), 0) for tenant in sorted(tenants)]
         sent = 0
         try:

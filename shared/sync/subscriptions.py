@@ -44,9 +44,16 @@ class SubscriptionOptions:
 class Subscriptions:
     """The subscriptions of every mailbox, on Graph and in our store."""
 
-    def __init__(self, graph: GraphClient, store: SubscriptionRepository, status: MailboxStatus,
-                 options: SubscriptionOptions, *, now: Callable[[], datetime],
-                 catch_up: Callable[[str, str], object]) -> None:
+    def __init__(
+        self,
+        graph: GraphClient,
+        store: SubscriptionRepository,
+        status: MailboxStatus,
+        options: SubscriptionOptions,
+        *,
+        now: Callable[[], datetime],
+        catch_up: Callable[[str, str], object],
+    ) -> None:
         self.graph, self.store, self.status, self.options, self.now = graph, store, status, options, now
         self._catch_up = catch_up
 
@@ -59,11 +66,13 @@ class Subscriptions:
         except ConflictError:
             self._delete_graph_duplicates(tenant_id, mailbox_id)
             created = self._create(tenant_id, mailbox_id, client_state, expires)
-        subscription = Subscription(tenant_id, created["id"], mailbox_id,
-                                    parse_graph_time(created["expirationDateTime"]), digest(client_state))
+        subscription = Subscription(
+            tenant_id, created["id"], mailbox_id, parse_graph_time(created["expirationDateTime"]), digest(client_state)
+        )
         self.store.save(subscription)
-        before = self.status.update(tenant_id, mailbox_id, subscription_id=subscription.subscription_id,
-                                    last_error=None)
+        before = self.status.update(
+            tenant_id, mailbox_id, subscription_id=subscription.subscription_id, last_error=None
+        )
         if before is not None and before.subscription_id not in (None, subscription.subscription_id):
             self.store.delete(tenant_id, before.subscription_id)
         return subscription
@@ -80,14 +89,19 @@ class Subscriptions:
         horizon = self.now() + self.options.renewal_margin
         due = [s for s in self.store.list_subscriptions(tenant_id) if s.expires <= horizon]
         expires = self.now() + timedelta(minutes=self.options.minutes)
-        requests = [BatchRequest(str(i), "PATCH", f"/subscriptions/{s.subscription_id}",
-                                 body={"expirationDateTime": graph_time(expires)}) for i, s in enumerate(due)]
+        requests = [
+            BatchRequest(
+                str(i), "PATCH", f"/subscriptions/{s.subscription_id}", body={"expirationDateTime": graph_time(expires)}
+            )
+            for i, s in enumerate(due)
+        ]
         counts = {"renewed": 0, "recreated": 0, "failed": 0}
         for key, result in self.graph.batch(tenant_id, requests).items():
             subscription = due[int(key)]
             if result.ok:
-                self.store.save(replace(subscription, expires=parse_graph_time(result.body["expirationDateTime"]),
-                                        etag=None))
+                self.store.save(
+                    replace(subscription, expires=parse_graph_time(result.body["expirationDateTime"]), etag=None)
+                )
                 counts["renewed"] += 1
             elif isinstance(result.error, NotFoundError):
                 counts[self._recreate(tenant_id, subscription)] += 1
@@ -119,7 +133,8 @@ class Subscriptions:
         try:
             if held.expires - now <= self.options.renewal_margin:
                 renewed = self.graph.renew_subscription(
-                    tenant_id, subscription_id, expires=now + timedelta(minutes=self.options.minutes))
+                    tenant_id, subscription_id, expires=now + timedelta(minutes=self.options.minutes)
+                )
                 held = replace(held, expires=parse_graph_time(renewed["expirationDateTime"]))
             else:
                 self.graph.reauthorize_subscription(tenant_id, subscription_id)
@@ -135,8 +150,11 @@ class Subscriptions:
     def reconcile(self, tenant_id: str) -> dict[str, int]:
         """Make Graph's list and ours agree: recreate what Graph lost, delete our strays on Graph."""
         ours = {s.subscription_id: s for s in self.store.list_subscriptions(tenant_id)}
-        graphs = {s["id"] for s in self.graph.list_subscriptions(tenant_id)
-                  if str(s.get("notificationUrl", "")).startswith(self.options.notification_url)}
+        graphs = {
+            s["id"]
+            for s in self.graph.list_subscriptions(tenant_id)
+            if str(s.get("notificationUrl", "")).startswith(self.options.notification_url)
+        }
         counts = {"recreated": 0, "deleted": 0, "failed": 0}
         for missing in set(ours) - graphs:
             counts[self._recreate(tenant_id, ours[missing])] += 1
@@ -163,9 +181,14 @@ class Subscriptions:
         return "recreated"
 
     def _create(self, tenant_id: str, mailbox_id: str, client_state: str, expires: datetime) -> dict[str, Any]:
-        return self.graph.create_subscription(tenant_id, mailbox_id, notification_url=self.options.notification_url,
-                                              lifecycle_url=self.options.lifecycle_url, client_state=client_state,
-                                              expires=expires)
+        return self.graph.create_subscription(
+            tenant_id,
+            mailbox_id,
+            notification_url=self.options.notification_url,
+            lifecycle_url=self.options.lifecycle_url,
+            client_state=client_state,
+            expires=expires,
+        )
 
     def _delete_graph_duplicates(self, tenant_id: str, mailbox_id: str) -> None:
         """Graph's subscriptions to the mailbox's events, and our rows of them, which they would outlive."""

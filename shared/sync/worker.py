@@ -57,8 +57,11 @@ def disposition(error: BaseException) -> Disposition:
     """The fate of a message whose reference failed with ``error``."""
     if isinstance(error, ThrottledError):
         return Disposition.DEFER
-    return {QueueOutcome.RETRY: Disposition.RETRY, QueueOutcome.DROP: Disposition.DROP,
-            QueueOutcome.POISON: Disposition.POISON}[queue_outcome(error)]
+    return {
+        QueueOutcome.RETRY: Disposition.RETRY,
+        QueueOutcome.DROP: Disposition.DROP,
+        QueueOutcome.POISON: Disposition.POISON,
+    }[queue_outcome(error)]
 
 
 @dataclass(frozen=True)
@@ -143,8 +146,13 @@ class QueueWorker:
         engine, tenant, mailbox = self.engine, job.tenant_id, job.mailbox_id or ""
         if job.kind is JobKind.ENABLE:
             if job.operation:
-                return engine.enable_item(tenant, mailbox, kind=job.mailbox_kind, operation_id=job.operation,
-                                          last_attempt=attempt >= MAX_ATTEMPTS)
+                return engine.enable_item(
+                    tenant,
+                    mailbox,
+                    kind=job.mailbox_kind,
+                    operation_id=job.operation,
+                    last_attempt=attempt >= MAX_ATTEMPTS,
+                )
             return engine.enable(tenant, mailbox, kind=job.mailbox_kind)
         actions: dict[JobKind, Callable[[], object]] = {
             JobKind.DISABLE: lambda: engine.disable(tenant, mailbox),
@@ -153,7 +161,8 @@ class QueueWorker:
             JobKind.CATCHUP: lambda: engine.catch_up(tenant, mailbox, fresh=True),
             JobKind.RESUME: lambda: engine.catch_up(tenant, mailbox),
             JobKind.SWEEP: lambda: engine.sweep(tenant, within=RECOVERY_SPREAD if job.recover else None),
-            JobKind.PURGE: lambda: engine.purge(tenant, mailbox)}
+            JobKind.PURGE: lambda: engine.purge(tenant, mailbox),
+        }
         return actions[job.kind]()
 
     def _together(self, changes: list[ChangeRef]) -> tuple[list[Outcome], list[ChangeRef]]:
@@ -162,8 +171,14 @@ class QueueWorker:
 
     # the policy ---------------------------------------------------------------------------------
 
-    def _run(self, delivery: Delivery, parse: Callable[[Mapping[str, str]], T], handle: Callable[[T], object], *,
-             together: Callable[[list[T]], tuple[list[Outcome], list[T]]] | None = None) -> Counter[str]:
+    def _run(
+        self,
+        delivery: Delivery,
+        parse: Callable[[Mapping[str, str]], T],
+        handle: Callable[[T], object],
+        *,
+        together: Callable[[list[T]], tuple[list[Outcome], list[T]]] | None = None,
+    ) -> Counter[str]:
         """Apply a message's references in a span that continues the trace of the request that queued the first
         (the others linked), then count the outcomes."""
         counts: Counter[str] = Counter()
@@ -176,17 +191,30 @@ class QueueWorker:
             return _measured(delivery, counts)
         traces = list(dict.fromkeys(fields["traceparent"] for fields, _ in items if fields.get("traceparent")))
         tenants = {getattr(item, "tenant_id", None) for _, item in items}
-        with telemetry().span(f"process {delivery.queue}", kind="consumer", parent=traces[0] if traces else None,
-                              links=traces[1:], tenant_id=tenants.pop() if len(tenants) == 1 else None,
-                              attributes={"messaging.destination.name": delivery.queue,
-                                          "messaging.message.id": delivery.message_id,
-                                          "messaging.batch.message_count": len(items),
-                                          "messaging.message.delivery_count": delivery.dequeue_count}):
+        with telemetry().span(
+            f"process {delivery.queue}",
+            kind="consumer",
+            parent=traces[0] if traces else None,
+            links=traces[1:],
+            tenant_id=tenants.pop() if len(tenants) == 1 else None,
+            attributes={
+                "messaging.destination.name": delivery.queue,
+                "messaging.message.id": delivery.message_id,
+                "messaging.batch.message_count": len(items),
+                "messaging.message.delivery_count": delivery.dequeue_count,
+            },
+        ):
             self._apply(delivery, items, handle, together, counts)
             return self._logged(delivery, counts)
 
-    def _apply(self, delivery: Delivery, items: list[tuple[Mapping[str, str], T]], handle: Callable[[T], object],
-               together: Callable[[list[T]], tuple[list[Outcome], list[T]]] | None, counts: Counter[str]) -> None:
+    def _apply(
+        self,
+        delivery: Delivery,
+        items: list[tuple[Mapping[str, str], T]],
+        handle: Callable[[T], object],
+        together: Callable[[list[T]], tuple[list[Outcome], list[T]]] | None,
+        counts: Counter[str],
+    ) -> None:
         first = getattr(items[0][1], "mailbox", None) if items else None
         if together is not None and items and all(getattr(item, "mailbox", None) == first for _, item in items):
             items = self._apply_together(delivery, items, together, counts)
@@ -209,9 +237,13 @@ class QueueWorker:
             _lag(fields, outcome)
             counts[describe_outcome(outcome.value if isinstance(outcome, Outcome) else outcome)] += 1
 
-    def _apply_together(self, delivery: Delivery, items: list[tuple[Mapping[str, str], T]],
-                        together: Callable[[list[T]], tuple[list[Outcome], list[T]]],
-                        counts: Counter[str]) -> list[tuple[Mapping[str, str], T]]:
+    def _apply_together(
+        self,
+        delivery: Delivery,
+        items: list[tuple[Mapping[str, str], T]],
+        together: Callable[[list[T]], tuple[list[Outcome], list[T]]],
+        counts: Counter[str],
+    ) -> list[tuple[Mapping[str, str], T]]:
         """Apply what can be applied at once; the references left, one at a time. An error that drops work
         is left to meet each reference on its own, where it is recorded as for a lone one."""
         try:
@@ -219,8 +251,12 @@ class QueueWorker:
         except HybridCalendarError as error:
             if disposition(error) is not Disposition.DROP:
                 raise
-            log.warning("%s message %s: applying together failed, one at a time now: %s", delivery.queue,
-                        delivery.message_id, describe_exception(error))
+            log.warning(
+                "%s message %s: applying together failed, one at a time now: %s",
+                delivery.queue,
+                delivery.message_id,
+                describe_exception(error),
+            )
             return items
         counts.update(outcome.value for outcome in outcomes)
         kept = {id(item) for item in left}
@@ -235,8 +271,9 @@ class QueueWorker:
         if mailbox:
             self.engine.record_failure(item.tenant_id, mailbox, error)
         counts[Outcome.DROPPED.value] += 1
-        log.warning("%s message %s: a reference dropped: %s", delivery.queue, delivery.message_id,
-                    describe_exception(error))
+        log.warning(
+            "%s message %s: a reference dropped: %s", delivery.queue, delivery.message_id, describe_exception(error)
+        )
 
     def _defer(self, delivery: Delivery, left: list[Mapping[str, str]], error: BaseException) -> bool:
         """Send what is left again, visible after the Retry-After; False once deferred too often in a row."""
@@ -246,20 +283,35 @@ class QueueWorker:
         seconds = int(min(max(getattr(error, "retry_after", None) or 1.0, 1.0), MAX_DEFER_SECONDS))
         again = [{**fields, "deferred": str(deferred)} for fields in left]
         self.queues.send_text(delivery.queue, references_message(again), delay_seconds=seconds)
-        log.info("%s message %s: %d reference(s) deferred %d s (throttled, deferral %d)", delivery.queue,
-                 delivery.message_id, len(left), seconds, deferred)
+        log.info(
+            "%s message %s: %d reference(s) deferred %d s (throttled, deferral %d)",
+            delivery.queue,
+            delivery.message_id,
+            len(left),
+            seconds,
+            deferred,
+        )
         return True
 
     def _poison(self, delivery: Delivery, error: BaseException) -> None:
         """The message, intact, to ``<queue>-poison`` now; it can never succeed."""
         self.queues.send_text(f"{delivery.queue}-poison", delivery.text)
-        log.warning("%s message %s moved to %s-poison: %s", delivery.queue, delivery.message_id, delivery.queue,
-                    describe_exception(error))
+        log.warning(
+            "%s message %s moved to %s-poison: %s",
+            delivery.queue,
+            delivery.message_id,
+            delivery.queue,
+            describe_exception(error),
+        )
 
     @staticmethod
     def _logged(delivery: Delivery, counts: Counter[str]) -> Counter[str]:
-        log.info("%s message %s: %s", delivery.queue, delivery.message_id,
-                 ", ".join(f"{n} {word}" for word, n in sorted(counts.items())) or "nothing")
+        log.info(
+            "%s message %s: %s",
+            delivery.queue,
+            delivery.message_id,
+            ", ".join(f"{n} {word}" for word, n in sorted(counts.items())) or "nothing",
+        )
         return _measured(delivery, counts)
 
 

@@ -68,23 +68,42 @@ def button_key(row_key: str) -> str:
 
 
 def version_of(record: MeetingRecord) -> str:
-    shown = "|".join(str(part) for part in (record.start.isoformat(), record.end.isoformat(), record.join_url,
-                                              record.sip_uri, record.provider, record.subject, record.organizer_name,
-                                              record.sensitivity, record.ical_uid))
+    shown = "|".join(
+        str(part)
+        for part in (
+            record.start.isoformat(),
+            record.end.isoformat(),
+            record.join_url,
+            record.sip_uri,
+            record.provider,
+            record.subject,
+            record.organizer_name,
+            record.sensitivity,
+            record.ical_uid,
+        )
+    )
     return digest(shown)[:20]
 
 
-def wanted(record: MeetingRecord, *, event_key: str, row_key: str, meeting_id: str, lead: timedelta,
-           now: datetime) -> Button | None:
+def wanted(
+    record: MeetingRecord, *, event_key: str, row_key: str, meeting_id: str, lead: timedelta, now: datetime
+) -> Button | None:
     """The button a stored occurrence should have, or None (no join details, cancelled, over)."""
     if not record.has_join_details or record.end <= now:
         return None
-    return Button(button_key(row_key), event_key, version_of(record), record.start - lead, record.end, meeting_id,
-                  row_key)
+    return Button(
+        button_key(row_key), event_key, version_of(record), record.start - lead, record.end, meeting_id, row_key
+    )
 
 
-def plan(held: Mapping[str, Button], want: Mapping[str, Button], now: datetime, *, covered: Iterable[str],
-         horizon: timedelta | None = None) -> Plan:
+def plan(
+    held: Mapping[str, Button],
+    want: Mapping[str, Button],
+    now: datetime,
+    *,
+    covered: Iterable[str],
+    horizon: timedelta | None = None,
+) -> Plan:
     """What to write and send so that the buttons of ``covered`` keys become ``want``.
 
     ``covered``: the held keys that ``want`` speaks for (an event's buttons after it was written; on a
@@ -95,9 +114,14 @@ def plan(held: Mapping[str, Button], want: Mapping[str, Button], now: datetime, 
     for key in set(covered) | set(want):
         old, new = held.get(key), want.get(key)
         if new is not None and (old is None or not old.same_timing(new)):
-            result.save.append(replace(new, shown=old.shown if old else "",
-                                       shown_meeting=old.shown_meeting if old else "",
-                                       etag=old.etag if old else None))
+            result.save.append(
+                replace(
+                    new,
+                    shown=old.shown if old else "",
+                    shown_meeting=old.shown_meeting if old else "",
+                    etag=old.etag if old else None,
+                )
+            )
             if old is not None and old.shown:
                 result.send.append(Send("withdraw", key, old.shown, now))
             if new.show_at - now <= QUEUE_MAX_AHEAD:

@@ -21,8 +21,9 @@ class ButtonRepository:
         return _button(row) if row else None
 
     def for_event(self, tenant_id: str, mailbox_id: str, event_key: str) -> dict[str, Button]:
-        rows = self.table.query("PartitionKey eq @p and EventKey eq @e",
-                                parameters={"p": f"{tenant_id}|{mailbox_id}", "e": event_key})
+        rows = self.table.query(
+            "PartitionKey eq @p and EventKey eq @e", parameters={"p": f"{tenant_id}|{mailbox_id}", "e": event_key}
+        )
         return {button.key: button for button in map(_button, rows)}
 
     def for_mailbox(self, tenant_id: str, mailbox_id: str) -> dict[str, Button]:
@@ -38,30 +39,60 @@ class ButtonRepository:
         operations: list[Operation] = []
         for button in save:
             entity = _entity(partition, button)
-            operations.append(("create", entity) if button.etag is None else
-                              ("update", entity, {"etag": button.etag, "match_condition": MatchConditions.IfNotModified,
-                                                  "mode": UpdateMode.REPLACE}))
+            operations.append(
+                ("create", entity)
+                if button.etag is None
+                else (
+                    "update",
+                    entity,
+                    {"etag": button.etag, "match_condition": MatchConditions.IfNotModified, "mode": UpdateMode.REPLACE},
+                )
+            )
         for button in delete:
-            operations.append(("delete", {"PartitionKey": partition, "RowKey": button.key},
-                               {"etag": button.etag, "match_condition": MatchConditions.IfNotModified}))
+            operations.append(
+                (
+                    "delete",
+                    {"PartitionKey": partition, "RowKey": button.key},
+                    {"etag": button.etag, "match_condition": MatchConditions.IfNotModified},
+                )
+            )
         if operations:
             self.table.transact(operations)
 
     def delete_mailbox(self, tenant_id: str, mailbox_id: str) -> int:
         partition = f"{tenant_id}|{mailbox_id}"
-        keys = [row["RowKey"] for row in self.table.query("PartitionKey eq @p", parameters={"p": partition},
-                                                          select=["RowKey"])]
+        keys = [
+            row["RowKey"]
+            for row in self.table.query("PartitionKey eq @p", parameters={"p": partition}, select=["RowKey"])
+        ]
         return self.table.transact(("delete", {"PartitionKey": partition, "RowKey": key}) for key in keys)
 
 
 def _entity(partition: str, button: Button) -> dict[str, object]:
-    return {"PartitionKey": partition, "RowKey": button.key, "EventKey": button.event_key, "Version": button.version,
-            "ShowAt": button.show_at, "EndAt": button.end_at, "MeetingId": button.meeting_id,
-            "MeetingRow": button.meeting_row, "Shown": button.shown, "ShownMeeting": button.shown_meeting}
+    return {
+        "PartitionKey": partition,
+        "RowKey": button.key,
+        "EventKey": button.event_key,
+        "Version": button.version,
+        "ShowAt": button.show_at,
+        "EndAt": button.end_at,
+        "MeetingId": button.meeting_id,
+        "MeetingRow": button.meeting_row,
+        "Shown": button.shown,
+        "ShownMeeting": button.shown_meeting,
+    }
 
 
 def _button(row: Entity) -> Button:
-    return Button(str(row["RowKey"]), str(row["EventKey"]), str(row.get("Version") or ""), row["ShowAt"], row["EndAt"],
-                  str(row["MeetingId"]), str(row["MeetingRow"]), str(row.get("Shown") or ""),
-                  str(row.get("ShownMeeting") or ""),
-                  row.get("etag"))
+    return Button(
+        str(row["RowKey"]),
+        str(row["EventKey"]),
+        str(row.get("Version") or ""),
+        row["ShowAt"],
+        row["EndAt"],
+        str(row["MeetingId"]),
+        str(row["MeetingRow"]),
+        str(row.get("Shown") or ""),
+        str(row.get("ShownMeeting") or ""),
+        row.get("etag"),
+    )

@@ -48,26 +48,48 @@ EVENT_TYPES = (SHOWN, WITHDRAWN)
 
 
 def message_fields(tenant_id: str, mailbox_id: str, send: Send) -> dict[str, str]:
-    return {"tenant_id": tenant_id, "mailbox_id": mailbox_id, "button": send.key, "version": send.version,
-            "action": send.action}
+    return {
+        "tenant_id": tenant_id,
+        "mailbox_id": mailbox_id,
+        "button": send.key,
+        "version": send.version,
+        "action": send.action,
+    }
 
 
 def parse_fields(fields: Mapping[str, str]) -> tuple[str, str, Send]:
     """(tenant, mailbox, what to do) from a timeline message's fields; ValidationError for anything else."""
-    if set(fields) != {"tenant_id", "mailbox_id", "button", "version", "action"} or \
-            fields["action"] not in ("show", "withdraw", "reconcile"):
-        raise ValidationError("timeline message must name tenant_id, mailbox_id, button, version and action "
-                              "(show, withdraw or reconcile)")
-    return fields["tenant_id"], fields["mailbox_id"], Send(fields["action"], fields["button"], fields["version"],
-                                                           utcnow())
+    if set(fields) != {"tenant_id", "mailbox_id", "button", "version", "action"} or fields["action"] not in (
+        "show",
+        "withdraw",
+        "reconcile",
+    ):
+        raise ValidationError(
+            "timeline message must name tenant_id, mailbox_id, button, version and action (show, withdraw or reconcile)"
+        )
+    return (
+        fields["tenant_id"],
+        fields["mailbox_id"],
+        Send(fields["action"], fields["button"], fields["version"], utcnow()),
+    )
 
 
 class Timeline:
     """Times and pushes the Join buttons of every mailbox."""
 
-    def __init__(self, buttons: ButtonRepository, meetings: MeetingRepository, mailboxes: MailboxRepository,
-                 deliverer: Deliverer, queues: QueueWriter, *, lead: timedelta, horizon: timedelta,
-                 now: Callable[[], datetime] = utcnow, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        buttons: ButtonRepository,
+        meetings: MeetingRepository,
+        mailboxes: MailboxRepository,
+        deliverer: Deliverer,
+        queues: QueueWriter,
+        *,
+        lead: timedelta,
+        horizon: timedelta,
+        now: Callable[[], datetime] = utcnow,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.buttons, self.meetings, self.mailboxes = buttons, meetings, mailboxes
         self.deliverer, self.queues, self.lead, self.horizon = deliverer, queues, lead, horizon
         self.now, self.sleep = now, sleep
@@ -75,28 +97,46 @@ class Timeline:
 
     # after meeting rows changed (MeetingRepository's observer) -----------------------------------
 
-    def written(self, tenant_id: str, mailbox_id: str, event_key: str,
-                rows: Mapping[str, MeetingRecord]) -> None:
+    def written(self, tenant_id: str, mailbox_id: str, event_key: str, rows: Mapping[str, MeetingRecord]) -> None:
         """An event's occurrences are now exactly ``rows`` (row key -> record; empty: the event is gone)."""
         now = self.now()
-        want = {b.key: b for row_key, record in rows.items()
-                if (b := wanted(record, event_key=event_key, row_key=row_key, meeting_id=meeting_id(record),
-                                lead=self.lead, now=now)) is not None}
-        self._settle_or_later(tenant_id, mailbox_id,
-                              lambda: self.buttons.for_event(tenant_id, mailbox_id, event_key),
-                              lambda held: (want, held.keys()))
+        want = {
+            b.key: b
+            for row_key, record in rows.items()
+            if (
+                b := wanted(
+                    record, event_key=event_key, row_key=row_key, meeting_id=meeting_id(record), lead=self.lead, now=now
+                )
+            )
+            is not None
+        }
+        self._settle_or_later(
+            tenant_id,
+            mailbox_id,
+            lambda: self.buttons.for_event(tenant_id, mailbox_id, event_key),
+            lambda held: (want, held.keys()),
+        )
 
     def removed(self, tenant_id: str, mailbox_id: str, event_key: str, row_keys: Iterable[str]) -> None:
         """Some occurrences of an event are gone (purged, or cancelled one by one)."""
         gone = {key.rpartition("|")[2] for key in row_keys}
-        self._settle_or_later(tenant_id, mailbox_id, lambda: self.buttons.for_event(tenant_id, mailbox_id, event_key),
-                     lambda held: ({k: b for k, b in held.items() if k not in gone}, held.keys()))
+        self._settle_or_later(
+            tenant_id,
+            mailbox_id,
+            lambda: self.buttons.for_event(tenant_id, mailbox_id, event_key),
+            lambda held: ({k: b for k, b in held.items() if k not in gone}, held.keys()),
+        )
 
     def mailbox_removed(self, tenant_id: str, mailbox_id: str) -> None:
         self.buttons.delete_mailbox(tenant_id, mailbox_id)
 
-    def _settle_or_later(self, tenant_id: str, mailbox_id: str, read: Callable[[], dict[str, Button]],
-                         target: Callable[[dict[str, Button]], tuple[Mapping[str, Button], Iterable[str]]]) -> None:
+    def _settle_or_later(
+        self,
+        tenant_id: str,
+        mailbox_id: str,
+        read: Callable[[], dict[str, Button]],
+        target: Callable[[dict[str, Button]], tuple[Mapping[str, Button], Iterable[str]]],
+    ) -> None:
         """Settle now; when storage fails, a reconcile of the mailbox is queued for a few seconds later, since
         the change that caused this will not come again (its rows are written)."""
         try:
@@ -105,9 +145,14 @@ class Timeline:
             self._queue(tenant_id, mailbox_id, Send("reconcile", "mailbox", "any", self.now() + RECONCILE_AFTER))
             raise
 
-    def _settle(self, tenant_id: str, mailbox_id: str, read: Callable[[], dict[str, Button]],
-                target: Callable[[dict[str, Button]], tuple[Mapping[str, Button], Iterable[str]]],
-                horizon: timedelta | None = None) -> int:
+    def _settle(
+        self,
+        tenant_id: str,
+        mailbox_id: str,
+        read: Callable[[], dict[str, Button]],
+        target: Callable[[dict[str, Button]], tuple[Mapping[str, Button], Iterable[str]]],
+        horizon: timedelta | None = None,
+    ) -> int:
         """Plan against the rows as read and write; on a conflict, read again and plan again. Messages go
         after the write, so a message never finds a row older than itself."""
         for attempt in range(TRIES):
@@ -165,17 +210,18 @@ class Timeline:
         if record is None:
             return "meeting_gone"
         if step.withdraw_first:
-            self._publish(tenant_id, mailbox_id, WITHDRAWN, button, step.withdraw_first,
-                          {"reason": "changed"})
+            self._publish(tenant_id, mailbox_id, WITHDRAWN, button, step.withdraw_first, {"reason": "changed"})
         room = self._kind(tenant_id, mailbox_id) == "room"
         self._publish(tenant_id, mailbox_id, SHOWN, button, button.version, button_data(record, room=room))
-        self.buttons.write(tenant_id, mailbox_id, [replace(button, shown=button.version,
-                                                           shown_meeting=button.meeting_id)], [])
+        self.buttons.write(
+            tenant_id, mailbox_id, [replace(button, shown=button.version, shown_meeting=button.meeting_id)], []
+        )
         self._queue(tenant_id, mailbox_id, Send("withdraw", button.key, button.version, button.end_at))
         return "shown"
 
-    def _withdraw(self, tenant_id: str, mailbox_id: str, button: Button, version: str, reason: str,
-                  forget: bool) -> str:
+    def _withdraw(
+        self, tenant_id: str, mailbox_id: str, button: Button, version: str, reason: str, forget: bool
+    ) -> str:
         self._publish(tenant_id, mailbox_id, WITHDRAWN, button, version, {"reason": reason})
         if forget:
             self.buttons.write(tenant_id, mailbox_id, [], [button])
@@ -185,13 +231,18 @@ class Timeline:
                 self._queue(tenant_id, mailbox_id, Send("show", button.key, button.version, self.now()))
         return "withdrawn"
 
-    def _publish(self, tenant_id: str, mailbox_id: str, event_type: str, button: Button, version: str,
-                 data: dict[str, Any]) -> None:
+    def _publish(
+        self, tenant_id: str, mailbox_id: str, event_type: str, button: Button, version: str, data: dict[str, Any]
+    ) -> None:
         webhook_id = "msg_" + digest(f"{tenant_id}|{mailbox_id}|{button.key}|{version}|{event_type}")[:32]
         kind = self._kind(tenant_id, mailbox_id)
         shown_id = button.meeting_id if event_type == SHOWN else (button.shown_meeting or button.meeting_id)
-        event = OutgoingEvent(webhook_id, event_type, {"mailbox": mailbox_id, "mailboxKind": kind,
-                                                       "meetingId": shown_id, **data}, self.now())
+        event = OutgoingEvent(
+            webhook_id,
+            event_type,
+            {"mailbox": mailbox_id, "mailboxKind": kind, "meetingId": shown_id, **data},
+            self.now(),
+        )
         self.deliverer.publish(tenant_id, mailbox_id, event)
 
     def _kind(self, tenant_id: str, mailbox_id: str) -> str:
@@ -210,8 +261,9 @@ class Timeline:
         rows = self.meetings.rows_between(tenant_id, mailbox_id, start=now, end=now + self.horizon + self.lead)
         want: dict[str, Button] = {}
         for row_key, record, event_key in rows:
-            button = wanted(record, event_key=event_key, row_key=row_key, meeting_id=meeting_id(record),
-                            lead=self.lead, now=now)
+            button = wanted(
+                record, event_key=event_key, row_key=row_key, meeting_id=meeting_id(record), lead=self.lead, now=now
+            )
             if button is not None:
                 want[button.key] = button
 
@@ -219,14 +271,27 @@ class Timeline:
             limit = now + self.horizon
             return want, [k for k, b in held.items() if b.show_at < limit or b.end_at <= now or not b.version]
 
-        return self._settle(tenant_id, mailbox_id, lambda: self.buttons.for_mailbox(tenant_id, mailbox_id), covered,
-                            horizon=self.horizon)
+        return self._settle(
+            tenant_id,
+            mailbox_id,
+            lambda: self.buttons.for_mailbox(tenant_id, mailbox_id),
+            covered,
+            horizon=self.horizon,
+        )
 
 
 def button_data(record: MeetingRecord, *, room: bool) -> dict[str, Any]:
     """What a button carries; a room shows a private meeting as "Private meeting", without organizer."""
     hidden = room and record.is_private
-    return {"meetingId": meeting_id(record), "subject": PRIVATE_SUBJECT if hidden else record.subject,
-            "start": utc_text(record.start), "end": utc_text(record.end), "timeZone": record.time_zone,
-            "provider": record.provider, "joinUrl": record.join_url, "videoAddress": record.sip_uri,
-            "organizerName": None if hidden else record.organizer_name, "isPrivate": record.is_private}
+    return {
+        "meetingId": meeting_id(record),
+        "subject": PRIVATE_SUBJECT if hidden else record.subject,
+        "start": utc_text(record.start),
+        "end": utc_text(record.end),
+        "timeZone": record.time_zone,
+        "provider": record.provider,
+        "joinUrl": record.join_url,
+        "videoAddress": record.sip_uri,
+        "organizerName": None if hidden else record.organizer_name,
+        "isPrivate": record.is_private,
+    }

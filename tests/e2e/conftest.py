@@ -49,8 +49,9 @@ class Stack:
         return get_runtime().engine
 
     def admin(self, method: str, path: str, **options: Any) -> requests.Response:
-        return requests.request(method, f"{self.url}/api/{path}", headers={"x-functions-key": FUNCTION_KEY},
-                                timeout=60, **options)
+        return requests.request(
+            method, f"{self.url}/api/{path}", headers={"x-functions-key": FUNCTION_KEY}, timeout=60, **options
+        )
 
 
 @contextmanager
@@ -62,14 +63,21 @@ def running_stack(azurite: str, key_file: Path, **settings: str) -> Iterator[Sta
     with GraphSim() as sim, WebexSim() as webex:
         demo = seed_demo(sim.app, meetings=False)
         webex_app = seed_webex(webex.app)
-        values = {"AzureWebJobsStorage": azurite, "HC_LOCAL_PORT": str(port), "HC_PUBLIC_BASE_URL":
-                  f"http://127.0.0.1:{port}", "HC_GRAPH_BASE_URL": sim.url, "HC_GRAPH_CA_BUNDLE": sim.ca_bundle,
-                  "HC_LOCAL_KEY_FILE": str(key_file),
-                  "HC_FUNCTION_KEY": FUNCTION_KEY, "HC_MASTER_KEY": "e2e-master-key-0000001",
-                  "HC_MEETINGS_PAGE_SIZE": str(PAGE_SIZE),
-                  "HC_WEBEX_API_URL": webex.api, "HC_WEBEX_CA_BUNDLE": webex.ca_bundle,
-                  "AzureWebJobs.catch_up_sweep.Disabled": "true",
-                  "AzureWebJobs.presence_round.Disabled": "true"} | settings
+        values = {
+            "AzureWebJobsStorage": azurite,
+            "HC_LOCAL_PORT": str(port),
+            "HC_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+            "HC_GRAPH_BASE_URL": sim.url,
+            "HC_GRAPH_CA_BUNDLE": sim.ca_bundle,
+            "HC_LOCAL_KEY_FILE": str(key_file),
+            "HC_FUNCTION_KEY": FUNCTION_KEY,
+            "HC_MASTER_KEY": "e2e-master-key-0000001",
+            "HC_MEETINGS_PAGE_SIZE": str(PAGE_SIZE),
+            "HC_WEBEX_API_URL": webex.api,
+            "HC_WEBEX_CA_BUNDLE": webex.ca_bundle,
+            "AzureWebJobs.catch_up_sweep.Disabled": "true",
+            "AzureWebJobs.presence_round.Disabled": "true",
+        } | settings
         with app_environment(values) as applied, DevHost(applied) as host:
             yield Stack(host.url, sim, demo, applied, host, webex, webex_app)
 

@@ -26,15 +26,22 @@ from tests.e2e.test_meetings_api import issue, token
 from tests.e2e.test_sync import enabled
 
 DOCUMENT = json.loads(OPENAPI_PATH.read_text())
-STATEFUL = {("GET", "/api/me/meetings"), ("GET", "/api/rooms/{room}/meetings"),
-            ("PUT", "/api/tenants/{tenant}/scheduling"),
-            ("POST", "/api/me/endpoints"), ("PATCH", "/api/me/endpoints/{endpoint}"),
-            ("POST", "/api/tenants/{tenant}/rooms/{room}/endpoints"),
-            ("PATCH", "/api/tenants/{tenant}/rooms/{room}/endpoints/{endpoint}"),
-            ("GET", "/api/me/availability"), ("POST", "/api/me/meetings/{meeting}/response"),
-            ("POST", "/api/me/meetings"), ("GET", "/api/me/meetings/{meeting}"), ("PATCH",
-                                                                                  "/api/me/meetings/{meeting}"),
-            ("DELETE", "/api/me/meetings/{meeting}"), ("POST", "/api/rooms/{room}/meetings")}
+STATEFUL = {
+    ("GET", "/api/me/meetings"),
+    ("GET", "/api/rooms/{room}/meetings"),
+    ("PUT", "/api/tenants/{tenant}/scheduling"),
+    ("POST", "/api/me/endpoints"),
+    ("PATCH", "/api/me/endpoints/{endpoint}"),
+    ("POST", "/api/tenants/{tenant}/rooms/{room}/endpoints"),
+    ("PATCH", "/api/tenants/{tenant}/rooms/{room}/endpoints/{endpoint}"),
+    ("GET", "/api/me/availability"),
+    ("POST", "/api/me/meetings/{meeting}/response"),
+    ("POST", "/api/me/meetings"),
+    ("GET", "/api/me/meetings/{meeting}"),
+    ("PATCH", "/api/me/meetings/{meeting}"),
+    ("DELETE", "/api/me/meetings/{meeting}"),
+    ("POST", "/api/rooms/{room}/meetings"),
+}
 """Operations whose valid input depends on more than the schema: the range in the retention window, the
 platform's token, an endpoint URL that resolves to an address deliveries may reach, an availability
 period that ends after it starts and within 42 days, a meeting that is in the caller's calendar (or, to
@@ -43,8 +50,10 @@ SLOW = [HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.function_
 
 REFUSALS = [400, 401, 403, 404, 405, 413, 415, 422]
 """What refusing invalid data may answer: 413 too, for a collection over its maximum of items."""
-schema = schemathesis.openapi.from_dict(DOCUMENT, config=schemathesis.Config.from_dict(
-    {"checks": {"negative_data_rejection": {"expected-statuses": REFUSALS}}}))
+schema = schemathesis.openapi.from_dict(
+    DOCUMENT,
+    config=schemathesis.Config.from_dict({"checks": {"negative_data_rejection": {"expected-statuses": REFUSALS}}}),
+)
 
 
 @pytest.fixture(scope="module")

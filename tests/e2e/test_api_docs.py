@@ -14,8 +14,16 @@ from tests.conftest import require
 from tests.e2e.conftest import Stack
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 """Without the background-networking flags Chromium keeps trying Google's hosts, which a closed network refuses."""
 
 
@@ -34,10 +42,17 @@ def test_the_api_page_renders_every_operation_from_this_app_alone(stack: Stack, 
     page = browser.new_page()
     refused: list[str] = []
     elsewhere: list[str] = []
-    page.on("console", lambda message: refused.append(message.text)
-            if "Content Security Policy" in message.text else None)
-    page.on("request", lambda request: elsewhere.append(request.url)
-            if not request.url.startswith(stack.url) and not request.url.startswith("data:") else None)
+    page.on(
+        "console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None
+    )
+    page.on(
+        "request",
+        lambda request: (
+            elsewhere.append(request.url)
+            if not request.url.startswith(stack.url) and not request.url.startswith("data:")
+            else None
+        ),
+    )
     page.goto(f"{stack.url}/api/docs")
     page.wait_for_selector(".opblock", timeout=30000)
     shown = page.inner_text("#swagger-ui")
@@ -57,12 +72,22 @@ def test_the_page_and_its_assets_are_served_with_their_types_and_policy(stack: S
     policy = page.headers["Content-Security-Policy"]
     assert "script-src 'self';" in policy and "frame-ancestors 'none'" in policy and "unsafe-eval" not in policy
     assert page.headers["X-Frame-Options"] == "DENY" and "<script>" not in page.text
-    for name, kind in (("swagger-ui.css", "text/css"), ("swagger-ui-bundle.js", "text/javascript"),
-                       ("init.js", "text/javascript")):
+    for name, kind in (
+        ("swagger-ui.css", "text/css"),
+        ("swagger-ui-bundle.js", "text/javascript"),
+        ("init.js", "text/javascript"),
+    ):
         answer = requests.get(f"{stack.url}/api/docs/{name}", timeout=10)
         assert answer.status_code == 200 and answer.headers["Content-Type"].startswith(kind), name
         assert answer.headers["X-Content-Type-Options"] == "nosniff"
-    for hostile in ("package.json", "..%2Fpackage.json", "%2e%2e%2f%2e%2e%2fREADME.md", "index.html",
-                    "swagger-ui.css%00.js", "SWAGGER-UI.CSS", "%F0%9F%98%80"):
+    for hostile in (
+        "package.json",
+        "..%2Fpackage.json",
+        "%2e%2e%2f%2e%2e%2fREADME.md",
+        "index.html",
+        "swagger-ui.css%00.js",
+        "SWAGGER-UI.CSS",
+        "%F0%9F%98%80",
+    ):
         answer = requests.get(f"{stack.url}/api/docs/{hostile}", timeout=10)
         assert answer.status_code == 404 and answer.json()["error"]["code"] == "not_found", hostile

@@ -34,8 +34,15 @@ def run(stack_url: str, *args: str) -> tuple[int, str]:
 def test_doctor_passes_on_a_healthy_stack(stack: Stack) -> None:
     code, output = run(stack.url, "doctor")
     assert code == 0, output
-    for name in ("storage", "key_provider", "graph", "queues", "notifications webhook", "lifecycle webhook",
-                 "admin key"):
+    for name in (
+        "storage",
+        "key_provider",
+        "graph",
+        "queues",
+        "notifications webhook",
+        "lifecycle webhook",
+        "admin key",
+    ):
         assert f"pass  {name}" in output, (name, output)
     code, output = CliRunner().invoke(app, ["--url", stack.url, "--key", "not-the-key-000000", "doctor"]).exit_code, ""
     assert code == 1
@@ -45,8 +52,12 @@ def test_a_csv_of_mailboxes_is_enabled_to_completion_with_a_result_per_row(stack
     people = [mailbox(stack) for _ in range(4)] + [mailbox(stack, "room")]
     stranger = str(uuid.uuid4())
     listing = tmp_path / "mailboxes.csv"
-    listing.write_text("id,kind,address\n" + "".join(f"{p.id},{p.kind},{p.mail}\n" for p in people)
-                       + f"{stranger},user,\nnot-an-id,user,\n{people[0].id},user,again\n", encoding="utf-8")
+    listing.write_text(
+        "id,kind,address\n"
+        + "".join(f"{p.id},{p.kind},{p.mail}\n" for p in people)
+        + f"{stranger},user,\nnot-an-id,user,\n{people[0].id},user,again\n",
+        encoding="utf-8",
+    )
     code, output = run(stack.url, "mailboxes", "enable", stack.demo.tenant_id, "--csv", str(listing))
     assert code == 1, output
     assert "6 of 8 rows enabled" in output and "enabling" in output
@@ -86,10 +97,14 @@ def test_a_tenant_is_listed_renewed_caught_up_purged_and_its_keys_rotated_and_re
     code, output = run(stack.url, "tenants", "list")
     assert code == 0 and stack.demo.tenant_id in output
     tenant = stack.demo.tenant_id
-    for args, shown in ((("renew", tenant), "renewed"),
-                        (("catch-up", tenant, "--mailbox", user.id), f"mailbox {user.id}"),
-                        (("catch-up", tenant), "queued"), (("purge", tenant), "rowsRemoved"),
-                        (("keys", "rotate", tenant), "keyId"), (("keys", "rewrap", tenant), "rewrapped")):
+    for args, shown in (
+        (("renew", tenant), "renewed"),
+        (("catch-up", tenant, "--mailbox", user.id), f"mailbox {user.id}"),
+        (("catch-up", tenant), "queued"),
+        (("purge", tenant), "rowsRemoved"),
+        (("keys", "rotate", tenant), "keyId"),
+        (("keys", "rewrap", tenant), "rewrapped"),
+    ):
         code, output = run(stack.url, *args)
         assert code == 0 and shown in output, (args, output)
     outlook(stack, user, subject="After the new key")
@@ -104,8 +119,9 @@ def test_shredding_a_tenant_asks_first_and_then_nothing_of_it_can_be_read(stack:
     from local.graphsim.store import Tenant, User
 
     tenant = str(uuid.uuid4())
-    stack.sim.app.store.add_tenant(Tenant(tenant, "fabrikam.example", "Fabrikam", dict(CLOUD_FIELDS["Worldwide"]),
-                                          {CLIENT_ID}))
+    stack.sim.app.store.add_tenant(
+        Tenant(tenant, "fabrikam.example", "Fabrikam", dict(CLOUD_FIELDS["Worldwide"]), {CLIENT_ID})
+    )
     user = stack.sim.app.store.add_user(User(str(uuid.uuid4()), tenant, "leaving@fabrikam.example", "Leaving"))
     assert run(stack.url, "mailboxes", "enable", tenant, user.id)[0] == 0
     refused = CliRunner().invoke(app, ["--url", stack.url, "--key", FUNCTION_KEY, "keys", "shred", tenant], input="n\n")
@@ -145,17 +161,29 @@ def test_local_mode_works_on_storage_with_no_app_running(tmp_path: Path) -> None
     try:
         with GraphSim() as sim:
             demo = seed_demo(sim.app, meetings=False)
-            people = [sim.app.store.add_user(User(str(uuid.uuid4()), demo.tenant_id, f"local{i}@contoso.example",
-                                                  f"Local {i}", "user")) for i in range(2)]
+            people = [
+                sim.app.store.add_user(
+                    User(str(uuid.uuid4()), demo.tenant_id, f"local{i}@contoso.example", f"Local {i}", "user")
+                )
+                for i in range(2)
+            ]
             environment = {k: v for k, v in os.environ.items() if not k.startswith("HC_")} | {
-                "AzureWebJobsStorage": storage.connection_string, "HC_GRAPH_BASE_URL": sim.url,
-                "HC_GRAPH_CA_BUNDLE": sim.ca_bundle, "HC_LOCAL_KEY_FILE": str(tmp_path / "kek.json"),
-                "HC_PUBLIC_BASE_URL": f"http://127.0.0.1:{webhooks.server_port}"}
+                "AzureWebJobsStorage": storage.connection_string,
+                "HC_GRAPH_BASE_URL": sim.url,
+                "HC_GRAPH_CA_BUNDLE": sim.ca_bundle,
+                "HC_LOCAL_KEY_FILE": str(tmp_path / "kek.json"),
+                "HC_PUBLIC_BASE_URL": f"http://127.0.0.1:{webhooks.server_port}",
+            }
 
             def cli(*args: str) -> tuple[int, str]:
-                done = subprocess.run([sys.executable, "-m", "hybridcal", "--local", *args], cwd=tmp_path,
-                                      env=environment | {"PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
-                                      timeout=180)
+                done = subprocess.run(
+                    [sys.executable, "-m", "hybridcal", "--local", *args],
+                    cwd=tmp_path,
+                    env=environment | {"PYTHONPATH": str(ROOT)},
+                    capture_output=True,
+                    text=True,
+                    timeout=180,
+                )
                 return done.returncode, done.stdout + done.stderr
 
             code, output = cli("doctor")

@@ -22,24 +22,43 @@ DEEP = ("[" * 1000 + "]" * 1000).encode()
 
 def notify(stack: Stack, body: bytes | dict[str, Any], path: str = "graph/notifications") -> requests.Response:
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return requests.post(f"{stack.url}/api/{path}", data=data, headers={"Content-Type": "application/json"},
-                         timeout=30)
+    return requests.post(f"{stack.url}/api/{path}", data=data, headers={"Content-Type": "application/json"}, timeout=30)
 
 
 def item(tenant: str, subscription: str, **more: Any) -> dict[str, Any]:
-    return {"tenantId": tenant, "subscriptionId": subscription, "clientState": "x", "changeType": "updated",
-            "resource": "Users/x/Events/y", "resourceData": {"id": "AAMkAGI2="}} | more
+    return {
+        "tenantId": tenant,
+        "subscriptionId": subscription,
+        "clientState": "x",
+        "changeType": "updated",
+        "resource": "Users/x/Events/y",
+        "resourceData": {"id": "AAMkAGI2="},
+    } | more
 
 
 def test_ids_not_shaped_as_graph_sends_them_are_refused_without_a_read(stack: Stack) -> None:
     verifier, tenant = get_runtime().verifier, stack.demo.tenant_id
     before = verifier.lookups
-    raw = ('{"value": [{"tenantId": "\\ud800", "subscriptionId": "%s"}, {"tenantId": "%s", "subscriptionId": '
-           '"\\udfff-0000"}]}' % (uuid.uuid4(), tenant)).encode()
-    assert error_of(notify(stack, raw), 400)[1] == "notification body holds text that is not valid Unicode (a lone " \
-                                                   "surrogate)"
-    answer = notify(stack, {"value": [item("a/b", str(uuid.uuid4())), item(tenant, "../../x"), item(tenant, "0"),
-                                      item(tenant, str(uuid.uuid4()), resourceData={"id": "a#b?c"}), "not an item"]})
+    raw = (
+        '{"value": [{"tenantId": "\\ud800", "subscriptionId": "%s"}, {"tenantId": "%s", "subscriptionId": '
+        '"\\udfff-0000"}]}' % (uuid.uuid4(), tenant)
+    ).encode()
+    assert (
+        error_of(notify(stack, raw), 400)[1] == "notification body holds text that is not valid Unicode (a lone "
+        "surrogate)"
+    )
+    answer = notify(
+        stack,
+        {
+            "value": [
+                item("a/b", str(uuid.uuid4())),
+                item(tenant, "../../x"),
+                item(tenant, "0"),
+                item(tenant, str(uuid.uuid4()), resourceData={"id": "a#b?c"}),
+                "not an item",
+            ]
+        },
+    )
     assert answer.status_code == 202
     assert verifier.lookups - before == 1, "only the well-formed pair (with a bad event id) was looked up"
 
@@ -63,8 +82,9 @@ def test_more_notifications_than_allowed_in_one_post_is_a_413(stack: Stack) -> N
 def test_json_nested_too_deeply_is_a_400_on_every_json_input(stack: Stack) -> None:
     tenant, _ = stack.demo.tenant_id, enabled(stack)
     for path in ("graph/notifications", "graph/lifecycle"):
-        assert error_of(notify(stack, DEEP, path),
-                        400)[1] == "notification body is nested too deeply (at most 32 levels)"
+        assert (
+            error_of(notify(stack, DEEP, path), 400)[1] == "notification body is nested too deeply (at most 32 levels)"
+        )
     for method, path in (("PUT", f"tenants/{tenant}/scheduling"), ("POST", f"tenants/{tenant}/mailboxes")):
         answer = stack.admin(method, path, data=DEEP)
         assert error_of(answer, 400)[1] == "body is nested too deeply (at most 32 levels)"
@@ -85,8 +105,11 @@ def test_lone_surrogates_are_a_400_never_a_500(stack: Stack) -> None:
     forged = base64.urlsafe_b64encode(b'["2026-12-01T00:00:00+00:00", "2026-12-02T00:00:00+00:00", "m|\\ud800"]')
     bearer = token(stack, alice)
     for continuation in (forged.decode().rstrip("="), "%ED%A0%80", "\u00e9"):
-        answer = requests.get(f"{stack.url}/api/me/meetings?continuation={continuation}",
-                              headers={"Authorization": f"Bearer {bearer}"}, timeout=30)
+        answer = requests.get(
+            f"{stack.url}/api/me/meetings?continuation={continuation}",
+            headers={"Authorization": f"Bearer {bearer}"},
+            timeout=30,
+        )
         assert error_of(answer, 400)[0] == "invalid_parameter", continuation
 
 
@@ -133,24 +156,33 @@ def test_a_room_has_at_most_so_many_active_credentials_and_they_list_by_page(sta
     issue(stack, room)
     seen, url = [], f"{stack.url}/api/tenants/{tenant}/rooms/{room.id}/credentials?top=4"
     while url:
-        page = conforms(requests.get(url, headers={"x-functions-key": "e2e-function-key-000001"}, timeout=30).json(),
-                        "DeviceCredentialList")
+        page = conforms(
+            requests.get(url, headers={"x-functions-key": "e2e-function-key-000001"}, timeout=30).json(),
+            "DeviceCredentialList",
+        )
         assert len(page["value"]) <= 4
         seen += [c["id"] for c in page["value"]]
         url = page.get("nextLink")
     assert len(seen) == len(set(seen)) == MAX_ACTIVE_CREDENTIALS + 1 and seen == sorted(seen)
-    assert error_of(stack.admin("GET", f"tenants/{tenant}/rooms/{room.id}/credentials", params={"top": "0"}),
-                    400)[1].startswith("top:")
+    assert error_of(stack.admin("GET", f"tenants/{tenant}/rooms/{room.id}/credentials", params={"top": "0"}), 400)[
+        1
+    ].startswith("top:")
 
 
 def test_every_answer_says_nosniff_and_no_store(stack: Stack) -> None:
     alice = enabled(stack)
     answers = [
         requests.post(f"{stack.url}/api/graph/notifications", params={"validationToken": "<b>hi</b>"}, timeout=10),
-        notify(stack, {"value": []}), notify(stack, b"{"), requests.get(f"{stack.url}/api/health", timeout=10),
-        requests.get(f"{stack.url}/api/openapi.json", timeout=10), me(stack, token(stack, alice)), me(stack, None),
+        notify(stack, {"value": []}),
+        notify(stack, b"{"),
+        requests.get(f"{stack.url}/api/health", timeout=10),
+        requests.get(f"{stack.url}/api/openapi.json", timeout=10),
+        me(stack, token(stack, alice)),
+        me(stack, None),
         requests.get(f"{stack.url}/api/tenants/{stack.demo.tenant_id}/status", timeout=10),
-        requests.get(f"{stack.url}/api/nothing-here", timeout=10), stack.admin("GET", "tenants/x/status")]
+        requests.get(f"{stack.url}/api/nothing-here", timeout=10),
+        stack.admin("GET", "tenants/x/status"),
+    ]
     for answer in answers:
         assert answer.headers.get("X-Content-Type-Options") == "nosniff", answer.url
         assert answer.headers.get("Cache-Control") == "no-store", answer.url

@@ -25,9 +25,15 @@ JOIN = {"contentType": "html", "content": '<p><a href="https://contoso.zoom.us/j
 
 @pytest.fixture(scope="module")
 def stack(azurite: str, session_key_file: Path) -> Iterator[Stack]:
-    with running_stack(azurite, session_key_file, HC_JOIN_LEAD_MINUTES="0", HC_DELIVERY_FIRST_RETRY_SECONDS="1",
-                       HC_DELIVERY_RETRY_HOURS="0.01", HC_ENDPOINT_DISABLE_HOURS="0.0015",
-                       HC_SECRET_OVERLAP_HOURS="1") as started:
+    with running_stack(
+        azurite,
+        session_key_file,
+        HC_JOIN_LEAD_MINUTES="0",
+        HC_DELIVERY_FIRST_RETRY_SECONDS="1",
+        HC_DELIVERY_RETRY_HOURS="0.01",
+        HC_ENDPOINT_DISABLE_HOURS="0.0015",
+        HC_SECRET_OVERLAP_HOURS="1",
+    ) as started:
         yield started
 
 
@@ -37,8 +43,9 @@ def at(seconds: float) -> dict[str, str]:
 
 
 def register(stack: Stack, room: User, receiver: Receiver) -> dict[str, Any]:
-    answer = stack.admin("POST", f"tenants/{stack.demo.tenant_id}/rooms/{room.id}/endpoints",
-                         json={"url": receiver.url})
+    answer = stack.admin(
+        "POST", f"tenants/{stack.demo.tenant_id}/rooms/{room.id}/endpoints", json={"url": receiver.url}
+    )
     assert answer.status_code == 201, answer.text
     created = conforms(answer.json(), "CreatedEndpoint")
     assert created["secret"].startswith("whsec_")
@@ -47,8 +54,9 @@ def register(stack: Stack, room: User, receiver: Receiver) -> dict[str, Any]:
 
 
 def pull(stack: Stack, room: User, credential: str) -> requests.Response:
-    answer = requests.get(f"{stack.url}/api/rooms/{room.id}/join-button",
-                          headers={"Authorization": f"Bearer {credential}"}, timeout=30)
+    answer = requests.get(
+        f"{stack.url}/api/rooms/{room.id}/join-button", headers={"Authorization": f"Bearer {credential}"}, timeout=30
+    )
     assert answer.status_code == 200, answer.text
     return answer
 
@@ -74,8 +82,12 @@ def test_a_button_appears_at_the_start_and_is_withdrawn_at_the_end_and_pull_agre
         assert shown.data["provider"] == "zoom" and shown.data["mailboxKind"] == "room"
         assert pulled(stack, room, credential) == [shown.data["meetingId"]]
         withdrawn = eventually(lambda: receiver.of("join_button.withdrawn"), timeout=15)[0]
-        assert withdrawn.data == {"mailbox": room.id, "mailboxKind": "room", "meetingId": shown.data["meetingId"],
-                                  "reason": "ended"}
+        assert withdrawn.data == {
+            "mailbox": room.id,
+            "mailboxKind": "room",
+            "meetingId": shown.data["meetingId"],
+            "reason": "ended",
+        }
         assert pulled(stack, room, credential) == []
         assert receiver.refused == 0 and len(receiver.accepted) == 2
 
@@ -92,11 +104,15 @@ def test_cancelled_moved_and_unlinked_meetings_are_withdrawn_at_once(stack: Stac
         store.delete_event(room.id, doomed.id)
         store.update_event(room.id, moved.id, {"start": at(600), "end": at(900)})
         store.update_event(room.id, unlinked.id, {"body": {"contentType": "text", "content": "no link any more"}})
-        withdrawn = eventually(lambda: len(receiver.of("join_button.withdrawn")) == 3 and
-                               receiver.of("join_button.withdrawn"), timeout=20)
+        withdrawn = eventually(
+            lambda: len(receiver.of("join_button.withdrawn")) == 3 and receiver.of("join_button.withdrawn"), timeout=20
+        )
         shown = {d.data["meetingId"]: d.data["subject"] for d in receiver.of("join_button.shown")}
         assert sorted((shown[d.data["meetingId"]], d.data["reason"]) for d in withdrawn) == [
-            ("Doomed", "removed"), ("Moved", "changed"), ("Unlinked", "removed")]
+            ("Doomed", "removed"),
+            ("Moved", "changed"),
+            ("Unlinked", "removed"),
+        ]
         assert [b["subject"] for b in pull(stack, room, credential).json()["value"]] == []
         time.sleep(1)
         assert len(receiver.of("join_button.shown")) == 3
@@ -121,13 +137,15 @@ def test_a_moved_meeting_is_re_timed_and_shown_at_its_new_start(stack: Stack) ->
 def test_a_private_meeting_shows_no_subject_or_organizer_on_the_room(stack: Stack) -> None:
     with Receiver([]) as receiver:
         room, credential, _ = room_with_receiver(stack, receiver)
-        stack.sim.app.store.create_event(room.id, {"subject": "Layoffs", "start": at(-1), "end": at(60), "body": JOIN,
-                                                   "sensitivity": "private"})
+        stack.sim.app.store.create_event(
+            room.id, {"subject": "Layoffs", "start": at(-1), "end": at(60), "body": JOIN, "sensitivity": "private"}
+        )
         shown = eventually(lambda: receiver.of("join_button.shown"), timeout=20)[0]
         assert shown.data["subject"] == "Private meeting" and shown.data["organizerName"] is None
         assert shown.data["isPrivate"] is True and shown.data["joinUrl"]
-        listed = requests.get(f"{stack.url}/api/rooms/{room.id}/meetings",
-                              headers={"Authorization": f"Bearer {credential}"}, timeout=30).json()["value"]
+        listed = requests.get(
+            f"{stack.url}/api/rooms/{room.id}/meetings", headers={"Authorization": f"Bearer {credential}"}, timeout=30
+        ).json()["value"]
         assert [(m["subject"], m["organizerName"], m["isPrivate"]) for m in listed] == [("Private meeting", None, True)]
         assert "invitees" not in listed[0]
 
@@ -141,11 +159,14 @@ def test_a_receiver_down_for_a_while_gets_the_same_webhook_id_once_it_recovers(s
         shown = eventually(lambda: receiver.of("join_button.shown"), timeout=30)
         assert len(set(receiver.attempts)) == 1 and len(receiver.attempts) >= 3
         assert shown[0].webhook_id == receiver.attempts[0]
-        attempts = stack.admin("GET", f"tenants/{stack.demo.tenant_id}/rooms/{room.id}/endpoints/{endpoint['id']}"
-                                      "/deliveries").json()["value"]
+        attempts = stack.admin(
+            "GET", f"tenants/{stack.demo.tenant_id}/rooms/{room.id}/endpoints/{endpoint['id']}/deliveries"
+        ).json()["value"]
         assert attempts[0]["outcome"] == "delivered" and {a["outcome"] for a in attempts[1:]} == {"failed"}
-        assert all(set(a) == {"at", "webhookId", "type", "attempt", "status", "latencyMs", "outcome", "error"}
-                   for a in attempts)
+        assert all(
+            set(a) == {"at", "webhookId", "type", "attempt", "status", "latencyMs", "outcome", "error"}
+            for a in attempts
+        )
 
 
 def test_an_endpoint_that_always_fails_is_disabled_and_the_status_shows_it(stack: Stack) -> None:
@@ -187,11 +208,18 @@ def test_rotation_keeps_both_secrets_valid_for_the_overlap(stack: Stack) -> None
 def test_endpoint_urls_that_reach_inside_are_refused(stack: Stack) -> None:
     room = enabled(stack, "room")
     path = f"tenants/{stack.demo.tenant_id}/rooms/{room.id}/endpoints"
-    for url, words in [("http://example.com/hook", "https"), ("https://10.0.0.8/hook", "private"),
-                       ("https://169.254.169.254/latest", "private"), ("https://[fd00::1]/x", "private"),
-                       ("https://user:pw@example.com/", "user name"), ("ftp://example.com/", "https"),
-                       ("https://exa mple.com/", "ASCII"), ("https://bücher.example/", "ASCII"), ("", "required"),
-                       ("https://" + "a" * 3000 + ".com/", "2048")]:
+    for url, words in [
+        ("http://example.com/hook", "https"),
+        ("https://10.0.0.8/hook", "private"),
+        ("https://169.254.169.254/latest", "private"),
+        ("https://[fd00::1]/x", "private"),
+        ("https://user:pw@example.com/", "user name"),
+        ("ftp://example.com/", "https"),
+        ("https://exa mple.com/", "ASCII"),
+        ("https://bücher.example/", "ASCII"),
+        ("", "required"),
+        ("https://" + "a" * 3000 + ".com/", "2048"),
+    ]:
         answer = stack.admin("POST", path, json={"url": url})
         assert answer.status_code == 400, (url, answer.text)
         assert answer.json()["error"]["code"] == "invalid_parameter" and words in answer.json()["error"]["message"]
@@ -229,9 +257,17 @@ def test_the_organizers_and_the_rooms_copies_follow_a_keyword_meeting_and_its_re
         created = requests.post(f"{stack.url}/api/me/endpoints", json={"url": mine.url}, headers=bearer, timeout=30)
         mine.secrets.append(created.json()["secret"])
         room, credential, _ = room_with_receiver(stack, rooms)
-        event = stack.sim.app.store.create_event(alice.id, {
-            "subject": "Keyword", "start": at(-1), "end": at(120), "location": {"displayName": "@meet"},
-            "attendees": invite(room), "sensitivity": "confidential"})
+        event = stack.sim.app.store.create_event(
+            alice.id,
+            {
+                "subject": "Keyword",
+                "start": at(-1),
+                "end": at(120),
+                "location": {"displayName": "@meet"},
+                "attendees": invite(room),
+                "sensitivity": "confidential",
+            },
+        )
         ours = eventually(lambda: mine.of("join_button.shown"), timeout=20)[0]
         theirs = eventually(lambda: rooms.of("join_button.shown"), timeout=20)[0]
         assert ours.data["meetingId"] == theirs.data["meetingId"] and ours.data["joinUrl"] == theirs.data["joinUrl"]
@@ -272,8 +308,9 @@ def test_a_worker_killed_between_due_and_delivered_still_delivers_once_in_effect
         queue = Sent()
 
         def timeline(publish_then: type[BaseException] | None) -> Timeline:
-            deliverer = Deliverer(stores.endpoints, stores.deliveries, stores.queues, stores.keyring,
-                                  options=DeliveryOptions(local=True))
+            deliverer = Deliverer(
+                stores.endpoints, stores.deliveries, stores.queues, stores.keyring, options=DeliveryOptions(local=True)
+            )
             if publish_then is not None:
                 real = deliverer.publish
 
@@ -282,14 +319,33 @@ def test_a_worker_killed_between_due_and_delivered_still_delivers_once_in_effect
                     raise publish_then()
 
                 deliverer.publish = dying  # type: ignore[method-assign]
-            return Timeline(stores.buttons, meetings, stores.mailboxes, deliverer, queue,  # type: ignore[arg-type]
-                            lead=timedelta(0), horizon=timedelta(minutes=60))
+            return Timeline(
+                stores.buttons,
+                meetings,
+                stores.mailboxes,
+                deliverer,
+                queue,  # type: ignore[arg-type]
+                lead=timedelta(0),
+                horizon=timedelta(minutes=60),
+            )
 
         first = timeline(Crash)
         meetings.observer = first
-        meetings.write_event(stack.demo.tenant_id, room.id, EventRows("killed-event", (MeetingRecord(
-            "killed-event", start, start + timedelta(minutes=5), subject="Survives", join_url=JOIN_URL),), "ck1", None))
-        (queue_name, fields, _), = queue.messages
+        meetings.write_event(
+            stack.demo.tenant_id,
+            room.id,
+            EventRows(
+                "killed-event",
+                (
+                    MeetingRecord(
+                        "killed-event", start, start + timedelta(minutes=5), subject="Survives", join_url=JOIN_URL
+                    ),
+                ),
+                "ck1",
+                None,
+            ),
+        )
+        ((queue_name, fields, _),) = queue.messages
         assert queue_name == TIMELINE_QUEUE and fields["action"] == "show"
         with pytest.raises(Crash):
             first.handle(*parse_fields(fields))

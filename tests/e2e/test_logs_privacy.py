@@ -55,17 +55,23 @@ def lines() -> Iterator[list[str]]:
 def test_no_log_line_holds_personal_data_or_secrets(lines: list[str], stack: Stack) -> None:
     alice, bob, room = enabled(stack), enabled(stack), enabled(stack, "room")
     body = {"contentType": "html", "content": f'<p>{BODY_WORDS}</p><a href="{JOIN_URL}">Join</a>'}
-    event = stack.sim.app.store.create_event(alice.id, {"subject": SUBJECT, "start": when(1), "end": when(2),
-                                                         "body": body, "attendees": invite(bob, room)})
+    event = stack.sim.app.store.create_event(
+        alice.id, {"subject": SUBJECT, "start": when(1), "end": when(2), "body": body, "attendees": invite(bob, room)}
+    )
     assert eventually(lambda: [r.join_url for r in stored(stack, bob)] == [JOIN_URL])
-    stack.sim.app.store.update_event(alice.id, event.id, {"subject": SUBJECT + " (moved)", "start": when(3),
-                                                          "end": when(4)})
-    scheduled = stack.sim.app.store.create_event(alice.id, {"subject": SUBJECT + " sync", "start": when(5),
-                                                             "end": when(6), "location": {"displayName": "@meet"}})
+    stack.sim.app.store.update_event(
+        alice.id, event.id, {"subject": SUBJECT + " (moved)", "start": when(3), "end": when(4)}
+    )
+    scheduled = stack.sim.app.store.create_event(
+        alice.id, {"subject": SUBJECT + " sync", "start": when(5), "end": when(6), "location": {"displayName": "@meet"}}
+    )
     eventually(lambda: written(stack, alice, scheduled.id))
     missing, spare = str(uuid.uuid4()), mailbox(stack, "room")
-    bulk = stack.admin("POST", f"tenants/{stack.demo.tenant_id}/mailboxes", json={"mailboxes": [
-        {"id": spare.id, "kind": "room"}, {"id": missing}]})
+    bulk = stack.admin(
+        "POST",
+        f"tenants/{stack.demo.tenant_id}/mailboxes",
+        json={"mailboxes": [{"id": spare.id, "kind": "room"}, {"id": missing}]},
+    )
     status = bulk.json()["status"].removeprefix("/api/")
     eventually(lambda: stack.admin("GET", status).json()["complete"], timeout=30)
     bearer = token(stack, alice)
@@ -73,20 +79,35 @@ def test_no_log_line_holds_personal_data_or_secrets(lines: list[str], stack: Sta
     assert me(stack, bearer).status_code == 200 and room_list(stack, room.id, device).status_code == 200
     assert me(stack, bearer + "x").status_code == 401 and room_list(stack, room.id, device + "x").status_code == 401
     stack.sim.app.store.users[alice.id].automatic_replies.update(
-        {"status": "alwaysEnabled", "internalReplyMessage": f"<p>{REPLY}</p>"})
+        {"status": "alwaysEnabled", "internalReplyMessage": f"<p>{REPLY}</p>"}
+    )
     stack.sim.app.store.users[bob.id].exchange = False
     stack.engine.presence.poll(stack.demo.tenant_id, [alice.id, bob.id])  # type: ignore[union-attr]
     stack.sim.app.store.users[bob.id].exchange = True
-    assert requests.get(f"{stack.url}/api/me/presence", headers={"Authorization": f"Bearer {bearer}"},
-                        timeout=30).json()["outOfOffice"] is True
+    assert (
+        requests.get(f"{stack.url}/api/me/presence", headers={"Authorization": f"Bearer {bearer}"}, timeout=30).json()[
+            "outOfOffice"
+        ]
+        is True
+    )
     stack.admin("GET", f"tenants/{stack.demo.tenant_id}/status")
     stack.sim.app.store.delete_event(alice.id, event.id)
     assert eventually(lambda: [r.is_cancelled for r in stored(stack, bob)] == [True])
     stack.admin("DELETE", f"tenants/{stack.demo.tenant_id}/mailboxes/{bob.id}")
     requests.get(f"{stack.url}/api/tenants/{stack.demo.tenant_id}/status", params={"code": "wrong-key"}, timeout=10)
 
-    secrets = {SUBJECT, BODY_WORDS, JOIN_URL, REPLY, "s3cretPwd", bearer, device, device.rsplit(".", 1)[1],
-               DEMO_CLIENT_SECRET, FUNCTION_KEY}
+    secrets = {
+        SUBJECT,
+        BODY_WORDS,
+        JOIN_URL,
+        REPLY,
+        "s3cretPwd",
+        bearer,
+        device,
+        device.rsplit(".", 1)[1],
+        DEMO_CLIENT_SECRET,
+        FUNCTION_KEY,
+    }
     for person in (alice, bob, room, spare):
         secrets |= {person.mail, person.display_name, person.mail.split("@")[0]}
     assert len(lines) > 20, "the flows above logged"

@@ -30,8 +30,12 @@ def stack(azurite: str, session_key_file: Path) -> Iterator[Stack]:
 
 def outlook(stack: Stack, user: User, **replies: Any) -> None:
     """The user changes their automatic replies in Outlook (the stand-in's own route, no app token)."""
-    answer = requests.patch(f"{stack.sim.url}/_sim/users/{user.id}/mailboxSettings",
-                            json={"automaticRepliesSetting": replies}, verify=stack.sim.ca_bundle, timeout=10)
+    answer = requests.patch(
+        f"{stack.sim.url}/_sim/users/{user.id}/mailboxSettings",
+        json={"automaticRepliesSetting": replies},
+        verify=stack.sim.ca_bundle,
+        timeout=10,
+    )
     assert answer.status_code == 200, answer.text
 
 
@@ -41,8 +45,9 @@ def local(seconds: float, zone: str = "W. Europe Standard Time", iana: str = "Eu
 
 
 def presence(stack: Stack, user: User) -> dict[str, Any]:
-    answer = requests.get(f"{stack.url}/api/me/presence", headers={"Authorization": f"Bearer {token(stack, user)}"},
-                          timeout=30)
+    answer = requests.get(
+        f"{stack.url}/api/me/presence", headers={"Authorization": f"Bearer {token(stack, user)}"}, timeout=30
+    )
     assert answer.status_code == 200, answer.text
     return conforms(answer.json(), "Presence")
 
@@ -53,16 +58,21 @@ def poll(stack: Stack, *users: User) -> None:
 
 
 def with_receiver(stack: Stack, user: User, receiver: Receiver) -> None:
-    answer = requests.post(f"{stack.url}/api/me/endpoints", json={"url": receiver.url},
-                           headers={"Authorization": f"Bearer {token(stack, user)}"}, timeout=30)
+    answer = requests.post(
+        f"{stack.url}/api/me/endpoints",
+        json={"url": receiver.url},
+        headers={"Authorization": f"Bearer {token(stack, user)}"},
+        timeout=30,
+    )
     assert answer.status_code == 201, answer.text
     receiver.secrets.append(answer.json()["secret"])
 
 
 def deny(stack: Stack, mailboxes: list[str]) -> None:
     """An application access policy that leaves ``mailboxes`` out of the app's reach."""
-    answer = requests.post(f"{stack.sim.url}/_sim/faults/access-policy", json={"deny": mailboxes},
-                           verify=stack.sim.ca_bundle, timeout=10)
+    answer = requests.post(
+        f"{stack.sim.url}/_sim/faults/access-policy", json={"deny": mailboxes}, verify=stack.sim.ca_bundle, timeout=10
+    )
     assert answer.status_code == 204
 
 
@@ -79,8 +89,9 @@ def test_always_on_is_out_of_office_in_presence_the_list_and_a_signed_push(stack
     mine = presence(stack, alice)
     assert mine["known"] and mine["outOfOffice"] and mine["automaticReplies"]["status"] == "alwaysEnabled"
     assert mine["automaticReplies"]["message"] == "<p>On leave</p>" and mine["language"] == "en-US"
-    listed = requests.get(f"{stack.url}/api/me/meetings", headers={"Authorization": f"Bearer {token(stack, alice)}"},
-                          timeout=30).json()
+    listed = requests.get(
+        f"{stack.url}/api/me/meetings", headers={"Authorization": f"Bearer {token(stack, alice)}"}, timeout=30
+    ).json()
     assert listed["outOfOffice"] is True and listed["until"] is None
     row = stack.stores.presence.table.get(stack.demo.tenant_id, alice.id)
     assert row is not None and "On leave" not in repr(row), "the reply message is sealed at rest"
@@ -90,8 +101,14 @@ def test_a_scheduled_window_flips_on_the_second_between_polls(stack: Stack) -> N
     bob = enabled(stack)
     with Receiver([]) as receiver:
         with_receiver(stack, bob, receiver)
-        outlook(stack, bob, status="scheduled", scheduledStartDateTime=local(5), scheduledEndDateTime=local(10),
-                internalReplyMessage="<p>Back soon</p>")
+        outlook(
+            stack,
+            bob,
+            status="scheduled",
+            scheduledStartDateTime=local(5),
+            scheduledEndDateTime=local(10),
+            internalReplyMessage="<p>Back soon</p>",
+        )
         start = time.time() + 5
         poll(stack, bob)
         assert presence(stack, bob)["outOfOffice"] is False and receiver.of("presence.updated") == []
@@ -100,8 +117,9 @@ def test_a_scheduled_window_flips_on_the_second_between_polls(stack: Stack) -> N
         assert went.data["outOfOffice"] is True and went.data["until"] is not None
         assert -1.0 <= arrived - start < 4.0, f"flipped {arrived - start:.1f} s after the window's start"
         assert presence(stack, bob)["outOfOffice"] is True
-        back = eventually(lambda: len(receiver.of("presence.updated")) == 2 and receiver.of("presence.updated")[1],
-                          timeout=20)
+        back = eventually(
+            lambda: len(receiver.of("presence.updated")) == 2 and receiver.of("presence.updated")[1], timeout=20
+        )
         assert back.data["outOfOffice"] is False
     assert presence(stack, bob)["outOfOffice"] is False
 
@@ -109,9 +127,13 @@ def test_a_scheduled_window_flips_on_the_second_between_polls(stack: Stack) -> N
 def test_a_window_across_a_dst_change_in_a_windows_zone_keeps_each_ends_offset(stack: Stack) -> None:
     carol = enabled(stack)
     year = datetime.now(timezone.utc).year + 1
-    outlook(stack, carol, status="scheduled",
-            scheduledStartDateTime={"dateTime": f"{year}-03-13T09:00:00", "timeZone": "Pacific Standard Time"},
-            scheduledEndDateTime={"dateTime": f"{year}-03-16T09:00:00", "timeZone": "Pacific Standard Time"})
+    outlook(
+        stack,
+        carol,
+        status="scheduled",
+        scheduledStartDateTime={"dateTime": f"{year}-03-13T09:00:00", "timeZone": "Pacific Standard Time"},
+        scheduledEndDateTime={"dateTime": f"{year}-03-16T09:00:00", "timeZone": "Pacific Standard Time"},
+    )
     poll(stack, carol)
     replies = presence(stack, carol)["automaticReplies"]
     pacific = ZoneInfo("America/Los_Angeles")
@@ -133,8 +155,9 @@ def test_switched_off_early_is_seen_at_the_next_poll_and_nothing_changed_writes_
         assert stack.stores.presence.get(stack.demo.tenant_id, dave.id).etag == etag, "unchanged: not written"  # type: ignore[union-attr]
         outlook(stack, dave, status="disabled")
         poll(stack, dave)
-        pushes = eventually(lambda: len(receiver.of("presence.updated")) == 2 and receiver.of("presence.updated"),
-                            timeout=15)
+        pushes = eventually(
+            lambda: len(receiver.of("presence.updated")) == 2 and receiver.of("presence.updated"), timeout=15
+        )
         assert [p.data["outOfOffice"] for p in pushes] == [True, False]
     assert presence(stack, dave)["outOfOffice"] is False
 
@@ -151,8 +174,10 @@ def test_one_mailbox_without_exchange_and_one_denied_by_policy_do_not_hold_up_th
         stack.sim.app.store.users[erin.id].exchange = True
         deny(stack, [])
     assert presence(stack, gina)["outOfOffice"] is True
-    assert (presence(stack, erin)["error"], presence(stack, frank)["error"]) == ("no_exchange_mailbox",
-                                                                                   "access_policy_denied")
+    assert (presence(stack, erin)["error"], presence(stack, frank)["error"]) == (
+        "no_exchange_mailbox",
+        "access_policy_denied",
+    )
     status = stack.admin("GET", f"tenants/{stack.demo.tenant_id}/status").json()
     errors = {e["mailbox"]: e for e in status["presenceErrors"]}
     assert errors[erin.id]["code"] == "no_exchange_mailbox" and "Exchange Online" in errors[erin.id]["description"]
@@ -166,9 +191,12 @@ def test_a_throttled_item_is_retried_after_retry_after_and_the_batch_is_one_requ
     outlook(stack, hana, status="alwaysEnabled")
     outlook(stack, ivan, status="alwaysEnabled")
     before = stack.sim.app.faults.http_requests
-    throttled = requests.post(f"{stack.sim.url}/_sim/faults/throttle", json={"mailbox": hana.id, "retryAfter": 1,
-                                                                             "count": 1},
-                              verify=stack.sim.ca_bundle, timeout=10)
+    throttled = requests.post(
+        f"{stack.sim.url}/_sim/faults/throttle",
+        json={"mailbox": hana.id, "retryAfter": 1, "count": 1},
+        verify=stack.sim.ca_bundle,
+        timeout=10,
+    )
     assert throttled.status_code == 204
     started = time.monotonic()
     poll(stack, hana, ivan)
@@ -205,12 +233,19 @@ def test_a_hostile_presence_message_is_poisoned_intact_and_the_next_poll_still_r
     presence_queue = queue_client(connection, "hc-presence")
     hostile = '{"tenant_id": "t", "kind": "poll", "mailbox_id": "../../users", "note": "Board meeting \\ud800"}'
     presence_queue.send_message(hostile)
-    presence_queue.send_message(references_message([{"tenant_id": stack.demo.tenant_id, "kind": "poll",
-                                                     "mailbox_id": kim.id}]))
+    presence_queue.send_message(
+        references_message([{"tenant_id": stack.demo.tenant_id, "kind": "poll", "mailbox_id": kim.id}])
+    )
     poison = queue_client(connection, "hc-presence-poison", base64=False)
     ensure_queue(poison)
-    found = eventually(lambda: [text for m in poison.peek_messages(max_messages=32)
-                                if "Board meeting" in (text := base64.b64decode(m.content).decode())], timeout=20)
+    found = eventually(
+        lambda: [
+            text
+            for m in poison.peek_messages(max_messages=32)
+            if "Board meeting" in (text := base64.b64decode(m.content).decode())
+        ],
+        timeout=20,
+    )
     assert found == [hostile]
     assert eventually(lambda: presence(stack, kim)["outOfOffice"], timeout=20)
 
@@ -233,14 +268,18 @@ def test_the_join_block_uses_the_organizers_language_template_and_time_zone(stac
     assert answer.status_code == 200, answer.text
     assert conforms(answer.json(), "SchedulingConfig")["languageTemplates"] == {"de": {"html": german}}
     try:
-        settings = requests.patch(f"{stack.sim.url}/_sim/users/{otto.id}/mailboxSettings",
-                                  json={"language": {"locale": "de-DE"}, "timeZone": "W. Europe Standard Time"},
-                                  verify=stack.sim.ca_bundle, timeout=10)
+        settings = requests.patch(
+            f"{stack.sim.url}/_sim/users/{otto.id}/mailboxSettings",
+            json={"language": {"locale": "de-DE"}, "timeZone": "W. Europe Standard Time"},
+            verify=stack.sim.ca_bundle,
+            timeout=10,
+        )
         assert settings.status_code == 200
         poll(stack, otto, pat)
         assert presence(stack, otto)["language"] == "de-DE"
-        _, event = schedule(stack, otto, "@meet", {"contentType": "html", "content": "<p>Agenda</p>"},
-                            originalStartTimeZone="UTC")
+        _, event = schedule(
+            stack, otto, "@meet", {"contentType": "html", "content": "<p>Agenda</p>"}, originalStartTimeZone="UTC"
+        )
         body = event["data"]["body"]["content"]
         start = datetime.fromisoformat(event["data"]["start"]["dateTime"][:19]).replace(tzinfo=timezone.utc)
         berlin = start.astimezone(ZoneInfo("Europe/Berlin"))

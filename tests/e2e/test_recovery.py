@@ -33,9 +33,12 @@ def paused_azurite() -> Iterator[Azurite]:
 
 @pytest.fixture(scope="module")
 def stack(paused_azurite: Azurite, session_key_file: Path) -> Iterator[Stack]:
-    with running_stack(paused_azurite.connection_string, session_key_file,
-                       HC_CATCHUP_MINUTES=str(PERIOD_SECONDS / 60),
-                       **{"AzureWebJobs.catch_up_sweep.Disabled": "false"}) as started:
+    with running_stack(
+        paused_azurite.connection_string,
+        session_key_file,
+        HC_CATCHUP_MINUTES=str(PERIOD_SECONDS / 60),
+        **{"AzureWebJobs.catch_up_sweep.Disabled": "false"},
+    ) as started:
         yield started
 
 
@@ -52,12 +55,14 @@ def test_a_change_graph_gave_up_on_while_the_front_was_down_comes_back_by_the_sw
         assert eventually(lambda: gave_up_since(stack, given_up), timeout=30), "the stand-in stopped retrying"
     finally:
         stack.host.http.draining = False
-    assert eventually(lambda: [r.subject for r in stored(stack, user)] == ["While the front was down"],
-                      timeout=CONVERGED_WITHIN)
+    assert eventually(
+        lambda: [r.subject for r in stored(stack, user)] == ["While the front was down"], timeout=CONVERGED_WITHIN
+    )
 
 
-def test_a_change_notified_while_storage_was_down_comes_back_once_storage_answers(stack: Stack,
-                                                                                  paused_azurite: Azurite) -> None:
+def test_a_change_notified_while_storage_was_down_comes_back_once_storage_answers(
+    stack: Stack, paused_azurite: Azurite
+) -> None:
     user = enabled(stack)
     outlook(stack, user, subject="Before the outage")
     assert eventually(lambda: len(stored(stack, user)) == 1)
@@ -72,6 +77,8 @@ def test_a_change_notified_while_storage_was_down_comes_back_once_storage_answer
         time.sleep(max(0.0, OUTAGE_SECONDS - (time.monotonic() - stopped)))
     finally:
         os.killpg(pid, signal.SIGCONT)
-    assert eventually(lambda: sorted(r.subject for r in stored(stack, user)) == [
-        "Before the outage", "During the outage"], timeout=CONVERGED_WITHIN)
+    assert eventually(
+        lambda: sorted(r.subject for r in stored(stack, user)) == ["Before the outage", "During the outage"],
+        timeout=CONVERGED_WITHIN,
+    )
     assert not any("missed" in str(payload) for payload in stack.sim.app.deliverer.delivered)

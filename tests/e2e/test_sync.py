@@ -24,8 +24,9 @@ def when(hours: float, zone: str = "UTC") -> dict[str, str]:
 
 def mailbox(stack: Stack, kind: str = "user") -> User:
     tag = uuid.uuid4().hex[:8]
-    return stack.sim.app.store.add_user(User(str(uuid.uuid4()), stack.demo.tenant_id, f"{kind}{tag}@contoso.example",
-                                             f"{kind.title()} {tag}", kind))
+    return stack.sim.app.store.add_user(
+        User(str(uuid.uuid4()), stack.demo.tenant_id, f"{kind}{tag}@contoso.example", f"{kind.title()} {tag}", kind)
+    )
 
 
 def enabled(stack: Stack, kind: str = "user") -> User:
@@ -36,8 +37,9 @@ def enabled(stack: Stack, kind: str = "user") -> User:
 
 
 def stored(stack: Stack, user: User, days: int = 40) -> list:
-    return stack.stores.meetings.list_meetings(stack.demo.tenant_id, user.id, start=NOW - timedelta(days=8),
-                                               end=NOW + timedelta(days=days))
+    return stack.stores.meetings.list_meetings(
+        stack.demo.tenant_id, user.id, start=NOW - timedelta(days=8), end=NOW + timedelta(days=days)
+    )
 
 
 def outlook(stack: Stack, user: User, **body) -> str:
@@ -47,17 +49,23 @@ def outlook(stack: Stack, user: User, **body) -> str:
 
 def test_enabling_subscribes_and_syncs_the_window(stack: Stack) -> None:
     user = mailbox(stack)
-    outlook(stack, user, subject="Before enabling", body={"contentType": "html", "content":
-                                                        '<a href="https://contoso.zoom.us/j/123456789">Join</a>'})
-    stack.sim.app.store.create_event(user.id, {"subject": "Far ahead", "start": when(24 * 60),
-                                               "end": when(24 * 60 + 1)})
+    outlook(
+        stack,
+        user,
+        subject="Before enabling",
+        body={"contentType": "html", "content": '<a href="https://contoso.zoom.us/j/123456789">Join</a>'},
+    )
+    stack.sim.app.store.create_event(
+        user.id, {"subject": "Far ahead", "start": when(24 * 60), "end": when(24 * 60 + 1)}
+    )
     answer = stack.admin("POST", f"tenants/{stack.demo.tenant_id}/mailboxes/{user.id}", params={"kind": "user"})
     assert answer.status_code == 200, answer.text
     subscription = answer.json()["subscription"]
     assert subscription in stack.sim.app.store.subscriptions
     rows = stored(stack, user, days=90)
-    assert [(r.subject, r.provider, r.join_url) for r in rows] == \
-        [("Before enabling", "zoom", "https://contoso.zoom.us/j/123456789")]
+    assert [(r.subject, r.provider, r.join_url) for r in rows] == [
+        ("Before enabling", "zoom", "https://contoso.zoom.us/j/123456789")
+    ]
     box = stack.stores.mailboxes.get(stack.demo.tenant_id, user.id)
     assert box.enabled and box.address == user.mail and box.subscription_id == subscription and box.last_sync
 
@@ -66,9 +74,16 @@ def test_create_update_delete_follow_within_seconds(stack: Stack) -> None:
     user = enabled(stack)
     event_id = outlook(stack, user, subject="Planning", location={"displayName": "Room 1"})
     assert eventually(lambda: [r.subject for r in stored(stack, user)] == ["Planning"])
-    stack.sim.app.store.update_event(user.id, event_id, {
-        "start": when(2), "end": when(3), "location": {"displayName": "Room 7"},
-        "body": {"contentType": "html", "content": "<p>https://contoso.webex.com/meet/planning</p>"}})
+    stack.sim.app.store.update_event(
+        user.id,
+        event_id,
+        {
+            "start": when(2),
+            "end": when(3),
+            "location": {"displayName": "Room 7"},
+            "body": {"contentType": "html", "content": "<p>https://contoso.webex.com/meet/planning</p>"},
+        },
+    )
     moved = eventually(lambda: [r for r in stored(stack, user) if r.start == TOMORROW + timedelta(hours=2)])
     assert moved[0].join_url == "https://contoso.webex.com/meet/planning" and moved[0].provider == "webex"
     stack.sim.app.store.delete_event(user.id, event_id)
@@ -78,26 +93,42 @@ def test_create_update_delete_follow_within_seconds(stack: Stack) -> None:
 def test_a_series_with_an_exception_and_a_cancellation(stack: Stack) -> None:
     user = enabled(stack)
     start = TOMORROW.date()
-    series = outlook(stack, user, subject="Daily", recurrence={
-        "pattern": {"type": "daily", "interval": 1}, "range": {"type": "numbered", "startDate": start.isoformat(),
-                                                                "numberOfOccurrences": 5}})
+    series = outlook(
+        stack,
+        user,
+        subject="Daily",
+        recurrence={
+            "pattern": {"type": "daily", "interval": 1},
+            "range": {"type": "numbered", "startDate": start.isoformat(), "numberOfOccurrences": 5},
+        },
+    )
     assert eventually(lambda: len(stored(stack, user)) == 5)
     store = stack.sim.app.store
-    occurrences = store.instances(store.event(user.id, series), TOMORROW - timedelta(days=1),
-                                  TOMORROW + timedelta(days=10))
-    store.update_event(user.id, occurrences[1]["id"], {"subject": "Daily (moved)", "start": when(24 + 5),
-                                                        "end": when(24 + 6)})
+    occurrences = store.instances(
+        store.event(user.id, series), TOMORROW - timedelta(days=1), TOMORROW + timedelta(days=10)
+    )
+    store.update_event(
+        user.id, occurrences[1]["id"], {"subject": "Daily (moved)", "start": when(24 + 5), "end": when(24 + 6)}
+    )
     store.delete_event(user.id, occurrences[3]["id"])
-    rows = eventually(lambda: (lambda r: r if len(r) == 4 and "Daily (moved)" in [x.subject for x in r] else None)(
-        stored(stack, user)))
-    assert [r.start - TOMORROW for r in rows] == [timedelta(0), timedelta(hours=29), timedelta(days=2),
-                                                 timedelta(days=4)]
+    rows = eventually(
+        lambda: (lambda r: r if len(r) == 4 and "Daily (moved)" in [x.subject for x in r] else None)(
+            stored(stack, user)
+        )
+    )
+    assert [r.start - TOMORROW for r in rows] == [
+        timedelta(0),
+        timedelta(hours=29),
+        timedelta(days=2),
+        timedelta(days=4),
+    ]
 
 
 def test_duplicate_deliveries_cost_one_graph_get(stack: Stack) -> None:
     user = enabled(stack)
-    requests.post(f"{stack.sim.url}/_sim/faults/notifications", json={"duplicate": 1.0}, verify=stack.sim.ca_bundle,
-                  timeout=10)
+    requests.post(
+        f"{stack.sim.url}/_sim/faults/notifications", json={"duplicate": 1.0}, verify=stack.sim.ca_bundle, timeout=10
+    )
     try:
         before = stack.sim.app.faults.requests_for(user.id)
         outlook(stack, user, subject="Once")
@@ -111,11 +142,26 @@ def test_duplicate_deliveries_cost_one_graph_get(stack: Stack) -> None:
 def test_forged_and_malformed_notifications_enqueue_nothing(stack: Stack) -> None:
     user = enabled(stack)
     subscription = stack.stores.mailboxes.get(stack.demo.tenant_id, user.id).subscription_id
-    forged = {"value": [
-        {"subscriptionId": str(uuid.uuid4()), "tenantId": stack.demo.tenant_id, "clientState": "x",
-         "changeType": "created", "resource": "Users/x/Events/y", "resourceData": {"id": "AAMkforged="}},
-        {"subscriptionId": subscription, "tenantId": stack.demo.tenant_id, "clientState": "not-the-state",
-         "changeType": "created", "resource": "Users/x/Events/y", "resourceData": {"id": "AAMkforged="}}]}
+    forged = {
+        "value": [
+            {
+                "subscriptionId": str(uuid.uuid4()),
+                "tenantId": stack.demo.tenant_id,
+                "clientState": "x",
+                "changeType": "created",
+                "resource": "Users/x/Events/y",
+                "resourceData": {"id": "AAMkforged="},
+            },
+            {
+                "subscriptionId": subscription,
+                "tenantId": stack.demo.tenant_id,
+                "clientState": "not-the-state",
+                "changeType": "created",
+                "resource": "Users/x/Events/y",
+                "resourceData": {"id": "AAMkforged="},
+            },
+        ]
+    }
     before = stack.sim.app.faults.requests_for(user.id)
     answer = requests.post(f"{stack.url}/api/graph/notifications", json=forged, timeout=10)
     assert answer.status_code == 202
@@ -131,8 +177,11 @@ def test_validation_handshake(stack: Stack) -> None:
     token = "Validation: Testing client application reachability for subscription Request-Id: 3ed0ec5b"
     for path in ("graph/notifications", "graph/lifecycle"):
         answer = requests.post(f"{stack.url}/api/{path}", params={"validationToken": token}, timeout=10)
-        assert (answer.status_code, answer.text, answer.headers["Content-Type"].split(";")[0]) == \
-            (200, token, "text/plain")
+        assert (answer.status_code, answer.text, answer.headers["Content-Type"].split(";")[0]) == (
+            200,
+            token,
+            "text/plain",
+        )
 
 
 def test_missed_notifications_are_caught_up(stack: Stack) -> None:
@@ -144,8 +193,12 @@ def test_missed_notifications_are_caught_up(stack: Stack) -> None:
     requests.post(f"{sim.url}/_sim/faults/clear", verify=sim.ca_bundle, timeout=10)
     assert stored(stack, user) == []
     subscription = stack.stores.mailboxes.get(stack.demo.tenant_id, user.id).subscription_id
-    requests.post(f"{sim.url}/_sim/subscriptions/{subscription}/lifecycle", json={"event": "missed"},
-                  verify=sim.ca_bundle, timeout=10)
+    requests.post(
+        f"{sim.url}/_sim/subscriptions/{subscription}/lifecycle",
+        json={"event": "missed"},
+        verify=sim.ca_bundle,
+        timeout=10,
+    )
     assert eventually(lambda: [r.subject for r in stored(stack, user)] == ["Dropped"])
 
 
@@ -156,11 +209,18 @@ def test_a_cancelled_occurrence_the_webhook_missed_is_removed_by_the_catch_up(st
     (a dropped one decided late by the stand-in's delivery pool would reach a later test)."""
     user = mailbox(stack)
     first = TOMORROW + timedelta(days=29)
-    stack.sim.app.store.create_event(user.id, {
-        "subject": "Weekly", "start": when(24 * 29), "end": when(24 * 29 + 1),
-        "recurrence": {"pattern": {"type": "weekly", "interval": 1, "daysOfWeek": [first.strftime("%A").lower()]},
-                       "range": {"type": "numbered", "startDate": first.date().isoformat(),
-                                 "numberOfOccurrences": 3}}})
+    stack.sim.app.store.create_event(
+        user.id,
+        {
+            "subject": "Weekly",
+            "start": when(24 * 29),
+            "end": when(24 * 29 + 1),
+            "recurrence": {
+                "pattern": {"type": "weekly", "interval": 1, "daysOfWeek": [first.strftime("%A").lower()]},
+                "range": {"type": "numbered", "startDate": first.date().isoformat(), "numberOfOccurrences": 3},
+            },
+        },
+    )
     answer = stack.admin("POST", f"tenants/{stack.demo.tenant_id}/mailboxes/{user.id}", params={"kind": "user"})
     assert answer.status_code == 200, answer.text
     assert [(r.subject, r.start) for r in stored(stack, user, days=60)] == [("Weekly", first)]
@@ -171,8 +231,12 @@ def test_a_cancelled_occurrence_the_webhook_missed_is_removed_by_the_catch_up(st
     with sim.app.store.lock:
         sim.app.store.subscriptions[subscription] = held
     assert len(stored(stack, user, days=60)) == 1
-    requests.post(f"{sim.url}/_sim/subscriptions/{subscription}/lifecycle", json={"event": "missed"},
-                  verify=sim.ca_bundle, timeout=10)
+    requests.post(
+        f"{sim.url}/_sim/subscriptions/{subscription}/lifecycle",
+        json={"event": "missed"},
+        verify=sim.ca_bundle,
+        timeout=10,
+    )
     assert eventually(lambda: stored(stack, user, days=60) == [])
 
 
@@ -188,18 +252,25 @@ def test_a_message_of_several_references_applies_each_and_drops_only_what_cannot
     user, denied, sim = enabled(stack), enabled(stack), stack.sim
     requests.post(f"{sim.url}/_sim/faults/notifications", json={"drop": 1.0}, verify=sim.ca_bundle, timeout=10)
     try:
-        events = [(denied, outlook(stack, denied, subject="Denied")), (user, outlook(stack, user, subject="One")),
-                  (user, outlook(stack, user, subject="Two", start=when(2), end=when(3)))]
+        events = [
+            (denied, outlook(stack, denied, subject="Denied")),
+            (user, outlook(stack, user, subject="One")),
+            (user, outlook(stack, user, subject="Two", start=when(2), end=when(3))),
+        ]
         time.sleep(0.5)
         requests.post(f"{sim.url}/_sim/faults/clear", verify=sim.ca_bundle, timeout=10)
-        requests.post(f"{sim.url}/_sim/faults/access-policy", json={"deny": [denied.id]}, verify=sim.ca_bundle,
-                      timeout=10)
-        references = [{"tenant_id": stack.demo.tenant_id, "mailbox_id": box.id, "event_id": event_id,
-                       "change_type": "created"} for box, event_id in events]
+        requests.post(
+            f"{sim.url}/_sim/faults/access-policy", json={"deny": [denied.id]}, verify=sim.ca_bundle, timeout=10
+        )
+        references = [
+            {"tenant_id": stack.demo.tenant_id, "mailbox_id": box.id, "event_id": event_id, "change_type": "created"}
+            for box, event_id in events
+        ]
         _send_unnotified(stack, references)
         assert eventually(lambda: [r.subject for r in stored(stack, user)] == ["One", "Two"])
-        assert eventually(lambda: stack.stores.mailboxes.get(stack.demo.tenant_id, denied.id).last_error
-                          == "access_policy_denied")
+        assert eventually(
+            lambda: stack.stores.mailboxes.get(stack.demo.tenant_id, denied.id).last_error == "access_policy_denied"
+        )
         assert stored(stack, denied) == []
     finally:
         requests.post(f"{sim.url}/_sim/faults/clear", verify=sim.ca_bundle, timeout=10)
@@ -209,11 +280,20 @@ def test_several_changes_of_one_mailbox_are_applied_together(stack: Stack) -> No
     user, sim, tenant = enabled(stack), stack.sim, stack.demo.tenant_id
     requests.post(f"{sim.url}/_sim/faults/notifications", json={"drop": 1.0}, verify=sim.ca_bundle, timeout=10)
     try:
-        plain = [outlook(stack, user, subject=f"Together {i}", start=when(2 * i), end=when(2 * i + 1))
-                 for i in range(4)]
-        series = outlook(stack, user, subject="Series", start=when(10), end=when(11), recurrence={
-            "pattern": {"type": "daily", "interval": 1},
-            "range": {"type": "numbered", "startDate": TOMORROW.date().isoformat(), "numberOfOccurrences": 2}})
+        plain = [
+            outlook(stack, user, subject=f"Together {i}", start=when(2 * i), end=when(2 * i + 1)) for i in range(4)
+        ]
+        series = outlook(
+            stack,
+            user,
+            subject="Series",
+            start=when(10),
+            end=when(11),
+            recurrence={
+                "pattern": {"type": "daily", "interval": 1},
+                "range": {"type": "numbered", "startDate": TOMORROW.date().isoformat(), "numberOfOccurrences": 2},
+            },
+        )
         gone = outlook(stack, user, subject="Gone")
         sim.app.store.delete_event(user.id, gone)
         time.sleep(0.3)
@@ -221,8 +301,13 @@ def test_several_changes_of_one_mailbox_are_applied_together(stack: Stack) -> No
         requests.post(f"{sim.url}/_sim/faults/clear", verify=sim.ca_bundle, timeout=10)
     ids = [*plain, plain[0], series, gone]
     before_http, before_get = sim.app.faults.http_requests_for(user.id), sim.app.faults.requests_for(user.id, "GET")
-    _send_unnotified(stack, [{"tenant_id": tenant, "mailbox_id": user.id, "event_id": event_id,
-                              "change_type": "created"} for event_id in ids])
+    _send_unnotified(
+        stack,
+        [
+            {"tenant_id": tenant, "mailbox_id": user.id, "event_id": event_id, "change_type": "created"}
+            for event_id in ids
+        ],
+    )
     expected = sorted([f"Together {i}" for i in range(4)] + ["Series", "Series"])
     assert eventually(lambda: sorted(r.subject for r in stored(stack, user)) == expected)
     time.sleep(0.5)
@@ -238,20 +323,30 @@ def test_changes_applied_together_that_fail_are_left_to_one_at_a_time(stack: Sta
     user, sim, tenant = enabled(stack), stack.sim, stack.demo.tenant_id
     requests.post(f"{sim.url}/_sim/faults/notifications", json={"drop": 1.0}, verify=sim.ca_bundle, timeout=10)
     try:
-        first, second = (outlook(stack, user, subject=name, start=when(h), end=when(h + 1))
-                         for name, h in (("First", 0), ("Second", 2)))
+        first, second = (
+            outlook(stack, user, subject=name, start=when(h), end=when(h + 1))
+            for name, h in (("First", 0), ("Second", 2))
+        )
         time.sleep(0.3)
     finally:
         requests.post(f"{sim.url}/_sim/faults/clear", verify=sim.ca_bundle, timeout=10)
     from shared.runtime import get_runtime
 
     attempts = get_runtime().graph.transport.retry.max_attempts
-    requests.post(f"{sim.url}/_sim/faults/throttle", json={"mailbox": user.id, "retryAfter": "0",
-                                                          "count": 2 * attempts + 2},
-                  verify=sim.ca_bundle, timeout=10)
+    requests.post(
+        f"{sim.url}/_sim/faults/throttle",
+        json={"mailbox": user.id, "retryAfter": "0", "count": 2 * attempts + 2},
+        verify=sim.ca_bundle,
+        timeout=10,
+    )
     try:
-        _send_unnotified(stack, [{"tenant_id": tenant, "mailbox_id": user.id, "event_id": event_id,
-                                  "change_type": "updated"} for event_id in (first, second)])
+        _send_unnotified(
+            stack,
+            [
+                {"tenant_id": tenant, "mailbox_id": user.id, "event_id": event_id, "change_type": "updated"}
+                for event_id in (first, second)
+            ],
+        )
         assert eventually(lambda: sorted(r.subject for r in stored(stack, user)) == ["First", "Second"], timeout=40)
         assert eventually(lambda: any(r.getMessage().endswith(": 2 stored") for r in caplog.records))
     finally:
@@ -300,8 +395,9 @@ def test_re_enabling_after_graph_dropped_an_expired_subscription_keeps_the_new_o
     answer = stack.admin("POST", f"tenants/{tenant}/mailboxes/{user.id}", params={"kind": "user"})
     assert answer.status_code == 200, answer.text
     live = answer.json()["subscription"]
-    assert [s.subscription_id for s in stack.stores.subscriptions.list_subscriptions(tenant)
-            if s.mailbox_id == user.id] == [live]
+    assert [
+        s.subscription_id for s in stack.stores.subscriptions.list_subscriptions(tenant) if s.mailbox_id == user.id
+    ] == [live]
     stack.engine.renew_due(tenant)
     stack.engine.reconcile(tenant)
     assert stack.stores.mailboxes.get(tenant, user.id).subscription_id == live
@@ -326,8 +422,11 @@ def test_renewal_extends_due_subscriptions_in_batches(stack: Stack) -> None:
     enabled(stack)
     tenant = stack.demo.tenant_id
     from dataclasses import replace
-    due = [replace(s, expires=datetime.now(timezone.utc) + timedelta(hours=1), etag=None)
-           for s in stack.stores.subscriptions.list_subscriptions(tenant)]
+
+    due = [
+        replace(s, expires=datetime.now(timezone.utc) + timedelta(hours=1), etag=None)
+        for s in stack.stores.subscriptions.list_subscriptions(tenant)
+    ]
     for subscription in due:
         stack.stores.subscriptions.save(subscription)
     before = stack.sim.app.faults.http_requests_for("subscriptions")
@@ -340,8 +439,9 @@ def test_renewal_extends_due_subscriptions_in_batches(stack: Stack) -> None:
 
 def test_access_policy_denied_mailbox_is_reported(stack: Stack) -> None:
     user = mailbox(stack)
-    requests.post(f"{stack.sim.url}/_sim/faults/access-policy", json={"deny": [user.id]}, verify=stack.sim.ca_bundle,
-                  timeout=10)
+    requests.post(
+        f"{stack.sim.url}/_sim/faults/access-policy", json={"deny": [user.id]}, verify=stack.sim.ca_bundle, timeout=10
+    )
     try:
         answer = stack.admin("POST", f"tenants/{stack.demo.tenant_id}/mailboxes/{user.id}")
         assert answer.status_code == 403 and answer.json()["error"]["code"] == "access_policy_denied"
@@ -370,14 +470,18 @@ def test_disabling_removes_subscription_and_rows(stack: Stack) -> None:
 
 def test_bulk_enable_fans_out_through_the_queue_and_reports_each_result(stack: Stack) -> None:
     users, missing, tenant = [mailbox(stack, "room") for _ in range(3)], str(uuid.uuid4()), stack.demo.tenant_id
-    body = {"mailboxes": [{"id": u.id, "kind": "room"} for u in users] + [{"id": missing}, {"id": users[0].id.upper(),
-                                                                                            "kind": "room"}]}
+    body = {
+        "mailboxes": [{"id": u.id, "kind": "room"} for u in users]
+        + [{"id": missing}, {"id": users[0].id.upper(), "kind": "room"}]
+    }
     answer = stack.admin("POST", f"tenants/{tenant}/mailboxes", json=body)
     assert answer.status_code == 202 and answer.json()["queued"] == 4
     status = answer.json()["status"]
     assert answer.headers["Location"] == status == f"/api/tenants/{tenant}/operations/{answer.json()['operation']}"
-    done = eventually(lambda: (lambda o: o if o["complete"] else None)(
-        stack.admin("GET", status.removeprefix("/api/")).json()), timeout=30)
+    done = eventually(
+        lambda: (lambda o: o if o["complete"] else None)(stack.admin("GET", status.removeprefix("/api/")).json()),
+        timeout=30,
+    )
     assert (done["total"], done["succeeded"], done["failed"], done["pending"]) == (4, 3, 1, 0)
     failed = [item for item in done["items"] if item["state"] == "failed"]
     assert [(f["mailbox"], f["error"]["code"]) for f in failed] == [(missing, "mailbox_not_found")]
@@ -396,14 +500,16 @@ def test_the_daily_catch_up_brings_in_the_horizon_and_purge_drops_the_past(stack
     store = stack.sim.app.store
     store.create_event(user.id, {"subject": "Next month", "start": when(24 * 35), "end": when(24 * 35 + 1)})
     assert eventually(lambda: stack.sim.app.deliverer.delivered) and stored(stack, user, days=60) == []
-    later = type(engine)(engine.stores, engine.graph, engine.options,
-                         now=lambda: datetime.now(timezone.utc) + timedelta(days=10))
+    later = type(engine)(
+        engine.stores, engine.graph, engine.options, now=lambda: datetime.now(timezone.utc) + timedelta(days=10)
+    )
     later.catch_up(stack.demo.tenant_id, user.id, fresh=True)
     assert [r.subject for r in stored(stack, user, days=60)] == ["Next month"]
     store.create_event(user.id, {"subject": "Tomorrow", "start": when(0), "end": when(1)})
     eventually(lambda: len(stored(stack, user, days=60)) == 2)
-    purger = type(engine)(engine.stores, engine.graph, engine.options,
-                          now=lambda: datetime.now(timezone.utc) + timedelta(days=12))
+    purger = type(engine)(
+        engine.stores, engine.graph, engine.options, now=lambda: datetime.now(timezone.utc) + timedelta(days=12)
+    )
     assert purger.purge(stack.demo.tenant_id, user.id) == 1
     assert [r.subject for r in stored(stack, user, days=60)] == ["Next month"]
 
@@ -411,8 +517,12 @@ def test_the_daily_catch_up_brings_in_the_horizon_and_purge_drops_the_past(stack
 def test_a_throttled_mailbox_does_not_hold_up_the_others_and_catches_up(stack: Stack) -> None:
     hot, calm = enabled(stack), enabled(stack)
     sim = stack.sim
-    requests.post(f"{sim.url}/_sim/faults/throttle", json={"mailbox": hot.id, "retryAfter": "1", "count": 6},
-                  verify=sim.ca_bundle, timeout=10)
+    requests.post(
+        f"{sim.url}/_sim/faults/throttle",
+        json={"mailbox": hot.id, "retryAfter": "1", "count": 6},
+        verify=sim.ca_bundle,
+        timeout=10,
+    )
     try:
         outlook(stack, hot, subject="Hot")
         outlook(stack, calm, subject="Calm")
@@ -424,8 +534,12 @@ def test_a_throttled_mailbox_does_not_hold_up_the_others_and_catches_up(stack: S
 
 def test_stored_rows_hold_no_plaintext(stack: Stack) -> None:
     user = enabled(stack)
-    outlook(stack, user, subject="Secret merger talk", body={"contentType": "html", "content":
-                                                           "<p>https://contoso.webex.com/meet/merger</p>"})
+    outlook(
+        stack,
+        user,
+        subject="Secret merger talk",
+        body={"contentType": "html", "content": "<p>https://contoso.webex.com/meet/merger</p>"},
+    )
     eventually(lambda: stored(stack, user))
     table = stack.stores.meetings.table.client
     raw = str([dict(e) for e in table.query_entities(f"PartitionKey eq '{stack.demo.tenant_id}|{user.id}'")])
@@ -444,7 +558,13 @@ def test_a_malformed_queue_message_is_poisoned_at_once_and_blocks_nothing(stack:
     outlook(stack, user, subject="Still flows")
     poison = queue_client(connection, "hc-changes-poison", base64=False)
     ensure_queue(poison)
-    found = eventually(lambda: [base64.b64decode(m.content).decode() for m in poison.peek_messages(max_messages=32)
-                                if "Board meeting" in base64.b64decode(m.content).decode()], timeout=15)
+    found = eventually(
+        lambda: [
+            base64.b64decode(m.content).decode()
+            for m in poison.peek_messages(max_messages=32)
+            if "Board meeting" in base64.b64decode(m.content).decode()
+        ],
+        timeout=15,
+    )
     assert found == ['{"tenant_id": "x", "subject": "Board meeting"}']
     assert eventually(lambda: [r.subject for r in stored(stack, user)] == ["Still flows"])

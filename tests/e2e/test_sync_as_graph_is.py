@@ -27,35 +27,53 @@ def control(stack: Stack, path: str, body: dict | None = None) -> None:
 
 
 def daily(stack: Stack, user: User, subject: str, count: int, **extra) -> str:
-    return outlook(stack, user, subject=subject, body={"contentType": "html", "content": JOIN}, recurrence={
-        "pattern": {"type": "daily", "interval": 1},
-        "range": {"type": "numbered", "startDate": TOMORROW.date().isoformat(), "numberOfOccurrences": count}},
-        **extra)
+    return outlook(
+        stack,
+        user,
+        subject=subject,
+        body={"contentType": "html", "content": JOIN},
+        recurrence={
+            "pattern": {"type": "daily", "interval": 1},
+            "range": {"type": "numbered", "startDate": TOMORROW.date().isoformat(), "numberOfOccurrences": count},
+        },
+        **extra,
+    )
 
 
 def test_a_fresh_round_of_stubs_stores_every_occurrence_with_its_details(stack: Stack) -> None:
     user, store = mailbox(stack), stack.sim.app.store
     series = daily(stack, user, "Daily standup", 5)
-    occurrences = store.instances(store.event(user.id, series), TOMORROW - timedelta(days=1),
-                                  TOMORROW + timedelta(days=10))
-    store.update_event(user.id, occurrences[1]["id"], {"subject": "Standup (moved)", "start": when(24 + 3),
-                                                        "end": when(24 + 3.5)})
+    occurrences = store.instances(
+        store.event(user.id, series), TOMORROW - timedelta(days=1), TOMORROW + timedelta(days=10)
+    )
+    store.update_event(
+        user.id, occurrences[1]["id"], {"subject": "Standup (moved)", "start": when(24 + 3), "end": when(24 + 3.5)}
+    )
     store.delete_event(user.id, occurrences[3]["id"])
     outlook(stack, user, subject="One-off", start=when(50), end=when(51))
     round_items = store.delta_items(user.id, TOMORROW - timedelta(days=1), TOMORROW + timedelta(days=10))
-    assert [i["type"] for i in round_items] == ["seriesMaster"] + ["occurrence", "exception", "occurrence",
-                                                                    "occurrence", "singleInstance"]
+    assert [i["type"] for i in round_items] == ["seriesMaster"] + [
+        "occurrence",
+        "exception",
+        "occurrence",
+        "occurrence",
+        "singleInstance",
+    ]
     assert "subject" not in round_items[1] and "lastModifiedDateTime" not in round_items[2]
     gets = stack.sim.app.faults.requests_for(user.id, "GET")
     answer = stack.admin("POST", f"tenants/{stack.demo.tenant_id}/mailboxes/{user.id}")
     assert answer.status_code == 200, answer.text
     rows = stored(stack, user)
     assert [(r.subject, r.join_url) for r in rows] == [
-        ("Daily standup", "https://contoso.zoom.us/j/5550001111"), ("Standup (moved)", "https://contoso.zoom.us/j/5550001111"),
-        ("Daily standup", "https://contoso.zoom.us/j/5550001111"), ("One-off", None),
-        ("Daily standup", "https://contoso.zoom.us/j/5550001111")]
-    assert stack.sim.app.faults.requests_for(user.id, "GET") - gets == 3, \
+        ("Daily standup", "https://contoso.zoom.us/j/5550001111"),
+        ("Standup (moved)", "https://contoso.zoom.us/j/5550001111"),
+        ("Daily standup", "https://contoso.zoom.us/j/5550001111"),
+        ("One-off", None),
+        ("Daily standup", "https://contoso.zoom.us/j/5550001111"),
+    ]
+    assert stack.sim.app.faults.requests_for(user.id, "GET") - gets == 3, (
         "the user, one delta page, and one read of the series (1 per series, not per occurrence or exception)"
+    )
 
 
 def test_a_cancelled_occurrence_disappears_though_delta_reports_no_removal(stack: Stack) -> None:
@@ -65,8 +83,9 @@ def test_a_cancelled_occurrence_disappears_though_delta_reports_no_removal(stack
     store = stack.sim.app.store
     control(stack, "faults/notifications", {"drop": 1.0})
     try:
-        second = store.instances(store.event(user.id, series), TOMORROW - timedelta(days=1),
-                                 TOMORROW + timedelta(days=5))[1]
+        second = store.instances(
+            store.event(user.id, series), TOMORROW - timedelta(days=1), TOMORROW + timedelta(days=5)
+        )[1]
         store.delete_event(user.id, second["id"])
     finally:
         control(stack, "faults/clear")
@@ -77,13 +96,22 @@ def test_a_cancelled_occurrence_disappears_though_delta_reports_no_removal(stack
 def test_a_series_entering_the_window_comes_in_on_a_later_days_round(stack: Stack) -> None:
     user = enabled(stack)
     first = TOMORROW + timedelta(days=33)
-    outlook(stack, user, subject="Far series", start=when(24 * 33), end=when(24 * 33 + 1), recurrence={
-        "pattern": {"type": "weekly", "interval": 1, "daysOfWeek": [first.strftime("%A").lower()]},
-        "range": {"type": "numbered", "startDate": first.date().isoformat(), "numberOfOccurrences": 2}})
+    outlook(
+        stack,
+        user,
+        subject="Far series",
+        start=when(24 * 33),
+        end=when(24 * 33 + 1),
+        recurrence={
+            "pattern": {"type": "weekly", "interval": 1, "daysOfWeek": [first.strftime("%A").lower()]},
+            "range": {"type": "numbered", "startDate": first.date().isoformat(), "numberOfOccurrences": 2},
+        },
+    )
     assert eventually(lambda: stack.sim.app.deliverer.delivered) and stored(stack, user, days=60) == []
     engine = stack.engine
-    later = type(engine)(engine.stores, engine.graph, engine.options,
-                         now=lambda: datetime.now(timezone.utc) + timedelta(days=4))
+    later = type(engine)(
+        engine.stores, engine.graph, engine.options, now=lambda: datetime.now(timezone.utc) + timedelta(days=4)
+    )
     later.catch_up(stack.demo.tenant_id, user.id)
     assert [r.subject for r in stored(stack, user, days=60)] == ["Far series"]
 
@@ -141,11 +169,23 @@ def test_reauthorization_noise_costs_at_most_one_call_per_subscription_and_no_ca
 
 def test_a_rooms_structured_location_is_kept_when_the_keyword_is_replaced(stack: Stack) -> None:
     alice, room = enabled(stack), enabled(stack, "room")
-    entry = {"displayName": room.display_name, "locationType": "conferenceRoom", "locationEmailAddress": room.mail,
-             "uniqueId": room.mail, "uniqueIdType": "directory"}
-    event = stack.sim.app.store.create_event(alice.id, {
-        "subject": "Board", "start": when(5), "end": when(6), "attendees": invite(room),
-        "locations": [{"displayName": "@webex", "locationType": "default"}, entry]})
+    entry = {
+        "displayName": room.display_name,
+        "locationType": "conferenceRoom",
+        "locationEmailAddress": room.mail,
+        "uniqueId": room.mail,
+        "uniqueIdType": "directory",
+    }
+    event = stack.sim.app.store.create_event(
+        alice.id,
+        {
+            "subject": "Board",
+            "start": when(5),
+            "end": when(6),
+            "attendees": invite(room),
+            "locations": [{"displayName": "@webex", "locationType": "default"}, entry],
+        },
+    )
     data = eventually(lambda: written(stack, alice, event.id))["data"]
     join_url = data["locations"][0]["displayName"]
     assert join_url.startswith("https://") and data["locations"][1] == entry
@@ -153,7 +193,8 @@ def test_a_rooms_structured_location_is_kept_when_the_keyword_is_replaced(stack:
 
 
 def test_concurrent_messages_about_one_event_converge_without_waiting_out_a_visibility_timeout(
-        stack: Stack, caplog) -> None:
+    stack: Stack, caplog
+) -> None:
     """Eight change messages of one event, each without a changeKey (so none is a duplicate), are picked up
     together: their writes meet each other's etags, re-read and decide again at once; none fails back to
     the queue (whose visibility timeout is 10 s)."""
@@ -168,8 +209,14 @@ def test_concurrent_messages_about_one_event_converge_without_waiting_out_a_visi
     finally:
         control(stack, "faults/clear")
     changes = queue_client(stack.settings.storage_connection, "hc-changes")
-    sent = {changes.send_message(reference_message({"tenant_id": tenant, "mailbox_id": user.id, "event_id": event_id,
-                                                    "change_type": "updated"})).id for _ in range(8)}
+    sent = {
+        changes.send_message(
+            reference_message(
+                {"tenant_id": tenant, "mailbox_id": user.id, "event_id": event_id, "change_type": "updated"}
+            )
+        ).id
+        for _ in range(8)
+    }
     assert eventually(lambda: [r.subject for r in stored(stack, user)] == ["Contended"], timeout=8)
 
     def said(words: str) -> set[str]:
@@ -189,5 +236,7 @@ def test_a_message_that_fails_validation_in_the_worker_is_poisoned_at_once(stack
     jobs.send_message(body)
     poison = queue_client(stack.settings.storage_connection, "hc-jobs-poison", base64=False)
     ensure_queue(poison)
-    assert eventually(lambda: body in [base64.b64decode(m.content).decode()
-                                       for m in poison.peek_messages(max_messages=32)], timeout=10)
+    assert eventually(
+        lambda: body in [base64.b64decode(m.content).decode() for m in poison.peek_messages(max_messages=32)],
+        timeout=10,
+    )

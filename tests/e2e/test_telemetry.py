@@ -40,9 +40,14 @@ class Recorded:
     def points(self, name: str) -> list[tuple[dict[str, Any], Any]]:
         """The data points of metric ``name``: (attributes, point), cumulative since the test began."""
         data = self.reader.get_metrics_data()
-        return [(dict(point.attributes or {}), point)
-                for resource in (data.resource_metrics if data else []) for scope in resource.scope_metrics
-                for metric in scope.metrics if metric.name == name for point in metric.data.data_points]
+        return [
+            (dict(point.attributes or {}), point)
+            for resource in (data.resource_metrics if data else [])
+            for scope in resource.scope_metrics
+            for metric in scope.metrics
+            if metric.name == name
+            for point in metric.data.data_points
+        ]
 
     def total(self, name: str, **attributes: Any) -> float:
         return sum(point.value for shown, point in self.points(name) if attributes.items() <= shown.items())
@@ -62,17 +67,25 @@ def _trace_of_the_change(recorded: Recorded, tenant: str) -> tuple[ReadableSpan,
     """The webhook's server span, the worker's span that continued it, and every span of that trace."""
     spans = recorded.finished()
     servers = {s.context.span_id: s for s in spans if s.name == "POST /api/graph/notifications"}
-    consumers = [s for s in spans if s.name == "process hc-changes" and s.attributes.get("hc.tenant_id") == tenant
-                 and s.parent is not None and s.parent.span_id in servers]
+    consumers = [
+        s
+        for s in spans
+        if s.name == "process hc-changes"
+        and s.attributes.get("hc.tenant_id") == tenant
+        and s.parent is not None
+        and s.parent.span_id in servers
+    ]
     assert consumers, "no worker span continued a webhook span"
     consumer = consumers[0]
     assert consumer.parent is not None
-    return servers[consumer.parent.span_id], consumer, [s for s in spans
-                                                        if s.context.trace_id == consumer.context.trace_id]
+    return (
+        servers[consumer.parent.span_id],
+        consumer,
+        [s for s in spans if s.context.trace_id == consumer.context.trace_id],
+    )
 
 
-def test_a_change_is_followed_from_the_webhook_through_the_queue_to_its_row(stack: Stack,
-                                                                            recorded: Recorded) -> None:
+def test_a_change_is_followed_from_the_webhook_through_the_queue_to_its_row(stack: Stack, recorded: Recorded) -> None:
     tenant = stack.demo.tenant_id
     user = enabled(stack)
     recorded.spans.clear()
@@ -103,11 +116,14 @@ def test_a_change_is_followed_from_the_webhook_through_the_queue_to_its_row(stac
         return False
 
     graph = [s for s in trace if s.name.startswith("graph ") and under_consumer(s)]
-    writes = [s for s in trace if s.name.startswith("table ") and under_consumer(s)
-              and s.attributes["db.operation.name"] in ("upsert", "replace", "insert", "transaction", "create",
-                                                        "update")]
-    assert graph and all(s.kind is SpanKind.CLIENT and s.attributes["http.response.status_code"] == 200
-                         for s in graph)
+    writes = [
+        s
+        for s in trace
+        if s.name.startswith("table ")
+        and under_consumer(s)
+        and s.attributes["db.operation.name"] in ("upsert", "replace", "insert", "transaction", "create", "update")
+    ]
+    assert graph and all(s.kind is SpanKind.CLIENT and s.attributes["http.response.status_code"] == 200 for s in graph)
     assert writes and {s.attributes["db.collection.name"] for s in writes} >= {"meetings"}
     queued = [s for s in trace if s.name == "send hc-changes" and s.kind is SpanKind.PRODUCER]
     assert queued and all(s.context.trace_id == server.context.trace_id for s in queued)
@@ -121,18 +137,22 @@ def test_a_change_is_followed_from_the_webhook_through_the_queue_to_its_row(stac
     assert lag and lag[0].count >= 1 and 0 <= lag[0].sum / lag[0].count < 20
     assert recorded.total("hc.graph.requests", status=200) >= 1
 
-    worker_lines = [json.loads(line) for line in lines.getvalue().splitlines()
-                    if "hc-changes message" in line]
+    worker_lines = [json.loads(line) for line in lines.getvalue().splitlines() if "hc-changes message" in line]
     ours = [entry for entry in worker_lines if entry.get("trace_id") == f"{consumer.context.trace_id:032x}"]
     assert ours and all(entry["tenant_id"] == tenant and entry["invocation_id"] for entry in ours)
     assert user.mail not in lines.getvalue() and "Traced planning" not in lines.getvalue()
 
 
-def test_a_graph_429_is_counted_with_its_retry_after_and_the_change_still_lands(stack: Stack,
-                                                                               recorded: Recorded) -> None:
+def test_a_graph_429_is_counted_with_its_retry_after_and_the_change_still_lands(
+    stack: Stack, recorded: Recorded
+) -> None:
     sim, user = stack.sim, enabled(stack)
-    requests.post(f"{sim.url}/_sim/faults/throttle", json={"mailbox": user.id, "retryAfter": "1", "count": 2},
-                  verify=sim.ca_bundle, timeout=10)
+    requests.post(
+        f"{sim.url}/_sim/faults/throttle",
+        json={"mailbox": user.id, "retryAfter": "1", "count": 2},
+        verify=sim.ca_bundle,
+        timeout=10,
+    )
     try:
         outlook(stack, user, subject="Throttled")
         assert eventually(lambda: [r.subject for r in stored(stack, user)] == ["Throttled"], timeout=40)
@@ -148,8 +168,18 @@ def test_a_graph_429_is_counted_with_its_retry_after_and_the_change_still_lands(
 
 def test_refusals_queues_keys_and_renewals_are_measured(stack: Stack, recorded: Recorded) -> None:
     tenant = stack.demo.tenant_id
-    forged = {"value": [{"subscriptionId": str(uuid.uuid4()), "tenantId": tenant, "clientState": "x",
-                         "changeType": "created", "resource": "Users/x/Events/y", "resourceData": {"id": "y"}}]}
+    forged = {
+        "value": [
+            {
+                "subscriptionId": str(uuid.uuid4()),
+                "tenantId": tenant,
+                "clientState": "x",
+                "changeType": "created",
+                "resource": "Users/x/Events/y",
+                "resourceData": {"id": "y"},
+            }
+        ]
+    }
     answer = requests.post(f"{stack.url}/api/graph/notifications", json=forged, timeout=30)
     assert answer.status_code == 202
     assert recorded.total("hc.notifications.refused", reason="unknown_subscription") == 1
@@ -167,8 +197,9 @@ def test_refusals_queues_keys_and_renewals_are_measured(stack: Stack, recorded: 
     user = enabled(stack)
     for subscription in stack.stores.subscriptions.list_subscriptions(tenant):
         if subscription.mailbox_id == user.id:
-            stack.stores.subscriptions.save(replace(subscription, etag=None,
-                                                    expires=datetime.now(timezone.utc) + timedelta(hours=1)))
+            stack.stores.subscriptions.save(
+                replace(subscription, etag=None, expires=datetime.now(timezone.utc) + timedelta(hours=1))
+            )
     counts = stack.engine.renew_due(tenant)
     assert counts["renewed"] >= 1
     assert {name: recorded.total("hc.subscriptions.renewals", result=name) for name in counts} == counts

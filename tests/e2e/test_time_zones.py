@@ -21,9 +21,15 @@ def local(hours: float, zone: str) -> dict[str, str]:
 def test_an_organizer_in_a_zone_the_old_table_lacked_gets_a_meeting_in_that_zone(stack: Stack) -> None:
     with on_webex(stack) as webex:
         alice = enabled(stack)
-        event = stack.sim.app.store.create_event(alice.id, {
-            "subject": "Baku sync", "start": local(9, "Azerbaijan Standard Time"),
-            "end": local(10, "Azerbaijan Standard Time"), "location": {"displayName": "@webex"}})
+        event = stack.sim.app.store.create_event(
+            alice.id,
+            {
+                "subject": "Baku sync",
+                "start": local(9, "Azerbaijan Standard Time"),
+                "end": local(10, "Azerbaijan Standard Time"),
+                "location": {"displayName": "@webex"},
+            },
+        )
         eventually(lambda: written(stack, alice, event.id))
         sent = posted(webex, "Baku sync")
         nine = (TOMORROW + timedelta(hours=9)).strftime("%Y-%m-%dT%H:%M:%S+04:00")
@@ -35,16 +41,23 @@ def test_an_organizer_in_a_zone_the_old_table_lacked_gets_a_meeting_in_that_zone
 def test_a_custom_zone_keeps_the_events_utc_times_and_warns_the_admin(stack: Stack) -> None:
     with on_webex(stack) as webex:
         bob = enabled(stack)
-        event = stack.sim.app.store.create_event(bob.id, {
-            "subject": "Imported", "start": local(3, "UTC"), "end": local(4, "UTC"),
-            "originalStartTimeZone": "tzone://Microsoft/Custom", "location": {"displayName": "@webex"}})
+        event = stack.sim.app.store.create_event(
+            bob.id,
+            {
+                "subject": "Imported",
+                "start": local(3, "UTC"),
+                "end": local(4, "UTC"),
+                "originalStartTimeZone": "tzone://Microsoft/Custom",
+                "location": {"displayName": "@webex"},
+            },
+        )
         eventually(lambda: written(stack, bob, event.id))
         sent = posted(webex, "Imported")
         assert (sent["timezone"], sent["start"]) == ("UTC", (TOMORROW + timedelta(hours=3)).isoformat())
-        assert eventually(lambda: [(r.time_zone, r.start) for r in stored(stack, bob)] == [
-            ("UTC", TOMORROW + timedelta(hours=3))])
-        status = {m["id"]: m for m in stack.admin("GET", f"tenants/{stack.demo.tenant_id}/status").json()[
-            "mailboxes"]}
+        assert eventually(
+            lambda: [(r.time_zone, r.start) for r in stored(stack, bob)] == [("UTC", TOMORROW + timedelta(hours=3))]
+        )
+        status = {m["id"]: m for m in stack.admin("GET", f"tenants/{stack.demo.tenant_id}/status").json()["mailboxes"]}
         assert status[bob.id]["lastWarning"]["code"] == "custom_time_zone"
         assert "UTC" in status[bob.id]["lastWarning"]["description"]
 
@@ -56,12 +69,19 @@ def test_a_weekly_series_on_webex_keeps_the_organizers_local_hour_across_the_nex
     with on_webex(stack) as webex:
         carol = enabled(stack)
         day = TOMORROW.date()
-        event = stack.sim.app.store.create_event(carol.id, {
-            "subject": "Weekly across DST", "start": local(0, "W. Europe Standard Time"),
-            "end": local(0.5, "W. Europe Standard Time"), "location": {"displayName": "@webex"},
-            "recurrence": {"pattern": {"type": "weekly", "interval": 1,
-                                       "daysOfWeek": [day.strftime("%A").lower()]},
-                           "range": {"type": "numbered", "startDate": day.isoformat(), "numberOfOccurrences": 60}}})
+        event = stack.sim.app.store.create_event(
+            carol.id,
+            {
+                "subject": "Weekly across DST",
+                "start": local(0, "W. Europe Standard Time"),
+                "end": local(0.5, "W. Europe Standard Time"),
+                "location": {"displayName": "@webex"},
+                "recurrence": {
+                    "pattern": {"type": "weekly", "interval": 1, "daysOfWeek": [day.strftime("%A").lower()]},
+                    "range": {"type": "numbered", "startDate": day.isoformat(), "numberOfOccurrences": 60},
+                },
+            },
+        )
         eventually(lambda: written(stack, carol, event.id))
         sent = posted(webex, "Weekly across DST")
         assert sent["timezone"] == "Europe/Berlin" and sent["recurrence"].endswith("COUNT=60")
@@ -70,6 +90,7 @@ def test_a_weekly_series_on_webex_keeps_the_organizers_local_hour_across_the_nex
         assert len(occurrences) == 60 and len({o.utcoffset() for o in occurrences}) == 2, "crosses a change"
         assert {o.strftime("%H:%M") for o in occurrences} == {TOMORROW.strftime("%H:%M")}
         rows = eventually(lambda: stored(stack, carol))
-        assert all(r.start.astimezone(ZoneInfo("Europe/Berlin")).strftime("%H:%M") ==
-                   TOMORROW.strftime("%H:%M") for r in rows)
+        assert all(
+            r.start.astimezone(ZoneInfo("Europe/Berlin")).strftime("%H:%M") == TOMORROW.strftime("%H:%M") for r in rows
+        )
         assert rows[0].start == TOMORROW.replace(tzinfo=ZoneInfo("Europe/Berlin")).astimezone(timezone.utc)

@@ -39,13 +39,21 @@ def sim() -> Iterator[WebexSim]:
 def platform(sim: WebexSim, *, timeout: float = 10.0, sleep: Any = None, clock: Any = None) -> WebexPlatform:
     """The client with a fresh Service App's token (each test counts only its own app's requests)."""
     app = sim.app.add_service_app()
-    return WebexPlatform(StaticToken(app["accessToken"]), base_url=sim.api, session=pooled_session(sim.ca_bundle),
-                         timeout=timeout, retry=RetryPolicy(max_attempts=4), sleep=sleep or (lambda s: None),
-                         clock=clock or (lambda: datetime.now(timezone.utc)), tenant_id=app["clientId"])
+    return WebexPlatform(
+        StaticToken(app["accessToken"]),
+        base_url=sim.api,
+        session=pooled_session(sim.ca_bundle),
+        timeout=timeout,
+        retry=RetryPolicy(max_attempts=4),
+        sleep=sleep or (lambda s: None),
+        clock=clock or (lambda: datetime.now(timezone.utc)),
+        tenant_id=app["clientId"],
+    )
 
 
-def request(key: str, *, host: str = ALICE, start: datetime = START, minutes: int = 30,
-            subject: str = "Design review") -> MeetingRequest:
+def request(
+    key: str, *, host: str = ALICE, start: datetime = START, minutes: int = 30, subject: str = "Design review"
+) -> MeetingRequest:
     return MeetingRequest(host, subject, start, start + timedelta(minutes=minutes), "Europe/Berlin", "scheduled", key)
 
 
@@ -94,11 +102,13 @@ def test_each_host_gets_meetings_and_personal_room_on_their_preferred_site(sim: 
     client = platform(sim)
     assert client.create_meeting(request("bob-site", host=BOB)).join_url.startswith("https://contoso-eu.webex.com/")
     sim.app.add_person("dana@fabrikam.example", "Dana", ("fabrikam.webex.com",))
-    room = client.create_meeting(MeetingRequest("dana@fabrikam.example", "", START, START + timedelta(hours=1), "UTC",
-                                                "personal_room", "x"))
+    room = client.create_meeting(
+        MeetingRequest("dana@fabrikam.example", "", START, START + timedelta(hours=1), "UTC", "personal_room", "x")
+    )
     assert room.join_url == "https://fabrikam.webex.com/meet/dana"
     assert client.create_meeting(request("dana", host="dana@fabrikam.example")).join_url.startswith(
-        "https://fabrikam.webex.com/"), "without siteUrl the stand-in, like Webex, uses the organization's site"
+        "https://fabrikam.webex.com/"
+    ), "without siteUrl the stand-in, like Webex, uses the organization's site"
 
 
 def test_a_meeting_already_under_way_is_not_moved_and_webex_would_have_refused(sim: WebexSim) -> None:
@@ -116,8 +126,12 @@ def test_a_meeting_already_under_way_is_not_moved_and_webex_would_have_refused(s
         from shared.errors import ValidationError
 
         with pytest.raises(ValidationError):
-            client.call("PATCH", f"/meetings/{made.meeting_id}", what="move", json={
-                "start": (soon + timedelta(hours=2)).isoformat(), "end": (soon + timedelta(hours=3)).isoformat()})
+            client.call(
+                "PATCH",
+                f"/meetings/{made.meeting_id}",
+                what="move",
+                json={"start": (soon + timedelta(hours=2)).isoformat(), "end": (soon + timedelta(hours=3)).isoformat()},
+            )
     finally:
         sim.app.now = lambda: datetime.now(timezone.utc)
 
@@ -127,10 +141,15 @@ def test_webex_refuses_what_the_client_never_sends(sim: WebexSim) -> None:
     from shared.errors import ValidationError
 
     client = platform(sim)
-    for body in ({"title": "x" * 129, "start": START.isoformat(), "end": (START + timedelta(hours=1)).isoformat()},
-                 {"title": "short", "start": START.isoformat(), "end": (START + timedelta(minutes=5)).isoformat()},
-                 {"title": "past", "start": (START - timedelta(days=3)).isoformat(),
-                  "end": (START - timedelta(days=3) + timedelta(hours=1)).isoformat()}):
+    for body in (
+        {"title": "x" * 129, "start": START.isoformat(), "end": (START + timedelta(hours=1)).isoformat()},
+        {"title": "short", "start": START.isoformat(), "end": (START + timedelta(minutes=5)).isoformat()},
+        {
+            "title": "past",
+            "start": (START - timedelta(days=3)).isoformat(),
+            "end": (START - timedelta(days=3) + timedelta(hours=1)).isoformat(),
+        },
+    ):
         with pytest.raises(ValidationError):
             client.call("POST", "/meetings", what="create", json=body | {"hostEmail": ALICE, "timezone": "UTC"})
 
@@ -138,13 +157,16 @@ def test_webex_refuses_what_the_client_never_sends(sim: WebexSim) -> None:
 def test_an_access_token_expiring_mid_run_is_refreshed_and_nothing_is_lost(stack: Stack) -> None:
     with on_webex(stack) as webex:
         alice, bob = enabled(stack), enabled(stack)
-        first = stack.sim.app.store.create_event(alice.id, {"subject": "Before expiry", "start": when(2),
-                                                            "end": when(3), "location": {"displayName": "@webex"}})
+        first = stack.sim.app.store.create_event(
+            alice.id,
+            {"subject": "Before expiry", "start": when(2), "end": when(3), "location": {"displayName": "@webex"}},
+        )
         eventually(lambda: written(stack, alice, first.id))
         refreshes = len([r for r in webex.requests if r["path"] == "/v1/access_token"])
         webex.expire_access_tokens(stack.webex_app["clientId"])
-        second = stack.sim.app.store.create_event(bob.id, {"subject": "After expiry", "start": when(2),
-                                                           "end": when(3), "location": {"displayName": "@webex"}})
+        second = stack.sim.app.store.create_event(
+            bob.id, {"subject": "After expiry", "start": when(2), "end": when(3), "location": {"displayName": "@webex"}}
+        )
         assert eventually(lambda: written(stack, bob, second.id))
         assert len([r for r in webex.requests if r["path"] == "/v1/access_token"]) == refreshes + 1
         assert len(webex.meetings_of(alice.mail)) == len(webex.meetings_of(bob.mail)) == 1
@@ -156,14 +178,20 @@ def test_a_revoked_service_app_shows_a_clear_status_and_leaves_events_as_they_ar
     tenant, path = stack.demo.tenant_id, f"tenants/{stack.demo.tenant_id}/scheduling"
     alice = enabled(stack)
     revoked = stack.webex.app.add_service_app()
-    assert stack.admin("PUT", path, json={"keywords": {"@webex": "webex"},
-                                          "webex": service_app(stack, revoked)}).status_code == 200
+    assert (
+        stack.admin(
+            "PUT", path, json={"keywords": {"@webex": "webex"}, "webex": service_app(stack, revoked)}
+        ).status_code
+        == 200
+    )
     try:
         stack.webex.app.revoke_refresh_tokens(revoked["clientId"])
-        event = stack.sim.app.store.create_event(alice.id, {"subject": "Revoked", "start": when(2), "end": when(3),
-                                                            "location": {"displayName": "@webex"}})
-        assert eventually(lambda: stack.stores.mailboxes.get(tenant, alice.id).last_error ==
-                          "webex_reauthorization_required")
+        event = stack.sim.app.store.create_event(
+            alice.id, {"subject": "Revoked", "start": when(2), "end": when(3), "location": {"displayName": "@webex"}}
+        )
+        assert eventually(
+            lambda: stack.stores.mailboxes.get(tenant, alice.id).last_error == "webex_reauthorization_required"
+        )
         untouched = organizer_event(stack, alice, event.id)
         assert untouched["data"]["location"]["displayName"] == "@webex" and PROPERTY not in untouched["extended"]
         assert not stack.webex.app.meetings_of(alice.mail)
@@ -186,20 +214,28 @@ def test_a_five_minute_event_with_a_long_subject_and_an_all_day_event(stack: Sta
         carol = enabled(stack)
         start = when(2)
         end = {"dateTime": (TOMORROW + timedelta(hours=2, minutes=5)).strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"}
-        short = stack.sim.app.store.create_event(carol.id, {"subject": "S" * 200, "start": start, "end": end,
-                                                            "location": {"displayName": "@webex"}})
+        short = stack.sim.app.store.create_event(
+            carol.id, {"subject": "S" * 200, "start": start, "end": end, "location": {"displayName": "@webex"}}
+        )
         event = eventually(lambda: written(stack, carol, short.id))
         [made] = webex.meetings_of(carol.mail)
         assert len(made["title"]) == 128 and made["title"].endswith("\u2026")
         assert datetime.fromisoformat(made["end"]) - datetime.fromisoformat(made["start"]) == timedelta(minutes=10)
         assert event["data"]["end"]["dateTime"].startswith(end["dateTime"]), "the event keeps its own times"
-        assert eventually(lambda: stack.stores.mailboxes.get(tenant, carol.id).last_warning ==
-                          "webex_meeting_lengthened")
+        assert eventually(
+            lambda: stack.stores.mailboxes.get(tenant, carol.id).last_warning == "webex_meeting_lengthened"
+        )
         day = (TOMORROW + timedelta(days=2)).date()
-        all_day = stack.sim.app.store.create_event(carol.id, {
-            "subject": "Offsite", "isAllDay": True, "location": {"displayName": "@webex"},
-            "start": {"dateTime": f"{day}T00:00:00", "timeZone": "UTC"},
-            "end": {"dateTime": f"{day + timedelta(days=1)}T00:00:00", "timeZone": "UTC"}})
+        all_day = stack.sim.app.store.create_event(
+            carol.id,
+            {
+                "subject": "Offsite",
+                "isAllDay": True,
+                "location": {"displayName": "@webex"},
+                "start": {"dateTime": f"{day}T00:00:00", "timeZone": "UTC"},
+                "end": {"dateTime": f"{day + timedelta(days=1)}T00:00:00", "timeZone": "UTC"},
+            },
+        )
         assert eventually(lambda: stack.stores.mailboxes.get(tenant, carol.id).last_error == "meeting_not_possible")
         assert organizer_event(stack, carol, all_day.id)["data"]["location"]["displayName"] == "@webex"
         assert len(webex.meetings_of(carol.mail)) == 1

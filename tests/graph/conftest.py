@@ -73,8 +73,11 @@ def client(sim: GraphSim) -> GraphClient:
 def new_user(sim: GraphSim, demo: Demo, *, kind: str = "user", time_zone: str = "UTC") -> User:
     """A fresh mailbox in the demo tenant, so tests never see each other's events."""
     tag = uuid.uuid4().hex[:8]
-    return sim.app.store.add_user(User(str(uuid.uuid4()), demo.tenant_id, f"{kind}-{tag}@contoso.example",
-                                       f"{kind.title()} {tag}", kind, time_zone))
+    return sim.app.store.add_user(
+        User(
+            str(uuid.uuid4()), demo.tenant_id, f"{kind}-{tag}@contoso.example", f"{kind.title()} {tag}", kind, time_zone
+        )
+    )
 
 
 @dataclass

@@ -36,15 +36,16 @@ def test_a_wrong_secret_is_an_auth_error_not_a_reauthorization(sim: GraphSim, de
 
 
 def test_a_tenant_without_admin_consent_needs_reauthorization(sim: GraphSim, demo: Demo) -> None:
-    sim.app.store.add_tenant(Tenant("aaaaaaaa-0000-4000-8000-00000000000a", "noconsent.example", "No consent",
-                                    dict(CLOUD_FIELDS["Worldwide"])))
+    sim.app.store.add_tenant(
+        Tenant(
+            "aaaaaaaa-0000-4000-8000-00000000000a", "noconsent.example", "No consent", dict(CLOUD_FIELDS["Worldwide"])
+        )
+    )
     with pytest.raises(ReauthorizationRequiredError, match="AADSTS700016"):
         make_client(sim).get_user("aaaaaaaa-0000-4000-8000-00000000000a", demo.alice)
 
 
-@pytest.mark.parametrize(("deployment", "tenant", "instance"), [
-    ("commercial", GCC_HIGH_TENANT_ID, "GCCHigh"),
-])
+@pytest.mark.parametrize(("deployment", "tenant", "instance"), [("commercial", GCC_HIGH_TENANT_ID, "GCCHigh")])
 def test_another_cloud_is_refused_with_the_reason(sim: GraphSim, deployment: str, tenant: str, instance: str) -> None:
     with pytest.raises(CloudNotSupportedError, match=f"tenant is in the {instance} instance") as caught:
         make_client(sim, deployment=deployment).get_user(tenant, "anyone@agency.example.us")
@@ -81,12 +82,17 @@ def test_certificate_credentials(sim: GraphSim, demo: Demo, tmp_path) -> None:
     pem = cert.read_text()
     control(sim, "/_sim/apps", {"clientId": "cert-app-0001", "certificates": {thumbprint_of(pem): pem}})
     sim.app.store.tenants[demo.tenant_id].consented_apps.add("cert-app-0001")
-    client = make_client(sim, credentials=AppCredentials("cert-app-0001", private_key_pem=key.read_text(),
-                                                         thumbprint=thumbprint_of(pem)))
+    client = make_client(
+        sim, credentials=AppCredentials("cert-app-0001", private_key_pem=key.read_text(), thumbprint=thumbprint_of(pem))
+    )
     assert client.get_user(demo.tenant_id, demo.alice)["id"] == demo.alice
     other, other_key = self_signed(tmp_path / "other")
-    wrong = make_client(sim, credentials=AppCredentials("cert-app-0001", private_key_pem=other_key.read_text(),
-                                                        thumbprint=thumbprint_of(other.read_text())))
+    wrong = make_client(
+        sim,
+        credentials=AppCredentials(
+            "cert-app-0001", private_key_pem=other_key.read_text(), thumbprint=thumbprint_of(other.read_text())
+        ),
+    )
     with pytest.raises(AuthError, match="AADSTS700027"):
         wrong.get_user(demo.tenant_id, demo.alice)
 
@@ -104,8 +110,10 @@ def posted_form(page: str) -> dict[str, str]:
     """The fields a browser would POST from Microsoft's form_post page."""
     from html import unescape
 
-    return {unescape(name): unescape(value)
-            for name, value in re.findall(r'<input type="hidden" name="([^"]*)" value="([^"]*)"/>', page)}
+    return {
+        unescape(name): unescape(value)
+        for name, value in re.findall(r'<input type="hidden" name="([^"]*)" value="([^"]*)"/>', page)
+    }
 
 
 @pytest.fixture(scope="module")
@@ -116,8 +124,10 @@ def token_caches(azurite: str, session_key_file):
     from shared.config import load_settings
     from shared.storage.stores import build_stores
 
-    settings = load_settings({"AzureWebJobsStorage": azurite, "HC_LOCAL_KEY_FILE": str(session_key_file)},
-                             local_settings=Path("/nonexistent"))
+    settings = load_settings(
+        {"AzureWebJobsStorage": azurite, "HC_LOCAL_KEY_FILE": str(session_key_file)},
+        local_settings=Path("/nonexistent"),
+    )
     return build_stores(settings).token_caches
 
 
@@ -141,8 +151,9 @@ def test_a_tampered_sign_in_response_is_refused(sim: GraphSim, demo: Demo, token
 
 
 @pytest.mark.parametrize(("action", "code"), [("revoke", "50173"), ("expire", "700082")])
-def test_revoked_or_expired_grants_need_reauthorization(sim: GraphSim, demo: Demo, token_caches, action: str,
-                                                        code: str) -> None:
+def test_revoked_or_expired_grants_need_reauthorization(
+    sim: GraphSim, demo: Demo, token_caches, action: str, code: str
+) -> None:
     client = make_client(sim, token_caches=token_caches)
     user_id = sign_in(sim, client, demo.tenant_id)
     cache = json.loads(token_caches.load(demo.tenant_id, user_id))
@@ -166,14 +177,25 @@ def test_admin_consent_redirects_like_microsoft(sim: GraphSim, demo: Demo) -> No
     tenant = "bbbbbbbb-0000-4000-8000-00000000000b"
     sim.app.store.add_tenant(Tenant(tenant, "newcustomer.example", "New", dict(CLOUD_FIELDS["Worldwide"])))
     url = f"{sim.url}/{tenant}/v2.0/adminconsent"
-    params = {"client_id": demo.client_id, "redirect_uri": REDIRECT, "state": "s-123",
-              "scope": "https://graph.microsoft.com/.default"}
+    params = {
+        "client_id": demo.client_id,
+        "redirect_uri": REDIRECT,
+        "state": "s-123",
+        "scope": "https://graph.microsoft.com/.default",
+    }
     answer = requests.get(url, params=params, allow_redirects=False, verify=sim.ca_bundle, timeout=10)
     query = parse_qs(urlsplit(answer.headers["Location"]).query)
-    assert (answer.status_code, query["admin_consent"], query["tenant"], query["state"]) == \
-        (302, ["True"], [tenant], ["s-123"])
+    assert (answer.status_code, query["admin_consent"], query["tenant"], query["state"]) == (
+        302,
+        ["True"],
+        [tenant],
+        ["s-123"],
+    )
     control(sim, f"/_sim/consent/{tenant}/deny")
     answer = requests.get(url, params=params, allow_redirects=False, verify=sim.ca_bundle, timeout=10)
     query = parse_qs(urlsplit(answer.headers["Location"]).query)
-    assert (query["error"], query["error_description"], query["state"]) == \
-        (["permission_denied"], ["The admin canceled the request"], ["s-123"])
+    assert (query["error"], query["error_description"], query["state"]) == (
+        ["permission_denied"],
+        ["The admin canceled the request"],
+        ["s-123"],
+    )

@@ -56,21 +56,31 @@ def test_a_reset_sync_state_means_resync_from_scratch(sim: GraphSim, client: Gra
 
 
 def subscribe(client: GraphClient, demo: Demo, mailbox: str, receiver: Receiver, **extra):
-    return client.create_subscription(demo.tenant_id, mailbox, notification_url=receiver.url,
-                                      lifecycle_url=receiver.url + "?lifecycle=1", client_state="state-1234",
-                                      expires=extra.get("expires", datetime.now(timezone.utc) + timedelta(days=2)))
+    return client.create_subscription(
+        demo.tenant_id,
+        mailbox,
+        notification_url=receiver.url,
+        lifecycle_url=receiver.url + "?lifecycle=1",
+        client_state="state-1234",
+        expires=extra.get("expires", datetime.now(timezone.utc) + timedelta(days=2)),
+    )
 
 
-def test_subscription_handshake_notifications_and_renewal(sim: GraphSim, client: GraphClient, demo: Demo,
-                                                          receiver: Receiver) -> None:
+def test_subscription_handshake_notifications_and_renewal(
+    sim: GraphSim, client: GraphClient, demo: Demo, receiver: Receiver
+) -> None:
     mailbox, bob = new_user(sim, demo), new_user(sim, demo)
     subscription = subscribe(client, demo, mailbox.id, receiver)
     assert len(receiver.validations) == 2
     assert receiver.validations[0].startswith("Validation: Testing client application reachability")
     event = client.create_event(demo.tenant_id, mailbox.id, invite(bob))
     item = receiver.wait_for(1)[0]
-    assert (item["subscriptionId"], item["changeType"], item["clientState"], item["tenantId"]) == \
-        (subscription["id"], "created", "state-1234", demo.tenant_id)
+    assert (item["subscriptionId"], item["changeType"], item["clientState"], item["tenantId"]) == (
+        subscription["id"],
+        "created",
+        "state-1234",
+        demo.tenant_id,
+    )
     assert item["resource"] == f"Users/{mailbox.id}/Events/{event['id']}"
     assert item["resourceData"]["@odata.etag"] == event["@odata.etag"]
     later = datetime.now(timezone.utc) + timedelta(days=6)
@@ -84,8 +94,9 @@ def test_subscription_handshake_notifications_and_renewal(sim: GraphSim, client:
         client.renew_subscription(demo.tenant_id, subscription["id"], expires=later)
 
 
-def test_creation_fails_when_the_endpoint_does_not_echo(sim: GraphSim, client: GraphClient, demo: Demo,
-                                                        receiver: Receiver) -> None:
+def test_creation_fails_when_the_endpoint_does_not_echo(
+    sim: GraphSim, client: GraphClient, demo: Demo, receiver: Receiver
+) -> None:
     mailbox = new_user(sim, demo)
     receiver.mode = "wrong"
     with pytest.raises(ValidationError, match="400 ValidationError") as caught:
@@ -94,8 +105,9 @@ def test_creation_fails_when_the_endpoint_does_not_echo(sim: GraphSim, client: G
     receiver.mode = "error"
     with pytest.raises(ValidationError, match="400 ValidationError"):
         subscribe(client, demo, mailbox.id, receiver)
-    assert sim.app.store.subscriptions == {} or all(s.mailbox != mailbox.id
-                                                    for s in sim.app.store.subscriptions.values())
+    assert sim.app.store.subscriptions == {} or all(
+        s.mailbox != mailbox.id for s in sim.app.store.subscriptions.values()
+    )
 
 
 def test_subscription_rules(sim: GraphSim, client: GraphClient, demo: Demo, receiver: Receiver) -> None:
@@ -107,16 +119,23 @@ def test_subscription_rules(sim: GraphSim, client: GraphClient, demo: Demo, rece
     minimum = datetime.now(timezone.utc) + timedelta(minutes=44)
     assert datetime.fromisoformat(short["expirationDateTime"].replace("0Z", "+00:00")) > minimum
     from shared.errors import ConflictError
+
     with pytest.raises(ConflictError, match="409"):
         subscribe(client, demo, mailbox.id, receiver)
     with pytest.raises(ValueError, match="at most 128"):
-        client.create_subscription(demo.tenant_id, mailbox.id, notification_url=receiver.url,
-                                   lifecycle_url=receiver.url,
-                                   client_state="x" * 129, expires=datetime.now(timezone.utc) + timedelta(days=1))
+        client.create_subscription(
+            demo.tenant_id,
+            mailbox.id,
+            notification_url=receiver.url,
+            lifecycle_url=receiver.url,
+            client_state="x" * 129,
+            expires=datetime.now(timezone.utc) + timedelta(days=1),
+        )
 
 
-def test_failed_deliveries_are_retried_and_duplicates_can_be_injected(sim: GraphSim, client: GraphClient, demo: Demo,
-                                                                      receiver: Receiver) -> None:
+def test_failed_deliveries_are_retried_and_duplicates_can_be_injected(
+    sim: GraphSim, client: GraphClient, demo: Demo, receiver: Receiver
+) -> None:
     mailbox = new_user(sim, demo)
     subscribe(client, demo, mailbox.id, receiver)
     receiver.failures_left = 2
@@ -128,8 +147,9 @@ def test_failed_deliveries_are_retried_and_duplicates_can_be_injected(sim: Graph
     assert len(items) == 3 and items[1] == items[2]
 
 
-def test_expired_subscriptions_stop_delivering(sim: GraphSim, client: GraphClient, demo: Demo,
-                                               receiver: Receiver) -> None:
+def test_expired_subscriptions_stop_delivering(
+    sim: GraphSim, client: GraphClient, demo: Demo, receiver: Receiver
+) -> None:
     mailbox = new_user(sim, demo)
     subscription = subscribe(client, demo, mailbox.id, receiver)
     sim.app.expire_subscription(subscription["id"])
@@ -137,18 +157,23 @@ def test_expired_subscriptions_stop_delivering(sim: GraphSim, client: GraphClien
     time.sleep(0.5)
     assert receiver.notifications() == []
     with pytest.raises(NotFoundError):
-        client.renew_subscription(demo.tenant_id, subscription["id"],
-                                  expires=datetime.now(timezone.utc) + timedelta(days=1))
+        client.renew_subscription(
+            demo.tenant_id, subscription["id"], expires=datetime.now(timezone.utc) + timedelta(days=1)
+        )
 
 
 @pytest.mark.parametrize("event", ["reauthorizationRequired", "subscriptionRemoved", "missed"])
-def test_lifecycle_notifications_on_demand(sim: GraphSim, client: GraphClient, demo: Demo, receiver: Receiver,
-                                           event: str) -> None:
+def test_lifecycle_notifications_on_demand(
+    sim: GraphSim, client: GraphClient, demo: Demo, receiver: Receiver, event: str
+) -> None:
     mailbox = new_user(sim, demo)
     subscription = subscribe(client, demo, mailbox.id, receiver)
     control(sim, f"/_sim/subscriptions/{subscription['id']}/lifecycle", {"event": event})
     item = receiver.wait_for(1)[0]
-    assert (item["lifecycleEvent"], item["subscriptionId"], item["clientState"]) == \
-        (event, subscription["id"], "state-1234")
+    assert (item["lifecycleEvent"], item["subscriptionId"], item["clientState"]) == (
+        event,
+        subscription["id"],
+        "state-1234",
+    )
     assert "resource" not in item
     assert (subscription["id"] in sim.app.store.subscriptions) is (event != "subscriptionRemoved")

@@ -20,11 +20,16 @@ from tests.graph.test_auth import posted_form
 from tests.graph.test_delta_and_subscriptions import subscribe
 from tests.graph.test_events import PROPERTY, invite
 
+
 def test_update_writes_a_single_value_extended_property(sim: GraphSim, client: GraphClient, demo: Demo) -> None:
     organizer = new_user(sim, demo)
     event = client.create_event(demo.tenant_id, organizer.id, invite())
-    client.update_event(demo.tenant_id, organizer.id, event["id"], {
-        "singleValueExtendedProperties": [{"id": PROPERTY, "value": "v1;meeting=123"}]})
+    client.update_event(
+        demo.tenant_id,
+        organizer.id,
+        event["id"],
+        {"singleValueExtendedProperties": [{"id": PROPERTY, "value": "v1;meeting=123"}]},
+    )
     got = client.get_event(demo.tenant_id, organizer.id, event["id"], extended_property=PROPERTY)
     assert got["singleValueExtendedProperties"] == [{"id": PROPERTY, "value": "v1;meeting=123"}]
     assert "singleValueExtendedProperties" not in client.get_event(demo.tenant_id, organizer.id, event["id"])
@@ -45,8 +50,9 @@ def test_api_tokens_and_key_rollover(sim: GraphSim, demo: Demo) -> None:
     keys = {k["kid"]: k for k in requests.get(jwks_url, verify=sim.ca_bundle, timeout=10).json()["keys"]}
     header = jwt.get_unverified_header(token)
     key = jwt.PyJWK(keys[header["kid"]]).key
-    claims = jwt.decode(token, key, algorithms=["RS256"], audience="api://hybrid-calendar",
-                        issuer=f"{sim.url}/{demo.tenant_id}/v2.0")
+    claims = jwt.decode(
+        token, key, algorithms=["RS256"], audience="api://hybrid-calendar", issuer=f"{sim.url}/{demo.tenant_id}/v2.0"
+    )
     assert (claims["oid"], claims["tid"]) == (demo.bob, demo.tenant_id)
     new_kid = control(sim, "/_sim/keys/rollover")["kid"]
     published = [k["kid"] for k in requests.get(jwks_url, verify=sim.ca_bundle, timeout=10).json()["keys"]]
@@ -64,8 +70,12 @@ def test_every_request_checks_its_token_even_one_seen_before(sim: GraphSim, demo
     short = sim.app.signin.keys.sign(claims | {"exp": expires})
 
     def answer(bearer: str) -> requests.Response:
-        return requests.get(f"{sim.url}/v1.0/users/{mailbox.id}/events", headers={"Authorization": f"Bearer {bearer}"},
-                            verify=sim.ca_bundle, timeout=10)
+        return requests.get(
+            f"{sim.url}/v1.0/users/{mailbox.id}/events",
+            headers={"Authorization": f"Bearer {bearer}"},
+            verify=sim.ca_bundle,
+            timeout=10,
+        )
 
     assert [answer(token).status_code, answer(token).status_code, answer(short).status_code] == [200, 200, 200]
     time.sleep(max(0.0, expires - time.time()) + 0.05)
@@ -92,8 +102,7 @@ def test_a_share_of_requests_is_throttled(sim: GraphSim, demo: Demo) -> None:
     assert 8 <= outcomes.count("429") <= 32
 
 
-def test_dropped_notifications_never_arrive(sim: GraphSim, client: GraphClient, demo: Demo,
-                                            receiver: Receiver) -> None:
+def test_dropped_notifications_never_arrive(sim: GraphSim, client: GraphClient, demo: Demo, receiver: Receiver) -> None:
     mailbox = new_user(sim, demo)
     subscribe(client, demo, mailbox.id, receiver)
     control(sim, "/_sim/faults/notifications", {"drop": 1.0})
@@ -119,30 +128,48 @@ def test_runs_on_its_own_with_the_demo_tenant(tmp_path: Path) -> None:
         assert process.wait(timeout=10) == 0
 
 
-def test_mailbox_settings_patch_keeps_the_zone_and_case_and_refuses_like_exchange(sim: GraphSim, client: GraphClient,
-                                                                                  demo: Demo) -> None:
+def test_mailbox_settings_patch_keeps_the_zone_and_case_and_refuses_like_exchange(
+    sim: GraphSim, client: GraphClient, demo: Demo
+) -> None:
     from shared.errors import MailboxNotFoundError, ValidationError
 
     user = new_user(sim, demo)
     path = f"/users/{user.id}/mailboxSettings"
-    window = {"status": "Scheduled", "internalReplyMessage": "<p>Away</p>",
-              "scheduledStartDateTime": {"dateTime": "2027-03-13T09:00:00", "timeZone": "Pacific Standard Time"},
-              "scheduledEndDateTime": {"dateTime": "2027-03-16T09:00:00", "timeZone": "Pacific Standard Time"}}
-    answered = client.call(demo.tenant_id, "PATCH", path, json={"automaticRepliesSetting": window,
-                                                                 "language": {"locale": "de-DE"}}, what="patch")
+    window = {
+        "status": "Scheduled",
+        "internalReplyMessage": "<p>Away</p>",
+        "scheduledStartDateTime": {"dateTime": "2027-03-13T09:00:00", "timeZone": "Pacific Standard Time"},
+        "scheduledEndDateTime": {"dateTime": "2027-03-16T09:00:00", "timeZone": "Pacific Standard Time"},
+    }
+    answered = client.call(
+        demo.tenant_id,
+        "PATCH",
+        path,
+        json={"automaticRepliesSetting": window, "language": {"locale": "de-DE"}},
+        what="patch",
+    )
     assert set(answered) == {"@odata.context", "automaticRepliesSetting", "language"}
     got = client.get_mailbox_settings(demo.tenant_id, user.id)
     replies = got["automaticRepliesSetting"]
     assert replies["status"] == "Scheduled", "returned as written: readers compare without case"
-    assert replies["scheduledStartDateTime"] == {"dateTime": "2027-03-13T09:00:00.0000000",
-                                                 "timeZone": "Pacific Standard Time"}
+    assert replies["scheduledStartDateTime"] == {
+        "dateTime": "2027-03-13T09:00:00.0000000",
+        "timeZone": "Pacific Standard Time",
+    }
     assert got["language"] == {"locale": "de-DE", "displayName": "German (Germany)"}
-    refusals = [({"automaticRepliesSetting": {"scheduledEndDateTime": {"dateTime": "2027-03-01T00:00:00",
-                                                                       "timeZone": "UTC"}}},
-                 "ErrorInvalidTimeSettings"),
-                ({"timeZone": "Mars Standard Time"}, "InvalidTimeZone"),
-                ({"automaticRepliesSetting": {"status": "sometimes"}}, "RequestBodyRead"),
-                ({"automaticRepliesSetting": {"colour": "red"}}, "RequestBodyRead")]
+    refusals = [
+        (
+            {
+                "automaticRepliesSetting": {
+                    "scheduledEndDateTime": {"dateTime": "2027-03-01T00:00:00", "timeZone": "UTC"}
+                }
+            },
+            "ErrorInvalidTimeSettings",
+        ),
+        ({"timeZone": "Mars Standard Time"}, "InvalidTimeZone"),
+        ({"automaticRepliesSetting": {"status": "sometimes"}}, "RequestBodyRead"),
+        ({"automaticRepliesSetting": {"colour": "red"}}, "RequestBodyRead"),
+    ]
     for body, code in refusals:
         try:
             client.call(demo.tenant_id, "PATCH", path, json=body, what="patch")
@@ -150,8 +177,9 @@ def test_mailbox_settings_patch_keeps_the_zone_and_case_and_refuses_like_exchang
             assert error.details is not None and error.details.code == code
         else:
             raise AssertionError(f"{body} was accepted")
-    assert client.get_mailbox_settings(demo.tenant_id, user.id)["automaticRepliesSetting"] == replies, \
+    assert client.get_mailbox_settings(demo.tenant_id, user.id)["automaticRepliesSetting"] == replies, (
         "a refused PATCH changed nothing"
+    )
     sim.app.store.users[user.id].exchange = False
     try:
         client.get_mailbox_settings(demo.tenant_id, user.id)
@@ -162,8 +190,9 @@ def test_mailbox_settings_patch_keeps_the_zone_and_case_and_refuses_like_exchang
     assert client.get_user(demo.tenant_id, user.id)["id"] == user.id, "the directory still has the user"
 
 
-def test_a_killed_client_is_one_log_line_not_a_traceback(caplog: pytest.LogCaptureFixture,
-                                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_killed_client_is_one_log_line_not_a_traceback(
+    caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
     import logging
 
     from local.serving import one_line_error_log
@@ -172,12 +201,14 @@ def test_a_killed_client_is_one_log_line_not_a_traceback(caplog: pytest.LogCaptu
         try:
             raise ConnectionResetError(104, "Connection reset by peer")
         except ConnectionResetError:
-            one_line_error_log(logging.getLogger("local.graphsim"))("Error in HTTPServer.serve\n",
-                                                                    level=logging.ERROR, traceback=True)
+            one_line_error_log(logging.getLogger("local.graphsim"))(
+                "Error in HTTPServer.serve\n", level=logging.ERROR, traceback=True
+            )
     [record] = caplog.records
     assert record.levelno == logging.ERROR and "\n" not in record.getMessage()
-    assert record.getMessage() == ("Error in HTTPServer.serve "
-                                   "(ConnectionResetError: [Errno 104] Connection reset by peer)")
+    assert record.getMessage() == (
+        "Error in HTTPServer.serve (ConnectionResetError: [Errno 104] Connection reset by peer)"
+    )
     assert "Traceback" not in capsys.readouterr().err
 
 

@@ -12,14 +12,17 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def run_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("HC_") and k != "AzureWebJobsStorage"}
-    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean | env, capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=clean | env, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_function_app_registers_its_blueprints_from_decorators() -> None:
-    done = run_python("from function_app import app\n"
-                      "print(sorted((f.get_function_name(), f.get_trigger().get_dict_repr().get('route'))"
-                      " for f in app.get_functions()))")
+    done = run_python(
+        "from function_app import app\n"
+        "print(sorted((f.get_function_name(), f.get_trigger().get_dict_repr().get('route'))"
+        " for f in app.get_functions()))"
+    )
     assert done.returncode == 0, done.stderr
     assert "('health', 'health')" in done.stdout
 

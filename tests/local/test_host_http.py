@@ -22,9 +22,19 @@ KEY_FILE = Path(tempfile.mkdtemp()) / "kek.json"
 
 def env_for(connection: str, graph: Any = None, **extra: str) -> dict[str, str]:
     stand_in = {"HC_GRAPH_BASE_URL": graph.url, "HC_GRAPH_CA_BUNDLE": graph.ca_bundle} if graph else {}
-    return stand_in | {"AzureWebJobsStorage": connection, "HC_LOCAL_KEY_FILE": str(KEY_FILE), "HC_LOCAL_PORT": "0",
-                       "HC_FUNCTION_KEY": FUNCTION_KEY,
-            "HC_MASTER_KEY": MASTER_KEY, "TICK_SCHEDULE": "0 0 0 1 1 *", "FAIL_QUEUE": "sample-fail-http"} | extra
+    return (
+        stand_in
+        | {
+            "AzureWebJobsStorage": connection,
+            "HC_LOCAL_KEY_FILE": str(KEY_FILE),
+            "HC_LOCAL_PORT": "0",
+            "HC_FUNCTION_KEY": FUNCTION_KEY,
+            "HC_MASTER_KEY": MASTER_KEY,
+            "TICK_SCHEDULE": "0 0 0 1 1 *",
+            "FAIL_QUEUE": "sample-fail-http",
+        }
+        | extra
+    )
 
 
 @pytest.fixture(scope="module")
@@ -35,11 +45,20 @@ def host(azurite: str, sample_app_dir: Path) -> Iterator[str]:
 
 
 def test_route_parameter_query_header_and_body_reach_the_function(host: str) -> None:
-    answer = requests.post(f"{host}/api/items/a%20b?x=1&y=", data=b"payload",
-                           headers={"x-functions-key": FUNCTION_KEY, "x-test": "yes"}, timeout=5)
+    answer = requests.post(
+        f"{host}/api/items/a%20b?x=1&y=",
+        data=b"payload",
+        headers={"x-functions-key": FUNCTION_KEY, "x-test": "yes"},
+        timeout=5,
+    )
     assert answer.status_code == 200
-    assert answer.json() == {"item": "a b", "method": "POST", "params": {"x": "1", "y": ""}, "header": "yes",
-                             "body": "payload"}
+    assert answer.json() == {
+        "item": "a b",
+        "method": "POST",
+        "params": {"x": "1", "y": ""},
+        "header": "yes",
+        "body": "payload",
+    }
 
 
 def test_unknown_route_is_a_json_404(host: str) -> None:
@@ -53,20 +72,28 @@ def test_wrong_method_is_a_json_405_with_allow(host: str) -> None:
     answer = requests.delete(f"{host}/api/items/x", headers={"x-functions-key": FUNCTION_KEY}, timeout=5)
     assert answer.status_code == 405
     assert answer.headers["Allow"] == "GET, POST"
-    assert answer.json() == {"error": {"code": "method_not_allowed",
-                                       "message": "DELETE is not allowed here; allowed: GET, POST"}}
+    assert answer.json() == {
+        "error": {"code": "method_not_allowed", "message": "DELETE is not allowed here; allowed: GET, POST"}
+    }
 
 
-@pytest.mark.parametrize("how", [{}, {"headers": {"x-functions-key": "wrong-key-000000000"}},
-                                 {"params": {"code": "wrong"}}])
+@pytest.mark.parametrize(
+    "how", [{}, {"headers": {"x-functions-key": "wrong-key-000000000"}}, {"params": {"code": "wrong"}}]
+)
 def test_function_route_refuses_missing_or_wrong_keys(host: str, how: dict) -> None:
     answer = requests.get(f"{host}/api/items/x", timeout=5, **how)
     assert answer.status_code == 401
     assert answer.json()["error"]["code"] == "unauthorized"
 
 
-@pytest.mark.parametrize("how", [{"headers": {"x-functions-key": FUNCTION_KEY}}, {"params": {"code": FUNCTION_KEY}},
-                                 {"headers": {"x-functions-key": MASTER_KEY}}])
+@pytest.mark.parametrize(
+    "how",
+    [
+        {"headers": {"x-functions-key": FUNCTION_KEY}},
+        {"params": {"code": FUNCTION_KEY}},
+        {"headers": {"x-functions-key": MASTER_KEY}},
+    ],
+)
 def test_function_route_accepts_function_or_master_key(host: str, how: dict) -> None:
     assert requests.get(f"{host}/api/items/x", timeout=5, **how).status_code == 200
 
@@ -80,9 +107,14 @@ def test_admin_route_needs_the_master_key(host: str) -> None:
 
 
 def test_disabled_functions_do_not_run_and_their_routes_answer_404_but_to_the_master_key(
-        azurite: str, sample_app_dir: Path) -> None:
-    disabled = {"AzureWebJobs.typed.Disabled": "true", "AzureWebJobs.tick.Disabled": "1",
-                "AzureWebJobs.always_fails.Disabled": "True", "AzureWebJobs.items.Disabled": "false"}
+    azurite: str, sample_app_dir: Path
+) -> None:
+    disabled = {
+        "AzureWebJobs.typed.Disabled": "true",
+        "AzureWebJobs.tick.Disabled": "1",
+        "AzureWebJobs.always_fails.Disabled": "True",
+        "AzureWebJobs.items.Disabled": "false",
+    }
     with app_environment(env_for(azurite, **disabled)) as settings:
         host = DevHost(settings, app_dir=sample_app_dir, app_ref="sample_function_app:app")
         assert host.disabled == {"typed", "tick", "always_fails"}
@@ -95,8 +127,12 @@ def test_disabled_functions_do_not_run_and_their_routes_answer_404_but_to_the_ma
             by_master = requests.get(f"{host.url}/api/typed/7", headers={"x-functions-key": MASTER_KEY}, timeout=5)
             assert (by_master.status_code, by_master.text) == (200, "n=7")
             assert requests.get(f"{host.url}/api/typed/latest", timeout=5).status_code == 200
-            assert requests.get(f"{host.url}/api/items/x", headers={"x-functions-key": FUNCTION_KEY},
-                                timeout=5).status_code == 200
+            assert (
+                requests.get(
+                    f"{host.url}/api/items/x", headers={"x-functions-key": FUNCTION_KEY}, timeout=5
+                ).status_code
+                == 200
+            )
 
 
 def test_a_disabled_setting_that_is_not_true_or_false_is_refused_by_name(azurite: str, sample_app_dir: Path) -> None:
@@ -144,8 +180,9 @@ def test_health_names_graph_when_sign_in_is_unreachable(azurite: str) -> None:
     assert (answer.status_code, answer.json()["failing"]) == (503, ["graph"])
 
 
-def test_health_names_the_key_provider_when_its_key_is_unusable(azurite: str, tmp_path: Path,
-                                                                graph_stand_in: Any) -> None:
+def test_health_names_the_key_provider_when_its_key_is_unusable(
+    azurite: str, tmp_path: Path, graph_stand_in: Any
+) -> None:
     broken = tmp_path / "kek.json"
     broken.write_text("{}")
     values = env_for(azurite, graph_stand_in, HC_LOCAL_KEY_FILE=str(broken))
@@ -183,15 +220,25 @@ def test_the_webhook_answers_503_at_once_when_its_queue_write_fails(azurite: str
 
     table_port = int(parse_connection_string(azurite)["TableEndpoint"].rsplit(":", 1)[1].split("/")[0])
     queues_down = azurite_connection_string(free_port(), table_port)
-    workers_off = {f"AzureWebJobs.{name}.Disabled": "true"
-                   for name in ("apply_change", "lifecycle_event", "mailbox_job", "renew_subscriptions", "daily_sync")}
+    workers_off = {
+        f"AzureWebJobs.{name}.Disabled": "true"
+        for name in ("apply_change", "lifecycle_event", "mailbox_job", "renew_subscriptions", "daily_sync")
+    }
     tenant, subscription_id, mailbox = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
-    item = {"subscriptionId": subscription_id, "tenantId": tenant, "clientState": "state-0001", "changeType": "updated",
-            "resource": f"Users/{mailbox}/Events/AAMk1=", "resourceData": {"id": "AAMk1=", "@odata.etag": 'W/"ck1"'}}
+    item = {
+        "subscriptionId": subscription_id,
+        "tenantId": tenant,
+        "clientState": "state-0001",
+        "changeType": "updated",
+        "resource": f"Users/{mailbox}/Events/AAMk1=",
+        "resourceData": {"id": "AAMk1=", "@odata.etag": 'W/"ck1"'},
+    }
     with app_environment(env_for(queues_down, graph_stand_in, **workers_off)) as settings:
-        get_runtime().stores.subscriptions.save(Subscription(tenant, subscription_id, mailbox,
-                                                     datetime.now(timezone.utc) + timedelta(days=2),
-                                                     digest("state-0001")))
+        get_runtime().stores.subscriptions.save(
+            Subscription(
+                tenant, subscription_id, mailbox, datetime.now(timezone.utc) + timedelta(days=2), digest("state-0001")
+            )
+        )
         with DevHost(settings) as running:
             started = time.monotonic()
             answer = requests.post(f"{running.url}/api/graph/notifications", json={"value": [item]}, timeout=30)

@@ -18,8 +18,12 @@ from tests.conftest import app_environment, wait_until
 
 @pytest.fixture(scope="module")
 def sample(azurite: str, sample_app_dir: Path) -> Iterator[object]:
-    env = {"AzureWebJobsStorage": azurite, "HC_LOCAL_PORT": "0", "TICK_SCHEDULE": "*/1 * * * * *",
-           "FAIL_QUEUE": "sample-fail"}
+    env = {
+        "AzureWebJobsStorage": azurite,
+        "HC_LOCAL_PORT": "0",
+        "TICK_SCHEDULE": "*/1 * * * * *",
+        "FAIL_QUEUE": "sample-fail",
+    }
     with app_environment(env) as settings:
         with DevHost(settings, app_dir=sample_app_dir, app_ref="sample_function_app:app"):
             import sample_function_app

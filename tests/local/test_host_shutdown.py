@@ -15,8 +15,12 @@ from tests.conftest import app_environment, wait_until
 
 
 def test_in_flight_http_and_queue_invocations_finish_before_stop_returns(azurite: str, sample_app_dir: Path) -> None:
-    env = {"AzureWebJobsStorage": azurite, "HC_LOCAL_PORT": "0", "TICK_SCHEDULE": "0 0 0 1 1 *",
-           "FAIL_QUEUE": "sample-fail-shutdown"}
+    env = {
+        "AzureWebJobsStorage": azurite,
+        "HC_LOCAL_PORT": "0",
+        "TICK_SCHEDULE": "0 0 0 1 1 *",
+        "FAIL_QUEUE": "sample-fail-shutdown",
+    }
     answers: list[requests.Response] = []
     with app_environment(env) as settings:
         host = DevHost(settings, app_dir=sample_app_dir, app_ref="sample_function_app:app").start()

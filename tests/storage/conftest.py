@@ -37,8 +37,9 @@ def new_id() -> str:
 
 @pytest.fixture
 def settings(azurite: str, tmp_path: Path) -> Settings:
-    return load_settings({"AzureWebJobsStorage": azurite, "HC_LOCAL_KEY_FILE": str(tmp_path / "kek.json")},
-                         local_settings=NOWHERE)
+    return load_settings(
+        {"AzureWebJobsStorage": azurite, "HC_LOCAL_KEY_FILE": str(tmp_path / "kek.json")}, local_settings=NOWHERE
+    )
 
 
 @pytest.fixture
@@ -73,9 +74,14 @@ def kms_client(endpoint: str) -> Any:
     import boto3
     from botocore.config import Config
 
-    return boto3.client("kms", region_name="eu-west-1", endpoint_url=endpoint, aws_access_key_id="testing",
-                        aws_secret_access_key="testing",
-                        config=Config(retries={"max_attempts": 1}, connect_timeout=2, read_timeout=2))
+    return boto3.client(
+        "kms",
+        region_name="eu-west-1",
+        endpoint_url=endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(retries={"max_attempts": 1}, connect_timeout=2, read_timeout=2),
+    )
 
 
 @pytest.fixture

@@ -49,8 +49,9 @@ def test_local_failures_are_clear(tmp_path: Path) -> None:
 
 
 def keyvault(vault: FakeVault, name: str, **options: object) -> KeyVaultKeyProvider:
-    return KeyVaultKeyProvider(f"{vault.url}/keys/{name}", credential=StaticCredential(), **options,
-                               **vault.client_options())
+    return KeyVaultKeyProvider(
+        f"{vault.url}/keys/{name}", credential=StaticCredential(), **options, **vault.client_options()
+    )
 
 
 @pytest.mark.parametrize(("kty", "algorithm"), [("RSA", "RSA-OAEP-256"), ("oct", "A256KW")])

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from shared.crypto.keyring import KeyPolicy
-from shared.crypto.providers import (AwsKmsKeyProvider, CountingKeyProvider, KeyVaultKeyProvider,
-                                     LocalKeyProvider)
+from shared.crypto.providers import AwsKmsKeyProvider, CountingKeyProvider, KeyVaultKeyProvider, LocalKeyProvider
 from shared.errors import DependencyUnavailableError, KeyUnavailableError
 from shared.storage.records import Mailbox, Tenant
 from shared.storage.stores import Stores
@@ -51,7 +50,9 @@ def test_key_provider_calls_scale_with_tenants_not_rows(make_stores: Make, setti
     assert all(reader.mailboxes.get(t, m).address for t, m in rows)
     assert (reader_counting.wraps, reader_counting.unwraps) == (0, 3)
     assert (writer.keyring.providers.calls(), reader.keyring.providers.calls()) == (
-        {"wraps": 3, "unwraps": 0}, {"wraps": 0, "unwraps": 3}), "what /api/health reports for each process"
+        {"wraps": 3, "unwraps": 0},
+        {"wraps": 0, "unwraps": 3},
+    ), "what /api/health reports for each process"
 
 
 def test_cache_lifetime_is_bounded(make_stores: Make, settings) -> None:
@@ -72,8 +73,7 @@ def test_cache_lifetime_is_bounded(make_stores: Make, settings) -> None:
     assert counting.unwraps == 2
 
 
-def test_expired_keys_are_deleted_and_their_data_is_unreadable(make_stores: Make, stores: Stores,
-                                                               clock: Clock) -> None:
+def test_expired_keys_are_deleted_and_their_data_is_unreadable(make_stores: Make, stores: Stores, clock: Clock) -> None:
     tenant = new_id()
     mailbox = save_mailbox(stores, tenant, "gone@contoso.com")
     clock.advance(days=30 + 38 + 7 - 1)
@@ -122,8 +122,10 @@ def test_kek_rotation_rewraps_every_key_without_touching_data(make_stores: Make,
     rows_after = [dict(e) for e in stores.mailboxes.table.client.query_entities(f"PartitionKey eq '{tenant}'")]
     assert rows_after == rows_before
     fresh = make_stores(provider=provider)
-    assert (fresh.mailboxes.get(tenant, first).address, fresh.mailboxes.get(tenant, second).address) == \
-        ("a@contoso.com", "b@contoso.com")
+    assert (fresh.mailboxes.get(tenant, first).address, fresh.mailboxes.get(tenant, second).address) == (
+        "a@contoso.com",
+        "b@contoso.com",
+    )
     assert stores.keyring.rewrap(tenant) == 0
 
 

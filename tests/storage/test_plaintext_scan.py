@@ -28,9 +28,17 @@ START = datetime(2026, 12, 2, 14, 0, tzinfo=timezone.utc)
 def encodings(value: str) -> set[bytes]:
     """The value as it could leak: raw, case-folded, URL/HTML/JSON-escaped, UTF-16, hex, base64."""
     raw = value.encode("utf-8")
-    forms = {raw, raw.lower(), raw.upper(), quote(value, safe="").encode(), quote_plus(value).encode(),
-             html.escape(value).encode(), json.dumps(value)[1:-1].encode(), value.encode("utf-16-le"),
-             raw.hex().encode()}
+    forms = {
+        raw,
+        raw.lower(),
+        raw.upper(),
+        quote(value, safe="").encode(),
+        quote_plus(value).encode(),
+        html.escape(value).encode(),
+        json.dumps(value)[1:-1].encode(),
+        value.encode("utf-16-le"),
+        raw.hex().encode(),
+    }
     for skip in range(3):
         for encode in (base64.b64encode, base64.urlsafe_b64encode):
             forms.add(encode(raw[skip:])[:-4])
@@ -66,18 +74,31 @@ def meeting(stores: Stores, queue: str, tenant: str, mailbox: str, tag: str, day
     organizer = f"Organizer {tag}"
     attendee = f"attendee.{tag}@partner.example.org"
     join = f"https://contoso.webex.com/meet/room{tag}"
-    body = (f"<html><body><p>Agenda for {subject}</p><p>Invitees: {attendee}</p>"
-            f'<a href="{join}">Join meeting</a><p>Video address: room{tag}@contoso.webex.com</p></body></html>')
+    body = (
+        f"<html><body><p>Agenda for {subject}</p><p>Invitees: {attendee}</p>"
+        f'<a href="{join}">Join meeting</a><p>Video address: room{tag}@contoso.webex.com</p></body></html>'
+    )
     info = extract_join_info("@webex", body, "html")
     event_id = f"AAMkAD{tag}=="
     start = START + timedelta(days=day)
-    record = MeetingRecord(event_id, start, start + timedelta(hours=1), "Pacific Standard Time", subject, organizer,
-                           info.provider, info.join_url, info.sip_uri, f"040000008200E00074C5B7101A82E008{tag}",
-                           True, False)
-    stores.meetings.replace_event(tenant, mailbox, event_id, [record], change_key=f"ck{tag}",
-                                  last_modified=START)
-    stores.queues.send(queue, {"tenant_id": tenant, "mailbox_id": mailbox, "event_id": event_id,
-                               "change_type": "updated"})
+    record = MeetingRecord(
+        event_id,
+        start,
+        start + timedelta(hours=1),
+        "Pacific Standard Time",
+        subject,
+        organizer,
+        info.provider,
+        info.join_url,
+        info.sip_uri,
+        f"040000008200E00074C5B7101A82E008{tag}",
+        True,
+        False,
+    )
+    stores.meetings.replace_event(tenant, mailbox, event_id, [record], change_key=f"ck{tag}", last_modified=START)
+    stores.queues.send(
+        queue, {"tenant_id": tenant, "mailbox_id": mailbox, "event_id": event_id, "change_type": "updated"}
+    )
     assert info.join_url == join and info.sip_uri == f"room{tag}@contoso.webex.com"
     return [subject, organizer, attendee, join, info.sip_uri, body]
 
@@ -110,15 +131,21 @@ def test_no_sensitive_value_is_stored_in_any_encoding(stores: Stores, azurite: s
     used = scenario(stores, "scan-" + new_id()[:8])
     stored = raw_storage(azurite)
     assert len(stored) > 100
-    leaks = [(value[:20], form[:20]) for value in used for form in encodings(value)
-             if any(form in blob for blob in stored)]
+    leaks = [
+        (value[:20], form[:20]) for value in used for form in encodings(value) if any(form in blob for blob in stored)
+    ]
     assert leaks == []
 
 
 def test_the_scan_would_catch_a_leak(stores: Stores, azurite: str) -> None:
     leaked = f"leaked.{secrets.token_hex(4)}@contoso.example.com"
     table = stores.mailboxes.table.client
-    table.upsert_entity({"PartitionKey": "scan-self-test", "RowKey": new_id(),
-                         "Note": base64.b64encode(b"x" + leaked.encode()).decode()})
+    table.upsert_entity(
+        {
+            "PartitionKey": "scan-self-test",
+            "RowKey": new_id(),
+            "Note": base64.b64encode(b"x" + leaked.encode()).decode(),
+        }
+    )
     stored = raw_storage(azurite)
     assert any(form in blob for form in encodings(leaked) for blob in stored)

@@ -12,12 +12,23 @@ import pytest
 
 from shared.errors import DependencyUnavailableError, ValidationError
 from shared.storage.clients import queue_client, queue_service
-from shared.storage.queues import (MAX_MESSAGE_CHARS, GroupSender, QueueWriter, parse_reference, parse_references,
-                                   reference_message, references_message)
+from shared.storage.queues import (
+    MAX_MESSAGE_CHARS,
+    GroupSender,
+    QueueWriter,
+    parse_reference,
+    parse_references,
+    reference_message,
+    references_message,
+)
 from tests.storage.conftest import new_id
 
-REFERENCE = {"tenant_id": "6f1c2d3e-0000-4000-8000-000000000001", "mailbox_id": "a1b2c3d4-0000-4000-8000-00000000000a",
-             "event_id": "AAMkAGI2TG93AAA=/x+y", "change_type": "updated"}
+REFERENCE = {
+    "tenant_id": "6f1c2d3e-0000-4000-8000-000000000001",
+    "mailbox_id": "a1b2c3d4-0000-4000-8000-00000000000a",
+    "event_id": "AAMkAGI2TG93AAA=/x+y",
+    "change_type": "updated",
+}
 
 
 def test_reference_round_trips_through_a_real_queue(azurite: str) -> None:
@@ -27,13 +38,16 @@ def test_reference_round_trips_through_a_real_queue(azurite: str) -> None:
     assert parse_reference(base64.b64decode(raw).decode()) == REFERENCE
 
 
-@pytest.mark.parametrize(("fields", "message"), [
-    ({**REFERENCE, "subject": "Board meeting"}, "not references: subject"),
-    ({**REFERENCE, "mailbox_id": "alice@contoso.com"}, "field(s) mailbox_id must be ids"),
-    ({**REFERENCE, "event_id": "has spaces in it"}, "field(s) event_id must be ids"),
-    ({**REFERENCE, "event_id": "x" * 513}, "1-512 characters"),
-    ({**REFERENCE, "change_type": 7}, "field(s) change_type must be ids"),
-])
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({**REFERENCE, "subject": "Board meeting"}, "not references: subject"),
+        ({**REFERENCE, "mailbox_id": "alice@contoso.com"}, "field(s) mailbox_id must be ids"),
+        ({**REFERENCE, "event_id": "has spaces in it"}, "field(s) event_id must be ids"),
+        ({**REFERENCE, "event_id": "x" * 513}, "1-512 characters"),
+        ({**REFERENCE, "change_type": 7}, "field(s) change_type must be ids"),
+    ],
+)
 def test_anything_but_a_reference_is_refused_before_sending(azurite: str, fields: dict, message: str) -> None:
     name = "refs-" + new_id()[:8]
     with pytest.raises(ValidationError, match=re.escape(message)):
@@ -64,14 +78,17 @@ def test_a_message_of_several_references_round_trips_and_one_reference_reads_as_
     assert parse_references(reference_message(REFERENCE)) == [REFERENCE]
 
 
-@pytest.mark.parametrize(("document", "message"), [
-    ({"references": []}, "not a list of 1-500 references"),
-    ({"references": "AAMk1="}, "not a list of 1-500 references"),
-    ({"references": [REFERENCE] * 501}, "not a list of 1-500 references"),
-    ({"references": [REFERENCE, 7]}, "holds something that is not a JSON object"),
-    ({"references": [REFERENCE, {**REFERENCE, "subject": "Board meeting"}]}, "not references: subject"),
-    ({"references": [REFERENCE], "subject": "x"}, "not references: references, subject"),
-])
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ({"references": []}, "not a list of 1-500 references"),
+        ({"references": "AAMk1="}, "not a list of 1-500 references"),
+        ({"references": [REFERENCE] * 501}, "not a list of 1-500 references"),
+        ({"references": [REFERENCE, 7]}, "holds something that is not a JSON object"),
+        ({"references": [REFERENCE, {**REFERENCE, "subject": "Board meeting"}]}, "not references: subject"),
+        ({"references": [REFERENCE], "subject": "x"}, "not references: references, subject"),
+    ],
+)
 def test_a_message_of_references_is_checked_whole(document: dict, message: str) -> None:
     with pytest.raises(ValidationError, match=re.escape(message)):
         parse_references(json.dumps(document))
@@ -134,15 +151,21 @@ def test_concurrent_submits_share_one_write_per_mailbox_without_duplicates() -> 
     outcomes = _submit_all(GroupSender(send), batches, send)
     assert set(outcomes.values()) == {"ok"}
     assert send.texts[0] == reference_message(_ref("m1", "AAMk0="))
-    later = sorted((sorted(parse_references(text), key=lambda r: r["event_id"]) for text in send.texts[1:]),
-                   key=lambda refs: refs[0]["mailbox_id"])
+    later = sorted(
+        (sorted(parse_references(text), key=lambda r: r["event_id"]) for text in send.texts[1:]),
+        key=lambda refs: refs[0]["mailbox_id"],
+    )
     assert later == [[_ref("m1", f"AAMk{i}=") for i in range(1, 6)], [_ref("m2", f"AAMk{i}=") for i in range(1, 6)]]
 
 
 def test_a_failed_write_fails_only_the_callers_with_references_of_that_mailbox() -> None:
     send = _BlockingSend(failing_mailbox="m2")
-    batches = [[_ref("m1", "AAMk0=")], [_ref("m1", "AAMk1=")], [_ref("m2", "AAMk2=")],
-               [_ref("m1", "AAMk3="), _ref("m2", "AAMk4=")]]
+    batches = [
+        [_ref("m1", "AAMk0=")],
+        [_ref("m1", "AAMk1=")],
+        [_ref("m2", "AAMk2=")],
+        [_ref("m1", "AAMk3="), _ref("m2", "AAMk4=")],
+    ]
     outcomes = _submit_all(GroupSender(send), batches, send)
     assert outcomes[0] == outcomes[1] == "ok"
     assert isinstance(outcomes[2], DependencyUnavailableError) and isinstance(outcomes[3], DependencyUnavailableError)

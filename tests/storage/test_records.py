@@ -39,6 +39,7 @@ def test_mailbox_round_trip_with_etag_concurrency(stores: Stores) -> None:
     stored = raw(stores, "mailboxes", tenant, mailbox)
     assert isinstance(stored["Address"], bytes) and b"board-room" not in stored["Address"]
     from dataclasses import replace
+
     stores.mailboxes.save(replace(first, last_sync=WHEN))
     with pytest.raises(ConflictError, match="etag"):
         stores.mailboxes.save(replace(first, last_error="access_denied"))
@@ -153,8 +154,15 @@ def test_a_transaction_of_one_keeps_a_transactions_conditions(stores: Stores) ->
         table.transact([("update", row | {"Value": 3}, stale)])
     assert table.get(partition, "r")["Value"] == 2
     with pytest.raises(ConflictError):
-        table.transact([("delete", {"PartitionKey": partition, "RowKey": "r"},
-                         {"etag": etag, "match_condition": MatchConditions.IfNotModified})])
+        table.transact(
+            [
+                (
+                    "delete",
+                    {"PartitionKey": partition, "RowKey": "r"},
+                    {"etag": etag, "match_condition": MatchConditions.IfNotModified},
+                )
+            ]
+        )
     table.transact([("delete", {"PartitionKey": partition, "RowKey": "r"})])
     assert table.transact([("delete", {"PartitionKey": partition, "RowKey": "r"})]) == 1, "gone already: success"
     assert table.get(partition, "r") is None
@@ -166,8 +174,17 @@ def test_presence_rows_seal_the_message_and_read_a_polls_neighbours_with_one_que
     tenant, now = new_id(), datetime(2026, 12, 4, 9, 0, tzinfo=timezone.utc)
     ids = sorted(new_id() for _ in range(5))
     for mailbox in ids:
-        stores.presence.save(PresenceRecord(tenant, mailbox, AutoReplies("alwaysEnabled", message="Away until Monday"),
-                                            Presence(True, now), "de-DE", "W. Europe Standard Time", changed=now))
+        stores.presence.save(
+            PresenceRecord(
+                tenant,
+                mailbox,
+                AutoReplies("alwaysEnabled", message="Away until Monday"),
+                Presence(True, now),
+                "de-DE",
+                "W. Europe Standard Time",
+                changed=now,
+            )
+        )
     raw = stores.presence.table.get(tenant, ids[0])
     assert raw is not None and "Away" not in repr(raw)
     got = stores.presence.get_many(tenant, ids[1:4])

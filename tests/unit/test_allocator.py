@@ -33,8 +33,14 @@ print(applied, (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 5
 
 def _faults_per_document(mode: str, **env: str) -> tuple[str, float]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_") and k != "GLIBC_TUNABLES"}
-    done = subprocess.run([sys.executable, "-c", PARSE_AND_COUNT_FAULTS, mode], cwd=ROOT, env=clean | env,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", PARSE_AND_COUNT_FAULTS, mode],
+        cwd=ROOT,
+        env=clean | env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     applied, faults = done.stdout.split()
     return applied, float(faults)

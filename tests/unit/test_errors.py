@@ -8,21 +8,24 @@ from shared import errors
 from shared.errors import QueueOutcome, http_status, queue_outcome
 
 
-@pytest.mark.parametrize(("error", "status", "outcome"), [
-    (errors.ValidationError("bad"), 400, QueueOutcome.POISON),
-    (errors.PayloadTooLargeError("big"), 413, QueueOutcome.POISON),
-    (errors.ThrottledError("slow down", retry_after=3), 503, QueueOutcome.RETRY),
-    (errors.DependencyUnavailableError("down"), 503, QueueOutcome.RETRY),
-    (errors.ConflictError("etag"), 409, QueueOutcome.RETRY),
-    (errors.NotFoundError("gone"), 404, QueueOutcome.DROP),
-    (errors.KeyUnavailableError("shredded"), 500, QueueOutcome.DROP),
-    (errors.AccessDeniedError("policy"), 403, QueueOutcome.DROP),
-    (errors.PermanentError("never"), 422, QueueOutcome.DROP),
-    (errors.ReauthorizationRequiredError("revoked"), 401, QueueOutcome.DROP),
-    (errors.IntegrityError("tampered"), 500, QueueOutcome.POISON),
-    (errors.ConfigError([("X", None, "y")]), 500, QueueOutcome.RETRY),
-    (RuntimeError("bug"), 500, QueueOutcome.RETRY),
-])
+@pytest.mark.parametrize(
+    ("error", "status", "outcome"),
+    [
+        (errors.ValidationError("bad"), 400, QueueOutcome.POISON),
+        (errors.PayloadTooLargeError("big"), 413, QueueOutcome.POISON),
+        (errors.ThrottledError("slow down", retry_after=3), 503, QueueOutcome.RETRY),
+        (errors.DependencyUnavailableError("down"), 503, QueueOutcome.RETRY),
+        (errors.ConflictError("etag"), 409, QueueOutcome.RETRY),
+        (errors.NotFoundError("gone"), 404, QueueOutcome.DROP),
+        (errors.KeyUnavailableError("shredded"), 500, QueueOutcome.DROP),
+        (errors.AccessDeniedError("policy"), 403, QueueOutcome.DROP),
+        (errors.PermanentError("never"), 422, QueueOutcome.DROP),
+        (errors.ReauthorizationRequiredError("revoked"), 401, QueueOutcome.DROP),
+        (errors.IntegrityError("tampered"), 500, QueueOutcome.POISON),
+        (errors.ConfigError([("X", None, "y")]), 500, QueueOutcome.RETRY),
+        (RuntimeError("bug"), 500, QueueOutcome.RETRY),
+    ],
+)
 def test_status_and_outcome(error: BaseException, status: int, outcome: QueueOutcome) -> None:
     assert (http_status(error), queue_outcome(error)) == (status, outcome)
 
@@ -50,5 +53,6 @@ def test_describe_exception_names_class_and_place_but_not_the_message() -> None:
 
 def test_error_bodies_carry_code_and_message_but_never_internals() -> None:
     assert errors.error_body(errors.NotFoundError("gone")) == {"error": {"code": "not_found", "message": "gone"}}
-    assert errors.error_body(RuntimeError("secret path /etc")) == \
-        {"error": {"code": "internal_error", "message": "internal error"}}
+    assert errors.error_body(RuntimeError("secret path /etc")) == {
+        "error": {"code": "internal_error", "message": "internal error"}
+    }

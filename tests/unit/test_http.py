@@ -52,7 +52,8 @@ def fresh_proxy_cache(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def test_requests_go_through_the_environments_proxy_and_no_proxy_is_honoured(
-        proxy: tuple[str, list[str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    proxy: tuple[str, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
     url, seen = proxy
     monkeypatch.setenv("HTTP_PROXY", url)
     monkeypatch.setenv("NO_PROXY", "bypassed.invalid")
@@ -93,5 +94,7 @@ def test_the_sessions_verify_wins_over_the_ca_bundle_of_the_environment(monkeypa
     session.mount("https://", adapter)
     session.get("https://graph.example.invalid/v1.0/me", timeout=5)
     session.get("https://graph.example.invalid/v1.0/me", timeout=5, verify=False)
-    assert adapter.sent == [("/stand-in/cert.pem", {"https": "http://proxy.example:3128"}),
-                            (False, {"https": "http://proxy.example:3128"})]
+    assert adapter.sent == [
+        ("/stand-in/cert.pem", {"https": "http://proxy.example:3128"}),
+        (False, {"https": "http://proxy.example:3128"}),
+    ]

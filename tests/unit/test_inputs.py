@@ -18,17 +18,27 @@ from shared.logs import describe_outcome
 from shared.storage.queues import parse_references
 from shared.storage.records import Mailbox, Subscription, digest
 from shared.storage.tables import Table, check_key
-from shared.sync.notifications import (MAX_ITEMS, MAX_UNKNOWN, UNKNOWN_FOR_SECONDS, NotificationVerifier,
-                                       parse_collection)
+from shared.sync.notifications import (
+    MAX_ITEMS,
+    MAX_UNKNOWN,
+    UNKNOWN_FOR_SECONDS,
+    NotificationVerifier,
+    parse_collection,
+)
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 
 
 def test_json_is_read_strictly() -> None:
-    assert load_json(b'{"a": ["\\ud83d\\ude00"]}', what="body") == {"a": ["\U0001F600"]}
-    for raw, problem in ((b"[" * 5000 + b"]" * 5000, "nested too deeply"), (b"[" * 40 + b"]" * 40, "nested too deeply"),
-                         (b'{"a": "\\ud800"}', "lone surrogate"), (b'{"\\udfff": 1}', "lone surrogate"),
-                         (b"\xed\xa0\x80", "not JSON"), (b"{", "not JSON")):
+    assert load_json(b'{"a": ["\\ud83d\\ude00"]}', what="body") == {"a": ["\U0001f600"]}
+    for raw, problem in (
+        (b"[" * 5000 + b"]" * 5000, "nested too deeply"),
+        (b"[" * 40 + b"]" * 40, "nested too deeply"),
+        (b'{"a": "\\ud800"}', "lone surrogate"),
+        (b'{"\\udfff": 1}', "lone surrogate"),
+        (b"\xed\xa0\x80", "not JSON"),
+        (b"{", "not JSON"),
+    ):
         with pytest.raises(ValidationError, match=problem):
             load_json(raw, what="body")
     assert load_json(b"[" * 32 + b"]" * 32, what="body", walk=False)
@@ -38,9 +48,15 @@ def test_json_is_read_strictly() -> None:
     assert load_json(json.dumps(quoted).encode(), what="body") == quoted
 
 
-@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(alphabet='[]{}"\\ab', max_size=6),
-                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(alphabet='[]{}"a', max_size=3),
-                                                                                 inner, max_size=3), max_leaves=30))
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(alphabet='[]{}"\\ab', max_size=6),
+        lambda inner: (
+            st.lists(inner, max_size=3) | st.dictionaries(st.text(alphabet='[]{}"a', max_size=3), inner, max_size=3)
+        ),
+        max_leaves=30,
+    )
+)
 def test_the_nesting_is_measured_as_a_walk_would(document: object) -> None:
     from shared.inputs import _deeper_than
 
@@ -74,8 +90,12 @@ def test_queue_messages_nested_too_deeply_go_to_the_poison_queue() -> None:
 
 @given(st.text(max_size=40))
 def test_a_storage_key_is_accepted_only_as_tables_take_it(key: str) -> None:
-    allowed = 0 < len(key) and not any(c in key for c in "/\\#?") and ".." not in key and \
-        all(not ("\x00" <= c <= "\x1f" or "\x7f" <= c <= "\x9f" or "\ud800" <= c <= "\udfff") for c in key)
+    allowed = (
+        0 < len(key)
+        and not any(c in key for c in "/\\#?")
+        and ".." not in key
+        and all(not ("\x00" <= c <= "\x1f" or "\x7f" <= c <= "\x9f" or "\ud800" <= c <= "\udfff") for c in key)
+    )
     try:
         assert check_key("RowKey", key) == key and allowed
     except ValidationError as refused:
@@ -92,13 +112,18 @@ class _NoService:
 def test_every_table_operation_checks_its_keys_before_any_request() -> None:
     table = Table(_NoService(), "meetings")  # type: ignore[arg-type]
     bad = "tenant/../x"
-    calls = [lambda: table.get(bad, "r"), lambda: table.get("p", "r#1"), lambda: table.delete("p", "\ud800"),
-             lambda: table.upsert({"PartitionKey": bad, "RowKey": "r"}),
-             lambda: table.insert({"PartitionKey": "p", "RowKey": "a?b"}),
-             lambda: table.replace({"PartitionKey": "p", "RowKey": "\x07"}, etag="x"),
-             lambda: table.transact([("upsert", {"PartitionKey": "p", "RowKey": "ok"}),
-                                     ("delete", {"PartitionKey": "p", "RowKey": "a\\b"})]),
-             lambda: list(table.query("PartitionKey eq @p", parameters={"p": "\udc00"}))]
+    calls = [
+        lambda: table.get(bad, "r"),
+        lambda: table.get("p", "r#1"),
+        lambda: table.delete("p", "\ud800"),
+        lambda: table.upsert({"PartitionKey": bad, "RowKey": "r"}),
+        lambda: table.insert({"PartitionKey": "p", "RowKey": "a?b"}),
+        lambda: table.replace({"PartitionKey": "p", "RowKey": "\x07"}, etag="x"),
+        lambda: table.transact(
+            [("upsert", {"PartitionKey": "p", "RowKey": "ok"}), ("delete", {"PartitionKey": "p", "RowKey": "a\\b"})]
+        ),
+        lambda: list(table.query("PartitionKey eq @p", parameters={"p": "\udc00"})),
+    ]
     for call in calls:
         with pytest.raises(ValidationError):
             call()
@@ -117,26 +142,39 @@ class _Subscriptions:
 
 
 def _subscription(state: str = "state") -> Subscription:
-    return Subscription(TENANT, str(uuid.uuid4()), str(uuid.uuid4()), datetime.now(timezone.utc) + timedelta(days=1),
-                        digest(state))
+    return Subscription(
+        TENANT, str(uuid.uuid4()), str(uuid.uuid4()), datetime.now(timezone.utc) + timedelta(days=1), digest(state)
+    )
 
 
 def _body(*items: Any) -> bytes:
     return json.dumps({"value": list(items)}).encode()
 
 
-def _change(subscription: Subscription, *, state: str = "state", event: str = "AAMkAGI2=",
-            **more: Any) -> dict[str, Any]:
-    return {"tenantId": subscription.tenant_id, "subscriptionId": subscription.subscription_id, "clientState": state,
-            "changeType": "updated", "resourceData": {"id": event, "@odata.etag": 'W/"ck1"'}} | more
+def _change(
+    subscription: Subscription, *, state: str = "state", event: str = "AAMkAGI2=", **more: Any
+) -> dict[str, Any]:
+    return {
+        "tenantId": subscription.tenant_id,
+        "subscriptionId": subscription.subscription_id,
+        "clientState": state,
+        "changeType": "updated",
+        "resourceData": {"id": event, "@odata.etag": 'W/"ck1"'},
+    } | more
 
 
 def test_the_verifier_refuses_what_graph_never_sends_without_a_read() -> None:
     known = _subscription()
     store = _Subscriptions(known)
-    verdict = NotificationVerifier(store).verify(_body(
-        "x", {"tenantId": "a/b", "subscriptionId": known.subscription_id}, _change(known, tenantId=TENANT + "\x00"),
-        {"tenantId": TENANT, "subscriptionId": 5}, _change(known, subscriptionId="../" + known.subscription_id)))
+    verdict = NotificationVerifier(store).verify(
+        _body(
+            "x",
+            {"tenantId": "a/b", "subscriptionId": known.subscription_id},
+            _change(known, tenantId=TENANT + "\x00"),
+            {"tenantId": TENANT, "subscriptionId": 5},
+            _change(known, subscriptionId="../" + known.subscription_id),
+        )
+    )
     assert (verdict.refused, verdict.changes, store.reads) == ({"malformed": 5}, [], 0)
 
 
@@ -144,12 +182,24 @@ def test_the_verifier_reads_each_pair_once_per_post_and_remembers_both_kinds() -
     known, forged = _subscription(), _subscription()
     store, clock = _Subscriptions(known), [0.0]
     verifier = NotificationVerifier(store, clock=lambda: clock[0])  # type: ignore[arg-type]
-    verdict = verifier.verify(_body(*[_change(forged)] * 300, *[_change(known, event=f"AAMk{i}=") for i in range(3)],
-                                    _change(known, state="guess"), _change(known, event="a#b")))
+    verdict = verifier.verify(
+        _body(
+            *[_change(forged)] * 300,
+            *[_change(known, event=f"AAMk{i}=") for i in range(3)],
+            _change(known, state="guess"),
+            _change(known, event="a#b"),
+        )
+    )
     assert verdict.refused == {"unknown_subscription": 300, "client_state_mismatch": 1, "malformed": 1}
     assert [c["event_id"] for c in verdict.changes] == ["AAMk0=", "AAMk1=", "AAMk2="]
-    assert verdict.changes[0] == {"tenant_id": TENANT, "mailbox_id": known.mailbox_id, "change_type": "updated",
-                                  "subscription_id": known.subscription_id, "event_id": "AAMk0=", "change_key": "ck1"}
+    assert verdict.changes[0] == {
+        "tenant_id": TENANT,
+        "mailbox_id": known.mailbox_id,
+        "change_type": "updated",
+        "subscription_id": known.subscription_id,
+        "event_id": "AAMk0=",
+        "change_key": "ck1",
+    }
     assert store.reads == 2
     verifier.verify(_body(_change(forged), _change(known)))
     assert store.reads == 2

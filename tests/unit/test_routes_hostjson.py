@@ -21,7 +21,8 @@ def targets(templates: list[str], path: str) -> list[tuple[str, dict[str, str]]]
 
 def test_parameters_are_captured_and_decoded() -> None:
     assert targets(["rooms/{room}/meetings"], "/rooms/room%201/meetings") == [
-        ("rooms/{room}/meetings", {"room": "room 1"})]
+        ("rooms/{room}/meetings", {"room": "room 1"})
+    ]
 
 
 def test_literals_are_case_insensitive_and_a_trailing_slash_is_accepted() -> None:
@@ -45,8 +46,9 @@ def test_bad_templates_fail_at_start_up(template: str) -> None:
         compile_route(template, None)
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("00:00:05", 5), ("01:02:03", 3723), ("1.00:00:00", 86400),
-                                               ("00:00:00.500", 0.5)])
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("00:00:05", 5), ("01:02:03", 3723), ("1.00:00:00", 86400), ("00:00:00.500", 0.5)]
+)
 def test_timespans(text: str, seconds: float) -> None:
     assert parse_timespan(text) == seconds
 
@@ -61,8 +63,13 @@ def test_repository_host_json_has_production_queue_settings() -> None:
     assert doc["logging"]["applicationInsights"]["samplingSettings"]["isEnabled"] is True
 
 
-@pytest.mark.parametrize(("patch", "named"), [({"functionTimeout": "ten minutes"}, "functionTimeout"),
-                                              ({"extensions": {"queues": {"batchSize": 64}}}, "batchSize")])
+@pytest.mark.parametrize(
+    ("patch", "named"),
+    [
+        ({"functionTimeout": "ten minutes"}, "functionTimeout"),
+        ({"extensions": {"queues": {"batchSize": 64}}}, "batchSize"),
+    ],
+)
 def test_bad_host_json_names_the_property(tmp_path: Path, patch: dict, named: str) -> None:
     (tmp_path / "host.json").write_text(json.dumps({"version": "2.0"} | patch))
     with pytest.raises(ConfigError, match=named):

@@ -18,28 +18,42 @@ from opentelemetry.trace import StatusCode
 
 from shared.config import load_settings
 from shared.storage.queues import GroupSender, parse_references
-from shared.telemetry import (JsonFormatter, LogContext, NoTelemetry, OpenTelemetry, from_settings, install,
-                              invocation_context, lag_seconds, sdk)
+from shared.telemetry import (
+    JsonFormatter,
+    LogContext,
+    NoTelemetry,
+    OpenTelemetry,
+    from_settings,
+    install,
+    invocation_context,
+    lag_seconds,
+    sdk,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 NOWHERE = Path("/nonexistent/local.settings.json")
 TENANT = "6f1c2d3e-0000-4000-8000-000000000001"
-REFERENCE = {"tenant_id": TENANT, "mailbox_id": "a1b2c3d4-0000-4000-8000-00000000000a", "event_id": "AAMk=",
-             "change_type": "updated"}
+REFERENCE = {
+    "tenant_id": TENANT,
+    "mailbox_id": "a1b2c3d4-0000-4000-8000-00000000000a",
+    "event_id": "AAMk=",
+    "change_type": "updated",
+}
 
 
 def _python(code: str, **environment: str) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HC_", "APPLICATIONINSIGHTS"))} | environment
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout.strip().splitlines()[-1]
 
 
 def test_with_nothing_configured_nothing_is_recorded_and_opentelemetry_is_never_imported() -> None:
-    shown = _python("import sys, function_app; from shared.telemetry import telemetry; t = telemetry();\n"
-                    "with t.span('x', tenant_id='t'): pass\n"
-                    "print(type(t).__name__, t.traceparent(), any(m.startswith('opentelemetry') for m in sys.modules))")
+    shown = _python(
+        "import sys, function_app; from shared.telemetry import telemetry; t = telemetry();\n"
+        "with t.span('x', tenant_id='t'): pass\n"
+        "print(type(t).__name__, t.traceparent(), any(m.startswith('opentelemetry') for m in sys.modules))"
+    )
     assert shown == "NoTelemetry None False"
 
 
@@ -50,19 +64,24 @@ def test_console_telemetry_uses_the_sdk() -> None:
 
 
 def test_azure_monitor_is_set_up_with_the_url_recording_instrumentations_off() -> None:
-    code = ("import logging, requests, urllib3\n"
-            "from shared.config import get_settings\n"
-            "from shared.telemetry import LogContext, from_settings\n"
-            "chosen = from_settings(get_settings())\n"
-            "handlers = logging.getLogger('hybridcalendar').handlers\n"
-            "wrapped = hasattr(requests.Session.send, '__wrapped__') or hasattr(urllib3.PoolManager.urlopen, "
-            "'__wrapped__')\n"
-            "print(type(chosen).__name__, bool(handlers), all(any(isinstance(f, LogContext) for f in h.filters) "
-            "for h in handlers), wrapped)")
+    code = (
+        "import logging, requests, urllib3\n"
+        "from shared.config import get_settings\n"
+        "from shared.telemetry import LogContext, from_settings\n"
+        "chosen = from_settings(get_settings())\n"
+        "handlers = logging.getLogger('hybridcalendar').handlers\n"
+        "wrapped = hasattr(requests.Session.send, '__wrapped__') or hasattr(urllib3.PoolManager.urlopen, "
+        "'__wrapped__')\n"
+        "print(type(chosen).__name__, bool(handlers), all(any(isinstance(f, LogContext) for f in h.filters) "
+        "for h in handlers), wrapped)"
+    )
     nowhere = "http://127.0.0.1:9/"
-    shown = _python(code, APPLICATIONINSIGHTS_CONNECTION_STRING="InstrumentationKey=00000000-0000-4000-8000-"
-                    f"000000000000;IngestionEndpoint={nowhere};LiveEndpoint={nowhere}",
-                    APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL="true")
+    shown = _python(
+        code,
+        APPLICATIONINSIGHTS_CONNECTION_STRING="InstrumentationKey=00000000-0000-4000-8000-"
+        f"000000000000;IngestionEndpoint={nowhere};LiveEndpoint={nowhere}",
+        APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL="true",
+    )
     assert shown == "OpenTelemetry True True False"
 
 
@@ -138,8 +157,12 @@ def test_metrics_of_each_instrument_kind(recorded) -> None:
     chosen.record(CHANGE_LAG, 0.3)
     chosen.record(QUEUE_DEPTH, 7, queue="hc-changes")
     chosen.record(QUEUE_DEPTH, 4, queue="hc-changes")
-    metrics = {m.name: m.data.data_points[0] for r in reader.get_metrics_data().resource_metrics
-               for s in r.scope_metrics for m in s.metrics}
+    metrics = {
+        m.name: m.data.data_points[0]
+        for r in reader.get_metrics_data().resource_metrics
+        for s in r.scope_metrics
+        for m in s.metrics
+    }
     assert metrics["hc.queue.references"].value == 2
     assert metrics["hc.change.lag"].count == 1 and metrics["hc.change.lag"].explicit_bounds[0] == 0.1
     assert metrics["hc.queue.depth"].value == 4
@@ -147,16 +170,19 @@ def test_metrics_of_each_instrument_kind(recorded) -> None:
 
 def test_references_that_differ_only_in_their_stamps_are_written_once() -> None:
     sent: list[str] = []
-    GroupSender(sent.append).submit([REFERENCE | {"traceparent": "00-" + "a" * 32 + "-" + "b" * 16 + "-01",
-                                                  "received": "1700000000000"},
-                                     REFERENCE | {"traceparent": "00-" + "c" * 32 + "-" + "d" * 16 + "-01",
-                                                  "received": "1700000000500"}])
+    GroupSender(sent.append).submit(
+        [
+            REFERENCE | {"traceparent": "00-" + "a" * 32 + "-" + "b" * 16 + "-01", "received": "1700000000000"},
+            REFERENCE | {"traceparent": "00-" + "c" * 32 + "-" + "d" * 16 + "-01", "received": "1700000000500"},
+        ]
+    )
     (message,) = sent
     (kept,) = parse_references(message)
     assert kept["received"] == "1700000000000"
 
 
-@pytest.mark.parametrize(("received", "expected"), [("1000", 1.5), (None, None), ("", None), ("12ab", None),
-                                                    ("-5", None), ("9999999", 0.0)])
+@pytest.mark.parametrize(
+    ("received", "expected"), [("1000", 1.5), (None, None), ("", None), ("12ab", None), ("-5", None), ("9999999", 0.0)]
+)
 def test_lag_is_read_from_the_receipt_time(received: str | None, expected: float | None) -> None:
     assert lag_seconds(received, now=2.5) == expected

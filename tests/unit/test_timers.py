@@ -68,8 +68,11 @@ def test_runs_on_schedule() -> None:
 
 def test_overrun_fires_once_past_due_and_does_not_replay_missed_runs() -> None:
     calls = run_timer("*/10 * * * * *", [35, 0, 0])
-    assert calls == [(T0 + dt.timedelta(seconds=10), False), (T0 + dt.timedelta(seconds=45), True),
-                     (T0 + dt.timedelta(seconds=50), False)]
+    assert calls == [
+        (T0 + dt.timedelta(seconds=10), False),
+        (T0 + dt.timedelta(seconds=45), True),
+        (T0 + dt.timedelta(seconds=50), False),
+    ]
 
 
 def test_run_on_startup_fires_at_once() -> None:

@@ -28,13 +28,21 @@ def test_every_windows_zone_of_the_table_resolves_to_a_zone_zoneinfo_knows() -> 
             assert (found.kind, found.zone) == ("windows", ZoneInfo(iana)), name
 
 
-@pytest.mark.parametrize("windows, iana", [
-    ("W. Europe Standard Time", "Europe/Berlin"), ("Pacific Standard Time", "America/Los_Angeles"),
-    ("India Standard Time", "Asia/Calcutta"), ("Azerbaijan Standard Time", "Asia/Baku"),
-    ("Belarus Standard Time", "Europe/Minsk"), ("Cuba Standard Time", "America/Havana"),
-    ("Caucasus Standard Time", "Asia/Yerevan"), ("Mountain Standard Time (Mexico)", "America/Mazatlan"),
-    ("Sao Tome Standard Time", "Africa/Sao_Tome"), ("Dateline Standard Time", "Etc/GMT+12"),
-])
+@pytest.mark.parametrize(
+    "windows, iana",
+    [
+        ("W. Europe Standard Time", "Europe/Berlin"),
+        ("Pacific Standard Time", "America/Los_Angeles"),
+        ("India Standard Time", "Asia/Calcutta"),
+        ("Azerbaijan Standard Time", "Asia/Baku"),
+        ("Belarus Standard Time", "Europe/Minsk"),
+        ("Cuba Standard Time", "America/Havana"),
+        ("Caucasus Standard Time", "Asia/Yerevan"),
+        ("Mountain Standard Time (Mexico)", "America/Mazatlan"),
+        ("Sao Tome Standard Time", "Africa/Sao_Tome"),
+        ("Dateline Standard Time", "Etc/GMT+12"),
+    ],
+)
 def test_known_pairs_match_cldr_exactly(windows: str, iana: str) -> None:
     assert resolve(windows).iana == iana and zone(windows) == ZoneInfo(iana)
 
@@ -62,26 +70,45 @@ def test_an_events_display_zone_and_warning() -> None:
 
 
 def test_times_in_a_zone_and_an_explicit_count_when_it_is_not_known() -> None:
-    assert graph_moment({"dateTime": "2026-07-01T09:00:00.0000000", "timeZone": "W. Europe Standard Time"}) == \
-        datetime(2026, 7, 1, 7, tzinfo=timezone.utc)
+    assert graph_moment({"dateTime": "2026-07-01T09:00:00.0000000", "timeZone": "W. Europe Standard Time"}) == datetime(
+        2026, 7, 1, 7, tzinfo=timezone.utc
+    )
     before = FALLBACKS["custom"]
-    assert graph_moment({"dateTime": "2026-07-01T09:00:00", "timeZone": "tzone://Microsoft/Custom"}) == \
-        datetime(2026, 7, 1, 9, tzinfo=timezone.utc)
+    assert graph_moment({"dateTime": "2026-07-01T09:00:00", "timeZone": "tzone://Microsoft/Custom"}) == datetime(
+        2026, 7, 1, 9, tzinfo=timezone.utc
+    )
     assert FALLBACKS["custom"] == before + 1
 
 
-@pytest.mark.parametrize("recurrence, rule", [
-    ({"pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["monday"], "firstDayOfWeek": "monday"},
-      "range": {"type": "numbered", "numberOfOccurrences": 4}}, "FREQ=WEEKLY;INTERVAL=1;BYDAY=MO;WKST=MO;COUNT=4"),
-    ({"pattern": {"type": "daily", "interval": 2}, "range": {"type": "noEnd"}}, "FREQ=DAILY;INTERVAL=2"),
-    ({"pattern": {"type": "relativeMonthly", "interval": 1, "daysOfWeek": ["friday"], "index": "last"},
-      "range": {"type": "endDate", "endDate": "2026-12-31"}},
-     "FREQ=MONTHLY;INTERVAL=1;BYDAY=-1FR;UNTIL=20261231T225959Z"),
-    ({"pattern": {"type": "absoluteYearly", "interval": 1, "dayOfMonth": 14, "month": 2},
-      "range": {"type": "numbered", "numberOfOccurrences": 3}},
-     "FREQ=YEARLY;INTERVAL=1;BYMONTHDAY=14;BYMONTH=2;COUNT=3"),
-    (None, None), ({"pattern": {"type": "hourly"}}, None),
-])
+@pytest.mark.parametrize(
+    "recurrence, rule",
+    [
+        (
+            {
+                "pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["monday"], "firstDayOfWeek": "monday"},
+                "range": {"type": "numbered", "numberOfOccurrences": 4},
+            },
+            "FREQ=WEEKLY;INTERVAL=1;BYDAY=MO;WKST=MO;COUNT=4",
+        ),
+        ({"pattern": {"type": "daily", "interval": 2}, "range": {"type": "noEnd"}}, "FREQ=DAILY;INTERVAL=2"),
+        (
+            {
+                "pattern": {"type": "relativeMonthly", "interval": 1, "daysOfWeek": ["friday"], "index": "last"},
+                "range": {"type": "endDate", "endDate": "2026-12-31"},
+            },
+            "FREQ=MONTHLY;INTERVAL=1;BYDAY=-1FR;UNTIL=20261231T225959Z",
+        ),
+        (
+            {
+                "pattern": {"type": "absoluteYearly", "interval": 1, "dayOfMonth": 14, "month": 2},
+                "range": {"type": "numbered", "numberOfOccurrences": 3},
+            },
+            "FREQ=YEARLY;INTERVAL=1;BYMONTHDAY=14;BYMONTH=2;COUNT=3",
+        ),
+        (None, None),
+        ({"pattern": {"type": "hourly"}}, None),
+    ],
+)
 def test_recurrence_as_an_rrule(recurrence: dict | None, rule: str | None) -> None:
     assert to_rrule(recurrence, ZoneInfo("Europe/Berlin")) == rule
 
@@ -92,20 +119,39 @@ def test_a_weekly_webex_series_stays_at_the_organizers_local_hour_across_a_dst_c
     and after Europe's change to summer time on 29 March 2026."""
     berlin = ZoneInfo("Europe/Berlin")
     first = datetime(2026, 3, 16, 9, tzinfo=berlin)
-    rule = to_rrule({"pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["monday"]},
-                     "range": {"type": "numbered", "numberOfOccurrences": 4}}, berlin)
+    rule = to_rrule(
+        {
+            "pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["monday"]},
+            "range": {"type": "numbered", "numberOfOccurrences": 4},
+        },
+        berlin,
+    )
     fake = FakeWebex()
     fake.on("GET", "/meetings", Answer(200, {"items": []}))
     fake.on("POST", "/meetings", Answer(200, shape("meeting")))
-    standup = MeetingRequest("alice@contoso.example", "Standup", first.astimezone(timezone.utc),
-                             (first + timedelta(minutes=30)).astimezone(timezone.utc), "Europe/Berlin", "scheduled",
-                             "key-dst", rule)
+    standup = MeetingRequest(
+        "alice@contoso.example",
+        "Standup",
+        first.astimezone(timezone.utc),
+        (first + timedelta(minutes=30)).astimezone(timezone.utc),
+        "Europe/Berlin",
+        "scheduled",
+        "key-dst",
+        rule,
+    )
     webex(fake, now=first - timedelta(days=1)).create_meeting(standup)
     sent = [r for r in fake.requests if r["method"] == "POST"][0]["json"]
     assert (sent["timezone"], sent["start"], sent["end"], sent["recurrence"]) == (
-        "Europe/Berlin", "2026-03-16T09:00:00+01:00", "2026-03-16T09:30:00+01:00",
-        "FREQ=WEEKLY;INTERVAL=1;BYDAY=MO;WKST=SU;COUNT=4")
+        "Europe/Berlin",
+        "2026-03-16T09:00:00+01:00",
+        "2026-03-16T09:30:00+01:00",
+        "FREQ=WEEKLY;INTERVAL=1;BYDAY=MO;WKST=SU;COUNT=4",
+    )
     start = datetime.fromisoformat(sent["start"]).astimezone(ZoneInfo(sent["timezone"]))
     occurrences = list(rrule.rrulestr(sent["recurrence"], dtstart=start))
     assert [o.strftime("%m-%d %H:%M %z") for o in occurrences] == [
-        "03-16 09:00 +0100", "03-23 09:00 +0100", "03-30 09:00 +0200", "04-06 09:00 +0200"]
+        "03-16 09:00 +0100",
+        "03-23 09:00 +0100",
+        "03-30 09:00 +0200",
+        "04-06 09:00 +0200",
+    ]

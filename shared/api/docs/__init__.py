@@ -18,8 +18,10 @@ APP_DIR = HERE.parents[2]
 """The app's directory, from where this file sits (a setting cannot move it)."""
 SWAGGER_UI_DIRS = (APP_DIR / "static" / "swagger-ui", APP_DIR / "node_modules" / "swagger-ui-dist")
 ASSETS = {"swagger-ui.css": "text/css", "swagger-ui-bundle.js": "text/javascript", "init.js": "text/javascript"}
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-       "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
 PAGE_HEADERS = {"Content-Security-Policy": CSP, "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer"}
 
 

@@ -15,15 +15,16 @@ from shared.storage.records import digest
 from shared.api.meetings import MeetingsService, Position, meeting_id, parse_moment, parse_range
 from shared.api.tokens import REFRESH_EVERY, ApiTokenValidator
 from shared.cache import TtlCache
-from shared.errors import (InsufficientScopeError, InvalidParameterError, InvalidTokenError, describe_code)
+from shared.errors import InsufficientScopeError, InvalidParameterError, InvalidTokenError, describe_code
 from shared.storage.meetings import MeetingRecord
 from shared.sync.window import Window
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 WINDOW = Window(7, 31)
 LOW, HIGH = WINDOW.bounds(NOW)
-inside = st.datetimes(min_value=LOW.replace(tzinfo=None), max_value=HIGH.replace(tzinfo=None),
-                      timezones=st.just(timezone.utc))
+inside = st.datetimes(
+    min_value=LOW.replace(tzinfo=None), max_value=HIGH.replace(tzinfo=None), timezones=st.just(timezone.utc)
+)
 offsets = st.integers(min_value=-14 * 60, max_value=14 * 60).map(lambda m: timezone(timedelta(minutes=m)))
 
 
@@ -75,8 +76,7 @@ def test_continuations_round_trip(a: datetime, b: datetime, digest_part: str) ->
 
 
 @given(inside, inside, st.datetimes(min_value=datetime(2000, 1, 1), timezones=st.just(timezone.utc)))
-def test_a_continuation_naming_a_meeting_outside_its_range_is_refused(a: datetime, b: datetime,
-                                                                     at: datetime) -> None:
+def test_a_continuation_naming_a_meeting_outside_its_range_is_refused(a: datetime, b: datetime, at: datetime) -> None:
     assume(a < b and not a - timedelta(days=14) <= at.replace(microsecond=0) < b)
     token = Position(a, b, f"m|{at.strftime('%Y%m%dT%H%M%SZ')}|{'0' * 32}").encode()
     with pytest.raises(InvalidParameterError, match="outside its own range") as raised:
@@ -99,8 +99,16 @@ class Rows:
         self.rows = sorted((f"m|{r.start.strftime('%Y%m%dT%H%M%SZ')}|{digest(r.event_id)[:32]}", r) for r in records)
         self.queries = 0
 
-    def page_meetings(self, tenant_id: str, mailbox_id: str, *, start: datetime, end: datetime,
-                      after: str | None = None, limit: int | None = None) -> list[tuple[str, MeetingRecord]]:
+    def page_meetings(
+        self,
+        tenant_id: str,
+        mailbox_id: str,
+        *,
+        start: datetime,
+        end: datetime,
+        after: str | None = None,
+        limit: int | None = None,
+    ) -> list[tuple[str, MeetingRecord]]:
         self.queries += 1
         found = [(k, r) for k, r in self.rows if r.start < end and r.end > start and (after is None or k > after)]
         return found[:limit]
@@ -108,8 +116,14 @@ class Rows:
 
 def record(minutes: float, length: float = 30, **fields: Any) -> MeetingRecord:
     start = NOW + timedelta(minutes=minutes)
-    return MeetingRecord(f"event{minutes}", start, start + timedelta(minutes=length), ical_uid=f"uid{minutes}",
-                         join_url="https://meet.google.com/abc-defg-hij", **fields)
+    return MeetingRecord(
+        f"event{minutes}",
+        start,
+        start + timedelta(minutes=length),
+        ical_uid=f"uid{minutes}",
+        join_url="https://meet.google.com/abc-defg-hij",
+        **fields,
+    )
 
 
 def service(records: list[MeetingRecord], page_size: int = 2) -> MeetingsService:
@@ -141,8 +155,10 @@ def test_pages_cover_every_meeting_once_in_start_order() -> None:
 
 
 def test_copies_of_one_meeting_share_an_id() -> None:
-    organizer, attendee = record(30), MeetingRecord("another-event-id", record(30).start, record(30).end,
-                                                    ical_uid="uid30")
+    organizer, attendee = (
+        record(30),
+        MeetingRecord("another-event-id", record(30).start, record(30).end, ical_uid="uid30"),
+    )
     assert meeting_id(organizer) == meeting_id(attendee)
 
 
@@ -150,7 +166,7 @@ def test_a_ttl_cache_expires_and_stays_bounded() -> None:
     clock = [0.0]
     cache: TtlCache[int] = TtlCache(ttl=10, maxsize=2, clock=lambda: clock[0])
     loads = []
-    load = lambda value: (lambda: loads.append(value) or value)  # noqa: E731
+    load = lambda value: lambda: loads.append(value) or value  # noqa: E731
     assert cache.get_or_load("a", load(1)) == 1 and cache.get_or_load("a", load(2)) == 1
     clock[0] = 10.0
     assert cache.get_or_load("a", load(3)) == 3
@@ -193,19 +209,35 @@ class SignIn:
 
     def jwks(self, url: str) -> dict[str, Any]:
         self.fetches += 1
-        return {"keys": [{**jwt.algorithms.RSAAlgorithm.to_jwk(k.public_key(), as_dict=True), "kid": kid}
-                         for kid, k in self.published.items()]}
+        return {
+            "keys": [
+                {**jwt.algorithms.RSAAlgorithm.to_jwk(k.public_key(), as_dict=True), "kid": kid}
+                for kid, k in self.published.items()
+            ]
+        }
 
     def token(self, kid: str = "k1", key: Any = None, **changes: Any) -> str:
-        claims = {"aud": "api://hc", "iss": ISSUER, "tid": TENANT, "oid": USER, "scp": "Meetings.Read",
-                  "iat": 1_700_000_000, "nbf": 1_700_000_000, "exp": 4_000_000_000} | changes
+        claims = {
+            "aud": "api://hc",
+            "iss": ISSUER,
+            "tid": TENANT,
+            "oid": USER,
+            "scp": "Meetings.Read",
+            "iat": 1_700_000_000,
+            "nbf": 1_700_000_000,
+            "exp": 4_000_000_000,
+        } | changes
         return jwt.encode(claims, key or self.key, algorithm="RS256", headers={"kid": kid})
 
     def validator(self, served: bool = True) -> ApiTokenValidator:
-        return ApiTokenValidator(audiences=("api://hc",), scope="Meetings.Read",
-                                 discover=lambda t: {"issuer": f"https://login.example/{t}/v2.0",
-                                                     "jwks_uri": "https://login.example/keys"},
-                                 fetch_json=self.jwks, is_served=lambda t: served, clock=lambda: self.clock)
+        return ApiTokenValidator(
+            audiences=("api://hc",),
+            scope="Meetings.Read",
+            discover=lambda t: {"issuer": f"https://login.example/{t}/v2.0", "jwks_uri": "https://login.example/keys"},
+            fetch_json=self.jwks,
+            is_served=lambda t: served,
+            clock=lambda: self.clock,
+        )
 
 
 def test_unknown_keys_refresh_the_key_set_at_most_once_per_interval() -> None:
@@ -236,5 +268,6 @@ def test_a_token_without_the_scope_is_forbidden_not_unauthorized() -> None:
     with pytest.raises(InvalidTokenError, match="not a JWT"):
         signin.validator().validate("a.b.c")
     with pytest.raises(InvalidTokenError, match="RS256"):
-        signin.validator().validate(jwt.encode({"tid": TENANT}, "secret-secret-secret-secret-32b!", algorithm="HS256",
-                                               headers={"kid": "k1"}))
+        signin.validator().validate(
+            jwt.encode({"tid": TENANT}, "secret-secret-secret-secret-32b!", algorithm="HS256", headers={"kid": "k1"})
+        )

@@ -16,8 +16,12 @@ METHODS = ("get", "post", "put", "patch", "delete")
 
 def app_routes() -> set[tuple[str, str]]:
     functions = describe(load_app(ROOT))
-    return {(f"/api/{f.setting('route')}", str(getattr(m, "value", m)).lower())
-            for f in functions if f.trigger_type == "httpTrigger" for m in f.trigger["methods"]}
+    return {
+        (f"/api/{f.setting('route')}", str(getattr(m, "value", m)).lower())
+        for f in functions
+        if f.trigger_type == "httpTrigger"
+        for m in f.trigger["methods"]
+    }
 
 
 def documented_routes() -> set[tuple[str, str]]:

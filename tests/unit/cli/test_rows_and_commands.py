@@ -19,41 +19,63 @@ B = "9f8e7d6c-1111-2222-3333-444455556666"
 
 
 def test_a_csv_of_mailboxes_is_read_row_by_row_with_each_problem_named() -> None:
-    data = (f"\ufeffId,Kind,Address\n{A},user,alice@x\n{B.upper()},ROOM,\nnot-a-guid,user,\n{A},room,\n"
-            f"{B},printer,\n").encode()
+    data = (
+        f"\ufeffId,Kind,Address\n{A},user,alice@x\n{B.upper()},ROOM,\nnot-a-guid,user,\n{A},room,\n{B},printer,\n"
+    ).encode()
     rows = read_rows(data)
-    assert [(r.line, r.problem) for r in rows] == [(2, None), (3, None), (4, "id is not an object id (a GUID)"),
-                                                   (5, None), (6, "kind must be user or room")]
+    assert [(r.line, r.problem) for r in rows] == [
+        (2, None),
+        (3, None),
+        (4, "id is not an object id (a GUID)"),
+        (5, None),
+        (6, "kind must be user or room"),
+    ]
     assert to_send(rows) == [(A, "room"), (B, "room")], "a mailbox listed twice is sent once, its last kind"
-    items = [{"mailbox": A, "state": "enabled", "error": None},
-             {"mailbox": B, "state": "failed", "error": {"code": "mailbox_not_found", "description": "gone"}}]
+    items = [
+        {"mailbox": A, "state": "enabled", "error": None},
+        {"mailbox": B, "state": "failed", "error": {"code": "mailbox_not_found", "description": "gone"}},
+    ]
     lines = results(rows, items)
     assert [(line["line"], line["state"], line["error"]) for line in lines] == [
-        ("2", "enabled", ""), ("3", "failed", "mailbox_not_found"), ("4", "not sent", "invalid_row"),
-        ("5", "enabled", ""), ("6", "not sent", "invalid_row")]
+        ("2", "enabled", ""),
+        ("3", "failed", "mailbox_not_found"),
+        ("4", "not sent", "invalid_row"),
+        ("5", "enabled", ""),
+        ("6", "not sent", "invalid_row"),
+    ]
     written = write_results(lines).splitlines()
     assert written[0] == "line,id,kind,state,error,reason" and len(written) == 6
 
 
-@pytest.mark.parametrize(("data", "problem"), [
-    (b"", "id column"), (b"mailbox,kind\nx,user\n", "id column"), (b"id\n", "no rows"),
-    (b"id\n\xff\xfe\n", "not UTF-8"), (b"id\n" + b"x" * (6 * 1024 * 1024), "over 5 MB"),
-    (b"id\n" + f"{A}\n".encode() * (MAX_ROWS + 1), "more than 10000 rows"),
-    (b'id\n"unterminated\n', "after line 1: unexpected end"), (b"id\nabc\x00\n", "NUL")])
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        (b"", "id column"),
+        (b"mailbox,kind\nx,user\n", "id column"),
+        (b"id\n", "no rows"),
+        (b"id\n\xff\xfe\n", "not UTF-8"),
+        (b"id\n" + b"x" * (6 * 1024 * 1024), "over 5 MB"),
+        (b"id\n" + f"{A}\n".encode() * (MAX_ROWS + 1), "more than 10000 rows"),
+        (b'id\n"unterminated\n', "after line 1: unexpected end"),
+        (b"id\nabc\x00\n", "NUL"),
+    ],
+)
 def test_a_file_that_cannot_be_read_is_refused_whole_with_the_reason(data: bytes, problem: str) -> None:
     with pytest.raises(CsvError, match=problem):
         read_rows(data)
 
 
 def test_hostile_cells_are_rows_with_problems_and_never_echoed_long() -> None:
-    rows = read_rows(("id,kind\n" + "=cmd|' /C calc'!A0,user\n" + "x" * 5000 + ",user\n" + "\u202e" + A + ",user\n")
-                     .encode())
+    rows = read_rows(
+        ("id,kind\n" + "=cmd|' /C calc'!A0,user\n" + "x" * 5000 + ",user\n" + "\u202e" + A + ",user\n").encode()
+    )
     assert all(r.problem for r in rows) and max(len(r.mailbox) for r in rows) <= 80
 
 
 def test_doctor_concludes_from_the_answers() -> None:
-    body = {"checks": {"storage": {"ok": False, "detail": "ServiceRequestError"},
-                       "graph": {"ok": True, "detail": "ok"}}}
+    body = {
+        "checks": {"storage": {"ok": False, "detail": "ServiceRequestError"}, "graph": {"ok": True, "detail": "ok"}}
+    }
     findings = health_findings(503, body)
     assert [(f.name, f.ok) for f in findings] == [("app", True), ("storage", False), ("graph", True)]
     assert health_findings(None, None, unreachable="did not answer")[0].ok is False
@@ -110,8 +132,7 @@ def test_doctor_and_a_csv_enable_over_a_fake_app(tmp_path: Path, monkeypatch: py
     assert "pass  notifications webhook" in checked.output and "pass  admin key" in checked.output
     listing = tmp_path / "people.csv"
     listing.write_text(f"id,kind\n{A},user\nbad,user\n")
-    enabled = runner.invoke(app, ["mailboxes", "enable", "72f988bf-86f1-41af-91ab-2d7cd011db47", "--csv",
-                                  str(listing)])
+    enabled = runner.invoke(app, ["mailboxes", "enable", "72f988bf-86f1-41af-91ab-2d7cd011db47", "--csv", str(listing)])
     assert enabled.exit_code == 1, "a row was not sent"
     assert "1 of 2 rows enabled" in enabled.output
     written = (tmp_path / "people.csv.results.csv").read_text().splitlines()

@@ -26,12 +26,15 @@ def test_each_seal_uses_a_fresh_nonce() -> None:
     assert seal(KEY, b"same", HERE) != seal(KEY, b"same", HERE)
 
 
-@pytest.mark.parametrize("moved", [
-    Location("mailboxes", HERE.partition_key, HERE.row_key, HERE.field),
-    Location(HERE.table, "tenant-b|mbx", HERE.row_key, HERE.field),
-    Location(HERE.table, HERE.partition_key, "m|20261125T090000Z|cd", HERE.field),
-    Location(HERE.table, HERE.partition_key, HERE.row_key, "JoinUrl"),
-])
+@pytest.mark.parametrize(
+    "moved",
+    [
+        Location("mailboxes", HERE.partition_key, HERE.row_key, HERE.field),
+        Location(HERE.table, "tenant-b|mbx", HERE.row_key, HERE.field),
+        Location(HERE.table, HERE.partition_key, "m|20261125T090000Z|cd", HERE.field),
+        Location(HERE.table, HERE.partition_key, HERE.row_key, "JoinUrl"),
+    ],
+)
 def test_a_value_moved_anywhere_else_fails(moved: Location) -> None:
     with pytest.raises(IntegrityError, match="failed authentication"):
         open_sealed(KEY, seal(KEY, b"x", HERE), moved)
@@ -58,13 +61,16 @@ def test_a_record_naming_another_key_is_refused_before_decrypting() -> None:
         open_sealed(other, seal(KEY, b"x", HERE), HERE)
 
 
-@pytest.mark.parametrize(("record", "message"), [
-    (b"", "not a record"),
-    ("plain text subject", "not a record"),
-    (bytes([2, 1, 65]) + bytes(40), "unknown format version 2"),
-    (bytes([FORMAT_VERSION, 5, 65, 66]), "truncated"),
-    (bytes([FORMAT_VERSION, 1, 0xFF]) + bytes(NONCE_BYTES + 16), "malformed key id"),
-])
+@pytest.mark.parametrize(
+    ("record", "message"),
+    [
+        (b"", "not a record"),
+        ("plain text subject", "not a record"),
+        (bytes([2, 1, 65]) + bytes(40), "unknown format version 2"),
+        (bytes([FORMAT_VERSION, 5, 65, 66]), "truncated"),
+        (bytes([FORMAT_VERSION, 1, 0xFF]) + bytes(NONCE_BYTES + 16), "malformed key id"),
+    ],
+)
 def test_malformed_records(record: bytes, message: str) -> None:
     with pytest.raises(IntegrityError, match=message):
         key_id_of(record)

@@ -50,26 +50,30 @@ def test_during_a_rotation_either_secret_verifies() -> None:
     assert endpoint.rotated(new, now=NOW, overlap=timedelta(0)).signing_secrets(NOW) == [new]
 
 
-@pytest.mark.parametrize("url, addresses, words", [
-    ("https://hooks.example.com/x", ["10.1.2.3"], "private"),
-    ("https://hooks.example.com/x", ["93.184.215.14", "192.168.0.1"], "private"),
-    ("https://hooks.example.com/x", ["127.0.0.1"], "private"),
-    ("https://hooks.example.com/x", ["169.254.169.254"], "private"),
-    ("https://hooks.example.com/x", ["100.64.0.1"], "private"),
-    ("https://hooks.example.com/x", ["::ffff:10.0.0.1"], "private"),
-    ("https://hooks.example.com/x", ["fe80::1%eth0"], "private"),
-    ("https://hooks.example.com/x", ["224.0.0.1"], "private"),
-    ("https://hooks.example.com/x", [], "does not resolve"),
-    ("http://hooks.example.com/x", ["93.184.215.14"], "https"),
-    ("http://127.0.0.1:8099/x", ["127.0.0.1"], "https"),
-    ("https://hooks.example.com:99999/x", ["93.184.215.14"], "port"),
-    ("https://hooks.example.com/x#frag", ["93.184.215.14"], "fragment"),
-    ("https://a@hooks.example.com/x", ["93.184.215.14"], "user name"),
-    ("https:///x", [], "host"),
-    (None, [], "required"), (42, [], "required"),
-    ("https://hooks.example.com/\u202ex", [], "ASCII"),
-    ("https://hooks.example.com/x\ud800", [], "ASCII"),
-])
+@pytest.mark.parametrize(
+    "url, addresses, words",
+    [
+        ("https://hooks.example.com/x", ["10.1.2.3"], "private"),
+        ("https://hooks.example.com/x", ["93.184.215.14", "192.168.0.1"], "private"),
+        ("https://hooks.example.com/x", ["127.0.0.1"], "private"),
+        ("https://hooks.example.com/x", ["169.254.169.254"], "private"),
+        ("https://hooks.example.com/x", ["100.64.0.1"], "private"),
+        ("https://hooks.example.com/x", ["::ffff:10.0.0.1"], "private"),
+        ("https://hooks.example.com/x", ["fe80::1%eth0"], "private"),
+        ("https://hooks.example.com/x", ["224.0.0.1"], "private"),
+        ("https://hooks.example.com/x", [], "does not resolve"),
+        ("http://hooks.example.com/x", ["93.184.215.14"], "https"),
+        ("http://127.0.0.1:8099/x", ["127.0.0.1"], "https"),
+        ("https://hooks.example.com:99999/x", ["93.184.215.14"], "port"),
+        ("https://hooks.example.com/x#frag", ["93.184.215.14"], "fragment"),
+        ("https://a@hooks.example.com/x", ["93.184.215.14"], "user name"),
+        ("https:///x", [], "host"),
+        (None, [], "required"),
+        (42, [], "required"),
+        ("https://hooks.example.com/\u202ex", [], "ASCII"),
+        ("https://hooks.example.com/x\ud800", [], "ASCII"),
+    ],
+)
 def test_production_refuses_urls_that_reach_inside(url: object, addresses: list[str], words: str) -> None:
     with pytest.raises(InvalidParameterError) as caught:
         check_url(url, local=False, resolve=resolver(*addresses))
@@ -97,9 +101,16 @@ def test_retries_back_off_four_times_longer_each_time_for_at_least_a_day() -> No
 def test_a_waiting_delivery_round_trips_and_anything_else_is_refused() -> None:
     ref = RetryRef("t", "m", "0123456789abcdef", "msg_1", "join_button.shown", NOW, 3, "c2VhbGVk")
     assert RetryRef.parse(ref.to_text()) == ref
-    for text in ("", "[]", "{}", json.dumps({**json.loads(ref.to_text()), "attempt": "3"}),
-                 json.dumps({**json.loads(ref.to_text()), "extra": 1}), "\ud800", "[" * 100,
-                 json.dumps({**json.loads(ref.to_text()), "first": "yesterday"})):
+    for text in (
+        "",
+        "[]",
+        "{}",
+        json.dumps({**json.loads(ref.to_text()), "attempt": "3"}),
+        json.dumps({**json.loads(ref.to_text()), "extra": 1}),
+        "\ud800",
+        "[" * 100,
+        json.dumps({**json.loads(ref.to_text()), "first": "yesterday"}),
+    ):
         with pytest.raises(ValidationError):
             RetryRef.parse(text)
 

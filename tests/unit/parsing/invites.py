@@ -1,8 +1,10 @@
 """Real-looking invitation blocks (HTML and text) written by the team for the corpus and the benchmark."""
 
-TEAMS_URL = ("https://teams.microsoft.com/l/meetup-join/19%3ameeting_NjQ4ZDc2YjEtZjQ5Ni00YjY1LWI1NmQtOTk4YjVkZWQ5"
-             "OTdh%40thread.v2/0?context=%7b%22Tid%22%3a%2272f988bf-86f1-41af-91ab-2d7cd011db47%22%2c%22Oid%22%3a%22"
-             "0f4a5c2e-3b8e-4b1f-9a7e-2f1c3d4e5f60%22%7d")
+TEAMS_URL = (
+    "https://teams.microsoft.com/l/meetup-join/19%3ameeting_NjQ4ZDc2YjEtZjQ5Ni00YjY1LWI1NmQtOTk4YjVkZWQ5"
+    "OTdh%40thread.v2/0?context=%7b%22Tid%22%3a%2272f988bf-86f1-41af-91ab-2d7cd011db47%22%2c%22Oid%22%3a%22"
+    "0f4a5c2e-3b8e-4b1f-9a7e-2f1c3d4e5f60%22%7d"
+)
 
 TEAMS_HTML = f"""<html><head><meta http-equiv="Content-Type" content="text/html; charset=utf-8"><style>p{{margin:0}}</style></head>
 <body><div>Agenda: quarterly planning. Please read the deck before we meet.</div>
@@ -76,14 +78,16 @@ Join by SIP
 """
 
 WEBEX_JPHP = "https://acme.webex.com/acme/j.php?MTID=m3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c"
-WEBEX_JOINSERVICE = ("https://acme.webex.com/wbxmjs/joinservice/sites/acme/meeting/download/"
-                     "0a1b2c3d4e5f60718293a4b5c6d7e8f9?siteurl=acme&MTID=m3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c")
+WEBEX_JOINSERVICE = (
+    "https://acme.webex.com/wbxmjs/joinservice/sites/acme/meeting/download/"
+    "0a1b2c3d4e5f60718293a4b5c6d7e8f9?siteurl=acme&MTID=m3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c"
+)
 
 WEBEX_HTML = f"""<table width="100%" style="background:#fff"><tr><td>
 <div style="font-size:24px">When it's time, join your Webex meeting here.</div>
-<table><tr><td style="padding:10px"><a href="{WEBEX_JOINSERVICE.replace('&', '&amp;')}" style="background:#00823B;color:#fff">Join meeting</a></td></tr></table>
+<table><tr><td style="padding:10px"><a href="{WEBEX_JOINSERVICE.replace("&", "&amp;")}" style="background:#00823B;color:#fff">Join meeting</a></td></tr></table>
 <div>More ways to join:</div>
-<div>Join from the meeting link<br><a href="{WEBEX_JOINSERVICE.replace('&', '&amp;')}">{WEBEX_JPHP}</a></div>
+<div>Join from the meeting link<br><a href="{WEBEX_JOINSERVICE.replace("&", "&amp;")}">{WEBEX_JPHP}</a></div>
 <div>Join by meeting number<br>Meeting number (access code): 2551 934 7780<br>Meeting password: Pq7Xs2Km</div>
 <div>Tap to join from a mobile device (attendees only)<br><a href="tel:%2B1-415-655-0001,,25519347780##">+1-415-655-0001,,25519347780##</a> US Toll</div>
 <div>Join by video system<br>Dial <a href="sip:25519347780@acme.webex.com">25519347780@acme.webex.com</a><br>You can also dial 173.243.2.68 and enter your meeting number.</div>
@@ -107,15 +111,29 @@ My personal room: <a href="https://zoom.us/my/bob.example">https://zoom.us/my/bo
 <a href="https://acme.content.exclaimer.net/?url=https%3A%2F%2Flinkedin.com%2Fcompany%2Facme">LinkedIn</a></div>"""
 
 
-_SAFE = ("https://nam12.safelinks.protection.outlook.com/?url=https%3A%2F%2Fcontoso.sharepoint.com%2Fsites%2Fplanning"
-         "%2FShared%2520Documents%2FQ{i}-plan.docx%3Fweb%3D1&amp;data=05%7C02%7Cjane.doe%40contoso.com%7C8c1d7a3e52f44c59"
-         "%7C72f988bf86f141af91ab2d7cd011db47%7C0%7C0%7C638{i:03d}%7CUnknown%7CTWFpbGZsb3d8eyJFbXB0eU1hcGkiOnRydWV9%7C0%7C"
-         "%7C%7C&amp;sdata=AbCdEfGhIjKlMnOpQrStUvWxYz{i:03d}%3D&amp;reserved=0")
-_PARAGRAPH = ("<p class=MsoNormal style='margin:0cm;font-size:11.0pt;font-family:\"Calibri\",sans-serif'>"
-              "<span style='font-size:11.0pt;font-family:\"Aptos\",sans-serif;color:#1F497D;mso-ligatures:none'>"
-              "{text}</span></p>\n")
-_WORDS = ("roadmap", "budget", "hiring", "customer escalations", "release train", "security review", "OKRs",
-          "vendor contracts", "capacity", "retrospective")
+_SAFE = (
+    "https://nam12.safelinks.protection.outlook.com/?url=https%3A%2F%2Fcontoso.sharepoint.com%2Fsites%2Fplanning"
+    "%2FShared%2520Documents%2FQ{i}-plan.docx%3Fweb%3D1&amp;data=05%7C02%7Cjane.doe%40contoso.com%7C8c1d7a3e52f44c59"
+    "%7C72f988bf86f141af91ab2d7cd011db47%7C0%7C0%7C638{i:03d}%7CUnknown%7CTWFpbGZsb3d8eyJFbXB0eU1hcGkiOnRydWV9%7C0%7C"
+    "%7C%7C&amp;sdata=AbCdEfGhIjKlMnOpQrStUvWxYz{i:03d}%3D&amp;reserved=0"
+)
+_PARAGRAPH = (
+    "<p class=MsoNormal style='margin:0cm;font-size:11.0pt;font-family:\"Calibri\",sans-serif'>"
+    "<span style='font-size:11.0pt;font-family:\"Aptos\",sans-serif;color:#1F497D;mso-ligatures:none'>"
+    "{text}</span></p>\n"
+)
+_WORDS = (
+    "roadmap",
+    "budget",
+    "hiring",
+    "customer escalations",
+    "release train",
+    "security review",
+    "OKRs",
+    "vendor contracts",
+    "capacity",
+    "retrospective",
+)
 
 
 def filler(size: int) -> str:
@@ -125,19 +143,29 @@ def filler(size: int) -> str:
     while sum(map(len, parts)) < size:
         topic = _WORDS[i % len(_WORDS)]
         if i % 4 == 0:
-            parts.append(_PARAGRAPH.format(text=f"Pre-read for {topic}: <a href=\"{_SAFE.format(i=i)}\">Q{i} plan</a>"
-                                                f" and the <a href=\"https://contoso.sharepoint.com/sites/planning/"
-                                                f"{topic.replace(' ', '-')}?id={i}\">tracker</a>."))
+            parts.append(
+                _PARAGRAPH.format(
+                    text=f'Pre-read for {topic}: <a href="{_SAFE.format(i=i)}">Q{i} plan</a>'
+                    f' and the <a href="https://contoso.sharepoint.com/sites/planning/'
+                    f'{topic.replace(" ", "-")}?id={i}">tracker</a>.'
+                )
+            )
         elif i % 4 == 1:
-            parts.append(f"<table class=MsoTableGrid border=1 cellspacing=0 cellpadding=0 style='border-collapse:"
-                         f"collapse'><tr><td width=200 valign=top style='width:150pt;padding:0cm 5.4pt'>"
-                         f"{_PARAGRAPH.format(text=f'{10 + i % 50} min')}</td><td width=400 valign=top "
-                         f"style='width:300pt;padding:0cm 5.4pt'>{_PARAGRAPH.format(text=topic.title())}</td></tr>"
-                         f"</table>\n")
+            parts.append(
+                f"<table class=MsoTableGrid border=1 cellspacing=0 cellpadding=0 style='border-collapse:"
+                f"collapse'><tr><td width=200 valign=top style='width:150pt;padding:0cm 5.4pt'>"
+                f"{_PARAGRAPH.format(text=f'{10 + i % 50} min')}</td><td width=400 valign=top "
+                f"style='width:300pt;padding:0cm 5.4pt'>{_PARAGRAPH.format(text=topic.title())}</td></tr>"
+                f"</table>\n"
+            )
         else:
-            parts.append(_PARAGRAPH.format(text=f"Item {i}: we will go through the {topic} and agree owners &amp; "
-                                                f"dates; questions to <a href=\"mailto:owner{i}@contoso.com\">owner{i}"
-                                                f"@contoso.com</a> before Thursday&nbsp;noon."))
+            parts.append(
+                _PARAGRAPH.format(
+                    text=f"Item {i}: we will go through the {topic} and agree owners &amp; "
+                    f'dates; questions to <a href="mailto:owner{i}@contoso.com">owner{i}'
+                    f"@contoso.com</a> before Thursday&nbsp;noon."
+                )
+            )
         i += 1
     return "".join(parts) + "</div>"
 

@@ -10,8 +10,20 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from shared.parsing import extract_join_info
-from shared.parsing.extract import FOLDING, _DETAILS, _DOMAIN_AFTER_AT, _VTC_HEADING, _address, _address_candidates, \
-    _has_details, _headings, _inside_url, _url_spans, _user_before, _video_users
+from shared.parsing.extract import (
+    FOLDING,
+    _DETAILS,
+    _DOMAIN_AFTER_AT,
+    _VTC_HEADING,
+    _address,
+    _address_candidates,
+    _has_details,
+    _headings,
+    _inside_url,
+    _url_spans,
+    _user_before,
+    _video_users,
+)
 from shared.parsing.urls import MAX_LAYERS, decode_entities, split_url, unwrap
 from tests.unit.parsing.test_corpus import INVITE_CASES, JOIN_URLS, PROVIDER_CASES, RULE_CASES, SAFE
 
@@ -19,17 +31,49 @@ URLS = [url for _, url in JOIN_URLS]
 PIECES = st.one_of(
     st.text(max_size=40),
     st.sampled_from(URLS),
-    st.sampled_from(["<p>", "</p>", "<div>", "<br>", "<a href=\"", "\">", "</a>", "&amp;", "&nbsp;", "&lt;",
-                     "Meeting ID: 123", "Passcode: 9", "@webex", "@meet:space", "sip:", "@", "://", "\n", " ",
-                     "123456@contoso.com", "jane@contoso.com", "<wbr>", "<!--", "-->", "<script>", "'", '"']),
+    st.sampled_from(
+        [
+            "<p>",
+            "</p>",
+            "<div>",
+            "<br>",
+            '<a href="',
+            '">',
+            "</a>",
+            "&amp;",
+            "&nbsp;",
+            "&lt;",
+            "Meeting ID: 123",
+            "Passcode: 9",
+            "@webex",
+            "@meet:space",
+            "sip:",
+            "@",
+            "://",
+            "\n",
+            " ",
+            "123456@contoso.com",
+            "jane@contoso.com",
+            "<wbr>",
+            "<!--",
+            "-->",
+            "<script>",
+            "'",
+            '"',
+        ]
+    ),
 )
 FIELD = st.lists(PIECES, max_size=25).map("".join)
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @SETTINGS
-@given(location=st.one_of(st.none(), st.text()), body=st.one_of(st.none(), st.text()),
-       body_type=st.sampled_from(["html", "text", "HTML", "weird"]), online=st.one_of(st.none(), st.text()))
+@given(
+    location=st.one_of(st.none(), st.text()),
+    body=st.one_of(st.none(), st.text()),
+    body_type=st.sampled_from(["html", "text", "HTML", "weird"]),
+    online=st.one_of(st.none(), st.text()),
+)
 def test_never_raises_on_any_text(location, body, body_type, online) -> None:
     result = extract_join_info(location, body, body_type, online)
     assert result.join_url is None or isinstance(result.join_url, str)
@@ -60,11 +104,13 @@ def test_join_url_and_sip_occur_in_the_decoded_input(location: str, body: str, b
         assert result.sip_uri in decoded
 
 
-SIGNATURES = st.sampled_from([
-    '<div>--<br>Bob Example<br>My room: <a href="{url}">{url}</a></div>',
-    "\n--\nBob Example | Principal Engineer\nPersonal room: {url}\n",
-    '<p>Sent from my phone</p><p><a href="{url}">Join me anytime</a></p>',
-])
+SIGNATURES = st.sampled_from(
+    [
+        '<div>--<br>Bob Example<br>My room: <a href="{url}">{url}</a></div>',
+        "\n--\nBob Example | Principal Engineer\nPersonal room: {url}\n",
+        '<p>Sent from my phone</p><p><a href="{url}">Join me anytime</a></p>',
+    ]
+)
 WINNING_CASES = [c for c in PROVIDER_CASES + INVITE_CASES + RULE_CASES if c.join and not c.online and not c.location]
 
 
@@ -78,8 +124,11 @@ def test_an_unrelated_signature_link_never_changes_the_winner(case, signature: s
     assert (after.provider, after.join_url) == (before.provider, before.join_url)
 
 
-WRAPPED = st.recursive(st.one_of(st.sampled_from(URLS), st.text(max_size=60)),
-                       lambda inner: inner.map(lambda url: SAFE.format(quote(url, safe=""))), max_leaves=4)
+WRAPPED = st.recursive(
+    st.one_of(st.sampled_from(URLS), st.text(max_size=60)),
+    lambda inner: inner.map(lambda url: SAFE.format(quote(url, safe=""))),
+    max_leaves=4,
+)
 
 
 def _nested(url: str, layers: int) -> str:
@@ -99,10 +148,35 @@ def test_unwrap_hands_back_the_innermost_url_split(url: str) -> None:
     assert unwrap(url, split_url(url)) == unwrapped
 
 
-USER_PIECES = st.lists(st.one_of(
-    st.sampled_from(["sip:", "SIP:", "sips:", "sIpS:", ":", "@", ".", "-", "ſip:", "K", "a", "7", " ", "\n", "1" * 127,
-                     "9" * 128, "b" * 130, "@zoomcrc.com", "@contoso.com"]),
-    st.text(alphabet="0123456789abcXYZ._%+-@: ", max_size=20)), max_size=20).map("".join)
+USER_PIECES = st.lists(
+    st.one_of(
+        st.sampled_from(
+            [
+                "sip:",
+                "SIP:",
+                "sips:",
+                "sIpS:",
+                ":",
+                "@",
+                ".",
+                "-",
+                "ſip:",
+                "K",
+                "a",
+                "7",
+                " ",
+                "\n",
+                "1" * 127,
+                "9" * 128,
+                "b" * 130,
+                "@zoomcrc.com",
+                "@contoso.com",
+            ]
+        ),
+        st.text(alphabet="0123456789abcXYZ._%+-@: ", max_size=20),
+    ),
+    max_size=20,
+).map("".join)
 
 
 @SETTINGS
@@ -125,7 +199,7 @@ def _url_spans_plainly(stream: str) -> list[tuple[int, int]]:
     spans = []
     for match in re.finditer(r"://[^\s<>\"'`\x00-\x1f\x7f]+", stream):
         at = match.start()
-        before = stream[max(0, at - 8):at].lower()
+        before = stream[max(0, at - 8) : at].lower()
         scheme = next((s for s in ("https", "http", "zoommtg", "msteams") if before.endswith(s)), None)
         if scheme and (at - len(scheme) == 0 or not stream[at - len(scheme) - 1].isalnum()):
             spans.append((at - len(scheme), match.end()))
@@ -133,8 +207,33 @@ def _url_spans_plainly(stream: str) -> list[tuple[int, int]]:
 
 
 @SETTINGS
-@given(stream=st.lists(st.sampled_from(["https", "HTTP", "Zoommtg", "msTeams", "http", "s", "://", "x", "_", "é", "İ",
-                                        "K", "1", " ", "\n", "\x02", "/j/1", "ſ"]), max_size=16).map("".join))
+@given(
+    stream=st.lists(
+        st.sampled_from(
+            [
+                "https",
+                "HTTP",
+                "Zoommtg",
+                "msTeams",
+                "http",
+                "s",
+                "://",
+                "x",
+                "_",
+                "é",
+                "İ",
+                "K",
+                "1",
+                " ",
+                "\n",
+                "\x02",
+                "/j/1",
+                "ſ",
+            ]
+        ),
+        max_size=16,
+    ).map("".join)
+)
 def test_url_spans_find_each_scheme_we_read(stream: str) -> None:
     assert list(_url_spans(stream)) == _url_spans_plainly(stream)
 
@@ -151,12 +250,34 @@ def _addresses_plainly(stream: str) -> list:
     return found
 
 
-ADDRESS_PIECES = st.lists(st.one_of(
-    st.sampled_from(["Join with a video conferencing device", "JOIN FROM A VIDEO SYSTEM", "video", "\n", " " * 300,
-                     "jane@contoso.com", "123456@contoso.com", "sip:room@contoso.com", "x@ACME.WEBEX.COM",
-                     "1@zoomcrc.com", "room@teams.bjn.vc", "a@m.webex.com.example.org", "https://x.org/?a@zoomcrc.com",
-                     "mailto:", "@", ".", "7", "sip:"]),
-    st.text(alphabet="abc019@.:- ", max_size=12)), max_size=14).map("".join)
+ADDRESS_PIECES = st.lists(
+    st.one_of(
+        st.sampled_from(
+            [
+                "Join with a video conferencing device",
+                "JOIN FROM A VIDEO SYSTEM",
+                "video",
+                "\n",
+                " " * 300,
+                "jane@contoso.com",
+                "123456@contoso.com",
+                "sip:room@contoso.com",
+                "x@ACME.WEBEX.COM",
+                "1@zoomcrc.com",
+                "room@teams.bjn.vc",
+                "a@m.webex.com.example.org",
+                "https://x.org/?a@zoomcrc.com",
+                "mailto:",
+                "@",
+                ".",
+                "7",
+                "sip:",
+            ]
+        ),
+        st.text(alphabet="abc019@.:- ", max_size=12),
+    ),
+    max_size=14,
+).map("".join)
 
 
 @SETTINGS
@@ -167,10 +288,39 @@ def test_addresses_left_out_beforehand_are_none_the_full_reading_takes(stream: s
 
 
 @SETTINGS
-@given(window=st.lists(st.sampled_from(["meeting", " id", "meeting#", " 4", "pass", "code", "word", "access", "pin",
-                                        "spin", "pins", "conference", "webinar", " ", "\n", "x", "ſ", "é", ":", "·",
-                                        "paſſcode", "\u0131", "\u212a", "\u00a0"]),
-                       max_size=12).map("".join))
+@given(
+    window=st.lists(
+        st.sampled_from(
+            [
+                "meeting",
+                " id",
+                "meeting#",
+                " 4",
+                "pass",
+                "code",
+                "word",
+                "access",
+                "pin",
+                "spin",
+                "pins",
+                "conference",
+                "webinar",
+                " ",
+                "\n",
+                "x",
+                "ſ",
+                "é",
+                ":",
+                "·",
+                "paſſcode",
+                "\u0131",
+                "\u212a",
+                "\u00a0",
+            ]
+        ),
+        max_size=12,
+    ).map("".join)
+)
 @example(window="meeting # : 4")
 @example(window="paſſcode")
 def test_details_are_found_where_the_plain_search_finds_them(window: str) -> None:
@@ -184,8 +334,24 @@ def test_folding_names_every_character_a_case_insensitive_pattern_matches_to_an_
 
 
 @SETTINGS
-@given(stream=st.lists(st.sampled_from(["Join with a video conferencing device", "JOIN FROM A VIDEO SYSTEM", "join",
-                                        "jOiN  wItH\na VIDEO device", "j", "J", " ", "video", "with a video system",
-                                        "Join with a video conferencing\u00a0device"]), max_size=10).map("".join))
+@given(
+    stream=st.lists(
+        st.sampled_from(
+            [
+                "Join with a video conferencing device",
+                "JOIN FROM A VIDEO SYSTEM",
+                "join",
+                "jOiN  wItH\na VIDEO device",
+                "j",
+                "J",
+                " ",
+                "video",
+                "with a video system",
+                "Join with a video conferencing\u00a0device",
+            ]
+        ),
+        max_size=10,
+    ).map("".join)
+)
 def test_headings_are_the_ones_the_pattern_finds_anywhere(stream: str) -> None:
     assert _headings(stream) == [m.end() for m in _VTC_HEADING.finditer(stream)]

@@ -12,8 +12,12 @@ from hypothesis import strategies as st
 from shared.parsing.urls import could_matter, split_url, unwrap, wraps_nothing_that_matters
 from tests.unit.parsing.test_corpus import JOIN_URLS, SAFE
 
-GATEWAYS = [SAFE, "https://www.google.com/url?q={}&sa=D", "https://linkprotect.cudasvc.com/url?a={}&c=E,1",
-            "https://clicktime.symantec.com/3abc?u={}"]
+GATEWAYS = [
+    SAFE,
+    "https://www.google.com/url?q={}&sa=D",
+    "https://linkprotect.cudasvc.com/url?a={}&c=E,1",
+    "https://clicktime.symantec.com/3abc?u={}",
+]
 TARGETS = [url for _, url in JOIN_URLS] + [
     "https://contoso.sharepoint.com/sites/plan/Shared%20Documents/Q1.docx?web=1",
     "https://meet.contoso-video.org/hc-0123456789abcdef0123",
@@ -43,12 +47,17 @@ def _decision_by_decoding(href: str) -> bool:
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(gateway=st.sampled_from(GATEWAYS), url=st.one_of(st.sampled_from(TARGETS), st.text(max_size=60)),
-       picks=st.sets(st.integers(0, 60), max_size=4), lower_hex=st.booleans())
+@given(
+    gateway=st.sampled_from(GATEWAYS),
+    url=st.one_of(st.sampled_from(TARGETS), st.text(max_size=60)),
+    picks=st.sets(st.integers(0, 60), max_size=4),
+    lower_hex=st.booleans(),
+)
 @example(gateway=SAFE, url="https://zoom.us/j/1234567890", picks={8}, lower_hex=False)
 @example(gateway=SAFE, url="https://meet.contoso-video.org/hc-0123456789abcdef0123", picks=set(), lower_hex=True)
-def test_an_ordinary_verdict_is_never_given_to_a_target_that_could_matter(gateway: str, url: str, picks: set[int],
-                                                                         lower_hex: bool) -> None:
+def test_an_ordinary_verdict_is_never_given_to_a_target_that_could_matter(
+    gateway: str, url: str, picks: set[int], lower_hex: bool
+) -> None:
     href = gateway.format(_encoded(url, picks, lower_hex))
     parts = split_url(href)
     assert parts is not None
@@ -56,25 +65,31 @@ def test_an_ordinary_verdict_is_never_given_to_a_target_that_could_matter(gatewa
         assert _decision_by_decoding(href) is False
 
 
-@pytest.mark.parametrize("target", [
-    "https://contoso.sharepoint.com/sites/plan/Shared%20Documents/Q1.docx?web=1",
-    "https://www.linkedin.com/company/contoso",
-    "http://intranet.contoso.com:8080/wiki/Standup",
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://contoso.sharepoint.com/sites/plan/Shared%20Documents/Q1.docx?web=1",
+        "https://www.linkedin.com/company/contoso",
+        "http://intranet.contoso.com:8080/wiki/Standup",
+    ],
+)
 def test_an_ordinary_target_is_read_without_decoding(target: str) -> None:
     assert wraps_nothing_that_matters(split_url(SAFE.format(quote(target, safe=""))))
 
 
-@pytest.mark.parametrize("value", [
-    quote("https://zoom.us/j/1234567890", safe=""),
-    quote("https://meet.contoso-video.org/hc-0123456789abcdef0123", safe=""),
-    "https%3A%2F%2Fzoo%6D.us%2Fj%2F1234567890",
-    "https%3A%2F%2Fcontoso.sharepoint.com%2F%68c-0123456789abcdef0123",
-    quote("https://user@zoom.us:443/j/1", safe=""),
-    quote("https://zoom%2Eus/j/1", safe=""),
-    quote(SAFE.format(quote("https://contoso.sharepoint.com/", safe="")), safe=""),
-    "%20https%3A%2F%2Fcontoso.sharepoint.com%2F",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        quote("https://zoom.us/j/1234567890", safe=""),
+        quote("https://meet.contoso-video.org/hc-0123456789abcdef0123", safe=""),
+        "https%3A%2F%2Fzoo%6D.us%2Fj%2F1234567890",
+        "https%3A%2F%2Fcontoso.sharepoint.com%2F%68c-0123456789abcdef0123",
+        quote("https://user@zoom.us:443/j/1", safe=""),
+        quote("https://zoom%2Eus/j/1", safe=""),
+        quote(SAFE.format(quote("https://contoso.sharepoint.com/", safe="")), safe=""),
+        "%20https%3A%2F%2Fcontoso.sharepoint.com%2F",
+    ],
+)
 def test_anything_that_needs_decoding_is_decoded(value: str) -> None:
     """A catalogue host, a path hint, an encoded letter, an encoded host part, a nested wrapper, a space."""
     assert not wraps_nothing_that_matters(split_url(SAFE.format(value)))
@@ -99,8 +114,34 @@ def _split_plainly(url: str) -> tuple[str, str, str] | None:
 
 
 @settings(max_examples=400, deadline=None)
-@given(url=st.lists(st.sampled_from(["https", "HTTP", "zoommtg", "x+y", "1a", "://", ":", "/", "?", "#", "\\", "@",
-                                     ".", "Zoom.US", "[::1]", "8443", "\n", "é", "İ"]), max_size=12).map("".join))
+@given(
+    url=st.lists(
+        st.sampled_from(
+            [
+                "https",
+                "HTTP",
+                "zoommtg",
+                "x+y",
+                "1a",
+                "://",
+                ":",
+                "/",
+                "?",
+                "#",
+                "\\",
+                "@",
+                ".",
+                "Zoom.US",
+                "[::1]",
+                "8443",
+                "\n",
+                "é",
+                "İ",
+            ]
+        ),
+        max_size=12,
+    ).map("".join)
+)
 def test_split_url_reads_as_one_plain_regex(url: str) -> None:
     """Scheme and host are cached per origin; the split is the same as reading the URL whole."""
     assert split_url(url) == _split_plainly(url)
@@ -111,10 +152,27 @@ def test_host_lookup_in_one_pass_finds_what_trying_every_entry_finds() -> None:
     from shared.parsing.catalogue import PROVIDERS, _entries_for_host
     from tests.unit.parsing.test_corpus import ALL_CASES
 
-    hosts = {split_url(url)[1] for case in ALL_CASES for url in re.findall(r"https?://[^\s\"'<>]+", case.body)
-             if split_url(url)}
-    hosts |= {"meet.contoso.com", "join.contoso.com", "bbb.example.edu", "www.example.com", "zoom.us", "a.b.c.zoom.us",
-              "meet.lync.com", "acme.webex.com", "www.webex.com", "whereby.com", "docs.whereby.com", "x", ""}
+    hosts = {
+        split_url(url)[1]
+        for case in ALL_CASES
+        for url in re.findall(r"https?://[^\s\"'<>]+", case.body)
+        if split_url(url)
+    }
+    hosts |= {
+        "meet.contoso.com",
+        "join.contoso.com",
+        "bbb.example.edu",
+        "www.example.com",
+        "zoom.us",
+        "a.b.c.zoom.us",
+        "meet.lync.com",
+        "acme.webex.com",
+        "www.webex.com",
+        "whereby.com",
+        "docs.whereby.com",
+        "x",
+        "",
+    }
     for host in sorted(hosts):
         scanned: list = []
         for provider in PROVIDERS:
@@ -126,15 +184,16 @@ def test_host_lookup_in_one_pass_finds_what_trying_every_entry_finds() -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(rest=st.lists(st.sampled_from(["?", "&", "=", "url", "u", "x", "#", "/", "%3A", "a=b"]),
-                     max_size=12).map("".join),
-       name=st.sampled_from(["url", "u", "x"]))
+@given(
+    rest=st.lists(st.sampled_from(["?", "&", "=", "url", "u", "x", "#", "/", "%3A", "a=b"]), max_size=12).map("".join),
+    name=st.sampled_from(["url", "u", "x"]),
+)
 def test_query_parameter_is_read_as_splitting_the_query_would(rest: str, name: str) -> None:
     from shared.parsing.urls import _param
 
     query = rest.split("?", 1)[1] if "?" in rest else None
     expected = None
-    for part in (query.split("&") if query is not None else []):
+    for part in query.split("&") if query is not None else []:
         key, _, value = part.partition("=")
         if key == name:
             expected = value

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from shared.errors import (AccessDeniedError, ReauthorizationRequiredError, ThrottledError, ValidationError)
+from shared.errors import AccessDeniedError, ReauthorizationRequiredError, ThrottledError, ValidationError
 from shared.platforms.base import DialIn, MeetingRequest
 from shared.platforms.builtin import BuiltinPlatform
 from shared.platforms.webex import WebexPlatform
@@ -21,8 +21,7 @@ START = datetime(2026, 12, 1, 8, 0, tzinfo=timezone.utc)
 
 
 def request(kind: str = "scheduled", key: str = "key-1", organizer: str = "alice@contoso.example") -> MeetingRequest:
-    return MeetingRequest(organizer, "Project kickoff", START, START + timedelta(hours=1), "Europe/Berlin",
-                          kind, key)  # type: ignore[arg-type]
+    return MeetingRequest(organizer, "Project kickoff", START, START + timedelta(hours=1), "Europe/Berlin", kind, key)  # type: ignore[arg-type]
 
 
 def shape(name: str, **changes: Any) -> dict[str, Any]:
@@ -49,8 +48,17 @@ class FakeWebex:
     def on(self, method: str, path: str, *answers: Answer) -> None:
         self.answers.setdefault((method, path), []).extend(answers)
 
-    def request(self, method: str, url: str, *, headers: dict[str, str], json: Any = None,
-                params: dict[str, str] | None = None, timeout: float, data: Any = None) -> Answer:
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: dict[str, str],
+        json: Any = None,
+        params: dict[str, str] | None = None,
+        timeout: float,
+        data: Any = None,
+    ) -> Answer:
         path, _, query = url.removeprefix("https://webexapis.com/v1").partition("?")
         params = params or dict(part.split("=", 1) for part in query.split("&") if part)
         self.requests.append({"method": method, "path": path, "json": json, "params": params, "headers": headers})
@@ -59,8 +67,15 @@ class FakeWebex:
 
 
 def webex(fake: FakeWebex, *, now: datetime = START - timedelta(days=1), **options: Any) -> WebexPlatform:
-    return WebexPlatform(options.pop("tokens", "webex-token"), session=fake, retry=RetryPolicy(max_attempts=3),
-                         sleep=lambda s: None, clock=lambda: now, tenant_id=str(uuid.uuid4()), **options)
+    return WebexPlatform(
+        options.pop("tokens", "webex-token"),
+        session=fake,
+        retry=RetryPolicy(max_attempts=3),
+        sleep=lambda s: None,
+        clock=lambda: now,
+        tenant_id=str(uuid.uuid4()),
+        **options,
+    )
 
 
 def test_builtin_rooms_are_unguessable_stable_per_key_and_personal_per_organizer() -> None:
@@ -71,8 +86,9 @@ def test_builtin_rooms_are_unguessable_stable_per_key_and_personal_per_organizer
     assert platform.create_meeting(request(key="key-2")).meeting_id != first.meeting_id
     mine = platform.create_meeting(request("personal_room", key="a"))
     assert mine == platform.create_meeting(request("personal_room", key="b")) and mine.kind == "personal_room"
-    assert BuiltinPlatform("https://meet.example", secret="other").create_meeting(request()).meeting_id != \
-        first.meeting_id
+    assert (
+        BuiltinPlatform("https://meet.example", secret="other").create_meeting(request()).meeting_id != first.meeting_id
+    )
     assert platform.update_meeting(first, request()) == first and platform.delete_meeting(first, organizer="a") is None
 
 
@@ -90,28 +106,49 @@ def test_webex_creates_a_scheduled_meeting_tagged_with_the_key_and_without_email
     fake.on("POST", "/meetings", Answer(200, shape("meeting")))
     meeting = webex(fake).create_meeting(request())
     posted = fake.requests[-1]
-    assert posted["json"] == {"title": "Project kickoff", "start": "2026-12-01T09:00:00+01:00",
-                              "end": "2026-12-01T10:00:00+01:00", "timezone": "Europe/Berlin",
-                              "hostEmail": "alice@contoso.example", "integrationTags": ["hc-key-1"],
-                              "sendEmail": False, "enabledAutoRecordMeeting": False}
+    assert posted["json"] == {
+        "title": "Project kickoff",
+        "start": "2026-12-01T09:00:00+01:00",
+        "end": "2026-12-01T10:00:00+01:00",
+        "timezone": "Europe/Berlin",
+        "hostEmail": "alice@contoso.example",
+        "integrationTags": ["hc-key-1"],
+        "sendEmail": False,
+        "enabledAutoRecordMeeting": False,
+    }
     assert posted["headers"]["Authorization"] == "Bearer webex-token"
     looked = [r for r in fake.requests if r["path"] == "/meetings" and r["method"] == "GET"][0]["params"]
-    assert (looked["integrationTag"], looked["max"], looked["hostEmail"]) == ("hc-key-1", "100",
-                                                                              "alice@contoso.example")
+    assert (looked["integrationTag"], looked["max"], looked["hostEmail"]) == (
+        "hc-key-1",
+        "100",
+        "alice@contoso.example",
+    )
     assert meeting.meeting_id == "870f51ff287b41be84648412901e0402"
     assert meeting.join_url.startswith("https://contoso.webex.com/contoso/j.php?MTID=m")
     assert (meeting.sip_uri, meeting.meeting_number, meeting.password) == (
-        "26554857231@contoso.webex.com", "26554857231", "BgJep@43")
-    assert meeting.dial_in == (DialIn("United States Toll", "+1-415-527-5035"),
-                               DialIn("United States Toll Free", "+1-866-432-9903"))
+        "26554857231@contoso.webex.com",
+        "26554857231",
+        "BgJep@43",
+    )
+    assert meeting.dial_in == (
+        DialIn("United States Toll", "+1-415-527-5035"),
+        DialIn("United States Toll Free", "+1-866-432-9903"),
+    )
 
 
 def test_webex_finds_the_tagged_meeting_on_a_later_page_instead_of_creating_another() -> None:
     fake = FakeWebex()
     later = "https://webexapis.com/v1/meetings?cursor=abc"
-    fake.on("GET", "/meetings", Answer(200, {"items": [shape("meeting", id="other", integrationTags=["hc-key-0"])]},
-                                       {"Link": f'<{later}>; rel="next"'}),
-            Answer(200, {"items": [shape("meeting", integrationTags=["crm-9", "hc-key-1"])]}))
+    fake.on(
+        "GET",
+        "/meetings",
+        Answer(
+            200,
+            {"items": [shape("meeting", id="other", integrationTags=["hc-key-0"])]},
+            {"Link": f'<{later}>; rel="next"'},
+        ),
+        Answer(200, {"items": [shape("meeting", integrationTags=["crm-9", "hc-key-1"])]}),
+    )
     platform = webex(fake)
     meeting = platform.create_meeting(request())
     assert meeting.meeting_id == "870f51ff287b41be84648412901e0402" and platform.created == 0
@@ -129,19 +166,29 @@ def test_a_next_page_on_another_origin_is_not_followed_with_the_token() -> None:
 
 def test_a_create_whose_answer_was_lost_is_looked_up_before_it_is_sent_again() -> None:
     fake = FakeWebex()
-    fake.on("GET", "/meetings", Answer(200, {"items": []}), Answer(200, {"items": [shape("meeting", integrationTags=[
-        "hc-key-1"])]}))
+    fake.on(
+        "GET",
+        "/meetings",
+        Answer(200, {"items": []}),
+        Answer(200, {"items": [shape("meeting", integrationTags=["hc-key-1"])]}),
+    )
     fake.on("POST", "/meetings", Answer(504, {"message": "gateway timeout"}, {"Retry-After": "0"}))
     platform = webex(fake)
     assert platform.create_meeting(request()).meeting_id == "870f51ff287b41be84648412901e0402"
     assert [r["method"] for r in fake.requests if r["path"] == "/meetings"] == ["GET", "POST", "GET"]
     fake = FakeWebex()
     fake.on("GET", "/meetings", Answer(200, {"items": []}))
-    fake.on("POST", "/meetings", Answer(429, {"message": "slow"}, {"Retry-After": "0"}),
-            Answer(423, {"message": "locked"}, {"Retry-After": "0"}), Answer(200, shape("meeting")))
+    fake.on(
+        "POST",
+        "/meetings",
+        Answer(429, {"message": "slow"}, {"Retry-After": "0"}),
+        Answer(423, {"message": "locked"}, {"Retry-After": "0"}),
+        Answer(200, shape("meeting")),
+    )
     webex(fake).create_meeting(request())
-    assert [r["method"] for r in fake.requests if r["path"] == "/meetings"] == ["GET", "POST", "POST", "POST"], \
+    assert [r["method"] for r in fake.requests if r["path"] == "/meetings"] == ["GET", "POST", "POST", "POST"], (
         "a 429 or 423 made nothing: no look-up before the next try"
+    )
 
 
 def test_webex_refuses_and_adjusts_what_webex_would_refuse() -> None:
@@ -153,13 +200,15 @@ def test_webex_refuses_and_adjusts_what_webex_would_refuse() -> None:
     assert webex_times(START, START + timedelta(minutes=5), now).lengthened
     under_way = webex_times(START - timedelta(minutes=20), START + timedelta(minutes=30), now)
     assert (under_way.start, under_way.end, under_way.lengthened) == (START, START + timedelta(minutes=30), False)
-    assert webex_times(START - timedelta(minutes=20), START + timedelta(minutes=2), now).end == \
-        START + timedelta(minutes=10)
+    assert webex_times(START - timedelta(minutes=20), START + timedelta(minutes=2), now).end == START + timedelta(
+        minutes=10
+    )
     for start, end in ((START, START + timedelta(days=1)), (now - timedelta(hours=2), now - timedelta(hours=1))):
         with pytest.raises(MeetingNotPossibleError):
             webex_times(start, end, now)
-    assert webex_times(START, START + timedelta(hours=23, minutes=59), now).end == START + timedelta(hours=23,
-                                                                                                      minutes=59)
+    assert webex_times(START, START + timedelta(hours=23, minutes=59), now).end == START + timedelta(
+        hours=23, minutes=59
+    )
     assert len(webex_title("x" * 200)) == 128 and webex_title("x" * 200).endswith("\u2026")
     assert webex_title("  ") == "Meeting" and webex_title("a\nb") == "a b" and webex_title("x" * 128) == "x" * 128
 
@@ -177,11 +226,15 @@ def test_a_short_event_gets_a_ten_minute_meeting_and_the_mailbox_a_warning() -> 
     fake.on("GET", "/meetings", Answer(200, {"items": []}))
     fake.on("POST", "/meetings", Answer(200, shape("meeting")))
     platform = webex(fake)
-    platform.create_meeting(MeetingRequest("alice@contoso.example", "S" * 200, START, START + timedelta(minutes=5),
-                                           "UTC", "scheduled", "k"))
+    platform.create_meeting(
+        MeetingRequest("alice@contoso.example", "S" * 200, START, START + timedelta(minutes=5), "UTC", "scheduled", "k")
+    )
     posted = fake.requests[-1]["json"]
-    assert (posted["start"], posted["end"], len(posted["title"])) == ("2026-12-01T08:00:00+00:00",
-                                                                      "2026-12-01T08:10:00+00:00", 128)
+    assert (posted["start"], posted["end"], len(posted["title"])) == (
+        "2026-12-01T08:00:00+00:00",
+        "2026-12-01T08:10:00+00:00",
+        128,
+    )
     assert platform.warnings == ["webex_meeting_lengthened"]
 
 
@@ -190,13 +243,18 @@ def test_webex_personal_room_moves_and_deletes() -> None:
     fake.on("GET", "/meetingPreferences/personalMeetingRoom", Answer(200, shape("personal_room")))
     platform = webex(fake, site_url="contoso.webex.com")
     room = platform.create_meeting(request("personal_room"))
-    assert (room.join_url, room.sip_uri, room.kind) == ("https://contoso.webex.com/meet/alice",
-                                                        "alice@contoso.webex.com", "personal_room")
+    assert (room.join_url, room.sip_uri, room.kind) == (
+        "https://contoso.webex.com/meet/alice",
+        "alice@contoso.webex.com",
+        "personal_room",
+    )
     assert fake.requests[-1]["params"] == {"userEmail": "alice@contoso.example", "siteUrl": "contoso.webex.com"}
     assert platform.update_meeting(room, request()) == room
     platform.delete_meeting(room, organizer="alice@contoso.example")
-    assert [r["path"] for r in fake.requests] == ["/meetingPreferences/sites",
-                                                  "/meetingPreferences/personalMeetingRoom"]
+    assert [r["path"] for r in fake.requests] == [
+        "/meetingPreferences/sites",
+        "/meetingPreferences/personalMeetingRoom",
+    ]
     fake.on("GET", "/meetings/870f", Answer(200, shape("meeting")))
     fake.on("PATCH", "/meetings/870f", Answer(200, shape("meeting", start="2026-12-01T10:00:00+01:00")))
     fake.on("DELETE", "/meetings/870f", Answer(204), Answer(404, {"message": "gone"}))
@@ -225,8 +283,19 @@ def test_a_meeting_under_way_is_not_moved() -> None:
 
 def test_each_host_s_meetings_go_to_the_host_s_preferred_site() -> None:
     fake = FakeWebex()
-    fake.on("GET", "/meetingPreferences/sites", Answer(200, {"sites": [
-        {"siteUrl": "contoso.webex.com", "default": False}, {"siteUrl": "contoso-eu.webex.com", "default": True}]}))
+    fake.on(
+        "GET",
+        "/meetingPreferences/sites",
+        Answer(
+            200,
+            {
+                "sites": [
+                    {"siteUrl": "contoso.webex.com", "default": False},
+                    {"siteUrl": "contoso-eu.webex.com", "default": True},
+                ]
+            },
+        ),
+    )
     fake.on("GET", "/meetings", Answer(200, {"items": []}))
     fake.on("POST", "/meetings", Answer(200, shape("meeting")))
     platform = webex(fake, site_url="contoso.webex.com")
@@ -271,8 +340,10 @@ def test_webex_errors_map_like_graphs_and_never_carry_the_message() -> None:
     fake.answers[("POST", "/meetings")] = [Answer(401, {"message": "The request requires a valid access token"})]
     with pytest.raises(ReauthorizationRequiredError):
         webex(fake).create_meeting(request())
-    fake.answers[("POST", "/meetings")] = [Answer(423, {"message": "locked"}, {"Retry-After": "0"}),
-                                           Answer(200, shape("meeting"))]
+    fake.answers[("POST", "/meetings")] = [
+        Answer(423, {"message": "locked"}, {"Retry-After": "0"}),
+        Answer(200, shape("meeting")),
+    ]
     assert webex(fake).create_meeting(request()).meeting_number == "26554857231"
     fake.answers[("POST", "/meetings")] = [Answer(429, {"message": "slow down"}, {"Retry-After": "120"})]
     with pytest.raises(ThrottledError) as throttled:

@@ -8,8 +8,14 @@ from typing import Any
 import pytest
 
 from shared.errors import DependencyUnavailableError, WebexReauthorizationRequiredError
-from shared.platforms.webex_auth import (REFRESH_MARGIN, ServiceApp, ServiceAppTokens, WebexGrant, grant_status,
-                                         refused_refresh)
+from shared.platforms.webex_auth import (
+    REFRESH_MARGIN,
+    ServiceApp,
+    ServiceAppTokens,
+    WebexGrant,
+    grant_status,
+    refused_refresh,
+)
 
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=timezone.utc)
 
@@ -39,12 +45,18 @@ def tokens(store: Store, answers: list[Any]) -> tuple[ServiceAppTokens, list[tup
             raise answer
         return answer
 
-    return ServiceAppTokens(ServiceApp("client", "secret"), load=store.load, save=store.save, refresher=refresher,
-                            clock=lambda: NOW), calls
+    return ServiceAppTokens(
+        ServiceApp("client", "secret"), load=store.load, save=store.save, refresher=refresher, clock=lambda: NOW
+    ), calls
 
 
-FRESH = {"access_token": "at-2", "expires_in": 1209599, "refresh_token": "rt-1", "refresh_token_expires_in": 5000000,
-         "token_type": "Bearer"}
+FRESH = {
+    "access_token": "at-2",
+    "expires_in": 1209599,
+    "refresh_token": "rt-1",
+    "refresh_token_expires_in": 5000000,
+    "token_type": "Bearer",
+}
 
 
 def test_a_token_is_used_until_shortly_before_it_expires_then_refreshed_and_stored() -> None:

@@ -15,8 +15,11 @@ from shared.presence.model import PresenceRecord
 from shared.presence.service import PresenceService
 
 NOW = datetime(2026, 12, 4, 9, 0, tzinfo=timezone.utc)
-ALWAYS = {"automaticRepliesSetting": {"status": "alwaysEnabled", "internalReplyMessage": "Away"},
-          "language": {"locale": "en-GB"}, "timeZone": "GMT Standard Time"}
+ALWAYS = {
+    "automaticRepliesSetting": {"status": "alwaysEnabled", "internalReplyMessage": "Away"},
+    "language": {"locale": "en-GB"},
+    "timeZone": "GMT Standard Time",
+}
 
 
 class Rows:
@@ -73,30 +76,51 @@ class Mailboxes:
     def __init__(self, ids: list[str]) -> None:
         self.ids = ids
 
-    def list_enabled(self, tenant_id: str, *, kind: str, first: str | None = None,
-                     last: str | None = None) -> list[str]:
-        return [m for m in sorted(self.ids) if not m.startswith(("room", "off")) and kind == "user"
-                and (first is None or first <= m <= str(last))]
+    def list_enabled(
+        self, tenant_id: str, *, kind: str, first: str | None = None, last: str | None = None
+    ) -> list[str]:
+        return [
+            m
+            for m in sorted(self.ids)
+            if not m.startswith(("room", "off")) and kind == "user" and (first is None or first <= m <= str(last))
+        ]
 
 
 def service(answers: dict[str, Any], ids: list[str] | None = None) -> tuple[PresenceService, Rows, Graph, Queues]:
     rows, graph, queues = Rows(), Graph(answers), Queues()
-    return (PresenceService(rows, Mailboxes(ids or list(answers)), graph, None, queues,  # type: ignore[arg-type]
-                            every=timedelta(minutes=15), now=lambda: NOW, sleep=lambda s: None), rows, graph, queues)
+    return (
+        PresenceService(
+            rows,
+            Mailboxes(ids or list(answers)),
+            graph,
+            None,
+            queues,  # type: ignore[arg-type]
+            every=timedelta(minutes=15),
+            now=lambda: NOW,
+            sleep=lambda s: None,
+        ),
+        rows,
+        graph,
+        queues,
+    )
 
 
 def test_a_mailbox_still_throttled_is_polled_again_after_retry_after_and_the_others_are_applied() -> None:
     no_exchange = (404, {"error": {"code": "MailboxNotEnabledForRESTAPI", "message": "inactive"}})
-    presence, rows, graph, queues = service({"a": ALWAYS, "b": ThrottledError("busy", retry_after=7.0),
-                                             "c": no_exchange})
+    presence, rows, graph, queues = service(
+        {"a": ALWAYS, "b": ThrottledError("busy", retry_after=7.0), "c": no_exchange}
+    )
     counts = presence.poll("t", ["a", "b", "c", "off-since"])
     assert counts == {"changed": 1, "throttled": 1, "no_exchange_mailbox": 1}, "a mailbox disabled since: left out"
     assert len(graph.batches) == 1 and len(graph.batches[0]) == 3
     assert rows.rows["a"].presence.out_of_office and rows.rows["a"].language == "en-GB"
     assert rows.rows["c"].error == "no_exchange_mailbox" and "b" not in rows.rows
-    (queue, text, delay), = queues.sent
-    assert queue == "hc-presence" and delay == 8 and json.loads(text) == {"references": [
-        {"tenant_id": "t", "kind": "poll", "mailbox_id": "b"}]}
+    ((queue, text, delay),) = queues.sent
+    assert (
+        queue == "hc-presence"
+        and delay == 8
+        and json.loads(text) == {"references": [{"tenant_id": "t", "kind": "poll", "mailbox_id": "b"}]}
+    )
     saves = rows.saves
     presence.poll("t", ["a", "c"])
     assert rows.saves == saves, "nothing changed, the same error: nothing written"
@@ -115,14 +139,18 @@ def test_the_round_polls_enabled_users_only_twenty_at_a_time_spread_over_the_per
 
 
 def test_a_window_in_a_zone_not_known_warns_the_mailbox_and_is_read_as_utc() -> None:
-    mars = {"automaticRepliesSetting": {
-        "status": "scheduled", "scheduledStartDateTime": {"dateTime": "2026-12-04T08:00:00",
-                                                          "timeZone": "Mars/Olympus"},
-        "scheduledEndDateTime": {"dateTime": "2026-12-04T10:00:00", "timeZone": "Mars/Olympus"}}}
+    mars = {
+        "automaticRepliesSetting": {
+            "status": "scheduled",
+            "scheduledStartDateTime": {"dateTime": "2026-12-04T08:00:00", "timeZone": "Mars/Olympus"},
+            "scheduledEndDateTime": {"dateTime": "2026-12-04T10:00:00", "timeZone": "Mars/Olympus"},
+        }
+    }
     presence, rows, _, _ = service({"a": mars, "b": ALWAYS})
     warned: list[tuple[str, str, str]] = []
     presence.warn = lambda tenant, mailbox, code: warned.append((tenant, mailbox, code))
     presence.poll("t", ["a", "b"])
     assert warned == [("t", "a", "unknown_time_zone")]
     assert rows.rows["a"].presence.out_of_office and rows.rows["a"].presence.until == datetime(
-        2026, 12, 4, 10, 0, tzinfo=timezone.utc)
+        2026, 12, 4, 10, 0, tzinfo=timezone.utc
+    )

@@ -13,9 +13,23 @@ from hypothesis import strategies as st
 from shared.graph.paging import DeltaItem
 from shared.storage.meetings import EventIndex
 from shared.sync.catchup import DeltaLink, spread_delay
-from shared.sync.decide import (ABSENT, Bounds, Defer, Delete, Fetch, FetchSeries, GraphEvent, Replace, Throttled,
-                                Unchanged, decide, decide_series, plan_round, runs_per_event,
-                                to_fetch)
+from shared.sync.decide import (
+    ABSENT,
+    Bounds,
+    Defer,
+    Delete,
+    Fetch,
+    FetchSeries,
+    GraphEvent,
+    Replace,
+    Throttled,
+    Unchanged,
+    decide,
+    decide_series,
+    plan_round,
+    runs_per_event,
+    to_fetch,
+)
 from shared.sync.messages import ChangeRef, ChangeType
 
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=timezone.utc)
@@ -23,13 +37,23 @@ BOUNDS = Bounds(NOW - timedelta(days=7), NOW + timedelta(days=32))
 EDITED = "2026-12-04T10:00:00.0000000Z"
 
 
-def event(event_id: str = "AAMk1=", *, start: datetime = NOW + timedelta(days=1), minutes: int = 30,
-          **fields: Any) -> dict[str, Any]:
-    return {"id": event_id, "type": "singleInstance", "subject": "Review", "changeKey": "ck2",
-            "lastModifiedDateTime": EDITED, "organizer": {"emailAddress": {"name": "Alice"}},
-            "start": {"dateTime": start.strftime("%Y-%m-%dT%H:%M:%S.0000000"), "timeZone": "UTC"},
-            "end": {"dateTime": (start + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%S.0000000"),
-                    "timeZone": "UTC"}, "body": {"contentType": "html", "content": ""}} | fields
+def event(
+    event_id: str = "AAMk1=", *, start: datetime = NOW + timedelta(days=1), minutes: int = 30, **fields: Any
+) -> dict[str, Any]:
+    return {
+        "id": event_id,
+        "type": "singleInstance",
+        "subject": "Review",
+        "changeKey": "ck2",
+        "lastModifiedDateTime": EDITED,
+        "organizer": {"emailAddress": {"name": "Alice"}},
+        "start": {"dateTime": start.strftime("%Y-%m-%dT%H:%M:%S.0000000"), "timeZone": "UTC"},
+        "end": {
+            "dateTime": (start + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%S.0000000"),
+            "timeZone": "UTC",
+        },
+        "body": {"contentType": "html", "content": ""},
+    } | fields
 
 
 def index(change_key: str = "ck1", modified: datetime | None = NOW - timedelta(hours=5)) -> EventIndex:
@@ -88,22 +112,53 @@ def test_members_of_a_series_and_masters_read_the_series_again() -> None:
 
 def test_a_series_is_its_instances_in_the_window_under_the_masters_version() -> None:
     master = GraphEvent(event("AAMkS=", type="seriesMaster", changeKey="s2", subject="Standup"))
-    instances = [GraphEvent(event(f"AAMkOC{d}=", type="occurrence", seriesMasterId="AAMkS=", subject="Standup",
-                                  start=NOW + timedelta(days=d))) for d in (1, 2, 40)]
-    instances.append(GraphEvent(event("AAMkOC3=", type="exception", seriesMasterId="AAMkS=", subject="Moved",
-                                      start=NOW + timedelta(days=3), isCancelled=True)))
+    instances = [
+        GraphEvent(
+            event(
+                f"AAMkOC{d}=",
+                type="occurrence",
+                seriesMasterId="AAMkS=",
+                subject="Standup",
+                start=NOW + timedelta(days=d),
+            )
+        )
+        for d in (1, 2, 40)
+    ]
+    instances.append(
+        GraphEvent(
+            event(
+                "AAMkOC3=",
+                type="exception",
+                seriesMasterId="AAMkS=",
+                subject="Moved",
+                start=NOW + timedelta(days=3),
+                isCancelled=True,
+            )
+        )
+    )
     decision = decide_series(master, instances, None, BOUNDS)
     assert isinstance(decision, Replace)
     assert [(r.event_id, r.is_cancelled) for r in decision.rows.occurrences] == [
-        ("AAMkOC1=", False), ("AAMkOC2=", False), ("AAMkOC3=", True)]
+        ("AAMkOC1=", False),
+        ("AAMkOC2=", False),
+        ("AAMkOC3=", True),
+    ]
     assert (decision.rows.event_id, decision.rows.change_key) == ("AAMkS=", "s2")
     assert decide_series(master, instances, index("s2"), BOUNDS) == Unchanged("stale")
 
 
 def test_stubs_are_never_a_source_of_rows() -> None:
     master = GraphEvent(event("AAMkS=", type="seriesMaster"))
-    stub = GraphEvent({"id": "AAMkOC1=", "type": "occurrence", "seriesMasterId": "AAMkS=",
-                       "start": event()["start"], "end": event()["end"], "@odata.etag": 'W/"s"'})
+    stub = GraphEvent(
+        {
+            "id": "AAMkOC1=",
+            "type": "occurrence",
+            "seriesMasterId": "AAMkS=",
+            "start": event()["start"],
+            "end": event()["end"],
+            "@odata.etag": 'W/"s"',
+        }
+    )
     assert stub.is_stub
     decision = decide_series(master, [stub], None, BOUNDS)
     assert isinstance(decision, Replace) and decision.rows.occurrences == ()
@@ -112,10 +167,16 @@ def test_stubs_are_never_a_source_of_rows() -> None:
 def test_a_delta_round_is_sorted_into_singles_series_and_removals() -> None:
     stub = {"id": "AAMkOC1=", "type": "occurrence", "seriesMasterId": "AAMkS=", "@odata.etag": 'W/"x"'}
     orphan = {"id": "AAMkOC9=", "type": "exception", "seriesMasterId": "AAMkT=", "@odata.etag": 'W/"y"'}
-    items = [DeltaItem("AAMkS=", event("AAMkS=", type="seriesMaster")), DeltaItem("AAMkOC1=", stub),
-             DeltaItem("AAMk1=", event("AAMk1=", subject="old")), DeltaItem("AAMk1=", event("AAMk1=", subject="new")),
-             DeltaItem("AAMkOC9=", orphan), DeltaItem("AAMkGone=", None, "deleted"), DeltaItem("AAMk1=", None),
-             DeltaItem("AAMk1=", event("AAMk1=", subject="back"))]
+    items = [
+        DeltaItem("AAMkS=", event("AAMkS=", type="seriesMaster")),
+        DeltaItem("AAMkOC1=", stub),
+        DeltaItem("AAMk1=", event("AAMk1=", subject="old")),
+        DeltaItem("AAMk1=", event("AAMk1=", subject="new")),
+        DeltaItem("AAMkOC9=", orphan),
+        DeltaItem("AAMkGone=", None, "deleted"),
+        DeltaItem("AAMk1=", None),
+        DeltaItem("AAMk1=", event("AAMk1=", subject="back")),
+    ]
     plan = plan_round(items)
     assert set(plan.series) == {"AAMkS=", "AAMkT="} and plan.series["AAMkT="] is None
     assert plan.series["AAMkS="] is not None and plan.series["AAMkS="].is_master
@@ -128,8 +189,10 @@ def test_an_events_changes_since_its_last_deletion_make_its_run() -> None:
     runs = runs_per_event(changes)
     assert list(runs) == ["AAMk2=", "AAMk1="] and [c.change_type for c in runs["AAMk1="]] == [ChangeType.DELETED]
     again = runs_per_event([*changes, change(key="d")])
-    assert [(c.change_type, c.change_key) for c in again["AAMk1="]] == [(ChangeType.DELETED, "ck2"),
-                                                                          (ChangeType.UPDATED, "d")]
+    assert [(c.change_type, c.change_key) for c in again["AAMk1="]] == [
+        (ChangeType.DELETED, "ck2"),
+        (ChangeType.UPDATED, "d"),
+    ]
 
 
 def test_a_later_notification_of_a_version_held_does_not_hide_an_earlier_one_not_held() -> None:
@@ -163,12 +226,15 @@ def test_a_stored_delta_link_serves_only_the_window_it_was_made_for() -> None:
     assert legacy.serves(BOUNDS) and json.loads(link.to_text())["link"] == link.link
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("2026-12-10T10:00:00.0000000Z", datetime(2026, 12, 10, 10, tzinfo=timezone.utc)),
-    ("2026-12-10T10:00:00+05:30", datetime(2026, 12, 10, 4, 30, tzinfo=timezone.utc)),
-    ("2026-12-10T10:00:00.1234567-08:00", datetime(2026, 12, 10, 18, 0, 0, 123456, tzinfo=timezone.utc)),
-    ("2026-12-10T10:00:00", datetime(2026, 12, 10, 10, tzinfo=timezone.utc)),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("2026-12-10T10:00:00.0000000Z", datetime(2026, 12, 10, 10, tzinfo=timezone.utc)),
+        ("2026-12-10T10:00:00+05:30", datetime(2026, 12, 10, 4, 30, tzinfo=timezone.utc)),
+        ("2026-12-10T10:00:00.1234567-08:00", datetime(2026, 12, 10, 18, 0, 0, 123456, tzinfo=timezone.utc)),
+        ("2026-12-10T10:00:00", datetime(2026, 12, 10, 10, tzinfo=timezone.utc)),
+    ],
+)
 def test_graph_timestamps_are_read_with_their_offsets(text: str, expected: datetime) -> None:
     from shared.graph.client import parse_graph_time
     from shared.sync.records import graph_moment

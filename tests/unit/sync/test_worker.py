@@ -9,8 +9,14 @@ from collections import Counter
 
 import pytest
 
-from shared.errors import (AccessPolicyDeniedError, ConflictError, DependencyUnavailableError, MailboxNotFoundError,
-                           ThrottledError, ValidationError)
+from shared.errors import (
+    AccessPolicyDeniedError,
+    ConflictError,
+    DependencyUnavailableError,
+    MailboxNotFoundError,
+    ThrottledError,
+    ValidationError,
+)
 from shared.storage.queues import parse_references, reference_message, references_message
 from shared.sync.changes import Batch
 from shared.sync.inflight import Inflight
@@ -59,8 +65,9 @@ class Engine:
 
 
 def changes_message(*event_ids: str) -> str:
-    return references_message([{"tenant_id": TENANT, "mailbox_id": "m1", "event_id": e, "change_type": "updated"}
-                               for e in event_ids])
+    return references_message(
+        [{"tenant_id": TENANT, "mailbox_id": "m1", "event_id": e, "change_type": "updated"} for e in event_ids]
+    )
 
 
 def run(engine: Engine, text: str, sent: Sent | None = None) -> tuple[Counter[str], Sent]:
@@ -103,14 +110,22 @@ def test_throttling_defers_what_is_left_without_failing_the_message() -> None:
 
 def test_a_message_deferred_too_often_is_retried_as_a_failure() -> None:
     engine = Engine({"AAMk1=": ThrottledError("429", retry_after=1)})
-    text = references_message([{"tenant_id": TENANT, "mailbox_id": "m1", "event_id": "AAMk1=",
-                                 "deferred": str(MAX_DEFERRALS)}])
+    text = references_message(
+        [{"tenant_id": TENANT, "mailbox_id": "m1", "event_id": "AAMk1=", "deferred": str(MAX_DEFERRALS)}]
+    )
     with pytest.raises(ThrottledError):
         run(engine, text)
 
 
-@pytest.mark.parametrize("text", ['{"tenant_id": "x"}', "not json", '{"tenant_id": "x", "mailbox_id": "m", '
-                                  '"event_id": "e", "change_type": "renamed"}', "[" * 3000 + "]" * 3000])
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"tenant_id": "x"}',
+        "not json",
+        '{"tenant_id": "x", "mailbox_id": "m", "event_id": "e", "change_type": "renamed"}',
+        "[" * 3000 + "]" * 3000,
+    ],
+)
 def test_what_can_never_succeed_goes_to_the_poison_queue_at_once(text: str) -> None:
     counts, sent = run(Engine(), text)
     assert counts == Counter({"poisoned": 1}) and sent.messages == [("hc-changes-poison", text, None)]
@@ -127,11 +142,18 @@ def test_typed_messages_read_what_they_wrote() -> None:
     assert ChangeRef.parse(change.fields()) == change
     lifecycle = LifecycleRef(TENANT, "m1", "sub", LifecycleEvent.MISSED)
     assert LifecycleRef.parse(lifecycle.fields()) == lifecycle
-    for job in (JobRef(TENANT, JobKind.ENABLE, "m1", "room", "op"), JobRef(TENANT, JobKind.SWEEP, recover=True),
-                JobRef(TENANT, JobKind.RENEW)):
+    for job in (
+        JobRef(TENANT, JobKind.ENABLE, "m1", "room", "op"),
+        JobRef(TENANT, JobKind.SWEEP, recover=True),
+        JobRef(TENANT, JobKind.RENEW),
+    ):
         assert JobRef.parse(json.loads(reference_message(job.fields()))) == job
-    for bad in ({"tenant_id": TENANT, "kind": "explode"}, {"tenant_id": TENANT, "kind": "enable"},
-                {"tenant_id": TENANT, "kind": "enable", "mailbox_id": "m", "reason": "kiosk"}, {"kind": "renew"}):
+    for bad in (
+        {"tenant_id": TENANT, "kind": "explode"},
+        {"tenant_id": TENANT, "kind": "enable"},
+        {"tenant_id": TENANT, "kind": "enable", "mailbox_id": "m", "reason": "kiosk"},
+        {"kind": "renew"},
+    ):
         with pytest.raises(ValidationError):
             JobRef.parse(bad)
 
@@ -167,8 +189,13 @@ def test_a_notification_of_our_own_write_waits_for_it() -> None:
 def test_owed_rounds_are_paid_once_and_kept_when_the_queue_still_fails() -> None:
     failing = Sent(fail_after=1)
     recovery = Recovery(failing)  # type: ignore[arg-type]
-    recovery.owe_mailboxes([{"tenant_id": TENANT, "mailbox_id": "m1"}, {"tenant_id": TENANT, "mailbox_id": "m1"},
-                            {"tenant_id": TENANT, "mailbox_id": "m2"}])
+    recovery.owe_mailboxes(
+        [
+            {"tenant_id": TENANT, "mailbox_id": "m1"},
+            {"tenant_id": TENANT, "mailbox_id": "m1"},
+            {"tenant_id": TENANT, "mailbox_id": "m2"},
+        ]
+    )
     recovery.owe_tenants([TENANT.upper()])
     with pytest.raises(DependencyUnavailableError):
         recovery.settle()
@@ -178,7 +205,10 @@ def test_owed_rounds_are_paid_once_and_kept_when_the_queue_still_fails() -> None
     assert recovery.settle() == 2 and not recovery.owing
     jobs = [JobRef.parse(json.loads(text)) for _, text, _ in failing.messages + working.messages]
     assert sorted((j.kind.value, j.mailbox_id or "", j.recover) for j in jobs) == [
-        ("resume", "m1", False), ("resume", "m2", False), ("sweep", "", True)]
+        ("resume", "m1", False),
+        ("resume", "m2", False),
+        ("sweep", "", True),
+    ]
     assert all(delay is None or 0 < delay < 60 for _, _, delay in working.messages + failing.messages)
 
 
@@ -216,7 +246,8 @@ def test_changes_of_one_mailbox_applied_at_the_same_moment_are_applied_together(
     for thread in [first, *others]:
         thread.join(5)
     assert groups[0] == ["AAMk0="] and sorted(groups[1]) == sorted(
-        [f"AAMk{i}{tail}=" for i in range(1, 4) for tail in ("", "left")]), "the three that waited, in one group"
+        [f"AAMk{i}{tail}=" for i in range(1, 4) for tail in ("", "left")]
+    ), "the three that waited, in one group"
     assert results["first"].outcomes == [Outcome.STORED] and results["first"].left == []
     for i in range(1, 4):
         assert results[f"c{i}"].outcomes == [Outcome.STORED]

@@ -20,14 +20,20 @@ def test_a_message_round_trips() -> None:
     assert (tenant, mailbox, parsed.action, parsed.key, parsed.version) == (TENANT, MAILBOX, "show", send.key, "a1b2c3")
 
 
-@pytest.mark.parametrize("text", [
-    '{"tenant_id": "t", "mailbox_id": "m", "button": "b", "version": "v", "action": "explode"}',
-    '{"tenant_id": "t", "mailbox_id": "m", "button": "b", "action": "show"}',
-    '{"tenant_id": "t", "mailbox_id": "m", "button": "b/../x", "version": "v v", "action": "show"}',
-    '{"tenant_id": "t", "mailbox_id": "m", "button": "\\ud800", "version": "v", "action": "show"}',
-    '{"tenant_id": "t", "mailbox_id": "m", "button": "' + "b" * 600 + '", "version": "v", "action": "show"}',
-    '[' * 50, '', 'not json', '{"references": []}',
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"tenant_id": "t", "mailbox_id": "m", "button": "b", "version": "v", "action": "explode"}',
+        '{"tenant_id": "t", "mailbox_id": "m", "button": "b", "action": "show"}',
+        '{"tenant_id": "t", "mailbox_id": "m", "button": "b/../x", "version": "v v", "action": "show"}',
+        '{"tenant_id": "t", "mailbox_id": "m", "button": "\\ud800", "version": "v", "action": "show"}',
+        '{"tenant_id": "t", "mailbox_id": "m", "button": "' + "b" * 600 + '", "version": "v", "action": "show"}',
+        "[" * 50,
+        "",
+        "not json",
+        '{"references": []}',
+    ],
+)
 def test_anything_else_is_refused(text: str) -> None:
     with pytest.raises(ValidationError):
         for fields in parse_references(text):
