@@ -426,6 +426,33 @@ SETTINGS: tuple[Setting, ...] = (
         str,
     ),
     Setting(
+        "HC_USGOV_CLIENT_ID",
+        "usgov_client_id",
+        "",
+        "a GUID, or empty",
+        "Government deployments: the application (client) id of the app registered in Azure Government, which GCC "
+        "High tenants sign in through (an app registered in Azure commercial, HC_CLIENT_ID, is unknown there). "
+        "Empty: GCC High tenants are refused at onboarding with this explanation.",
+        lambda raw: _client_id(raw) if raw else "",
+    ),
+    Setting(
+        "HC_USGOV_CLIENT_SECRET",
+        "usgov_client_secret",
+        "",
+        "a client secret, or empty",
+        "The Azure Government registration's client secret (ignored when HC_USGOV_CLIENT_CERTIFICATE_FILE is set).",
+        str,
+        secret=True,
+    ),
+    Setting(
+        "HC_USGOV_CLIENT_CERTIFICATE_FILE",
+        "usgov_client_certificate_file",
+        "",
+        "a PEM file with key and certificate, or empty",
+        "The Azure Government registration's certificate instead of a secret (a PEM file with key and certificate).",
+        str,
+    ),
+    Setting(
         "HC_GRAPH_TIMEOUT_SECONDS",
         "graph_timeout",
         "30",
@@ -662,6 +689,9 @@ class Settings:
     client_id: str
     client_secret: str
     client_certificate_file: str
+    usgov_client_id: str
+    usgov_client_secret: str
+    usgov_client_certificate_file: str
     graph_timeout: float
     public_base_url: str
     window_past_days: int
@@ -724,7 +754,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, local_settings: P
             problems += exc.problems
     if problems:
         raise ConfigError(problems)
-    return _graph_rules(_key_rules(_checked(Settings(**parsed, values=values))))
+    return _graph_rules(_registration_rules(_key_rules(_checked(Settings(**parsed, values=values)))))
 
 
 def _checked(settings: Settings) -> Settings:
@@ -775,6 +805,21 @@ def _key_rules(settings: Settings) -> Settings:
         )
     if problems:
         raise ConfigError(problems)
+    return settings
+
+
+def _registration_rules(settings: Settings) -> Settings:
+    """The Azure Government registration, when named, has a secret or a certificate."""
+    if settings.usgov_client_id and not (settings.usgov_client_secret or settings.usgov_client_certificate_file):
+        raise ConfigError(
+            [
+                (
+                    "HC_USGOV_CLIENT_SECRET",
+                    None,
+                    "a client secret, or set HC_USGOV_CLIENT_CERTIFICATE_FILE, because HC_USGOV_CLIENT_ID is set",
+                )
+            ]
+        )
     return settings
 
 

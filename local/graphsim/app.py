@@ -416,6 +416,7 @@ class GraphSimApp:
             dict(body.get("certificates", {})),
             set(body.get("redirectUris", [])),
             body.get("apiAudience"),
+            body.get("azure", "AzureCloud"),
         )
         with self.store.lock:
             self.store.apps[app.client_id] = app

@@ -7,6 +7,13 @@ authorization code with PKCE, refresh tokens that can be revoked or expire),
 ``/{tenant}/oauth2/v2.0/authorize`` and ``/{tenant}[/v2.0]/adminconsent``, which redirect back
 as Microsoft's do. Errors carry Entra's shape: ``error``, ``error_description`` with an
 AADSTS code, ``error_codes``.
+
+App registrations are bound to the Azure environment they were made in, as Entra's are: a tenant signs
+in through Azure commercial (Worldwide and GCC), Azure Government (GCC High and DoD, the ``.us``
+instances) or Azure China, and an app registered in another environment is unknown there. Its token,
+authorize and admin-consent requests get AADSTS700016 ("Application with identifier ... was not found
+in the directory ..."), which is what a deployment that reuses its commercial app id for a GCC High
+tenant meets.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from urllib.parse import urlencode
 
 import jwt
 
-from local.graphsim.store import Store, Tenant, User
+from local.graphsim.store import App, Store, Tenant, User
 from local.graphsim.tokens import SigningKeys, client_info, now, verify_client_assertion
 from local.graphsim.web import Request, Response
 
@@ -63,6 +70,16 @@ CLOUD_FIELDS: dict[str, dict[str, Any]] = {
 }
 
 
+def azure_of(tenant: Tenant) -> str:
+    """The Azure environment whose sign-in serves the tenant, from its OpenID configuration's instance."""
+    instance = str(tenant.openid.get("cloud_instance_name") or "microsoftonline.com")
+    if instance.endswith(".us"):
+        return "AzureUSGovernment"
+    if instance.endswith(".cn"):
+        return "AzureChinaCloud"
+    return "AzureCloud"
+
+
 def graph_resource(tenant: Tenant) -> str:
     return f"https://{tenant.openid.get('msgraph_host') or 'graph.microsoft.com'}"
 
@@ -92,6 +109,13 @@ class SignIn:
         return self.store.tenants.get(key) or next(
             (t for t in self.store.tenants.values() if t.domain.lower() == key.lower()), None
         )
+
+    def app_for(self, tenant: Tenant | None, client_id: str) -> App | None:
+        """The app registration, if it exists in the Azure environment the tenant signs in through."""
+        app = self.store.apps.get(client_id)
+        if app is None or (tenant is not None and app.azure != azure_of(tenant)):
+            return None
+        return app
 
     # discovery ----------------------------------------------------------------------------------
 
@@ -141,8 +165,10 @@ class SignIn:
 
     def admin_consent(self, request: Request) -> Response:
         query, tenant = request.query, self.tenant(request.params["tenant"])
-        app = self.store.apps.get(query.get("client_id", ""))
+        app = self.app_for(tenant, query.get("client_id", ""))
         redirect = query.get("redirect_uri", "")
+        if tenant is not None and app is None:
+            return _unknown_app(tenant, query.get("client_id", ""))
         if tenant is None or app is None or redirect not in app.redirect_uris:
             return _error(
                 400, "invalid_request", 50011 if app else 700016, "The redirect URI or application is not registered."
@@ -158,8 +184,10 @@ class SignIn:
 
     def authorize(self, request: Request) -> Response:
         query, tenant = request.query, self.tenant(request.params["tenant"])
-        app = self.store.apps.get(query.get("client_id", ""))
+        app = self.app_for(tenant, query.get("client_id", ""))
         redirect = query.get("redirect_uri", "")
+        if tenant is not None and app is None:
+            return _unknown_app(tenant, query.get("client_id", ""))
         if tenant is None or app is None or redirect not in app.redirect_uris:
             return _error(400, "invalid_request", 50011, "The redirect URI specified in the request does not match.")
         state = {"state": query["state"]} if "state" in query else {}
@@ -211,9 +239,9 @@ class SignIn:
         form, tenant = request.form(), self.tenant(request.params["tenant"])
         if tenant is None:
             return _error(400, "invalid_request", 90002, "Tenant not found.")
-        app = self.store.apps.get(form.get("client_id", ""))
+        app = self.app_for(tenant, form.get("client_id", ""))
         if app is None:
-            return _error(400, "unauthorized_client", 700016, "Application was not found in the directory.")
+            return _unknown_app(tenant, form.get("client_id", ""))
         failure = self._authenticate(app, form, f"{request.base_url}/{tenant.id}/oauth2/v2.0/token")
         if failure:
             return failure
@@ -416,6 +444,19 @@ def _form_post(uri: str, params: dict[str, str]) -> Response:
         "</body></html>"
     )
     return Response(200, None, {"Content-Type": "text/html; charset=utf-8"}, text=page)
+
+
+def _unknown_app(tenant: Tenant, client_id: str) -> Response:
+    """Entra's answer for an app id its directory does not know (never registered, or registered in another Azure
+    environment)."""
+    return _error(
+        400,
+        "unauthorized_client",
+        700016,
+        f"Application with identifier '{client_id}' was not found in the directory '{tenant.domain}'. This can happen "
+        "if the application has not been installed by the administrator of the tenant or consented to by any user in "
+        "the tenant. You may have sent your authentication request to the wrong tenant.",
+    )
 
 
 def _error(status: int, error: str, code: int, description: str) -> Response:

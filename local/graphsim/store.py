@@ -111,11 +111,15 @@ class Tenant:
 
 @dataclass
 class App:
+    """An app registration, which lives in one Azure environment's Entra ID (``azure``): AzureCloud,
+    AzureUSGovernment or AzureChinaCloud. Its id is unknown to the others' sign-in."""
+
     client_id: str
     secret: str | None = None
     certificates: dict[str, str] = field(default_factory=dict)
     redirect_uris: set[str] = field(default_factory=set)
     api_audience: str | None = None
+    azure: str = "AzureCloud"
 
 
 @dataclass

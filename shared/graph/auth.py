@@ -18,8 +18,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from shared.errors import AuthError, DependencyUnavailableError, ReauthorizationRequiredError, TenantNotFoundError
-from shared.graph.clouds import WORLDWIDE, Cloud, cloud_for, with_base_url
+from shared.errors import (
+    AuthError,
+    CloudNotSupportedError,
+    DependencyUnavailableError,
+    ReauthorizationRequiredError,
+    TenantNotFoundError,
+)
+from shared.graph.clouds import (
+    AZURE_CHINA,
+    AZURE_COMMERCIAL,
+    AZURE_GOVERNMENT,
+    WORLDWIDE,
+    Cloud,
+    cloud_for,
+    with_base_url,
+)
 
 REAUTHORIZE_CODES = frozenset({700082, 50173, 65001, 70008, 700084, 50076, 50079, 53003, 70000, 700016})
 """AADSTS codes that mean a person must sign in or consent again."""
@@ -51,6 +65,39 @@ class AppCredentials:
         raise AuthError("the app registration has neither a client secret nor a certificate")
 
 
+AZURE_NAMES = {AZURE_COMMERCIAL: "Azure commercial", AZURE_GOVERNMENT: "Azure Government", AZURE_CHINA: "Azure China"}
+
+
+@dataclass(frozen=True)
+class Registrations:
+    """The deployment's app registrations, one per Azure environment whose sign-in it uses.
+
+    An app registered in Azure commercial cannot get tokens from Azure Government's sign-in and the
+    reverse: a government deployment serving GCC and GCC High tenants holds two. A tenant whose cloud has
+    no registration here is refused before any sign-in call, with ``hints[azure]`` telling the admin what to
+    configure, instead of failing later as an unknown application (AADSTS700016).
+    """
+
+    by_azure: Mapping[str, AppCredentials]
+    hints: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def commercial(cls, credentials: AppCredentials) -> Registrations:
+        return cls({AZURE_COMMERCIAL: credentials})
+
+    def for_cloud(self, cloud: Cloud) -> AppCredentials:
+        found = self.by_azure.get(cloud.azure)
+        if found is None:
+            where = AZURE_NAMES.get(cloud.azure, cloud.azure)
+            hint = self.hints.get(cloud.azure, f"register the app in {where} and configure it")
+            raise CloudNotSupportedError(
+                f"tenant is in the {cloud.instance} instance, which signs in through {where}, and this deployment "
+                f"has no app registration there: {hint}",
+                instance=cloud.instance,
+            )
+        return found
+
+
 def auth_failure(result: Mapping[str, Any], what: str) -> Exception:
     """The error for an MSAL failure dict; the description is not kept (it may name the user)."""
     codes = set(result.get("error_codes") or [])
@@ -68,7 +115,7 @@ class GraphAuth:
 
     def __init__(
         self,
-        credentials: AppCredentials,
+        credentials: AppCredentials | Registrations,
         *,
         deployment: str = "commercial",
         base_url: str | None = None,
@@ -78,7 +125,10 @@ class GraphAuth:
     ) -> None:
         from shared.http import pooled_session
 
-        self.credentials, self.deployment, self.base_url = credentials, deployment, base_url
+        self.registrations = (
+            credentials if isinstance(credentials, Registrations) else Registrations.commercial(credentials)
+        )
+        self.deployment, self.base_url = deployment, base_url
         self.http = http_client or pooled_session()
         self.token_caches = token_caches
         self.timeout = timeout
@@ -88,11 +138,12 @@ class GraphAuth:
         self._lock = threading.Lock()
 
     def cloud(self, tenant_id: str) -> Cloud:
-        """The tenant's cloud (from its OpenID configuration, cached); refused if not served."""
+        """The tenant's cloud (from its OpenID configuration, cached); refused if this deployment does not serve it
+        or has no app registration in the Azure environment it signs in through."""
         if tenant_id not in self._clouds:
-            self._clouds[tenant_id] = with_base_url(
-                cloud_for(self.openid_configuration(tenant_id), deployment=self.deployment), self.base_url
-            )
+            cloud = cloud_for(self.openid_configuration(tenant_id), deployment=self.deployment)
+            self.registrations.for_cloud(cloud)
+            self._clouds[tenant_id] = with_base_url(cloud, self.base_url)
         return self._clouds[tenant_id]
 
     def app_token(self, tenant_id: str) -> str:
@@ -172,9 +223,10 @@ class GraphAuth:
     def _new_app(self, tenant_id: str, cloud: Cloud, cache: Any) -> Any:
         import msal
 
+        credentials = self.registrations.for_cloud(cloud)
         return msal.ConfidentialClientApplication(
-            self.credentials.client_id,
-            client_credential=self.credentials.msal_credential(),
+            credentials.client_id,
+            client_credential=credentials.msal_credential(),
             authority=cloud.authority(tenant_id),
             http_client=self.http,
             token_cache=cache,

@@ -16,14 +16,26 @@ from typing import Any
 from shared.errors import CloudNotSupportedError
 
 
+AZURE_COMMERCIAL = "AzureCloud"
+AZURE_GOVERNMENT = "AzureUSGovernment"
+AZURE_CHINA = "AzureChinaCloud"
+
+
 @dataclass(frozen=True)
 class Cloud:
-    """One national cloud: its sign-in host, Graph host and the app-only scope."""
+    """One national cloud: its sign-in host, Graph host, the app-only scope, and the Azure environment
+    (``azure``) whose Entra ID holds the app registrations that can sign in to it.
+
+    An app registered in Azure commercial is unknown to Azure Government's sign-in and the reverse
+    (AADSTS700016), so a deployment that serves GCC (Worldwide sign-in) and GCC High needs one
+    registration in each.
+    """
 
     instance: str
     login_url: str
     graph_url: str
     resource: str = ""
+    azure: str = AZURE_COMMERCIAL
 
     @property
     def scope(self) -> str:
@@ -36,9 +48,11 @@ class Cloud:
 
 WORLDWIDE = Cloud("Worldwide", "https://login.microsoftonline.com", "https://graph.microsoft.com")
 GCC = replace(WORLDWIDE, instance="GCC")
-GCC_HIGH = Cloud("GCCHigh", "https://login.microsoftonline.us", "https://graph.microsoft.us")
-DOD = Cloud("DoD", "https://login.microsoftonline.us", "https://dod-graph.microsoft.us")
-CHINA = Cloud("China", "https://login.partner.microsoftonline.cn", "https://microsoftgraph.chinacloudapi.cn")
+GCC_HIGH = Cloud("GCCHigh", "https://login.microsoftonline.us", "https://graph.microsoft.us", azure=AZURE_GOVERNMENT)
+DOD = Cloud("DoD", "https://login.microsoftonline.us", "https://dod-graph.microsoft.us", azure=AZURE_GOVERNMENT)
+CHINA = Cloud(
+    "China", "https://login.partner.microsoftonline.cn", "https://microsoftgraph.chinacloudapi.cn", azure=AZURE_CHINA
+)
 CLOUDS = {cloud.instance: cloud for cloud in (WORLDWIDE, GCC, GCC_HIGH, DOD, CHINA)}
 
 DEPLOYMENTS: Mapping[str, frozenset[str]] = {

@@ -3,25 +3,46 @@
 from __future__ import annotations
 
 from shared.config import Settings, app_path
-from shared.graph.auth import AppCredentials, GraphAuth, TokenCacheStore
+from shared.graph.auth import AppCredentials, GraphAuth, Registrations, TokenCacheStore
 from shared.graph.client import GraphClient
+from shared.graph.clouds import AZURE_COMMERCIAL, AZURE_GOVERNMENT
 from shared.graph.transport import GraphTransport
 from shared.http import pooled_session
 
 
-def credentials(settings: Settings) -> AppCredentials:
+def credentials(client_id: str, secret: str, certificate_file: str) -> AppCredentials:
     """Secret or certificate; the certificate's thumbprint is computed from the PEM file."""
-    if not settings.client_certificate_file:
-        return AppCredentials(settings.client_id, client_secret=settings.client_secret)
+    if not certificate_file:
+        return AppCredentials(client_id, client_secret=secret)
     import hashlib
 
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
 
-    pem = app_path(settings.client_certificate_file).read_text(encoding="ascii")
+    pem = app_path(certificate_file).read_text(encoding="ascii")
     certificate = x509.load_pem_x509_certificate(pem.encode())
     thumbprint = hashlib.sha1(certificate.public_bytes(serialization.Encoding.DER)).hexdigest().upper()
-    return AppCredentials(settings.client_id, private_key_pem=pem, thumbprint=thumbprint)
+    return AppCredentials(client_id, private_key_pem=pem, thumbprint=thumbprint)
+
+
+REGISTRATION_HINTS = {
+    AZURE_COMMERCIAL: "register the app in Azure commercial and set HC_CLIENT_ID with HC_CLIENT_SECRET or "
+    "HC_CLIENT_CERTIFICATE_FILE",
+    AZURE_GOVERNMENT: "register the app in Azure Government (portal.azure.us) and set HC_USGOV_CLIENT_ID with "
+    "HC_USGOV_CLIENT_SECRET or HC_USGOV_CLIENT_CERTIFICATE_FILE",
+}
+
+
+def registrations(settings: Settings) -> Registrations:
+    """The commercial registration (Worldwide and GCC tenants), and the Azure Government one (GCC High) when set."""
+    found = {
+        AZURE_COMMERCIAL: credentials(settings.client_id, settings.client_secret, settings.client_certificate_file)
+    }
+    if settings.usgov_client_id:
+        found[AZURE_GOVERNMENT] = credentials(
+            settings.usgov_client_id, settings.usgov_client_secret, settings.usgov_client_certificate_file
+        )
+    return Registrations(found, REGISTRATION_HINTS)
 
 
 def build_graph_client(settings: Settings, *, token_caches: TokenCacheStore | None = None) -> GraphClient:
@@ -29,7 +50,7 @@ def build_graph_client(settings: Settings, *, token_caches: TokenCacheStore | No
     verify: str | bool = str(app_path(settings.graph_ca_bundle)) if settings.graph_base_url else True
     session = pooled_session(verify)
     auth = GraphAuth(
-        credentials(settings),
+        registrations(settings),
         deployment=settings.deployment,
         base_url=settings.graph_base_url or None,
         http_client=session,

@@ -14,7 +14,8 @@ from local.graphsim.server import GraphSim
 from local.graphsim.signin import CLOUD_FIELDS
 from local.graphsim.store import Tenant
 from shared.errors import AuthError, CloudNotSupportedError, ReauthorizationRequiredError, TenantNotFoundError
-from shared.graph.auth import AppCredentials
+from shared.graph.auth import AppCredentials, Registrations
+from shared.graph.clouds import AZURE_COMMERCIAL, AZURE_GOVERNMENT
 from tests.graph.conftest import control, make_client
 
 REDIRECT = "http://127.0.0.1:7071/api/auth/callback"
@@ -61,11 +62,61 @@ def test_dod_and_china_are_refused_by_every_deployment(sim: GraphSim, cloud: str
             make_client(sim, deployment=deployment).get_user(tenant, "x")
 
 
-def test_a_government_deployment_serves_gcc_high_with_its_scope(sim: GraphSim, demo: Demo) -> None:
-    client = make_client(sim, deployment="government")
+def _both(demo: Demo) -> Registrations:
+    return Registrations(
+        {
+            AZURE_COMMERCIAL: AppCredentials(demo.client_id, demo.client_secret),
+            AZURE_GOVERNMENT: AppCredentials(demo.usgov_client_id, demo.usgov_client_secret),
+        }
+    )
+
+
+def test_a_government_deployment_serves_gcc_and_gcc_high_each_with_its_own_registration(
+    sim: GraphSim, demo: Demo
+) -> None:
+    client = make_client(sim, deployment="government", credentials=_both(demo))
     assert client.auth.cloud(GCC_HIGH_TENANT_ID).scope == "https://graph.microsoft.us/.default"
+    assert client.get_user(demo.gcc_high_tenant_id, demo.gcc_high_user)["id"] == demo.gcc_high_user
+    assert client.get_user(demo.gcc_tenant_id, demo.gcc_user)["id"] == demo.gcc_user
     with pytest.raises(CloudNotSupportedError, match="Worldwide instance"):
         client.get_user(demo.tenant_id, demo.alice)
+
+
+def test_without_an_azure_government_registration_gcc_high_is_refused_saying_so(sim: GraphSim, demo: Demo) -> None:
+    client = make_client(sim, deployment="government")
+    with pytest.raises(
+        CloudNotSupportedError,
+        match="signs in through Azure Government, and this deployment has no app registration there",
+    ) as caught:
+        client.get_user(demo.gcc_high_tenant_id, demo.gcc_high_user)
+    assert caught.value.instance == "GCCHigh"
+    assert client.get_user(demo.gcc_tenant_id, demo.gcc_user)["id"] == demo.gcc_user
+
+
+def test_the_commercial_app_id_is_unknown_to_azure_government_sign_in(sim: GraphSim, demo: Demo) -> None:
+    """What a deployment meets when it reuses its commercial registration for GCC High: Entra's AADSTS700016."""
+    same = AppCredentials(demo.client_id, demo.client_secret)
+    client = make_client(
+        sim, deployment="government", credentials=Registrations({AZURE_COMMERCIAL: same, AZURE_GOVERNMENT: same})
+    )
+    with pytest.raises(ReauthorizationRequiredError, match="AADSTS700016"):
+        client.get_user(demo.gcc_high_tenant_id, demo.gcc_high_user)
+    answer = requests.post(
+        f"{sim.url}/{demo.gcc_high_tenant_id}/oauth2/v2.0/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": demo.client_id,
+            "client_secret": demo.client_secret,
+            "scope": "https://graph.microsoft.us/.default",
+        },
+        verify=sim.ca_bundle,
+        timeout=10,
+    )
+    assert answer.status_code == 400 and answer.json()["error_codes"] == [700016]
+    assert (
+        f"Application with identifier '{demo.client_id}' was not found in the directory 'agency.example.us'"
+        in (answer.json()["error_description"])
+    )
 
 
 def test_unknown_tenant(sim: GraphSim) -> None:

@@ -122,7 +122,7 @@ def test_runs_on_its_own_with_the_demo_tenant(tmp_path: Path) -> None:
     try:
         assert url.startswith("https://127.0.0.1:")
         state = requests.get(f"{url}/_sim/state", verify=ca_bundle, timeout=10).json()
-        assert state["tenants"] == 2 and state["users"] == 3 and state["events"] >= 2
+        assert state["tenants"] == 3 and state["users"] == 5 and state["events"] >= 2
     finally:
         process.terminate()
         assert process.wait(timeout=10) == 0

@@ -38,6 +38,7 @@ def test_no_configuration_at_all_gives_a_working_local_setup() -> None:
         ("APPLICATIONINSIGHTS_CONNECTION_STRING", "IngestionEndpoint=https://x", "with InstrumentationKey="),
         ("HC_TELEMETRY", "loud", "one of off, console"),
         ("HC_LOG_FORMAT", "xml", "one of text, json"),
+        ("HC_USGOV_CLIENT_ID", "usgov-app", "a GUID"),
     ],
 )
 def test_each_invalid_setting_is_named_with_what_was_expected(name: str, value: str, expected: str) -> None:
@@ -227,3 +228,15 @@ def test_api_and_scheduling_settings_have_working_defaults() -> None:
     assert settings.api_audiences == ("api://hc", "0f0f0f0f-1234-4abc-8def-0123456789ab")
     assert (settings.api_scope, settings.join_lead_minutes, settings.meetings_page_size) == ("Meetings.Read", 5, 100)
     assert (settings.builtin_meeting_url, settings.builtin_sip_domain) == ("https://meet.jit.si", "")
+
+
+def test_an_azure_government_registration_needs_a_secret_or_a_certificate() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"HC_USGOV_CLIENT_ID": "22222222-3333-4444-8555-666666666666"}, local_settings=NOWHERE)
+    assert caught.value.settings == ["HC_USGOV_CLIENT_SECRET"]
+    assert "because HC_USGOV_CLIENT_ID is set" in str(caught.value)
+    settings = load_settings(
+        {"HC_USGOV_CLIENT_ID": "22222222-3333-4444-8555-666666666666", "HC_USGOV_CLIENT_SECRET": "s"},
+        local_settings=NOWHERE,
+    )
+    assert settings.usgov_client_id == "22222222-3333-4444-8555-666666666666"
