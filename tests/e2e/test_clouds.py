@@ -16,9 +16,7 @@ def _enable(stack, tenant: str, mailbox: str):  # type: ignore[no-untyped-def]
     return stack.admin("POST", f"tenants/{tenant}/mailboxes/{mailbox}", params={"kind": "user"})
 
 
-def test_gcc_and_gcc_high_are_served_together_each_with_its_registration(
-    azurite: str, session_key_file: Path
-) -> None:
+def test_gcc_and_gcc_high_are_served_together_each_with_its_registration(azurite: str, session_key_file: Path) -> None:
     demo = Demo()
     with running_stack(
         azurite,
