@@ -19,7 +19,7 @@ import json
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -139,6 +139,18 @@ def loopback_storage_ports(connection: str) -> tuple[int, int] | None:
     return None
 
 
+def _account_name(raw: str) -> str:
+    if raw and not re.fullmatch(r"[a-z0-9]{3,24}", raw):
+        raise _Invalid("a storage account name: 3 to 24 lower-case letters and digits")
+    return raw
+
+
+def _https_url_or_empty(raw: str) -> str:
+    if raw and (urlsplit(raw).scheme != "https" or not urlsplit(raw).hostname):
+        raise _Invalid()
+    return raw.rstrip("/")
+
+
 def _storage_connection(raw: str) -> str:
     parts = parse_connection_string(raw)
     if parts.get("UseDevelopmentStorage", "").lower() == "true":
@@ -251,6 +263,50 @@ SETTINGS: tuple[Setting, ...] = (
         "ports 10000-10002 (what `make run` starts).",
         _storage_connection,
         secret=True,
+    ),
+    Setting(
+        "AzureWebJobsStorage__accountName",
+        "storage_account_name",
+        "",
+        "a storage account name, or empty",
+        "Identity-based storage (used when AzureWebJobsStorage is not set): the account, reached at "
+        "`https://{name}.table.core.windows.net` and `.queue.`; the app and the Functions host then authenticate "
+        "with a token (see AzureWebJobsStorage__credential), not a key.",
+        _account_name,
+    ),
+    Setting(
+        "AzureWebJobsStorage__tableServiceUri",
+        "storage_table_uri",
+        "",
+        "an https URL, or empty",
+        "Identity-based storage outside Azure commercial (e.g. `https://{name}.table.core.usgovcloudapi.net`): "
+        "the table endpoint, instead of AzureWebJobsStorage__accountName.",
+        _https_url_or_empty,
+    ),
+    Setting(
+        "AzureWebJobsStorage__queueServiceUri",
+        "storage_queue_uri",
+        "",
+        "an https URL, or empty",
+        "Identity-based storage outside Azure commercial: the queue endpoint, with __tableServiceUri.",
+        _https_url_or_empty,
+    ),
+    Setting(
+        "AzureWebJobsStorage__credential",
+        "storage_credential",
+        "",
+        "managedidentity, or empty",
+        "Identity-based storage: `managedidentity` in Azure (with __clientId for a user-assigned identity); empty "
+        "uses DefaultAzureCredential (a developer's Azure CLI sign-in, say). Key Vault uses the same credential.",
+        lambda raw: _one_of("managedidentity")(raw) if raw else "",
+    ),
+    Setting(
+        "AzureWebJobsStorage__clientId",
+        "storage_client_id",
+        "",
+        "a GUID, or empty",
+        "The user-assigned managed identity's client id, for storage and Key Vault.",
+        lambda raw: _client_id(raw) if raw else "",
     ),
     Setting(
         "HC_LOG_LEVEL",
@@ -669,6 +725,11 @@ class Settings:
     """Validated settings; ``values`` keeps every raw app setting for ``%NAME%`` lookups."""
 
     storage_connection: str
+    storage_account_name: str
+    storage_table_uri: str
+    storage_queue_uri: str
+    storage_credential: str
+    storage_client_id: str
     log_level: str
     health_timeout: float
     local_host: str
@@ -721,6 +782,11 @@ class Settings:
     def __repr__(self) -> str:
         return f"Settings(log_level={self.log_level!r}, local_port={self.local_port})"
 
+    @property
+    def storage_identity_based(self) -> bool:
+        """Storage reached with a token (managed identity or developer credentials) instead of a key."""
+        return "AccountKey=" not in self.storage_connection and "SharedAccessSignature=" not in self.storage_connection
+
 
 def read_local_settings(path: Path) -> dict[str, str]:
     """The "Values" of a local.settings.json, as strings, the way the Functions host reads them."""
@@ -754,7 +820,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, local_settings: P
             problems += exc.problems
     if problems:
         raise ConfigError(problems)
-    return _graph_rules(_registration_rules(_key_rules(_checked(Settings(**parsed, values=values)))))
+    return _graph_rules(_registration_rules(_key_rules(_storage_rules(_checked(Settings(**parsed, values=values))))))
 
 
 def _checked(settings: Settings) -> Settings:
@@ -806,6 +872,23 @@ def _key_rules(settings: Settings) -> Settings:
     if problems:
         raise ConfigError(problems)
     return settings
+
+
+def _storage_rules(settings: Settings) -> Settings:
+    """Identity-based storage, as the Functions host reads it, when AzureWebJobsStorage itself is not set: the
+    connection becomes the account's endpoints without a key (the clients then take the token credential)."""
+    if "AzureWebJobsStorage" in settings.values or not (settings.storage_account_name or settings.storage_table_uri):
+        return settings
+    name = settings.storage_account_name
+    table = settings.storage_table_uri or f"https://{name}.table.core.windows.net"
+    queue = settings.storage_queue_uri or (f"https://{name}.queue.core.windows.net" if name else "")
+    if not queue:
+        raise ConfigError(
+            [("AzureWebJobsStorage__queueServiceUri", None, "the queue endpoint, because __tableServiceUri is set")]
+        )
+    account = name or urlsplit(table).hostname.split(".")[0]  # type: ignore[union-attr]
+    connection = f"AccountName={account};TableEndpoint={table};QueueEndpoint={queue}"
+    return replace(settings, storage_connection=connection)
 
 
 def _registration_rules(settings: Settings) -> Settings:

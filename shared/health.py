@@ -66,11 +66,15 @@ class HealthReport:
         )
 
 
-def check_storage(settings: Settings) -> None:
-    """Tables and queues both answer a cheap listing (one page of one item)."""
+def check_storage(settings: Settings) -> str:
+    """Tables and queues both answer a cheap listing (one page of one item); names the identity used
+    (connection-string, managed-identity or default-credential)."""
+    from shared.identity import storage_identity
+
     timeout = settings.health_timeout
     next(iter(table_service(settings.storage_connection, timeout=timeout).list_tables(results_per_page=1)), None)
     next(iter(queue_service(settings.storage_connection, timeout=timeout).list_queues(results_per_page=1)), None)
+    return storage_identity(settings)
 
 
 def check_key_provider(settings: Settings) -> tuple[str, Mapping[str, int]]:

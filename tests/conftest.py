@@ -93,7 +93,9 @@ def app_environment(values: dict[str, str]) -> Iterator[Settings]:
 
 def _clear_process_caches() -> None:
     """Settings and the runtime built from them once per process (stores, Graph client, engine, API)."""
+    from shared.identity import forget_credential
     from shared.runtime import get_runtime
 
     for cached in (get_settings, get_runtime):
         cached.cache_clear()
+    forget_credential()

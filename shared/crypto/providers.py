@@ -322,9 +322,11 @@ class KeyVaultKeyProvider:
         return self._clients[kid]
 
     def _default_credential(self) -> TokenCredential:
-        from azure.identity import DefaultAzureCredential
+        """The process's credential (``shared.identity``): the managed identity in Azure, as storage uses."""
+        from shared.config import get_settings
+        from shared.identity import azure_credential
 
-        self._credential = DefaultAzureCredential()
+        self._credential = azure_credential(get_settings())
         return self._credential
 
 

@@ -1,5 +1,9 @@
 """Service clients for Azure Storage, built once per process from the connection setting.
 
+A connection with a key (``AccountKey`` or a SAS) authenticates with it; one without (the account's
+endpoints, as identity-based settings give them: ``shared.config``) with the process's token credential
+(``shared.identity``: the managed identity in Azure).
+
 The SDKs are imported inside the factories so that ``import function_app`` stays
 light (cold starts must leave room for Graph's 10-second validation handshake).
 Queue clients use base64 bodies, which is what the Functions queue trigger expects.
@@ -54,9 +58,28 @@ def table_service(connection: str, *, timeout: float | None = None) -> TableServ
     """A pooled TableServiceClient; ``timeout`` (seconds) also turns retries off, for probes."""
     from azure.data.tables import TableServiceClient
 
-    return TableServiceClient.from_connection_string(
-        connection, raw_request_hook=_count_table_request, **_transport_options(timeout)
-    )
+    options = {"raw_request_hook": _count_table_request, **_transport_options(timeout)}
+    endpoints = _keyless_endpoints(connection)
+    if endpoints is not None:
+        return TableServiceClient(endpoints["TableEndpoint"], credential=_token_credential(), **options)
+    return TableServiceClient.from_connection_string(connection, **options)
+
+
+def _keyless_endpoints(connection: str) -> dict[str, str] | None:
+    """The endpoints of a connection that carries no key or SAS (identity-based storage), else None."""
+    from shared.config import parse_connection_string
+
+    parts = parse_connection_string(connection)
+    if parts.get("AccountKey") or parts.get("SharedAccessSignature") or parts.get("UseDevelopmentStorage"):
+        return None
+    return parts
+
+
+def _token_credential() -> Any:
+    from shared.config import get_settings
+    from shared.identity import azure_credential
+
+    return azure_credential(get_settings())
 
 
 AZURITE_QUEUE_API_VERSION = "2025-11-05"
@@ -75,6 +98,9 @@ def queue_service(connection: str, *, timeout: float | None = None) -> QueueServ
     options = _transport_options(timeout)
     if loopback_storage_ports(connection) is not None:
         options["api_version"] = AZURITE_QUEUE_API_VERSION
+    endpoints = _keyless_endpoints(connection)
+    if endpoints is not None:
+        return QueueServiceClient(endpoints["QueueEndpoint"], credential=_token_credential(), **options)
     return QueueServiceClient.from_connection_string(connection, **options)
 
 
