@@ -22,6 +22,18 @@ if TYPE_CHECKING:
 
     from shared.config import Settings
 
+ROLES_NEEDED = {
+    "Storage Table Data Contributor": "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3",
+    "Storage Queue Data Contributor": "974c5e8b-45b9-4653-ba55-5f855dd0fb88",
+    "Storage Blob Data Owner": "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
+    "Key Vault Crypto User": "12338af0-0e69-4776-bea7-57ae8d297424",
+    "Key Vault Secrets User": "4633458b-17de-408a-b874-0445c86b69e6",
+}
+"""The Azure built-in roles the identity needs, and no others: rows and queue messages (the product and the
+Functions host's queue triggers), the deployment package (Flex Consumption reads it from one blob container),
+wrap and unwrap with the key-encryption key, and the secrets the app settings reference. infra/ assigns exactly
+these (tests/infra checks it)."""
+
 CONNECTION_STRING = "connection-string"
 MANAGED_IDENTITY = "managed-identity"
 DEFAULT_CREDENTIAL = "default-credential"
