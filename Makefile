@@ -23,6 +23,7 @@ bench: install
 	-$(PY) benchmarks/webhook.py
 	-$(PY) benchmarks/webex.py
 	-$(PY) benchmarks/telemetry.py
+	-$(PY) benchmarks/scale_model.py
 
 install: $(PY_OK) $(NPM_OK) $(CHECKOV_OK)
 
