@@ -16,6 +16,12 @@ param location string = resourceGroup().location
 param cloud string = 'AzureCloud'
 @description('The app registration in Azure commercial (Worldwide and GCC tenants).')
 param clientId string
+@allowed([
+  'secret'
+  'certificate'
+])
+@description('secret: clientSecret (and usgovClientSecret) go to the vault; certificate: import hc-client-certificate (and hc-usgov-client-certificate) in PEM format into the vault after provisioning (docs/deploy.md).')
+param clientCredential string = 'secret'
 @secure()
 param clientSecret string = ''
 @description('Government deployments: the app registration in Azure Government (GCC High tenants); empty for none.')
@@ -109,6 +115,9 @@ module app 'modules/functionapp.bicep' = {
     keyId: vault.outputs.keyId
     clientSecretUri: vault.outputs.clientSecretUri
     usgovClientSecretUri: vault.outputs.usgovClientSecretUri
+    clientCertificateUri: vault.outputs.clientCertificateUri
+    usgovClientCertificateUri: vault.outputs.usgovClientCertificateUri
+    clientCredential: clientCredential
     roomSecretUri: vault.outputs.roomSecretUri
     deployment: cloud == 'AzureUSGovernment' ? 'government' : 'commercial'
     clientId: clientId

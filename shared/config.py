@@ -151,6 +151,12 @@ def _https_url_or_empty(raw: str) -> str:
     return raw.rstrip("/")
 
 
+def _certificate_pem(raw: str) -> str:
+    if raw and ("-----BEGIN CERTIFICATE-----" not in raw or "PRIVATE KEY-----" not in raw):
+        raise _Invalid("PEM text holding both the private key and the certificate")
+    return raw
+
+
 def _storage_connection(raw: str) -> str:
     parts = parse_connection_string(raw)
     if parts.get("UseDevelopmentStorage", "").lower() == "true":
@@ -482,6 +488,16 @@ SETTINGS: tuple[Setting, ...] = (
         str,
     ),
     Setting(
+        "HC_CLIENT_CERTIFICATE",
+        "client_certificate",
+        "",
+        "a PEM text with private key and certificate, or empty",
+        "The certificate as text instead of a file: in Azure a Key Vault reference to the certificate "
+        "`hc-client-certificate` imported in PEM format (docs/deploy.md). Wins over the file and the secret.",
+        _certificate_pem,
+        secret=True,
+    ),
+    Setting(
         "HC_USGOV_CLIENT_ID",
         "usgov_client_id",
         "",
@@ -507,6 +523,16 @@ SETTINGS: tuple[Setting, ...] = (
         "a PEM file with key and certificate, or empty",
         "The Azure Government registration's certificate instead of a secret (a PEM file with key and certificate).",
         str,
+    ),
+    Setting(
+        "HC_USGOV_CLIENT_CERTIFICATE",
+        "usgov_client_certificate",
+        "",
+        "a PEM text with private key and certificate, or empty",
+        "The Azure Government registration's certificate as text (a Key Vault reference to "
+        "`hc-usgov-client-certificate` in Azure).",
+        _certificate_pem,
+        secret=True,
     ),
     Setting(
         "HC_GRAPH_TIMEOUT_SECONDS",
@@ -750,9 +776,11 @@ class Settings:
     client_id: str
     client_secret: str
     client_certificate_file: str
+    client_certificate: str
     usgov_client_id: str
     usgov_client_secret: str
     usgov_client_certificate_file: str
+    usgov_client_certificate: str
     graph_timeout: float
     public_base_url: str
     window_past_days: int
@@ -893,7 +921,9 @@ def _storage_rules(settings: Settings) -> Settings:
 
 def _registration_rules(settings: Settings) -> Settings:
     """The Azure Government registration, when named, has a secret or a certificate."""
-    if settings.usgov_client_id and not (settings.usgov_client_secret or settings.usgov_client_certificate_file):
+    if settings.usgov_client_id and not (
+        settings.usgov_client_secret or settings.usgov_client_certificate_file or settings.usgov_client_certificate
+    ):
         raise ConfigError(
             [
                 (
@@ -921,7 +951,9 @@ def _graph_rules(settings: Settings) -> Settings:
         )
     if settings.client_id == DEMO_CLIENT_ID:
         problems.append(("HC_CLIENT_ID", "the stand-in's demo app", "your app registration's client id"))
-    if settings.client_secret == DEMO_CLIENT_SECRET and not settings.client_certificate_file:
+    if settings.client_secret == DEMO_CLIENT_SECRET and not (
+        settings.client_certificate_file or settings.client_certificate
+    ):
         problems.append(
             ("HC_CLIENT_SECRET", "the published demo secret", "your app's secret, or set HC_CLIENT_CERTIFICATE_FILE")
         )

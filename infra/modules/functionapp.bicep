@@ -20,6 +20,14 @@ param usgovClientSecretUri string
 param deployment string
 param clientId string
 param usgovClientId string
+@allowed([
+  'secret'
+  'certificate'
+])
+@description('How the app registrations authenticate: a client secret, or a certificate imported in the vault.')
+param clientCredential string = 'secret'
+param clientCertificateUri string
+param usgovClientCertificateUri string
 param roomSecretUri string
 @description('The Python version of the workers: the versions the suite runs on are 3.11 and 3.13.')
 param pythonVersion string = '3.11'
@@ -42,6 +50,7 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   }
 }
 
+var useSecret = clientCredential == 'secret'
 var keyVaultSecret = '@Microsoft.KeyVault(SecretUri='
 var appSettings = [
   { name: 'AzureWebJobsStorage__credential', value: 'managedidentity' }
@@ -56,9 +65,11 @@ var appSettings = [
   { name: 'HC_DEPLOYMENT', value: deployment }
   { name: 'HC_GRAPH_BASE_URL', value: 'microsoft' }
   { name: 'HC_CLIENT_ID', value: clientId }
-  { name: 'HC_CLIENT_SECRET', value: '${keyVaultSecret}${clientSecretUri})' }
+  { name: 'HC_CLIENT_SECRET', value: useSecret ? '${keyVaultSecret}${clientSecretUri})' : '' }
+  { name: 'HC_CLIENT_CERTIFICATE', value: useSecret ? '' : '${keyVaultSecret}${clientCertificateUri})' }
   { name: 'HC_USGOV_CLIENT_ID', value: usgovClientId }
-  { name: 'HC_USGOV_CLIENT_SECRET', value: empty(usgovClientId) ? '' : '${keyVaultSecret}${usgovClientSecretUri})' }
+  { name: 'HC_USGOV_CLIENT_SECRET', value: empty(usgovClientId) || !useSecret ? '' : '${keyVaultSecret}${usgovClientSecretUri})' }
+  { name: 'HC_USGOV_CLIENT_CERTIFICATE', value: empty(usgovClientId) || useSecret ? '' : '${keyVaultSecret}${usgovClientCertificateUri})' }
   { name: 'HC_PUBLIC_BASE_URL', value: 'https://${name}.azurewebsites.${deployment == 'government' ? 'us' : 'net'}' }
   { name: 'HC_BUILTIN_ROOM_SECRET', value: '${keyVaultSecret}${roomSecretUri})' }
   { name: 'HC_WEBEX_API_URL', value: 'https://webexapis.com/v1' }

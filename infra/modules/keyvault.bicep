@@ -122,4 +122,6 @@ output uri string = vault.properties.vaultUri
 output keyId string = '${vault.properties.vaultUri}keys/hc-kek'
 output clientSecretUri string = '${vault.properties.vaultUri}secrets/hc-client-secret'
 output roomSecretUri string = '${vault.properties.vaultUri}secrets/hc-room-secret'
+output clientCertificateUri string = '${vault.properties.vaultUri}secrets/hc-client-certificate'
+output usgovClientCertificateUri string = '${vault.properties.vaultUri}secrets/hc-usgov-client-certificate'
 output usgovClientSecretUri string = '${vault.properties.vaultUri}secrets/hc-usgov-client-secret'

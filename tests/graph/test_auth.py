@@ -148,6 +148,30 @@ def test_certificate_credentials(sim: GraphSim, demo: Demo, tmp_path) -> None:
         wrong.get_user(demo.tenant_id, demo.alice)
 
 
+def test_a_certificate_given_as_text_as_key_vault_references_give_it_signs_in(
+    sim: GraphSim, demo: Demo, tmp_path
+) -> None:
+    from pathlib import Path
+
+    from local.graphsim.tokens import thumbprint_of
+    from local.tls import self_signed
+    from shared.config import load_settings
+    from shared.graph.clouds import WORLDWIDE
+    from shared.graph.factory import registrations
+
+    cert, key = self_signed(tmp_path)
+    pem, app_id = cert.read_text(), "55555555-6666-4777-8888-999999999999"
+    control(sim, "/_sim/apps", {"clientId": app_id, "certificates": {thumbprint_of(pem): pem}})
+    sim.app.store.tenants[demo.tenant_id].consented_apps.add(app_id)
+    settings = load_settings(
+        {"HC_CLIENT_ID": app_id, "HC_CLIENT_CERTIFICATE": key.read_text() + pem},
+        local_settings=Path("/nonexistent/local.settings.json"),
+    )
+    credentials = registrations(settings).for_cloud(WORLDWIDE)
+    assert credentials.thumbprint == thumbprint_of(pem) and credentials.client_secret is None
+    assert make_client(sim, credentials=credentials).get_user(demo.tenant_id, demo.alice)["id"] == demo.alice
+
+
 def sign_in(sim: GraphSim, client, tenant: str) -> str:
     flow = client.auth.begin_user_sign_in(tenant, REDIRECT)
     assert "code_challenge=" in flow["auth_uri"] and "code_challenge_method=S256" in flow["auth_uri"]

@@ -32,8 +32,10 @@ EXAMPLES = {
     "HC_DEPLOYMENT": "commercial",
     "HC_CLIENT_ID": "44444444-5555-4666-8777-888888888888",
     "HC_CLIENT_SECRET": "client-secret-that-key-vault-resolves",
+    "HC_CLIENT_CERTIFICATE": "",
     "HC_USGOV_CLIENT_ID": "",
     "HC_USGOV_CLIENT_SECRET": "",
+    "HC_USGOV_CLIENT_CERTIFICATE": "",
     "HC_PUBLIC_BASE_URL": "https://hc-demo-abc.azurewebsites.net",
     "HC_BUILTIN_ROOM_SECRET": "room-secret-that-key-vault-resolves",
 }

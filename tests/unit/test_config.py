@@ -39,6 +39,7 @@ def test_no_configuration_at_all_gives_a_working_local_setup() -> None:
         ("HC_TELEMETRY", "loud", "one of off, console"),
         ("HC_LOG_FORMAT", "xml", "one of text, json"),
         ("HC_USGOV_CLIENT_ID", "usgov-app", "a GUID"),
+        ("HC_CLIENT_CERTIFICATE", "-----BEGIN CERTIFICATE-----\nMIIB\n", "private key and the certificate"),
     ],
 )
 def test_each_invalid_setting_is_named_with_what_was_expected(name: str, value: str, expected: str) -> None:
