@@ -99,3 +99,40 @@ def test_the_identity_has_exactly_the_roles_the_code_needs() -> None:
     assert assigned == set(ROLES_NEEDED.values())
     main = (INFRA / "main.bicep").read_text()
     assert "roleAssignments" not in main and "Owner'" not in text and "Contributor'" not in text
+
+
+def _outputs_used(node: object) -> set[tuple[str, str]]:
+    """``module.outputs.name`` references anywhere in a parsed expression."""
+    found: set[tuple[str, str]] = set()
+    if isinstance(node, dict):
+        operator = node.get("operator")
+        if isinstance(operator, dict) and operator.get("type") == "property_accessor":
+            first, second = operator["operands"]["operand_1"], operator["operands"]["operand_2"]
+            inner = second.get("operator") if isinstance(second, dict) else None
+            if isinstance(first, str) and isinstance(inner, dict) and inner["operands"]["operand_1"] == "outputs":
+                found.add((first, str(inner["operands"]["operand_2"])))
+        for value in node.values():
+            found |= _outputs_used(value)
+    elif isinstance(node, list):
+        for value in node:
+            found |= _outputs_used(value)
+    elif isinstance(node, str):
+        found |= set(re.findall(r"(\w+)\.outputs\.(\w+)", node))
+    return found
+
+
+def test_modules_get_the_parameters_they_declare_and_give_the_outputs_used() -> None:
+    """What the Bicep compiler would refuse and pycep does not check: a parameter a module does not declare, a
+    required one not passed, an output that does not exist."""
+    main = BicepParser().parse(text=(INFRA / "main.bicep").read_text())
+    declared_outputs: dict[str, set[str]] = {}
+    for name, module in main["modules"].items():
+        template = BicepParser().parse(text=(INFRA / module["detail"]["path"]).read_text())
+        parameters = template.get("parameters", {})
+        passed = set(module["config"]["params"])
+        assert passed <= set(parameters), (name, passed - set(parameters))
+        required = {p for p, spec in parameters.items() if "default" not in spec}
+        assert required <= passed, (name, required - passed)
+        declared_outputs[name] = set(template.get("outputs", {}))
+    used = _outputs_used(main["modules"]) | _outputs_used(main.get("outputs", {}))
+    assert used and all(output in declared_outputs[module] for module, output in used), used
