@@ -46,8 +46,11 @@ def _queued(body: bytes, route: str) -> func.HttpResponse:
 
     with telemetry().span(
         f"POST /api/{route}", kind="server", attributes={"http.request.method": "POST", "http.route": f"/api/{route}"}
-    ):
-        return _verified_and_queued(body, route.rsplit("/", 1)[-1])
+    ) as span:
+        response = _verified_and_queued(body, route.rsplit("/", 1)[-1])
+        if span is not None:
+            span.set_attribute("http.response.status_code", response.status_code)
+        return response
 
 
 def _verified_and_queued(body: bytes, webhook: str) -> func.HttpResponse:

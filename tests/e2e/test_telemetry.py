@@ -105,6 +105,7 @@ def test_a_change_is_followed_from_the_webhook_through_the_queue_to_its_row(stac
         logger.setLevel(level)
 
     assert server.kind is SpanKind.SERVER and consumer.kind is SpanKind.CONSUMER
+    assert server.attributes["http.response.status_code"] == 202
     assert consumer.attributes["messaging.destination.name"] == "hc-changes"
     parents = {s.context.span_id: s for s in trace}
 
