@@ -14,6 +14,7 @@ from pycep import BicepParser
 
 from shared.config import SETTINGS, load_settings
 from shared.identity import ROLES_NEEDED
+from tests.conftest import require
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
@@ -69,7 +70,7 @@ def _checkov() -> tuple[dict[str, int], set[tuple[str, str, str]]]:
 def test_checkov_finds_no_failed_check_and_every_skip_has_a_reason() -> None:
     """Once in about 25 runs here, checkov 3.3.30 reported a failed check that the same command on the same files
     did not report again; a finding counts when a second run confirms it."""
-    assert CHECKOV.exists(), "checkov is installed by `make install` into .venv-checkov (requirements-infra.txt)"
+    require(CHECKOV.exists(), "make install (checkov into .venv-checkov, from requirements-infra.txt)")
     summary, failed = _checkov()
     if failed:
         failed &= _checkov()[1]
