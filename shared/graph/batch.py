@@ -16,7 +16,8 @@ from typing import Any
 
 from shared.errors import HybridCalendarError, ValidationError
 from shared.graph.errors import RETRYABLE_STATUSES, graph_error, retry_after_seconds
-from shared.telemetry import GRAPH_REQUESTS, GRAPH_RETRY_AFTER, telemetry
+from shared.graph.transport import measure_answer
+from shared.telemetry import telemetry
 
 MAX_BATCH = 20
 
@@ -111,16 +112,11 @@ def _run_chunk(
 
 def _measure(answers: Iterable[Mapping[str, Any]]) -> None:
     """Each item of a ``$batch`` counts as a Graph request of its own (Graph throttles them so)."""
-    recorder = telemetry()
-    if not recorder.enabled:
+    if not telemetry().enabled:
         return
     for answer in answers:
         status = int(answer["status"])
-        recorder.record(GRAPH_REQUESTS, operation="batch item", status=status)
-        if status == 429:
-            recorder.record(
-                GRAPH_RETRY_AFTER, retry_after_seconds(_header(answer, "Retry-After")) or 0, operation="batch item"
-            )
+        measure_answer("batch item", status, _header(answer, "Retry-After") if status == 429 else None)
 
 
 def _header(answer: Mapping[str, Any], name: str) -> str | None:

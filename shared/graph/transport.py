@@ -110,11 +110,7 @@ class GraphTransport:
             if span is not None:
                 span.set_attribute("http.response.status_code", response.status_code)
                 span.set_attribute("hc.graph.request_id", response.headers.get("request-id", ""))
-        recorder.record(GRAPH_REQUESTS, operation=what, status=response.status_code)
-        if response.status_code == 429:
-            recorder.record(
-                GRAPH_RETRY_AFTER, retry_after_seconds(response.headers.get("Retry-After")) or 0, operation=what
-            )
+        measure_answer(what, response.status_code, response.headers.get("Retry-After"))
         return self._answer(response, what)
 
     def _send(self, method: str, url: str, headers: dict[str, str], body: Any, what: str) -> Any:
@@ -124,7 +120,7 @@ class GraphTransport:
             self.sent += 1
             return self.session.request(method, url, headers=headers, json=body, timeout=self.timeout)
         except requests.RequestException as exc:
-            telemetry().record(GRAPH_REQUESTS, operation=what, status=0)
+            measure_answer(what, 0, None)
             raise DependencyUnavailableError(f"{what}: Graph unreachable ({type(exc).__name__})") from None
 
     @staticmethod
@@ -142,6 +138,15 @@ class GraphTransport:
             "Accept": "application/json",
         }
         return headers | dict(extra or {})
+
+
+def measure_answer(operation: str, status: int, retry_after: str | None) -> None:
+    """``hc.graph.requests`` for one answer of Graph (status 0: none came), and ``hc.graph.throttled`` with the
+    Retry-After of a 429; the items of a ``$batch`` are counted the same way (``shared.graph.batch``)."""
+    recorder = telemetry()
+    recorder.record(GRAPH_REQUESTS, operation=operation, status=status)
+    if status == 429:
+        recorder.record(GRAPH_RETRY_AFTER, retry_after_seconds(retry_after) or 0, operation=operation)
 
 
 class MailboxSlots:
